@@ -1,0 +1,1 @@
+//! Record tensor programs and emit StableHLO.

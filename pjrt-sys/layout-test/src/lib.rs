@@ -1,0 +1,1 @@
+//! Layout checks live in tests/ and build.rs.

@@ -1,0 +1,1 @@
+//! Extension structs (one module per extension header).
