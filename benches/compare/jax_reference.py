@@ -1,0 +1,121 @@
+"""JAX reference timings for the comparisons in the README (CPU, this machine).
+
+Prints one JSON object per measurement: {"name": ..., "median_s": ...}. Run through
+benches/compare/compare.sh, which also runs the matching criterion benchmarks and prints ratios.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+
+def median_time(fn, warmup=20, reps=200, min_total=1.0):
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < reps or time.perf_counter() - start < min_total:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) > 100000:
+            break
+    return float(np.median(times))
+
+
+def report(name, seconds, **extra):
+    print(json.dumps({"name": name, "median_s": seconds, **extra}), flush=True)
+
+
+def dispatch():
+    f = jax.jit(lambda a: a + 1.0)
+    x = jax.device_put(np.arange(4, dtype=np.float32))
+    f(x).block_until_ready()
+    report("execute_tiny", median_time(lambda: f(x).block_until_ready(), reps=20000))
+
+
+def transfers():
+    n = 64 * 1024 * 1024 // 4
+    host = np.random.default_rng(0).random(n, dtype=np.float32)
+    dev = jax.device_put(host)
+    dev.block_until_ready()
+    out = np.empty_like(host)
+
+    def d2h():
+        np.copyto(out, np.asarray(dev))
+
+    def h2d():
+        jax.device_put(host).block_until_ready()
+
+    report("d2h_64mib", median_time(d2h, warmup=3, reps=20))
+    report("h2d_64mib", median_time(h2d, warmup=3, reps=20))
+
+
+def mlp_step(sizes, batch, name):
+    rng = np.random.default_rng(0)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        params.append((jnp.asarray(rng.normal(0, (2 / a) ** 0.5, (a, b)), jnp.float32),
+                       jnp.zeros((b,), jnp.float32)))
+    x = jnp.asarray(rng.random((batch, sizes[0])), jnp.float32)
+    y = jax.nn.one_hot(jnp.asarray(rng.integers(0, sizes[-1], batch)), sizes[-1])
+
+    def loss(params, x, y):
+        h = x
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            if i + 1 < len(params):
+                h = jax.nn.relu(h)
+        return -jnp.mean(jnp.sum(jax.nn.log_softmax(h) * y, axis=-1))
+
+    @jax.jit
+    def step(params, x, y):
+        l, g = jax.value_and_grad(loss)(params, x, y)
+        return jax.tree.map(lambda p, g: p - 0.01 * g, params, g), l
+
+    state = {"p": params}
+
+    def run():
+        state["p"], l = step(state["p"], x, y)
+        l.block_until_ready()
+
+    report(name, median_time(run, reps=300))
+
+
+def chain(n_ops=3000):
+    def f(x):
+        for i in range(n_ops):
+            x = x * 1.0001 + 0.5 if i % 2 == 0 else jnp.tanh(x)
+        return x
+
+    x = jnp.ones((16,), jnp.float32)
+    t0 = time.perf_counter()
+    text = jax.jit(f).lower(x).as_text()
+    report("trace_lower_chain3000", time.perf_counter() - t0, chars=len(text))
+
+
+def matmul():
+    n = 2048
+    a = jnp.asarray(np.random.default_rng(0).random((n, n), dtype=np.float32))
+    f = jax.jit(lambda a, b: a @ b)
+    f(a, a).block_until_ready()
+    t = median_time(lambda: f(a, a).block_until_ready(), warmup=2, reps=10)
+    report("matmul_2048", t, gflops=2 * n**3 / t / 1e9)
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["dispatch", "transfers", "mlp", "chain"]
+    if "dispatch" in which:
+        dispatch()
+    if "transfers" in which:
+        transfers()
+    if "mlp" in which:
+        mlp_step([64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64")
+        mlp_step([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128")
+    if "chain" in which:
+        chain()
+    if "matmul" in which:
+        matmul()
