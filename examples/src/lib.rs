@@ -1,1 +1,5 @@
 //! Helpers shared by the examples.
+
+pub mod checkpoint;
+pub mod digits;
+pub mod plot;

@@ -1,1 +1,2 @@
 //! Record tensor programs and emit StableHLO.
+pub mod nn;
