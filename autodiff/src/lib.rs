@@ -1,1 +1,2 @@
 //! Gradients over hlo-builder graphs.
+pub mod train;

@@ -10,19 +10,51 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("checkpoint {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("checkpoint {path}: safetensors: {source}")]
-    Format { path: PathBuf, source: safetensors::SafeTensorError },
-    #[error("checkpoint: tensor `{name}` has shape {shape:?} ({expected} values) but {found} values")]
-    Size { name: String, shape: Vec<usize>, expected: usize, found: usize },
+    Format {
+        path: PathBuf,
+        source: safetensors::SafeTensorError,
+    },
+    #[error(
+        "checkpoint: tensor `{name}` has shape {shape:?} ({expected} values) but {found} values"
+    )]
+    Size {
+        name: String,
+        shape: Vec<usize>,
+        expected: usize,
+        found: usize,
+    },
     #[error("checkpoint {path}: tensor `{name}` is {dtype}, only F32 is supported")]
-    Dtype { path: PathBuf, name: String, dtype: String },
+    Dtype {
+        path: PathBuf,
+        name: String,
+        dtype: String,
+    },
     #[error("checkpoint {path}: no tensor named `{name}` (has: {available})")]
-    Missing { path: PathBuf, name: String, available: String },
-    #[error("checkpoint {path}: tensor `{name}` has shape {found:?}, the model expects {expected:?}")]
-    Shape { path: PathBuf, name: String, expected: Vec<usize>, found: Vec<usize> },
+    Missing {
+        path: PathBuf,
+        name: String,
+        available: String,
+    },
+    #[error(
+        "checkpoint {path}: tensor `{name}` has shape {found:?}, the model expects {expected:?}"
+    )]
+    Shape {
+        path: PathBuf,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     #[error("checkpoint {path}: metadata `{key}` is missing or not valid: {value:?}")]
-    Metadata { path: PathBuf, key: String, value: Option<String> },
+    Metadata {
+        path: PathBuf,
+        key: String,
+        value: Option<String>,
+    },
 }
 
 /// One named, row-major f32 tensor.
@@ -35,13 +67,26 @@ pub struct Tensor {
 
 impl Tensor {
     /// A tensor; fails when `data` does not have `shape`'s element count.
-    pub fn new(name: impl Into<String>, shape: &[usize], data: Vec<f32>) -> Result<Self, CheckpointError> {
+    pub fn new(
+        name: impl Into<String>,
+        shape: &[usize],
+        data: Vec<f32>,
+    ) -> Result<Self, CheckpointError> {
         let name = name.into();
         let expected: usize = shape.iter().product();
         if expected != data.len() {
-            return Err(CheckpointError::Size { name, shape: shape.to_vec(), expected, found: data.len() });
+            return Err(CheckpointError::Size {
+                name,
+                shape: shape.to_vec(),
+                expected,
+                found: data.len(),
+            });
         }
-        Ok(Tensor { name, shape: shape.to_vec(), data })
+        Ok(Tensor {
+            name,
+            shape: shape.to_vec(),
+            data,
+        })
     }
 }
 
@@ -59,7 +104,10 @@ impl Checkpoint {
     /// never leaves a half-written checkpoint behind).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
-        let fmt = |source| CheckpointError::Format { path: path.to_path_buf(), source };
+        let fmt = |source| CheckpointError::Format {
+            path: path.to_path_buf(),
+            source,
+        };
         let bytes: Vec<Vec<u8>> = self
             .tensors
             .iter()
@@ -67,29 +115,50 @@ impl Checkpoint {
             .collect();
         let mut views = Vec::with_capacity(self.tensors.len());
         for (t, b) in self.tensors.iter().zip(&bytes) {
-            views.push((t.name.clone(), TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(fmt)?));
+            views.push((
+                t.name.clone(),
+                TensorView::new(Dtype::F32, t.shape.clone(), b).map_err(fmt)?,
+            ));
         }
         let meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
         let data = safetensors::serialize(views, Some(meta)).map_err(fmt)?;
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| CheckpointError::Io { path: dir.to_path_buf(), source })?;
+                std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
             }
         }
         let tmp = path.with_extension("safetensors.tmp");
-        std::fs::write(&tmp, &data).map_err(|source| CheckpointError::Io { path: tmp.clone(), source })?;
-        std::fs::rename(&tmp, path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })
+        std::fs::write(&tmp, &data).map_err(|source| CheckpointError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, path).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Reads a checkpoint written by [`Checkpoint::save`]; tensors come back in name order.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, CheckpointError> {
         let path = path.as_ref();
-        let fmt = |source| CheckpointError::Format { path: path.to_path_buf(), source };
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
+        let fmt = |source| CheckpointError::Format {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(fmt)?;
-        let metadata: BTreeMap<String, String> =
-            header.metadata().clone().unwrap_or_default().into_iter().collect();
+        let metadata: BTreeMap<String, String> = header
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let st = SafeTensors::deserialize(&bytes).map_err(fmt)?;
         let mut tensors = Vec::new();
         let mut names: Vec<&str> = st.names();
@@ -108,18 +177,35 @@ impl Checkpoint {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            tensors.push(Tensor { name: name.to_string(), shape: view.shape().to_vec(), data });
+            tensors.push(Tensor {
+                name: name.to_string(),
+                shape: view.shape().to_vec(),
+                data,
+            });
         }
-        Ok(Checkpoint { tensors, metadata, path: path.to_path_buf() })
+        Ok(Checkpoint {
+            tensors,
+            metadata,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The tensor called `name`, checked to have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<&Tensor, CheckpointError> {
-        let t = self.tensors.iter().find(|t| t.name == name).ok_or_else(|| CheckpointError::Missing {
-            path: self.path.clone(),
-            name: name.to_string(),
-            available: self.tensors.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
-        })?;
+        let t = self
+            .tensors
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| CheckpointError::Missing {
+                path: self.path.clone(),
+                name: name.to_string(),
+                available: self
+                    .tensors
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
         if t.shape != shape {
             return Err(CheckpointError::Shape {
                 path: self.path.clone(),
@@ -134,11 +220,13 @@ impl Checkpoint {
     /// Metadata `key` parsed as `T`.
     pub fn meta<T: std::str::FromStr>(&self, key: &str) -> Result<T, CheckpointError> {
         let value = self.metadata.get(key);
-        value.and_then(|v| v.parse().ok()).ok_or_else(|| CheckpointError::Metadata {
-            path: self.path.clone(),
-            key: key.to_string(),
-            value: value.cloned(),
-        })
+        value
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| CheckpointError::Metadata {
+                path: self.path.clone(),
+                key: key.to_string(),
+                value: value.cloned(),
+            })
     }
 }
 
@@ -151,16 +239,30 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ckpt-test-{}", std::process::id()));
         let path = dir.join("a.safetensors");
         let mut ck = Checkpoint::default();
-        ck.tensors.push(Tensor::new("w", &[2, 3], vec![1.0, -2.5, 3.0, 0.0, f32::MIN_POSITIVE, 6.0]).unwrap());
-        ck.tensors.push(Tensor::new("b", &[3], vec![0.1, 0.2, 0.3]).unwrap());
+        ck.tensors.push(
+            Tensor::new(
+                "w",
+                &[2, 3],
+                vec![1.0, -2.5, 3.0, 0.0, f32::MIN_POSITIVE, 6.0],
+            )
+            .unwrap(),
+        );
+        ck.tensors
+            .push(Tensor::new("b", &[3], vec![0.1, 0.2, 0.3]).unwrap());
         ck.metadata.insert("step".into(), "42".into());
         ck.save(&path).unwrap();
         let back = Checkpoint::load(&path).unwrap();
         assert_eq!(back.meta::<u64>("step").unwrap(), 42);
         assert_eq!(back.get("w", &[2, 3]).unwrap().data, ck.tensors[0].data);
         assert_eq!(back.get("b", &[3]).unwrap().data, vec![0.1, 0.2, 0.3]);
-        assert!(matches!(back.get("w", &[3, 2]), Err(CheckpointError::Shape { .. })));
-        assert!(matches!(back.get("nope", &[1]), Err(CheckpointError::Missing { .. })));
+        assert!(matches!(
+            back.get("w", &[3, 2]),
+            Err(CheckpointError::Shape { .. })
+        ));
+        assert!(matches!(
+            back.get("nope", &[1]),
+            Err(CheckpointError::Missing { .. })
+        ));
         assert!(Tensor::new("x", &[2, 2], vec![1.0]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

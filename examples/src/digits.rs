@@ -20,13 +20,34 @@ pub const MAX_PIXEL: f32 = 16.0;
 #[derive(Debug, thiserror::Error)]
 pub enum DigitsError {
     #[error("digits: cannot read {path}: {source} (run `make setup` to download the data set)")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("digits: {path} line {line}: expected {expected} comma-separated values, found {found}")]
-    FieldCount { path: PathBuf, line: usize, expected: usize, found: usize },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "digits: {path} line {line}: expected {expected} comma-separated values, found {found}"
+    )]
+    FieldCount {
+        path: PathBuf,
+        line: usize,
+        expected: usize,
+        found: usize,
+    },
     #[error("digits: {path} line {line} field {field}: `{text}` is not a number")]
-    Parse { path: PathBuf, line: usize, field: usize, text: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        field: usize,
+        text: String,
+    },
     #[error("digits: {path} line {line}: {what} {value} is out of range {range}")]
-    Range { path: PathBuf, line: usize, what: &'static str, value: f32, range: &'static str },
+    Range {
+        path: PathBuf,
+        line: usize,
+        what: &'static str,
+        value: f32,
+        range: &'static str,
+    },
     #[error("digits: {path} holds no images")]
     Empty { path: PathBuf },
     #[error("digits: split fraction {0} must be in (0, 1) and leave both parts non-empty")]
@@ -48,14 +69,20 @@ pub fn default_path() -> PathBuf {
     if let Some(p) = std::env::var_os("DIGITS_CSV_GZ") {
         return PathBuf::from(p);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".data").join("digits.csv.gz")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(".data")
+        .join("digits.csv.gz")
 }
 
 impl Digits {
     /// Reads the gzip-compressed CSV at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, DigitsError> {
         let path = path.as_ref();
-        let io = |source| DigitsError::Io { path: path.to_path_buf(), source };
+        let io = |source| DigitsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut text = String::new();
         GzDecoder::new(file).read_to_string(&mut text).map_err(io)?;
@@ -114,7 +141,9 @@ impl Digits {
             }
         }
         if labels.is_empty() {
-            return Err(DigitsError::Empty { path: path.to_path_buf() });
+            return Err(DigitsError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         Ok(Digits { images, labels })
     }
@@ -149,7 +178,10 @@ impl Digits {
             return Err(DigitsError::Split(train_fraction));
         }
         let order = hlo_builder::nn::init::Rng::new(seed).permutation(n);
-        Ok((self.select(&order[..n_train]), self.select(&order[n_train..])))
+        Ok((
+            self.select(&order[..n_train]),
+            self.select(&order[n_train..]),
+        ))
     }
 
     /// Labels as one-hot rows (`len() * 10` values).

@@ -11,11 +11,23 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
     #[error("plot {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("plot {path}: png encoder: {source}")]
-    Png { path: PathBuf, source: png::EncodingError },
+    Png {
+        path: PathBuf,
+        source: png::EncodingError,
+    },
+    #[error("plot {path}: not a readable PNG: {message}")]
+    Decode { path: PathBuf, message: String },
     #[error("plot: a figure needs at least one panel and a size of at least 64x64 (got {panels} panels, {width}x{height})")]
-    Empty { panels: usize, width: u32, height: u32 },
+    Empty {
+        panels: usize,
+        width: u32,
+        height: u32,
+    },
 }
 
 /// An RGB colour.
@@ -66,7 +78,11 @@ struct Canvas {
 
 impl Canvas {
     fn new(w: u32, h: u32) -> Self {
-        Canvas { w: w as i64, h: h as i64, px: vec![255; w as usize * h as usize * 3] }
+        Canvas {
+            w: w as i64,
+            h: h as i64,
+            px: vec![255; w as usize * h as usize * 3],
+        }
     }
 
     fn set(&mut self, x: i64, y: i64, c: Rgb) {
@@ -206,7 +222,11 @@ fn glyph(ch: char) -> [u8; 7] {
 
 /// A short label for a tick value.
 fn tick_label(v: f64, step: f64) -> String {
-    let decimals = if step >= 1.0 { 0 } else { (-step.log10()).ceil().clamp(0.0, 6.0) as usize };
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil().clamp(0.0, 6.0) as usize
+    };
     format!("{:.*}", decimals, v)
 }
 
@@ -215,7 +235,11 @@ fn ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64) {
     let span = (hi - lo).max(1e-12);
     let raw = span / n.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let first = (lo / step).ceil() * step;
     let mut out = Vec::new();
     let mut v = first;
@@ -232,11 +256,15 @@ const GRID: Rgb = [225, 225, 225];
 impl Panel {
     fn draw(&self, c: &mut Canvas, x0: i64, y0: i64, w: i64, h: i64) {
         let s = 2; // font scale
-        // Plot area inside margins for labels.
+                   // Plot area inside margins for labels.
         let (left, right, top, bottom) = (x0 + 90, x0 + w - 20, y0 + 40, y0 + h - 60);
         let tw = text_width(&self.title, s);
         c.text(x0 + (w - tw) / 2, y0 + 10, &self.title, INK, s);
-        let pts = self.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+        let pts = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|(x, y)| x.is_finite() && y.is_finite());
         let (mut xmin, mut xmax, mut ymin, mut ymax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for &(x, y) in pts {
             xmin = xmin.min(x);
@@ -256,8 +284,10 @@ impl Panel {
         if ymax - ymin < 1e-12 {
             ymax = ymin + 1.0;
         }
-        let px = |x: f64| left + ((x - xmin) / (xmax - xmin) * (right - left) as f64).round() as i64;
-        let py = |y: f64| bottom - ((y - ymin) / (ymax - ymin) * (bottom - top) as f64).round() as i64;
+        let px =
+            |x: f64| left + ((x - xmin) / (xmax - xmin) * (right - left) as f64).round() as i64;
+        let py =
+            |y: f64| bottom - ((y - ymin) / (ymax - ymin) * (bottom - top) as f64).round() as i64;
         let (xt, xstep) = ticks(xmin, xmax, 6);
         let (yt, ystep) = ticks(ymin, ymax, 5);
         for &t in &xt {
@@ -276,7 +306,13 @@ impl Panel {
         }
         c.line((left, top), (left, bottom), INK, 1);
         c.line((left, bottom), (right, bottom), INK, 1);
-        c.text(left + (right - left - text_width(&self.x_label, s)) / 2, bottom + 35, &self.x_label, INK, s);
+        c.text(
+            left + (right - left - text_width(&self.x_label, s)) / 2,
+            bottom + 35,
+            &self.x_label,
+            INK,
+            s,
+        );
         let yw = text_width(&self.y_label, s);
         c.text_up(x0 + 8, top + (bottom - top + yw) / 2, &self.y_label, INK, s);
         for (i, series) in self.series.iter().enumerate() {
@@ -306,7 +342,11 @@ impl Figure {
     /// Renders the figure to raw RGB rows (`width * height * 3` bytes).
     pub fn render(&self) -> Result<Vec<u8>, PlotError> {
         if self.panels.is_empty() || self.width < 64 || self.height < 64 {
-            return Err(PlotError::Empty { panels: self.panels.len(), width: self.width, height: self.height });
+            return Err(PlotError::Empty {
+                panels: self.panels.len(),
+                width: self.width,
+                height: self.height,
+            });
         }
         let mut c = Canvas::new(self.width, self.height);
         let pw = self.width as i64 / self.panels.len() as i64;
@@ -320,7 +360,10 @@ impl Figure {
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<(), PlotError> {
         let path = path.as_ref();
         let px = self.render()?;
-        let io = |source| PlotError::Io { path: path.to_path_buf(), source };
+        let io = |source| PlotError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(io)?;
@@ -330,11 +373,47 @@ impl Figure {
         let mut enc = png::Encoder::new(BufWriter::new(file), self.width, self.height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let pe = |source| PlotError::Png { path: path.to_path_buf(), source };
+        let pe = |source| PlotError::Png {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut writer = enc.write_header().map_err(pe)?;
         writer.write_image_data(&px).map_err(pe)?;
         writer.finish().map_err(pe)
     }
+}
+
+/// Reads an 8-bit RGB or RGBA PNG back: (width, height, RGB bytes). Used to check written
+/// charts.
+pub fn read_png(path: impl AsRef<Path>) -> Result<(u32, u32, Vec<u8>), PlotError> {
+    let path = path.as_ref();
+    let file = std::fs::File::open(path).map_err(|source| PlotError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |m: String| PlotError::Decode {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .map_err(|e| bad(e.to_string()))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| bad("image too large".into()))?;
+    let mut buf = vec![0; size];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
+    buf.truncate(info.buffer_size());
+    let rgb = match (info.color_type, info.bit_depth) {
+        (png::ColorType::Rgb, png::BitDepth::Eight) => buf,
+        (png::ColorType::Rgba, png::BitDepth::Eight) => {
+            buf.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+        }
+        (c, d) => return Err(bad(format!("unsupported colour type {c:?} / depth {d:?}"))),
+    };
+    Ok((info.width, info.height, rgb))
 }
 
 #[cfg(test)]
@@ -360,13 +439,22 @@ mod tests {
             height: 300,
             panels: vec![Panel {
                 title: "t".into(),
-                series: vec![Series { name: "a".into(), points: vec![(0.0, 0.0), (1.0, 1.0)] }],
+                series: vec![Series {
+                    name: "a".into(),
+                    points: vec![(0.0, 0.0), (1.0, 1.0)],
+                }],
                 ..Default::default()
             }],
         };
         let px = fig.render().unwrap();
         assert_eq!(px.len(), 400 * 300 * 3);
         assert!(px.chunks(3).any(|p| p == PALETTE[0]));
-        assert!(Figure { width: 10, height: 10, panels: vec![] }.render().is_err());
+        assert!(Figure {
+            width: 10,
+            height: 10,
+            panels: vec![]
+        }
+        .render()
+        .is_err());
     }
 }

@@ -29,7 +29,10 @@ impl Rng {
             splitmix64(&mut sm),
             splitmix64(&mut sm),
         ];
-        Rng { s, spare_normal: None }
+        Rng {
+            s,
+            spare_normal: None,
+        }
     }
 
     /// The next 64 random bits.
@@ -166,9 +169,18 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_different_seed_different_stream() {
-        let a: Vec<u64> = { let mut r = Rng::new(7); (0..8).map(|_| r.next_u64()).collect() };
-        let b: Vec<u64> = { let mut r = Rng::new(7); (0..8).map(|_| r.next_u64()).collect() };
-        let c: Vec<u64> = { let mut r = Rng::new(8); (0..8).map(|_| r.next_u64()).collect() };
+        let a: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..8).map(|_| r.next_u64()).collect()
+        };
+        let b: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..8).map(|_| r.next_u64()).collect()
+        };
+        let c: Vec<u64> = {
+            let mut r = Rng::new(8);
+            (0..8).map(|_| r.next_u64()).collect()
+        };
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -215,7 +227,11 @@ mod tests {
         // conv [3, 3, 8, 16]: fan_in 72, He std sqrt(2/72) = 0.1667
         let k = Init::HeNormal.sample(&mut r, &[3, 3, 8, 16]);
         let var = k.iter().map(|x| (x * x) as f64).sum::<f64>() / k.len() as f64;
-        assert!((var.sqrt() - (2.0f64 / 72.0).sqrt()).abs() < 0.01, "std {}", var.sqrt());
+        assert!(
+            (var.sqrt() - (2.0f64 / 72.0).sqrt()).abs() < 0.01,
+            "std {}",
+            var.sqrt()
+        );
         assert_eq!(fans(&[3, 3, 8, 16]), (72, 144));
     }
 }
