@@ -1,2 +1,44 @@
-//! Record tensor programs and emit StableHLO.
-pub mod nn;
+//! Record tensor programs with shape checks and emit StableHLO.
+//!
+//! ```
+//! use hlo_builder::{Builder, ElementType::F32};
+//!
+//! let mut b = Builder::new("affine");
+//! let x = b.parameter("x", F32, [2, 3])?;
+//! let w = b.parameter("w", F32, [3, 4])?;
+//! let bias = b.parameter("b", F32, [4])?;
+//! let y = b.matmul(x, w)?; // f32[2,4]
+//! let y = b.add(y, bias)?; // the bias is broadcast explicitly
+//! let y = b.relu(y)?;
+//! assert_eq!(b.ty(y)?.to_string(), "f32[2,4]");
+//!
+//! // Shapes are checked as ops are recorded:
+//! let err = b.matmul(x, x).unwrap_err();
+//! assert!(err.to_string().starts_with("matmul: contracting dimensions differ"));
+//!
+//! let module = b.build(&[y])?;
+//! assert!(module.to_text().contains("stablehlo.dot_general"));
+//! # Ok::<(), hlo_builder::Error>(())
+//! ```
+//!
+//! The graph ([`Graph`], [`Node`], [`Op`]) is public so other crates (autodiff) can walk it
+//! and append ops through the same [`Builder`] methods; see `DESIGN.md`.
+
+mod builder;
+mod compose;
+mod error;
+mod graph;
+mod lower;
+mod module;
+pub mod shape;
+mod types;
+
+pub use builder::{Builder, RegionFn};
+pub use error::{Error, Result};
+pub use graph::{
+    BinaryOp, ComparisonDirection, Computation, ConstantValue, ConvConfig, ConvDims, DotDims,
+    GatherDims, Graph, Node, NodeId, Op, Precision, RngAlgorithm, ScatterDims, Tensor, UnaryOp,
+    ValueId, WindowConfig,
+};
+pub use module::Module;
+pub use types::{Dims, ElementType, TensorType};
