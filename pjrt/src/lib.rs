@@ -1,7 +1,60 @@
-//! A safe, complete wrapper of the PJRT C API.
+//! A safe, complete wrapper of the PJRT C API: load any plugin, compile and run programs.
+//!
+//! ```
+//! use pjrt::{Client, Literal, Program};
+//!
+//! # fn main() -> pjrt::Result<()> {
+//! // The plugin named by $PJRT_PLUGIN, or the CPU plugin the set-up installed.
+//! let client = Client::default_cpu()?;
+//! let program = Program::mlir_text(r#"
+//!     func.func @main(%x: tensor<3xf32>, %y: tensor<3xf32>) -> tensor<3xf32> {
+//!       %0 = stablehlo.multiply %x, %y : tensor<3xf32>
+//!       %1 = stablehlo.add %0, %x : tensor<3xf32>
+//!       return %1 : tensor<3xf32>
+//!     }"#);
+//! let exe = client.compile(&program)?;
+//! let x = Literal::vector(&[1.0f32, 2.0, 3.0]);
+//! let y = Literal::vector(&[10.0f32, 20.0, 30.0]);
+//! let out = exe.run(&[&x, &y])?;
+//! assert_eq!(out[0].to_vec::<f32>()?, vec![11.0, 42.0, 93.0]); // x * y + x
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every C function is called through one checked path: a function beyond the plugin's
+//! table, or a null slot, is [`Error::Unimplemented`]; a returned `PJRT_Error` becomes
+//! [`Error::Pjrt`] with the function's name, the status code and the message.
+#![warn(missing_docs)]
 
+mod plugin;
+
+mod buffer;
+mod client;
+mod compile_options;
+mod device;
+mod error;
+mod event;
+mod executable;
+mod literal;
+mod named_value;
 mod program;
+mod proto;
+mod serialize;
+mod sha256;
 mod types;
 
+pub use buffer::{Buffer, BufferPlacement, HostBufferSemantics, MemoryLayout};
+pub use client::{Client, ClientOptions};
+pub use compile_options::{ArgumentLayout, CompileOptions, DeviceAssignment};
+pub use device::{Device, DeviceDescription, Memory, MemoryStats};
+pub use error::{ApiVersion, Error, ErrorCode, Result};
+pub use event::Event;
+pub use executable::{
+    CompiledMemoryStats, Executable, ExecuteOptions, LoadedExecutable, ParameterShape,
+};
+pub use literal::Literal;
+pub use named_value::{find as find_named, NamedValue, Value};
+pub use plugin::{Extension, ExtensionType, Plugin};
 pub use program::{Program, ProgramFormat};
+pub use serialize::{PluginIdentity, SerializedExecutable};
 pub use types::{ElementType, NativeType};

@@ -29,23 +29,34 @@ pub struct Program {
 impl Program {
     /// A StableHLO (or any MLIR) module as text.
     pub fn mlir_text(text: impl Into<String>) -> Program {
-        Program { format: ProgramFormat::Mlir, code: text.into().into_bytes() }
+        Program {
+            format: ProgramFormat::Mlir,
+            code: text.into().into_bytes(),
+        }
     }
 
     /// A module serialized as MLIR bytecode (e.g. melior's `write_bytecode`).
     pub fn mlir_bytecode(bytes: impl Into<Vec<u8>>) -> Program {
-        Program { format: ProgramFormat::Mlir, code: bytes.into() }
+        Program {
+            format: ProgramFormat::Mlir,
+            code: bytes.into(),
+        }
     }
 
     /// A serialized `xla.HloModuleProto`.
     pub fn hlo_proto(bytes: impl Into<Vec<u8>>) -> Program {
-        Program { format: ProgramFormat::HloProto, code: bytes.into() }
+        Program {
+            format: ProgramFormat::HloProto,
+            code: bytes.into(),
+        }
     }
 
+    /// The code's format.
     pub fn format(&self) -> ProgramFormat {
         self.format
     }
 
+    /// The code's bytes.
     pub fn code(&self) -> &[u8] {
         &self.code
     }

@@ -6,38 +6,71 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(i32)]
 pub enum ElementType {
+    /// Boolean.
     Pred = 1,
+    /// Signed 8-bit integer.
     S8 = 2,
+    /// Signed 16-bit integer.
     S16 = 3,
+    /// Signed 32-bit integer.
     S32 = 4,
+    /// Signed 64-bit integer.
     S64 = 5,
+    /// Unsigned 8-bit integer.
     U8 = 6,
+    /// Unsigned 16-bit integer.
     U16 = 7,
+    /// Unsigned 32-bit integer.
     U32 = 8,
+    /// Unsigned 64-bit integer.
     U64 = 9,
+    /// IEEE half float.
     F16 = 10,
+    /// IEEE single float.
     F32 = 11,
+    /// IEEE double float.
     F64 = 12,
+    /// bfloat16.
     BF16 = 13,
+    /// Complex of two f32.
     C64 = 14,
+    /// Complex of two f64.
     C128 = 15,
+    /// 8-bit float, 5 exponent bits, 2 mantissa bits.
     F8E5M2 = 16,
+    /// 8-bit float E4M3, finite only.
     F8E4M3FN = 17,
+    /// 8-bit float E4M3, bias 11, finite, unsigned zero.
     F8E4M3B11FNUZ = 18,
+    /// 8-bit float E5M2, finite, unsigned zero.
     F8E5M2FNUZ = 19,
+    /// 8-bit float E4M3, finite, unsigned zero.
     F8E4M3FNUZ = 20,
+    /// Signed 4-bit integer.
     S4 = 21,
+    /// Unsigned 4-bit integer.
     U4 = 22,
+    /// An ordering token (no data).
     Token = 23,
+    /// Signed 2-bit integer.
     S2 = 24,
+    /// Unsigned 2-bit integer.
     U2 = 25,
+    /// 8-bit float E4M3 (IEEE-like).
     F8E4M3 = 26,
+    /// 8-bit float E3M4.
     F8E3M4 = 27,
+    /// 8-bit exponent-only float (scale).
     F8E8M0FNU = 28,
+    /// 4-bit float E2M1, finite only.
     F4E2M1FN = 29,
+    /// Signed 1-bit integer.
     S1 = 30,
+    /// Unsigned 1-bit integer.
     U1 = 31,
+    /// 6-bit float E2M3, finite only.
     F6E2M3FN = 32,
+    /// 6-bit float E3M2, finite only.
     F6E3M2FN = 33,
 }
 
@@ -46,9 +79,39 @@ impl ElementType {
     pub const ALL: [ElementType; 33] = {
         use ElementType::*;
         [
-            Pred, S8, S16, S32, S64, U8, U16, U32, U64, F16, F32, F64, BF16, C64, C128, F8E5M2,
-            F8E4M3FN, F8E4M3B11FNUZ, F8E5M2FNUZ, F8E4M3FNUZ, S4, U4, Token, S2, U2, F8E4M3,
-            F8E3M4, F8E8M0FNU, F4E2M1FN, S1, U1, F6E2M3FN, F6E3M2FN,
+            Pred,
+            S8,
+            S16,
+            S32,
+            S64,
+            U8,
+            U16,
+            U32,
+            U64,
+            F16,
+            F32,
+            F64,
+            BF16,
+            C64,
+            C128,
+            F8E5M2,
+            F8E4M3FN,
+            F8E4M3B11FNUZ,
+            F8E5M2FNUZ,
+            F8E4M3FNUZ,
+            S4,
+            U4,
+            Token,
+            S2,
+            U2,
+            F8E4M3,
+            F8E3M4,
+            F8E8M0FNU,
+            F4E2M1FN,
+            S1,
+            U1,
+            F6E2M3FN,
+            F6E3M2FN,
         ]
     };
 
@@ -93,29 +156,46 @@ impl ElementType {
         }
     }
 
+    /// True for floating-point types.
     pub fn is_float(self) -> bool {
         use ElementType::*;
         matches!(
             self,
-            F16 | F32 | F64 | BF16 | F8E5M2 | F8E4M3FN | F8E4M3B11FNUZ | F8E5M2FNUZ | F8E4M3FNUZ
-                | F8E4M3 | F8E3M4 | F8E8M0FNU | F4E2M1FN | F6E2M3FN | F6E3M2FN
+            F16 | F32
+                | F64
+                | BF16
+                | F8E5M2
+                | F8E4M3FN
+                | F8E4M3B11FNUZ
+                | F8E5M2FNUZ
+                | F8E4M3FNUZ
+                | F8E4M3
+                | F8E3M4
+                | F8E8M0FNU
+                | F4E2M1FN
+                | F6E2M3FN
+                | F6E3M2FN
         )
     }
 
+    /// True for complex types.
     pub fn is_complex(self) -> bool {
         matches!(self, ElementType::C64 | ElementType::C128)
     }
 
+    /// True for signed integer types.
     pub fn is_signed_int(self) -> bool {
         use ElementType::*;
         matches!(self, S1 | S2 | S4 | S8 | S16 | S32 | S64)
     }
 
+    /// True for unsigned integer types.
     pub fn is_unsigned_int(self) -> bool {
         use ElementType::*;
         matches!(self, U1 | U2 | U4 | U8 | U16 | U32 | U64)
     }
 
+    /// True for integer types (not `pred`).
     pub fn is_integer(self) -> bool {
         self.is_signed_int() || self.is_unsigned_int()
     }
@@ -201,6 +281,57 @@ impl ElementType {
     }
 }
 
+impl ElementType {
+    /// The value of this type in XLA's `PrimitiveType` enum (used in XLA protos; the
+    /// numbering differs from `PJRT_Buffer_Type`).
+    pub fn to_xla_primitive(self) -> i32 {
+        use ElementType::*;
+        match self {
+            Pred => 1,
+            S8 => 2,
+            S16 => 3,
+            S32 => 4,
+            S64 => 5,
+            U8 => 6,
+            U16 => 7,
+            U32 => 8,
+            U64 => 9,
+            F16 => 10,
+            F32 => 11,
+            F64 => 12,
+            C64 => 15,
+            BF16 => 16,
+            Token => 17,
+            C128 => 18,
+            F8E5M2 => 19,
+            F8E4M3FN => 20,
+            S4 => 21,
+            U4 => 22,
+            F8E4M3B11FNUZ => 23,
+            F8E5M2FNUZ => 24,
+            F8E4M3FNUZ => 25,
+            S2 => 26,
+            U2 => 27,
+            F8E4M3 => 28,
+            F8E3M4 => 29,
+            S1 => 30,
+            U1 => 31,
+            F4E2M1FN => 32,
+            F8E8M0FNU => 33,
+            F6E3M2FN => 35,
+            F6E2M3FN => 36,
+        }
+    }
+
+    /// The type for an XLA `PrimitiveType` value (`None` for tuples, opaque and unknown values).
+    pub fn from_xla_primitive(raw: i32) -> Option<ElementType> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.to_xla_primitive() == raw)
+    }
+}
+
 impl fmt::Display for ElementType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -214,6 +345,7 @@ impl fmt::Display for ElementType {
 /// `Self` must be plain data whose in-memory representation is exactly one element of
 /// `ELEMENT_TYPE` (size and bit pattern), with no padding and every bit pattern valid.
 pub unsafe trait NativeType: Copy + Send + Sync + 'static {
+    /// The element type `Self` holds.
     const ELEMENT_TYPE: ElementType;
 }
 
@@ -245,6 +377,18 @@ mod tests {
         assert_eq!(ElementType::from_raw(34), None);
         assert_eq!(ElementType::F32.to_raw(), 11);
         assert_eq!(ElementType::F6E3M2FN.to_raw(), 33);
+    }
+
+    #[test]
+    fn xla_primitive_numbers() {
+        for t in ElementType::ALL {
+            assert_eq!(
+                ElementType::from_xla_primitive(t.to_xla_primitive()),
+                Some(t)
+            );
+        }
+        assert_eq!(ElementType::BF16.to_xla_primitive(), 16);
+        assert_eq!(ElementType::from_xla_primitive(13), None); // TUPLE
     }
 
     #[test]

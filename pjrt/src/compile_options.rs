@@ -1,0 +1,398 @@
+//! Compile options, encoded as `xla.CompileOptionsProto` by our own protobuf writer.
+//!
+//! Field numbers (from `xla/pjrt/proto/compile_options.proto` and `xla/xla.proto`):
+//! CompileOptionsProto: argument_layouts 1, parameter_is_tupled_arguments 2,
+//! executable_build_options 3, compile_portable_executable 4.
+//! ExecutableBuildOptionsProto: device_ordinal 1, num_replicas 4, num_partitions 5,
+//! use_spmd_partitioning 6, use_auto_spmd_partitioning 7, device_assignment 9,
+//! use_shardy_partitioner 19. DeviceAssignmentProto: replica_count 1, computation_count 2,
+//! computation_devices 3 (each: replica_device_ids 1). ShapeProto: element_type 2,
+//! dimensions 3, layout 5 (LayoutProto: minor_to_major 1).
+
+use crate::error::{Error, Result};
+use crate::proto::{Reader, Writer};
+use crate::ElementType;
+
+/// Which device runs each (replica, partition) of a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAssignment {
+    /// Replicas per partition.
+    pub replica_count: usize,
+    /// Partitions ("computations").
+    pub computation_count: usize,
+    /// Device ids, `devices[replica][partition]`.
+    pub devices: Vec<Vec<i64>>,
+}
+
+impl DeviceAssignment {
+    /// An assignment from `devices[replica][partition]` device ids.
+    pub fn new(devices: Vec<Vec<i64>>) -> Result<DeviceAssignment> {
+        let replica_count = devices.len();
+        let computation_count = devices.first().map_or(0, Vec::len);
+        if replica_count == 0
+            || computation_count == 0
+            || devices.iter().any(|r| r.len() != computation_count)
+        {
+            return Err(Error::InvalidCompileOptions(format!(
+                "device assignment must be a non-empty rectangle of device ids [replica][partition], got {devices:?}"
+            )));
+        }
+        Ok(DeviceAssignment {
+            replica_count,
+            computation_count,
+            devices,
+        })
+    }
+
+    /// The device id of one replica and partition.
+    pub fn device(&self, replica: usize, partition: usize) -> Option<i64> {
+        self.devices.get(replica)?.get(partition).copied()
+    }
+
+    pub(crate) fn encode(&self) -> Writer {
+        let mut w = Writer::new();
+        w.int(1, self.replica_count as i64);
+        w.int(2, self.computation_count as i64);
+        for p in 0..self.computation_count {
+            let ids: Vec<i64> = self.devices.iter().map(|r| r[p]).collect();
+            let mut cd = Writer::new();
+            cd.packed_ints(1, &ids);
+            w.message(3, &cd);
+        }
+        w
+    }
+
+    /// Decodes a serialized `xla.DeviceAssignmentProto`.
+    pub fn decode(bytes: &[u8]) -> Result<DeviceAssignment> {
+        const M: &str = "xla.DeviceAssignmentProto";
+        let mut r = Reader::new(bytes, M);
+        let (mut replicas, mut comps, mut by_comp) = (0i64, 0i64, Vec::<Vec<i64>>::new());
+        while let Some((f, v)) = r.next_field()? {
+            match f {
+                1 => replicas = v.as_i64().unwrap_or(0),
+                2 => comps = v.as_i64().unwrap_or(0),
+                3 => {
+                    let mut ids = Vec::new();
+                    let mut cr = Reader::new(v.as_bytes().unwrap_or(&[]), M);
+                    while let Some((cf, cv)) = cr.next_field()? {
+                        if cf == 1 {
+                            ids.extend(cv.ints(M)?);
+                        }
+                    }
+                    by_comp.push(ids);
+                }
+                _ => {}
+            }
+        }
+        let (replica_count, computation_count) = (replicas.max(0) as usize, comps.max(0) as usize);
+        if by_comp.len() != computation_count || by_comp.iter().any(|c| c.len() != replica_count) {
+            return Err(Error::Decode {
+                message: M,
+                reason: format!("{replica_count} replicas x {computation_count} computations but device lists {by_comp:?}"),
+            });
+        }
+        let devices = (0..replica_count)
+            .map(|r| by_comp.iter().map(|c| c[r]).collect())
+            .collect();
+        Ok(DeviceAssignment {
+            replica_count,
+            computation_count,
+            devices,
+        })
+    }
+}
+
+/// An argument's shape and (optionally) its layout, for [`CompileOptions::argument_layouts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgumentLayout {
+    /// Element type.
+    pub element_type: ElementType,
+    /// Dims.
+    pub dims: Vec<i64>,
+    /// Layout as minor-to-major dimension order; `None` lets the compiler choose.
+    pub minor_to_major: Option<Vec<i64>>,
+}
+
+impl ArgumentLayout {
+    fn encode(&self) -> Writer {
+        let mut w = Writer::new();
+        w.int(2, i64::from(self.element_type.to_xla_primitive()));
+        w.packed_ints(3, &self.dims);
+        if let Some(m2m) = &self.minor_to_major {
+            let mut l = Writer::new();
+            l.packed_ints(1, m2m);
+            // An empty minor_to_major (a scalar) still needs the layout message present.
+            w.message(5, &l);
+        }
+        w
+    }
+}
+
+/// Options for `Client::compile`. `CompileOptions::default()` is one replica, one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Number of replicas (at least 1).
+    pub num_replicas: usize,
+    /// Number of partitions (at least 1).
+    pub num_partitions: usize,
+    /// The device ordinal to compile for, if any.
+    pub device_ordinal: Option<i64>,
+    /// An explicit device assignment (its size must match replicas x partitions).
+    pub device_assignment: Option<DeviceAssignment>,
+    /// Partition with SPMD (GSPMD or Shardy) rather than MPMD.
+    pub use_spmd_partitioning: bool,
+    /// Let the compiler choose shardings automatically.
+    pub use_auto_spmd_partitioning: bool,
+    /// Use the Shardy partitioner.
+    pub use_shardy_partitioner: bool,
+    /// Fixed argument layouts (empty: the compiler's default layouts).
+    pub argument_layouts: Vec<ArgumentLayout>,
+    /// Arguments are passed as one tuple.
+    pub parameter_is_tupled_arguments: bool,
+    /// Compile a portable executable (not bound to a device; pick one at execute time).
+    pub compile_portable_executable: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> CompileOptions {
+        CompileOptions {
+            num_replicas: 1,
+            num_partitions: 1,
+            device_ordinal: None,
+            device_assignment: None,
+            use_spmd_partitioning: false,
+            use_auto_spmd_partitioning: false,
+            use_shardy_partitioner: false,
+            argument_layouts: Vec::new(),
+            parameter_is_tupled_arguments: false,
+            compile_portable_executable: false,
+        }
+    }
+}
+
+impl CompileOptions {
+    /// One replica, one partition.
+    pub fn new() -> CompileOptions {
+        CompileOptions::default()
+    }
+
+    /// Sets the number of replicas.
+    pub fn replicas(mut self, n: usize) -> CompileOptions {
+        self.num_replicas = n;
+        self
+    }
+
+    /// Sets the number of partitions.
+    pub fn partitions(mut self, n: usize) -> CompileOptions {
+        self.num_partitions = n;
+        self
+    }
+
+    /// Sets an explicit device assignment.
+    pub fn device_assignment(mut self, a: DeviceAssignment) -> CompileOptions {
+        self.device_assignment = Some(a);
+        self
+    }
+
+    /// Turns SPMD partitioning on or off.
+    pub fn spmd(mut self, on: bool) -> CompileOptions {
+        self.use_spmd_partitioning = on;
+        self
+    }
+
+    /// Turns the Shardy partitioner on or off.
+    pub fn shardy(mut self, on: bool) -> CompileOptions {
+        self.use_shardy_partitioner = on;
+        self
+    }
+
+    /// Compiles a portable executable.
+    pub fn portable(mut self, on: bool) -> CompileOptions {
+        self.compile_portable_executable = on;
+        self
+    }
+
+    /// Checks what would make a plugin abort: zero replicas or partitions, an assignment of
+    /// the wrong size, a portable executable with more than one device.
+    pub fn validate(&self) -> Result<()> {
+        if self.num_replicas == 0 || self.num_partitions == 0 {
+            return Err(Error::InvalidCompileOptions(format!(
+                "num_replicas and num_partitions must be at least 1 (got {} replicas, {} partitions); plugins abort on 0",
+                self.num_replicas, self.num_partitions
+            )));
+        }
+        if let Some(a) = &self.device_assignment {
+            if a.replica_count != self.num_replicas || a.computation_count != self.num_partitions {
+                return Err(Error::InvalidCompileOptions(format!(
+                    "device assignment is {} replicas x {} partitions but the options say {} x {}",
+                    a.replica_count, a.computation_count, self.num_replicas, self.num_partitions
+                )));
+            }
+        }
+        if self.compile_portable_executable && self.num_replicas * self.num_partitions != 1 {
+            return Err(Error::InvalidCompileOptions(
+                "a portable executable must have exactly one replica and one partition".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The serialized `xla.CompileOptionsProto`, after [`validate`](Self::validate).
+    /// Replicas and partitions are always written, never zero.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        self.validate()?;
+        let mut b = Writer::new();
+        if let Some(o) = self.device_ordinal {
+            b.int(1, o);
+        }
+        b.int(4, self.num_replicas as i64);
+        b.int(5, self.num_partitions as i64);
+        b.bool_true(6, self.use_spmd_partitioning);
+        b.bool_true(7, self.use_auto_spmd_partitioning);
+        if let Some(a) = &self.device_assignment {
+            b.message(9, &a.encode());
+        }
+        b.bool_true(19, self.use_shardy_partitioner);
+
+        let mut w = Writer::new();
+        for l in &self.argument_layouts {
+            w.message(1, &l.encode());
+        }
+        w.bool_true(2, self.parameter_is_tupled_arguments);
+        w.message(3, &b);
+        w.bool_true(4, self.compile_portable_executable);
+        Ok(w.buf)
+    }
+
+    /// Decodes the fields this type knows from a serialized `xla.CompileOptionsProto`
+    /// (e.g. from `Executable::compile_options`); other fields are ignored.
+    pub fn decode(bytes: &[u8]) -> Result<CompileOptions> {
+        const M: &str = "xla.CompileOptionsProto";
+        let mut o = CompileOptions {
+            num_replicas: 0,
+            num_partitions: 0,
+            ..CompileOptions::default()
+        };
+        let mut r = Reader::new(bytes, M);
+        while let Some((f, v)) = r.next_field()? {
+            match f {
+                1 => o
+                    .argument_layouts
+                    .push(decode_shape(v.as_bytes().unwrap_or(&[]))?),
+                2 => o.parameter_is_tupled_arguments = v.as_i64() == Some(1),
+                3 => {
+                    let mut br = Reader::new(v.as_bytes().unwrap_or(&[]), M);
+                    while let Some((bf, bv)) = br.next_field()? {
+                        match bf {
+                            1 => o.device_ordinal = bv.as_i64(),
+                            4 => o.num_replicas = bv.as_i64().unwrap_or(0).max(0) as usize,
+                            5 => o.num_partitions = bv.as_i64().unwrap_or(0).max(0) as usize,
+                            6 => o.use_spmd_partitioning = bv.as_i64() == Some(1),
+                            7 => o.use_auto_spmd_partitioning = bv.as_i64() == Some(1),
+                            9 => {
+                                o.device_assignment =
+                                    Some(DeviceAssignment::decode(bv.as_bytes().unwrap_or(&[]))?)
+                            }
+                            19 => o.use_shardy_partitioner = bv.as_i64() == Some(1),
+                            _ => {}
+                        }
+                    }
+                }
+                4 => o.compile_portable_executable = v.as_i64() == Some(1),
+                _ => {}
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Decodes an `xla.ShapeProto` that is an array (not a tuple) into an [`ArgumentLayout`].
+pub(crate) fn decode_shape(bytes: &[u8]) -> Result<ArgumentLayout> {
+    const M: &str = "xla.ShapeProto";
+    let (mut et, mut dims, mut m2m) = (0i64, Vec::new(), None);
+    let mut r = Reader::new(bytes, M);
+    while let Some((f, v)) = r.next_field()? {
+        match f {
+            2 => et = v.as_i64().unwrap_or(0),
+            3 => dims.extend(v.ints(M)?),
+            5 => {
+                let mut l = Vec::new();
+                let mut lr = Reader::new(v.as_bytes().unwrap_or(&[]), M);
+                while let Some((lf, lv)) = lr.next_field()? {
+                    if lf == 1 {
+                        l.extend(lv.ints(M)?);
+                    }
+                }
+                m2m = Some(l);
+            }
+            _ => {}
+        }
+    }
+    let element_type = ElementType::from_xla_primitive(et as i32).ok_or_else(|| Error::Decode {
+        message: M,
+        reason: format!("not an array shape (element type {et})"),
+    })?;
+    Ok(ArgumentLayout {
+        element_type,
+        dims,
+        minor_to_major: m2m,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_options_bytes() {
+        // executable_build_options (field 3, 4 bytes) { num_replicas: 1, num_partitions: 1 }
+        assert_eq!(
+            CompileOptions::default().encode().unwrap(),
+            vec![0x1a, 0x04, 0x20, 0x01, 0x28, 0x01]
+        );
+    }
+
+    #[test]
+    fn zero_replicas_or_partitions_are_refused() {
+        let e = CompileOptions::default().replicas(0).encode().unwrap_err();
+        assert!(matches!(e, Error::InvalidCompileOptions(_)), "{e}");
+        assert!(e.to_string().contains("0 replicas"), "{e}");
+        let e = CompileOptions::default()
+            .partitions(0)
+            .encode()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidCompileOptions(_)), "{e}");
+    }
+
+    #[test]
+    fn round_trip_with_assignment_and_layouts() {
+        let opts = CompileOptions::default()
+            .replicas(2)
+            .partitions(1)
+            .spmd(true)
+            .shardy(true)
+            .device_assignment(DeviceAssignment::new(vec![vec![0], vec![1]]).unwrap());
+        let mut opts = opts;
+        opts.argument_layouts.push(ArgumentLayout {
+            element_type: ElementType::BF16,
+            dims: vec![2, 3],
+            minor_to_major: Some(vec![1, 0]),
+        });
+        let bytes = opts.encode().unwrap();
+        // argument_layouts first: field 1, a ShapeProto with element_type 16 (BF16 in XLA).
+        assert_eq!(&bytes[..4], &[0x0a, 0x0c, 0x10, 0x10]);
+        let back = CompileOptions::decode(&bytes).unwrap();
+        assert_eq!(back, opts);
+    }
+
+    #[test]
+    fn assignment_size_must_match() {
+        let opts = CompileOptions::default()
+            .device_assignment(DeviceAssignment::new(vec![vec![0, 1]]).unwrap());
+        assert!(matches!(
+            opts.encode(),
+            Err(Error::InvalidCompileOptions(_))
+        ));
+        assert!(DeviceAssignment::new(vec![vec![0, 1], vec![2]]).is_err());
+    }
+}
