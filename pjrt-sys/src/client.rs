@@ -397,9 +397,8 @@ pub type PJRT_Client_DmaMap =
     unsafe extern "C" fn(args: *mut PJRT_Client_DmaMap_Args) -> *mut PJRT_Error;
 pub type PJRT_Client_DmaUnmap =
     unsafe extern "C" fn(args: *mut PJRT_Client_DmaUnmap_Args) -> *mut PJRT_Error;
-pub type PJRT_Client_CreateUninitializedBuffer = unsafe extern "C" fn(
-    args: *mut PJRT_Client_CreateUninitializedBuffer_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_Client_CreateUninitializedBuffer =
+    unsafe extern "C" fn(args: *mut PJRT_Client_CreateUninitializedBuffer_Args) -> *mut PJRT_Error;
 pub type PJRT_Client_CreateErrorBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_CreateErrorBuffer_Args) -> *mut PJRT_Error;
 pub type PJRT_Client_CreateAliasBuffer =
@@ -408,9 +407,8 @@ pub type PJRT_Client_FulfillAliasBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_FulfillAliasBuffer_Args) -> *mut PJRT_Error;
 pub type PJRT_Client_BufferFromHostBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_BufferFromHostBuffer_Args) -> *mut PJRT_Error;
-pub type PJRT_Client_CreateViewOfDeviceBuffer = unsafe extern "C" fn(
-    args: *mut PJRT_Client_CreateViewOfDeviceBuffer_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_Client_CreateViewOfDeviceBuffer =
+    unsafe extern "C" fn(args: *mut PJRT_Client_CreateViewOfDeviceBuffer_Args) -> *mut PJRT_Error;
 pub type PJRT_Client_CreateBuffersForAsyncHostToDevice = unsafe extern "C" fn(
     args: *mut PJRT_Client_CreateBuffersForAsyncHostToDevice_Args,
 ) -> *mut PJRT_Error;

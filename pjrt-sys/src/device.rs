@@ -203,8 +203,7 @@ pub type PJRT_Device_PoisonExecution =
     unsafe extern "C" fn(args: *mut PJRT_Device_PoisonExecution_Args) -> *mut PJRT_Error;
 pub type PJRT_Device_GetAttributes =
     unsafe extern "C" fn(args: *mut PJRT_Device_GetAttributes_Args) -> *mut PJRT_Error;
-pub type PJRT_Device_CreateAsyncTrackingEvent = unsafe extern "C" fn(
-    args: *mut PJRT_Device_CreateAsyncTrackingEvent_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_Device_CreateAsyncTrackingEvent =
+    unsafe extern "C" fn(args: *mut PJRT_Device_CreateAsyncTrackingEvent_Args) -> *mut PJRT_Error;
 pub type PJRT_AsyncTrackingEvent_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_AsyncTrackingEvent_Destroy_Args) -> *mut PJRT_Error;

@@ -79,5 +79,4 @@ pub type PJRT_Event_OnReady =
     unsafe extern "C" fn(args: *mut PJRT_Event_OnReady_Args) -> *mut PJRT_Error;
 pub type PJRT_Event_Create =
     unsafe extern "C" fn(args: *mut PJRT_Event_Create_Args) -> *mut PJRT_Error;
-pub type PJRT_Event_Set =
-    unsafe extern "C" fn(args: *mut PJRT_Event_Set_Args) -> *mut PJRT_Error;
+pub type PJRT_Event_Set = unsafe extern "C" fn(args: *mut PJRT_Event_Set_Args) -> *mut PJRT_Error;

@@ -393,9 +393,10 @@ pub type PJRT_Executable_NumPartitions =
 pub type PJRT_LoadedExecutable_AddressableDevices = unsafe extern "C" fn(
     args: *mut PJRT_LoadedExecutable_AddressableDevices_Args,
 ) -> *mut PJRT_Error;
-pub type PJRT_LoadedExecutable_AddressableDeviceLogicalIds = unsafe extern "C" fn(
-    args: *mut PJRT_LoadedExecutable_AddressableDeviceLogicalIds_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_LoadedExecutable_AddressableDeviceLogicalIds =
+    unsafe extern "C" fn(
+        args: *mut PJRT_LoadedExecutable_AddressableDeviceLogicalIds_Args,
+    ) -> *mut PJRT_Error;
 pub type PJRT_Executable_OptimizedProgram =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OptimizedProgram_Args) -> *mut PJRT_Error;
 pub type PJRT_LoadedExecutable_Delete =
@@ -413,16 +414,14 @@ pub type PJRT_Executable_Fingerprint =
     unsafe extern "C" fn(args: *mut PJRT_Executable_Fingerprint_Args) -> *mut PJRT_Error;
 pub type PJRT_Executable_GetCostAnalysis =
     unsafe extern "C" fn(args: *mut PJRT_Executable_GetCostAnalysis_Args) -> *mut PJRT_Error;
-pub type PJRT_Executable_GetCompiledMemoryStats = unsafe extern "C" fn(
-    args: *mut PJRT_Executable_GetCompiledMemoryStats_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_Executable_GetCompiledMemoryStats =
+    unsafe extern "C" fn(args: *mut PJRT_Executable_GetCompiledMemoryStats_Args) -> *mut PJRT_Error;
 pub type PJRT_Executable_OutputElementTypes =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OutputElementTypes_Args) -> *mut PJRT_Error;
 pub type PJRT_Executable_OutputDimensions =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OutputDimensions_Args) -> *mut PJRT_Error;
-pub type PJRT_Executable_ParameterMemoryKinds = unsafe extern "C" fn(
-    args: *mut PJRT_Executable_ParameterMemoryKinds_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_Executable_ParameterMemoryKinds =
+    unsafe extern "C" fn(args: *mut PJRT_Executable_ParameterMemoryKinds_Args) -> *mut PJRT_Error;
 pub type PJRT_Executable_OutputMemoryKinds =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OutputMemoryKinds_Args) -> *mut PJRT_Error;
 pub type PJRT_Executable_Serialize =

@@ -69,18 +69,19 @@ impl PluginLibrary {
     /// must name a genuine PJRT plugin built for this architecture.
     pub unsafe fn load(path: &Path) -> Result<PluginLibrary, LoadError> {
         // SAFETY: the caller vouches for the library (see above).
-        let library = unsafe { libloading::Library::new(path) }.map_err(|error| LoadError::Open {
+        let library =
+            unsafe { libloading::Library::new(path) }.map_err(|error| LoadError::Open {
+                path: path.to_path_buf(),
+                error,
+            })?;
+        // SAFETY: the symbol is declared with the signature every PJRT plugin uses.
+        let get_api: libloading::Symbol<'_, GetPjrtApiFn> = unsafe {
+            library.get(GET_PJRT_API_SYMBOL.as_bytes())
+        }
+        .map_err(|error| LoadError::NotAPlugin {
             path: path.to_path_buf(),
             error,
         })?;
-        // SAFETY: the symbol is declared with the signature every PJRT plugin uses.
-        let get_api: libloading::Symbol<'_, GetPjrtApiFn> =
-            unsafe { library.get(GET_PJRT_API_SYMBOL.as_bytes()) }.map_err(|error| {
-                LoadError::NotAPlugin {
-                    path: path.to_path_buf(),
-                    error,
-                }
-            })?;
         // SAFETY: `GetPjrtApi` takes no arguments and returns a pointer to a static table.
         let api = unsafe { get_api() };
         if api.is_null() {

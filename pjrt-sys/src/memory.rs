@@ -76,8 +76,7 @@ pjrt_structs! {
     }
 }
 
-pub type PJRT_Memory_Id =
-    unsafe extern "C" fn(args: *mut PJRT_Memory_Id_Args) -> *mut PJRT_Error;
+pub type PJRT_Memory_Id = unsafe extern "C" fn(args: *mut PJRT_Memory_Id_Args) -> *mut PJRT_Error;
 pub type PJRT_Memory_Kind =
     unsafe extern "C" fn(args: *mut PJRT_Memory_Kind_Args) -> *mut PJRT_Error;
 pub type PJRT_Memory_Kind_Id =

@@ -129,9 +129,8 @@ pub type PJRT_TopologyDescription_Destroy =
 pub type PJRT_TopologyDescription_PlatformVersion = unsafe extern "C" fn(
     args: *mut PJRT_TopologyDescription_PlatformVersion_Args,
 ) -> *mut PJRT_Error;
-pub type PJRT_TopologyDescription_PlatformName = unsafe extern "C" fn(
-    args: *mut PJRT_TopologyDescription_PlatformName_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_TopologyDescription_PlatformName =
+    unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_PlatformName_Args) -> *mut PJRT_Error;
 pub type PJRT_TopologyDescription_GetDeviceDescriptions = unsafe extern "C" fn(
     args: *mut PJRT_TopologyDescription_GetDeviceDescriptions_Args,
 ) -> *mut PJRT_Error;
@@ -143,9 +142,10 @@ pub type PJRT_TopologyDescription_Attributes =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Attributes_Args) -> *mut PJRT_Error;
 pub type PJRT_TopologyDescription_Fingerprint =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Fingerprint_Args) -> *mut PJRT_Error;
-pub type PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace = unsafe extern "C" fn(
-    args: *mut PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace =
+    unsafe extern "C" fn(
+        args: *mut PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace_Args,
+    ) -> *mut PJRT_Error;
 pub type PJRT_TopologyDescription_GetMemorySpaceKindIds = unsafe extern "C" fn(
     args: *mut PJRT_TopologyDescription_GetMemorySpaceKindIds_Args,
 ) -> *mut PJRT_Error;

@@ -132,30 +132,37 @@ pjrt_structs! {
 pub type PJRT_AsyncHostToDeviceTransferManager_Destroy = unsafe extern "C" fn(
     args: *mut PJRT_AsyncHostToDeviceTransferManager_Destroy_Args,
 ) -> *mut PJRT_Error;
-pub type PJRT_AsyncHostToDeviceTransferManager_TransferData = unsafe extern "C" fn(
-    args: *mut PJRT_AsyncHostToDeviceTransferManager_TransferData_Args,
-) -> *mut PJRT_Error;
-pub type PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer = unsafe extern "C" fn(
-    args: *mut PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_AsyncHostToDeviceTransferManager_TransferData =
+    unsafe extern "C" fn(
+        args: *mut PJRT_AsyncHostToDeviceTransferManager_TransferData_Args,
+    ) -> *mut PJRT_Error;
+pub type PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer =
+    unsafe extern "C" fn(
+        args: *mut PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args,
+    ) -> *mut PJRT_Error;
 pub type PJRT_AsyncHostToDeviceTransferManager_Device = unsafe extern "C" fn(
     args: *mut PJRT_AsyncHostToDeviceTransferManager_Device_Args,
 ) -> *mut PJRT_Error;
-pub type PJRT_AsyncHostToDeviceTransferManager_BufferCount = unsafe extern "C" fn(
-    args: *mut PJRT_AsyncHostToDeviceTransferManager_BufferCount_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_AsyncHostToDeviceTransferManager_BufferCount =
+    unsafe extern "C" fn(
+        args: *mut PJRT_AsyncHostToDeviceTransferManager_BufferCount_Args,
+    ) -> *mut PJRT_Error;
 pub type PJRT_AsyncHostToDeviceTransferManager_BufferSize = unsafe extern "C" fn(
     args: *mut PJRT_AsyncHostToDeviceTransferManager_BufferSize_Args,
-) -> *mut PJRT_Error;
-pub type PJRT_AsyncHostToDeviceTransferManager_SetBufferError = unsafe extern "C" fn(
-    args: *mut PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args,
-) -> *mut PJRT_Error;
-pub type PJRT_AsyncHostToDeviceTransferManager_AddMetadata = unsafe extern "C" fn(
-    args: *mut PJRT_AsyncHostToDeviceTransferManager_AddMetadata_Args,
-) -> *mut PJRT_Error;
-pub type PJRT_AsyncHostToDeviceTransferManager_TransferLiteral = unsafe extern "C" fn(
-    args: *mut PJRT_AsyncHostToDeviceTransferManager_TransferLiteral_Args,
-) -> *mut PJRT_Error;
+)
+    -> *mut PJRT_Error;
+pub type PJRT_AsyncHostToDeviceTransferManager_SetBufferError =
+    unsafe extern "C" fn(
+        args: *mut PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args,
+    ) -> *mut PJRT_Error;
+pub type PJRT_AsyncHostToDeviceTransferManager_AddMetadata =
+    unsafe extern "C" fn(
+        args: *mut PJRT_AsyncHostToDeviceTransferManager_AddMetadata_Args,
+    ) -> *mut PJRT_Error;
+pub type PJRT_AsyncHostToDeviceTransferManager_TransferLiteral =
+    unsafe extern "C" fn(
+        args: *mut PJRT_AsyncHostToDeviceTransferManager_TransferLiteral_Args,
+    ) -> *mut PJRT_Error;
 pub type PJRT_CopyToDeviceStream_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_Destroy_Args) -> *mut PJRT_Error;
 pub type PJRT_CopyToDeviceStream_AddChunk =
@@ -164,6 +171,5 @@ pub type PJRT_CopyToDeviceStream_TotalBytes =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_TotalBytes_Args) -> *mut PJRT_Error;
 pub type PJRT_CopyToDeviceStream_GranuleSize =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_GranuleSize_Args) -> *mut PJRT_Error;
-pub type PJRT_CopyToDeviceStream_CurrentBytes = unsafe extern "C" fn(
-    args: *mut PJRT_CopyToDeviceStream_CurrentBytes_Args,
-) -> *mut PJRT_Error;
+pub type PJRT_CopyToDeviceStream_CurrentBytes =
+    unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_CurrentBytes_Args) -> *mut PJRT_Error;
