@@ -4,6 +4,7 @@
 //! - `checks_081.rs`: tables of every struct with its fields, every enumerator, and the
 //!   `PJRT_Api` slot order, as bindgen saw them, for `tests/layout.rs` to compare with
 //!   pjrt-sys.
+//!
 //! Nothing generated here is committed.
 
 use std::collections::BTreeMap;

@@ -227,3 +227,66 @@ const _: () = {
     assert!(core::mem::size_of::<PJRT_Api_Version>() == 24);
     assert!(core::mem::offset_of!(PJRT_Api, pjrt_api_version) == 16);
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn slot_names_are_unique_and_match_field_offsets() {
+        let mut seen = std::collections::HashSet::new();
+        for name in API_SLOT_NAMES {
+            assert!(seen.insert(name), "{name} appears twice");
+        }
+        let layout = PJRT_Api::LAYOUT;
+        assert_eq!(layout.fields.len(), 3 + API_SLOT_COUNT);
+        for (i, name) in API_SLOT_NAMES.iter().enumerate() {
+            let f = layout.field(name).expect("every slot is a field");
+            assert_eq!(f.offset, PJRT_Api::slot_offset(i), "{name}");
+            assert_eq!(f.size, 8, "{name}");
+            assert_eq!(PJRT_Api::slot_index(name), Some(i));
+        }
+        assert_eq!(API_SLOT_NAMES[0], "PJRT_Error_Destroy");
+        assert_eq!(API_SLOT_NAMES[118], "PJRT_Client_CreateErrorBuffer");
+        assert_eq!(
+            API_SLOT_NAMES[137],
+            "PJRT_TopologyDescription_GetMemorySpaceKindIds"
+        );
+        assert_eq!(
+            offset_of!(PJRT_Api, PJRT_TopologyDescription_GetMemorySpaceKindIds),
+            40 + 8 * 137
+        );
+    }
+
+    #[test]
+    fn slot_bounds_follow_struct_size() {
+        let s081 = PJRT_Api::struct_size_for_slots(118);
+        assert_eq!(s081, 984);
+        assert!(PJRT_Api::has_slot(s081, 117));
+        assert!(!PJRT_Api::has_slot(s081, 118));
+        assert_eq!(PJRT_Api::num_slots_for_struct_size(s081), 118);
+        assert_eq!(PJRT_Api::num_slots_for_struct_size(16), 0);
+    }
+
+    #[test]
+    fn struct_size_excludes_tail_padding_and_new_sets_it() {
+        // A bool after three 8-byte fields: 25 bytes used, 32 allocated.
+        assert_eq!(PJRT_Event_IsReady_Args_STRUCT_SIZE, 25);
+        assert_eq!(size_of::<PJRT_Event_IsReady_Args>(), 32);
+        let a = PJRT_Event_IsReady_Args::new();
+        assert_eq!(a.struct_size, 25);
+        assert!(a.event.is_null() && a.extension_start.is_null() && !a.is_ready);
+        // Known sizes from the C header (checked against a C compiler).
+        assert_eq!(PJRT_Client_Create_Args_STRUCT_SIZE, 88);
+        assert_eq!(PJRT_NamedValue_STRUCT_SIZE, 56);
+        assert_eq!(PJRT_Buffer_MemoryLayout_STRUCT_SIZE, 76);
+        assert_eq!(size_of::<PJRT_Buffer_MemoryLayout>(), 80);
+        let l = PJRT_Buffer_MemoryLayout::default();
+        assert_eq!(l.struct_size, PJRT_Buffer_MemoryLayout_STRUCT_SIZE);
+        assert_eq!(l.type_, PJRT_Buffer_MemoryLayout_Type_Tiled);
+        // Structs without a struct_size field still get a zeroed new().
+        let c = PJRT_Chunk::new();
+        assert!(c.data.is_null() && c.deleter.is_none());
+    }
+}
