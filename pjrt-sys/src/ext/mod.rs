@@ -38,6 +38,8 @@ pub mod xla_transform;
 
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod plugin_tests;
 
 /// Layouts of every struct declared under [`ext`](self), for comparison with a C compiler's.
 pub fn struct_layouts() -> impl Iterator<Item = &'static crate::StructLayout> {
