@@ -37,13 +37,21 @@ impl<F: FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>> RegionFn for F {
 impl Builder {
     /// A new, empty builder for a function called `name`.
     pub fn new(name: impl Into<String>) -> Builder {
-        Builder { id: NEXT_BUILDER_ID.fetch_add(1, Ordering::Relaxed), name: name.into(), graph: Graph::default() }
+        Builder {
+            id: NEXT_BUILDER_ID.fetch_add(1, Ordering::Relaxed),
+            name: name.into(),
+            graph: Graph::default(),
+        }
     }
 
     /// Records a computation from a closure: `params` become its parameters, the closure's
     /// return values its results. Used for regions (reducers, comparators, loop bodies,
     /// branches) and for functions called with [`Builder::call`].
-    pub fn computation(name: impl Into<String>, params: &[TensorType], f: impl RegionFn) -> Result<Arc<Computation>> {
+    pub fn computation(
+        name: impl Into<String>,
+        params: &[TensorType],
+        f: impl RegionFn,
+    ) -> Result<Arc<Computation>> {
         let mut b = Builder::new(name);
         let mut args = Vec::with_capacity(params.len());
         for (i, p) in params.iter().enumerate() {
@@ -67,13 +75,20 @@ impl Builder {
 
     /// The handle of a value of this builder's graph.
     pub fn tensor(&self, v: ValueId) -> Tensor {
-        Tensor { builder: self.id, value: v }
+        Tensor {
+            builder: self.id,
+            value: v,
+        }
     }
 
     /// The node that produced `t`.
     pub fn node(&self, t: Tensor) -> Result<&Node> {
         self.value("node", t)?;
-        self.graph.node(t.value.node).ok_or(Error::UnknownTensor { op: "node", node: t.value.node.0, output: t.value.output })
+        self.graph.node(t.value.node).ok_or(Error::UnknownTensor {
+            op: "node",
+            node: t.value.node.0,
+            output: t.value.output,
+        })
     }
     /// The op that produced `t`.
     pub fn op(&self, t: Tensor) -> Result<&Op> {
@@ -82,7 +97,11 @@ impl Builder {
     /// The type of `t`.
     pub fn ty(&self, t: Tensor) -> Result<&TensorType> {
         self.value("ty", t)?;
-        self.graph.ty(t.value).ok_or(Error::UnknownTensor { op: "ty", node: t.value.node.0, output: t.value.output })
+        self.graph.ty(t.value).ok_or(Error::UnknownTensor {
+            op: "ty",
+            node: t.value.node.0,
+            output: t.value.output,
+        })
     }
     /// The dimensions of `t`.
     pub fn dims(&self, t: Tensor) -> Result<&[i64]> {
@@ -90,31 +109,54 @@ impl Builder {
     }
     /// The operands of the node that produced `t`, as handles.
     pub fn operands(&self, t: Tensor) -> Result<Vec<Tensor>> {
-        Ok(self.node(t)?.operands.iter().map(|v| self.tensor(*v)).collect())
+        Ok(self
+            .node(t)?
+            .operands
+            .iter()
+            .map(|v| self.tensor(*v))
+            .collect())
     }
     /// All results of a node, as handles.
     pub fn results(&self, node: NodeId) -> Vec<Tensor> {
         match self.graph.node(node) {
-            Some(n) => (0..n.types.len() as u32).map(|o| self.tensor(ValueId { node, output: o })).collect(),
+            Some(n) => (0..n.types.len() as u32)
+                .map(|o| self.tensor(ValueId { node, output: o }))
+                .collect(),
             None => Vec::new(),
         }
     }
     /// The parameters recorded so far, in order.
     pub fn parameters(&self) -> Vec<Tensor> {
-        self.graph.params.iter().map(|&n| self.tensor(ValueId { node: n, output: 0 })).collect()
+        self.graph
+            .params
+            .iter()
+            .map(|&n| self.tensor(ValueId { node: n, output: 0 }))
+            .collect()
     }
     /// Iterates over the nodes in recording order.
     pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
-        self.graph.nodes.iter().enumerate().map(|(i, n)| (NodeId(i as u32), n))
+        self.graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (NodeId(i as u32), n))
     }
 
     fn value(&self, op: &'static str, t: Tensor) -> Result<(ValueId, TensorType)> {
         if t.builder != self.id {
-            return Err(Error::ForeignTensor { op, tensor_builder: t.builder, builder: self.id });
+            return Err(Error::ForeignTensor {
+                op,
+                tensor_builder: t.builder,
+                builder: self.id,
+            });
         }
         match self.graph.ty(t.value) {
             Some(ty) => Ok((t.value, ty.clone())),
-            None => Err(Error::UnknownTensor { op, node: t.value.node.0, output: t.value.output }),
+            None => Err(Error::UnknownTensor {
+                op,
+                node: t.value.node.0,
+                output: t.value.output,
+            }),
         }
     }
 
@@ -126,13 +168,23 @@ impl Builder {
     fn push(&mut self, op: Op, operands: &[Tensor], types: Vec<TensorType>) -> Vec<Tensor> {
         let node = NodeId(self.graph.nodes.len() as u32);
         let n = types.len() as u32;
-        self.graph.nodes.push(Node { op, operands: operands.iter().map(|t| t.value).collect(), types: types.into() });
-        (0..n).map(|o| self.tensor(ValueId { node, output: o })).collect()
+        self.graph.nodes.push(Node {
+            op,
+            operands: operands.iter().map(|t| t.value).collect(),
+            types: types.into(),
+        });
+        (0..n)
+            .map(|o| self.tensor(ValueId { node, output: o }))
+            .collect()
     }
 
     fn push1(&mut self, op: Op, operands: &[Tensor], ty: TensorType) -> Tensor {
         let node = NodeId(self.graph.nodes.len() as u32);
-        self.graph.nodes.push(Node { op, operands: operands.iter().map(|t| t.value).collect(), types: SmallVec::from_elem(ty, 1) });
+        self.graph.nodes.push(Node {
+            op,
+            operands: operands.iter().map(|t| t.value).collect(),
+            types: SmallVec::from_elem(ty, 1),
+        });
         self.tensor(ValueId { node, output: 0 })
     }
 
@@ -142,7 +194,11 @@ impl Builder {
         for r in results {
             res.push(self.value("build", *r)?.0);
         }
-        Ok(Computation { name: self.name, graph: self.graph, results: res })
+        Ok(Computation {
+            name: self.name,
+            graph: self.graph,
+            results: res,
+        })
     }
 
     /// Lowers the function with `results` into a StableHLO module (function `main`).
@@ -152,25 +208,45 @@ impl Builder {
         for r in results {
             res.push(self.value("build", *r)?.0);
         }
-        let c = Computation { name: "main".into(), graph: self.graph.clone(), results: res };
+        let c = Computation {
+            name: "main".into(),
+            graph: self.graph.clone(),
+            results: res,
+        };
         Module::new(Arc::new(c))
     }
 
     // ---------------------------------------------------------------- sources
 
     /// A function parameter of type `ty[dims]`; parameters are numbered in call order.
-    pub fn parameter(&mut self, name: impl Into<String>, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn parameter(
+        &mut self,
+        name: impl Into<String>,
+        ty: ElementType,
+        dims: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let dims = dims.as_ref();
         shape::check_element_type("parameter", ty)?;
         shape::check_dims("parameter", dims)?;
         let index = self.graph.params.len();
-        let t = self.push1(Op::Parameter { index, name: name.into() }, &[], TensorType::new(ty, dims));
+        let t = self.push1(
+            Op::Parameter {
+                index,
+                name: name.into(),
+            },
+            &[],
+            TensorType::new(ty, dims),
+        );
         self.graph.params.push(t.value.node);
         Ok(t)
     }
 
     /// A constant from host data, `T[dims]` with `data.len()` equal to the element count.
-    pub fn constant<T: pjrt::NativeType>(&mut self, data: &[T], dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn constant<T: pjrt::NativeType>(
+        &mut self,
+        data: &[T],
+        dims: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let size = std::mem::size_of_val(data);
         // SAFETY: NativeType guarantees plain data without padding; we read `size` bytes of
         // the slice's own memory.
@@ -179,17 +255,32 @@ impl Builder {
     }
 
     /// A constant of `ty[dims]` from raw little-endian element bytes (pred: one byte, 0 or 1).
-    pub fn constant_bytes(&mut self, ty: ElementType, dims: impl AsRef<[i64]>, bytes: &[u8]) -> Result<Tensor> {
+    pub fn constant_bytes(
+        &mut self,
+        ty: ElementType,
+        dims: impl AsRef<[i64]>,
+        bytes: &[u8],
+    ) -> Result<Tensor> {
         let dims = dims.as_ref();
         shape::check_element_type("constant", ty)?;
         shape::check_dims("constant", dims)?;
         let t = TensorType::new(ty, dims);
         let Some(w) = ty.byte_size() else {
-            return shape_err("constant", format!("{t}: host data of sub-byte types is not supported; convert from a wider type"));
+            return shape_err(
+                "constant",
+                format!(
+                    "{t}: host data of sub-byte types is not supported; convert from a wider type"
+                ),
+            );
         };
         let expected = t.element_count() as usize * w;
         if bytes.len() != expected {
-            return Err(Error::DataSize { op: "constant", ty: t, expected, actual: bytes.len() });
+            return Err(Error::DataSize {
+                op: "constant",
+                ty: t,
+                expected,
+                actual: bytes.len(),
+            });
         }
         Ok(self.push1(Op::Constant(ConstantValue::Dense(Arc::from(bytes))), &[], t))
     }
@@ -202,15 +293,28 @@ impl Builder {
 
     /// `ty[dims]` filled with `value` (converted to `ty`: rounded for floats, truncated toward
     /// zero and saturated for integers, `value != 0` for pred, real part for complex).
-    pub fn splat(&mut self, ty: ElementType, dims: impl AsRef<[i64]>, value: f64) -> Result<Tensor> {
+    pub fn splat(
+        &mut self,
+        ty: ElementType,
+        dims: impl AsRef<[i64]>,
+        value: f64,
+    ) -> Result<Tensor> {
         let dims = dims.as_ref();
         shape::check_element_type("splat", ty)?;
         shape::check_dims("splat", dims)?;
         match scalar_bytes(ty, value) {
-            Some(bytes) => Ok(self.push1(Op::Constant(ConstantValue::Splat(bytes)), &[], TensorType::new(ty, dims))),
+            Some(bytes) => Ok(self.push1(
+                Op::Constant(ConstantValue::Splat(bytes)),
+                &[],
+                TensorType::new(ty, dims),
+            )),
             None => {
                 // f8/f4/f6 and sub-byte integers: make it in a wide type, then convert.
-                let wide = if ty.is_float() { ElementType::F32 } else { ElementType::S64 };
+                let wide = if ty.is_float() {
+                    ElementType::F32
+                } else {
+                    ElementType::S64
+                };
                 let w = self.splat(wide, dims, value)?;
                 self.convert(w, ty)
             }
@@ -245,16 +349,29 @@ impl Builder {
     }
 
     /// `ty[dims]` holding 0, 1, 2, ... along axis `dimension`.
-    pub fn iota(&mut self, ty: ElementType, dims: impl AsRef<[i64]>, dimension: i64) -> Result<Tensor> {
+    pub fn iota(
+        &mut self,
+        ty: ElementType,
+        dims: impl AsRef<[i64]>,
+        dimension: i64,
+    ) -> Result<Tensor> {
         let dims = dims.as_ref();
         shape::check_element_type("iota", ty)?;
         shape::check_dims("iota", dims)?;
         let t = TensorType::new(ty, dims);
         if dimension < 0 || dimension as usize >= t.rank() {
-            return shape_err("iota", format!("dimension {dimension} is out of range for {t}"));
+            return shape_err(
+                "iota",
+                format!("dimension {dimension} is out of range for {t}"),
+            );
         }
         if ty == ElementType::Pred || ty.byte_size().is_none() {
-            return shape_err("iota", format!("{t}: element type must be an integer, float or complex type of 8 bits or more"));
+            return shape_err(
+                "iota",
+                format!(
+                    "{t}: element type must be an integer, float or complex type of 8 bits or more"
+                ),
+            );
         }
         Ok(self.push1(Op::Iota { dimension }, &[], t))
     }
@@ -284,7 +401,12 @@ impl Builder {
     }
 
     /// Broadcasts two tensors to their common numpy shape.
-    pub fn broadcast_pair(&mut self, op: &'static str, x: Tensor, y: Tensor) -> Result<(Tensor, Tensor)> {
+    pub fn broadcast_pair(
+        &mut self,
+        op: &'static str,
+        x: Tensor,
+        y: Tensor,
+    ) -> Result<(Tensor, Tensor)> {
         let tx = self.value(op, x)?.1;
         let ty = self.value(op, y)?.1;
         if tx.dims == ty.dims {
@@ -302,7 +424,10 @@ impl Builder {
             return Ok(x);
         }
         if t.rank() > dims.len() {
-            return shape_err("broadcast_to", format!("cannot broadcast {t} to rank {} shape {dims:?}", dims.len()));
+            return shape_err(
+                "broadcast_to",
+                format!("cannot broadcast {t} to rank {} shape {dims:?}", dims.len()),
+            );
         }
         let off = (dims.len() - t.rank()) as i64;
         let bd: Vec<i64> = (0..t.rank() as i64).map(|i| i + off).collect();
@@ -366,22 +491,53 @@ impl Builder {
         let permutation = permutation.as_ref();
         let t = self.value("transpose", x)?.1;
         let out = shape::transpose(&t, permutation)?;
-        Ok(self.push1(Op::Transpose { permutation: permutation.to_vec() }, &[x], out))
+        Ok(self.push1(
+            Op::Transpose {
+                permutation: permutation.to_vec(),
+            },
+            &[x],
+            out,
+        ))
     }
 
     /// Operand axis i becomes result axis `broadcast_dimensions[i]` of `T[dims]`.
-    pub fn broadcast_in_dim(&mut self, x: Tensor, dims: impl AsRef<[i64]>, broadcast_dimensions: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn broadcast_in_dim(
+        &mut self,
+        x: Tensor,
+        dims: impl AsRef<[i64]>,
+        broadcast_dimensions: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let t = self.value("broadcast_in_dim", x)?.1;
         let out = shape::broadcast_in_dim(&t, dims.as_ref(), broadcast_dimensions.as_ref())?;
-        Ok(self.push1(Op::BroadcastInDim { broadcast_dimensions: broadcast_dimensions.as_ref().to_vec() }, &[x], out))
+        Ok(self.push1(
+            Op::BroadcastInDim {
+                broadcast_dimensions: broadcast_dimensions.as_ref().to_vec(),
+            },
+            &[x],
+            out,
+        ))
     }
 
     /// Static slice: `[start, limit)` with `strides` per axis.
-    pub fn slice(&mut self, x: Tensor, start: impl AsRef<[i64]>, limit: impl AsRef<[i64]>, strides: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn slice(
+        &mut self,
+        x: Tensor,
+        start: impl AsRef<[i64]>,
+        limit: impl AsRef<[i64]>,
+        strides: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let (start, limit, strides) = (start.as_ref(), limit.as_ref(), strides.as_ref());
         let t = self.value("slice", x)?.1;
         let out = shape::slice(&t, start, limit, strides)?;
-        Ok(self.push1(Op::Slice { start: start.to_vec(), limit: limit.to_vec(), strides: strides.to_vec() }, &[x], out))
+        Ok(self.push1(
+            Op::Slice {
+                start: start.to_vec(),
+                limit: limit.to_vec(),
+                strides: strides.to_vec(),
+            },
+            &[x],
+            out,
+        ))
     }
 
     /// `[start, limit)` along one axis, stride 1.
@@ -399,17 +555,33 @@ impl Builder {
 
     /// Slice of `slice_sizes` at runtime start indices (one integer scalar per axis; clamped
     /// into range at run time).
-    pub fn dynamic_slice(&mut self, x: Tensor, starts: &[Tensor], slice_sizes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn dynamic_slice(
+        &mut self,
+        x: Tensor,
+        starts: &[Tensor],
+        slice_sizes: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let t = self.value("dynamic_slice", x)?.1;
         let st = self.types("dynamic_slice", starts)?;
         let out = shape::dynamic_slice(&t, &st.iter().collect::<Vec<_>>(), slice_sizes.as_ref())?;
         let mut ops = vec![x];
         ops.extend_from_slice(starts);
-        Ok(self.push1(Op::DynamicSlice { slice_sizes: slice_sizes.as_ref().to_vec() }, &ops, out))
+        Ok(self.push1(
+            Op::DynamicSlice {
+                slice_sizes: slice_sizes.as_ref().to_vec(),
+            },
+            &ops,
+            out,
+        ))
     }
 
     /// `x` with `update` written at runtime start indices (clamped into range).
-    pub fn dynamic_update_slice(&mut self, x: Tensor, update: Tensor, starts: &[Tensor]) -> Result<Tensor> {
+    pub fn dynamic_update_slice(
+        &mut self,
+        x: Tensor,
+        update: Tensor,
+        starts: &[Tensor],
+    ) -> Result<Tensor> {
         let t = self.value("dynamic_update_slice", x)?.1;
         let u = self.value("dynamic_update_slice", update)?.1;
         let st = self.types("dynamic_update_slice", starts)?;
@@ -427,45 +599,112 @@ impl Builder {
     }
 
     /// Pads with the scalar `value`: `low`/`high` (may be negative) and `interior` per axis.
-    pub fn pad(&mut self, x: Tensor, value: Tensor, low: impl AsRef<[i64]>, high: impl AsRef<[i64]>, interior: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn pad(
+        &mut self,
+        x: Tensor,
+        value: Tensor,
+        low: impl AsRef<[i64]>,
+        high: impl AsRef<[i64]>,
+        interior: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let (low, high, interior) = (low.as_ref(), high.as_ref(), interior.as_ref());
         let t = self.value("pad", x)?.1;
         let v = self.value("pad", value)?.1;
         let out = shape::pad(&t, &v, low, high, interior)?;
-        Ok(self.push1(Op::Pad { low: low.to_vec(), high: high.to_vec(), interior: interior.to_vec() }, &[x, value], out))
+        Ok(self.push1(
+            Op::Pad {
+                low: low.to_vec(),
+                high: high.to_vec(),
+                interior: interior.to_vec(),
+            },
+            &[x, value],
+            out,
+        ))
     }
 
     /// Reverses the order of elements along `dimensions`.
     pub fn reverse(&mut self, x: Tensor, dimensions: impl AsRef<[i64]>) -> Result<Tensor> {
         let t = self.value("reverse", x)?.1;
         let out = shape::reverse(&t, dimensions.as_ref())?;
-        Ok(self.push1(Op::Reverse { dimensions: dimensions.as_ref().to_vec() }, &[x], out))
+        Ok(self.push1(
+            Op::Reverse {
+                dimensions: dimensions.as_ref().to_vec(),
+            },
+            &[x],
+            out,
+        ))
     }
 
     /// StableHLO gather; see [`shape::gather`].
-    pub fn gather(&mut self, x: Tensor, indices: Tensor, dims: GatherDims, slice_sizes: impl AsRef<[i64]>, indices_are_sorted: bool) -> Result<Tensor> {
+    pub fn gather(
+        &mut self,
+        x: Tensor,
+        indices: Tensor,
+        dims: GatherDims,
+        slice_sizes: impl AsRef<[i64]>,
+        indices_are_sorted: bool,
+    ) -> Result<Tensor> {
         let t = self.value("gather", x)?.1;
         let i = self.value("gather", indices)?.1;
         let out = shape::gather(&t, &i, &dims, slice_sizes.as_ref())?;
-        Ok(self.push1(Op::Gather { dims, slice_sizes: slice_sizes.as_ref().to_vec(), indices_are_sorted }, &[x, indices], out))
+        Ok(self.push1(
+            Op::Gather {
+                dims,
+                slice_sizes: slice_sizes.as_ref().to_vec(),
+                indices_are_sorted,
+            },
+            &[x, indices],
+            out,
+        ))
     }
 
     /// StableHLO scatter of `updates` into `inputs` at `indices`, combining old and new values
     /// with `update` (a computation of 2N scalars -> N scalars). Returns N results.
-    pub fn scatter_with(&mut self, inputs: &[Tensor], indices: Tensor, updates: &[Tensor], dims: ScatterDims, update: Arc<Computation>, indices_are_sorted: bool, unique_indices: bool) -> Result<Vec<Tensor>> {
+    pub fn scatter_with(
+        &mut self,
+        inputs: &[Tensor],
+        indices: Tensor,
+        updates: &[Tensor],
+        dims: ScatterDims,
+        update: Arc<Computation>,
+        indices_are_sorted: bool,
+        unique_indices: bool,
+    ) -> Result<Vec<Tensor>> {
         let it = self.types("scatter", inputs)?;
         let ix = self.value("scatter", indices)?.1;
         let ut = self.types("scatter", updates)?;
-        let out = shape::scatter(&it.iter().collect::<Vec<_>>(), &ix, &ut.iter().collect::<Vec<_>>(), &dims, &update)?;
+        let out = shape::scatter(
+            &it.iter().collect::<Vec<_>>(),
+            &ix,
+            &ut.iter().collect::<Vec<_>>(),
+            &dims,
+            &update,
+        )?;
         let mut ops = inputs.to_vec();
         ops.push(indices);
         ops.extend_from_slice(updates);
-        Ok(self.push(Op::Scatter { dims, update, indices_are_sorted, unique_indices }, &ops, out))
+        Ok(self.push(
+            Op::Scatter {
+                dims,
+                update,
+                indices_are_sorted,
+                unique_indices,
+            },
+            &ops,
+            out,
+        ))
     }
 
     /// [`Builder::scatter_with`] with the update computation recorded from a closure that gets
     /// (old..., new...) scalars.
-    pub fn scatter(&mut self, inputs: &[Tensor], indices: Tensor, updates: &[Tensor], dims: ScatterDims, update: impl RegionFn) -> Result<Vec<Tensor>> {
+    pub fn scatter(
+        &mut self,
+        inputs: &[Tensor],
+        indices: Tensor,
+        updates: &[Tensor],
+        dims: ScatterDims,
+        update: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
         let it = self.types("scatter", inputs)?;
         let mut params: Vec<TensorType> = it.iter().map(|t| TensorType::scalar(t.ty)).collect();
         params.extend(it.iter().map(|t| TensorType::scalar(t.ty)));
@@ -475,14 +714,34 @@ impl Builder {
 
     /// Sorts N same-shape tensors along `dimension` by a comparator over (a0, b0, a1, b1, ...)
     /// scalars returning pred[] ("a goes before b").
-    pub fn sort_with(&mut self, xs: &[Tensor], dimension: i64, is_stable: bool, comparator: Arc<Computation>) -> Result<Vec<Tensor>> {
+    pub fn sort_with(
+        &mut self,
+        xs: &[Tensor],
+        dimension: i64,
+        is_stable: bool,
+        comparator: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
         let tys = self.types("sort", xs)?;
         let out = shape::sort(&tys.iter().collect::<Vec<_>>(), dimension, &comparator)?;
-        Ok(self.push(Op::Sort { dimension, is_stable, comparator }, xs, out))
+        Ok(self.push(
+            Op::Sort {
+                dimension,
+                is_stable,
+                comparator,
+            },
+            xs,
+            out,
+        ))
     }
 
     /// [`Builder::sort_with`] with the comparator recorded from a closure.
-    pub fn sort(&mut self, xs: &[Tensor], dimension: i64, is_stable: bool, comparator: impl RegionFn) -> Result<Vec<Tensor>> {
+    pub fn sort(
+        &mut self,
+        xs: &[Tensor],
+        dimension: i64,
+        is_stable: bool,
+        comparator: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
         let tys = self.types("sort", xs)?;
         let mut params = Vec::new();
         for t in &tys {
@@ -496,7 +755,13 @@ impl Builder {
     // ---------------------------------------------------------------- contractions
 
     /// General dot: result axes are batch, lhs free, rhs free (see [`shape::dot_general`]).
-    pub fn dot_general(&mut self, lhs: Tensor, rhs: Tensor, dims: DotDims, precision: [Precision; 2]) -> Result<Tensor> {
+    pub fn dot_general(
+        &mut self,
+        lhs: Tensor,
+        rhs: Tensor,
+        dims: DotDims,
+        precision: [Precision; 2],
+    ) -> Result<Tensor> {
         let l = self.value("dot_general", lhs)?.1;
         let r = self.value("dot_general", rhs)?.1;
         let out = shape::dot_general(&l, &r, &dims)?;
@@ -504,7 +769,12 @@ impl Builder {
     }
 
     /// Convolution of `input` with `kernel`; see [`shape::convolution`].
-    pub fn convolution(&mut self, input: Tensor, kernel: Tensor, config: ConvConfig) -> Result<Tensor> {
+    pub fn convolution(
+        &mut self,
+        input: Tensor,
+        kernel: Tensor,
+        config: ConvConfig,
+    ) -> Result<Tensor> {
         let i = self.value("convolution", input)?.1;
         let k = self.value("convolution", kernel)?.1;
         let out = shape::convolution(&i, &k, &config)?;
@@ -515,17 +785,41 @@ impl Builder {
 
     /// Reduces N same-shape tensors over `dimensions` with `body` ((acc..., x...) -> acc...),
     /// starting from scalar `inits`. Results drop the reduced axes.
-    pub fn reduce_with(&mut self, xs: &[Tensor], inits: &[Tensor], dimensions: impl AsRef<[i64]>, body: Arc<Computation>) -> Result<Vec<Tensor>> {
+    pub fn reduce_with(
+        &mut self,
+        xs: &[Tensor],
+        inits: &[Tensor],
+        dimensions: impl AsRef<[i64]>,
+        body: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
         let xt = self.types("reduce", xs)?;
         let it = self.types("reduce", inits)?;
-        let out = shape::reduce(&xt.iter().collect::<Vec<_>>(), &it.iter().collect::<Vec<_>>(), dimensions.as_ref(), &body)?;
+        let out = shape::reduce(
+            &xt.iter().collect::<Vec<_>>(),
+            &it.iter().collect::<Vec<_>>(),
+            dimensions.as_ref(),
+            &body,
+        )?;
         let mut ops = xs.to_vec();
         ops.extend_from_slice(inits);
-        Ok(self.push(Op::Reduce { dimensions: dimensions.as_ref().to_vec(), body }, &ops, out))
+        Ok(self.push(
+            Op::Reduce {
+                dimensions: dimensions.as_ref().to_vec(),
+                body,
+            },
+            &ops,
+            out,
+        ))
     }
 
     /// [`Builder::reduce_with`] with the body recorded from a closure.
-    pub fn reduce(&mut self, xs: &[Tensor], inits: &[Tensor], dimensions: impl AsRef<[i64]>, body: impl RegionFn) -> Result<Vec<Tensor>> {
+    pub fn reduce(
+        &mut self,
+        xs: &[Tensor],
+        inits: &[Tensor],
+        dimensions: impl AsRef<[i64]>,
+        body: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
         let it = self.types("reduce", inits)?;
         let mut params = it.clone();
         params.extend(it.iter().cloned());
@@ -534,17 +828,34 @@ impl Builder {
     }
 
     /// Sliding-window reduction (pooling) with a body as in [`Builder::reduce_with`].
-    pub fn reduce_window_with(&mut self, xs: &[Tensor], inits: &[Tensor], window: WindowConfig, body: Arc<Computation>) -> Result<Vec<Tensor>> {
+    pub fn reduce_window_with(
+        &mut self,
+        xs: &[Tensor],
+        inits: &[Tensor],
+        window: WindowConfig,
+        body: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
         let xt = self.types("reduce_window", xs)?;
         let it = self.types("reduce_window", inits)?;
-        let out = shape::reduce_window(&xt.iter().collect::<Vec<_>>(), &it.iter().collect::<Vec<_>>(), &window, &body)?;
+        let out = shape::reduce_window(
+            &xt.iter().collect::<Vec<_>>(),
+            &it.iter().collect::<Vec<_>>(),
+            &window,
+            &body,
+        )?;
         let mut ops = xs.to_vec();
         ops.extend_from_slice(inits);
         Ok(self.push(Op::ReduceWindow { window, body }, &ops, out))
     }
 
     /// [`Builder::reduce_window_with`] with the body recorded from a closure.
-    pub fn reduce_window(&mut self, xs: &[Tensor], inits: &[Tensor], window: WindowConfig, body: impl RegionFn) -> Result<Vec<Tensor>> {
+    pub fn reduce_window(
+        &mut self,
+        xs: &[Tensor],
+        inits: &[Tensor],
+        window: WindowConfig,
+        body: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
         let it = self.types("reduce_window", inits)?;
         let mut params = it.clone();
         params.extend(it.iter().cloned());
@@ -555,14 +866,24 @@ impl Builder {
     // ---------------------------------------------------------------- control flow
 
     /// `while cond(state) { state = body(state) }`; returns the final state.
-    pub fn while_loop_with(&mut self, state: &[Tensor], cond: Arc<Computation>, body: Arc<Computation>) -> Result<Vec<Tensor>> {
+    pub fn while_loop_with(
+        &mut self,
+        state: &[Tensor],
+        cond: Arc<Computation>,
+        body: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
         let st = self.types("while", state)?;
         let out = shape::while_loop(&st, &cond, &body)?;
         Ok(self.push(Op::While { cond, body }, state, out))
     }
 
     /// [`Builder::while_loop_with`] with cond and body recorded from closures.
-    pub fn while_loop(&mut self, state: &[Tensor], cond: impl RegionFn, body: impl RegionFn) -> Result<Vec<Tensor>> {
+    pub fn while_loop(
+        &mut self,
+        state: &[Tensor],
+        cond: impl RegionFn,
+        body: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
         let st = self.types("while", state)?;
         let c = Builder::computation("while_cond", &st, cond)?;
         let b = Builder::computation("while_body", &st, body)?;
@@ -570,7 +891,13 @@ impl Builder {
     }
 
     /// `if pred { true_branch(args) } else { false_branch(args) }`; `pred` is pred[].
-    pub fn cond_with(&mut self, pred: Tensor, args: &[Tensor], true_branch: Arc<Computation>, false_branch: Arc<Computation>) -> Result<Vec<Tensor>> {
+    pub fn cond_with(
+        &mut self,
+        pred: Tensor,
+        args: &[Tensor],
+        true_branch: Arc<Computation>,
+        false_branch: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
         let p = self.value("if", pred)?.1;
         if p != TensorType::scalar(ElementType::Pred) {
             return shape_err("if", format!("condition {p} must be pred[]"));
@@ -579,11 +906,24 @@ impl Builder {
         let out = shape::branches("if", &at, &[&true_branch, &false_branch])?;
         let mut ops = vec![pred];
         ops.extend_from_slice(args);
-        Ok(self.push(Op::If { true_branch, false_branch }, &ops, out))
+        Ok(self.push(
+            Op::If {
+                true_branch,
+                false_branch,
+            },
+            &ops,
+            out,
+        ))
     }
 
     /// [`Builder::cond_with`] with both branches recorded from closures over `args`.
-    pub fn cond(&mut self, pred: Tensor, args: &[Tensor], true_branch: impl RegionFn, false_branch: impl RegionFn) -> Result<Vec<Tensor>> {
+    pub fn cond(
+        &mut self,
+        pred: Tensor,
+        args: &[Tensor],
+        true_branch: impl RegionFn,
+        false_branch: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
         let at = self.types("if", args)?;
         let t = Builder::computation("if_true", &at, true_branch)?;
         let f = Builder::computation("if_false", &at, false_branch)?;
@@ -592,13 +932,22 @@ impl Builder {
 
     /// Runs branch `index` (s32[]; out of range runs the last branch) on `args`. Make
     /// branches with [`Builder::computation`] taking the types of `args`.
-    pub fn case(&mut self, index: Tensor, args: &[Tensor], branches: Vec<Arc<Computation>>) -> Result<Vec<Tensor>> {
+    pub fn case(
+        &mut self,
+        index: Tensor,
+        args: &[Tensor],
+        branches: Vec<Arc<Computation>>,
+    ) -> Result<Vec<Tensor>> {
         let i = self.value("case", index)?.1;
         if i != TensorType::scalar(ElementType::S32) {
             return shape_err("case", format!("index {i} must be s32[]"));
         }
         let at = self.types("case", args)?;
-        let out = shape::branches("case", &at, &branches.iter().map(|b| b.as_ref()).collect::<Vec<_>>())?;
+        let out = shape::branches(
+            "case",
+            &at,
+            &branches.iter().map(|b| b.as_ref()).collect::<Vec<_>>(),
+        )?;
         let mut ops = vec![index];
         ops.extend_from_slice(args);
         Ok(self.push(Op::Case { branches }, &ops, out))
@@ -610,16 +959,35 @@ impl Builder {
         let at = self.types("call", args)?;
         let params = callee.param_types();
         if at != params {
-            return shape_err("call", format!("`{}` takes ({}), got ({})", callee.name, shape::list(&params), shape::list(&at)));
+            return shape_err(
+                "call",
+                format!(
+                    "`{}` takes ({}), got ({})",
+                    callee.name,
+                    shape::list(&params),
+                    shape::list(&at)
+                ),
+            );
         }
         let out = callee.result_types();
-        Ok(self.push(Op::Call { callee: callee.clone() }, args, out))
+        Ok(self.push(
+            Op::Call {
+                callee: callee.clone(),
+            },
+            args,
+            out,
+        ))
     }
 
     // ---------------------------------------------------------------- misc
 
     /// Random bits of type `out` from a u64[2] state; returns (new state, bits).
-    pub fn rng_bit_generator(&mut self, state: Tensor, algorithm: RngAlgorithm, out: TensorType) -> Result<(Tensor, Tensor)> {
+    pub fn rng_bit_generator(
+        &mut self,
+        state: Tensor,
+        algorithm: RngAlgorithm,
+        out: TensorType,
+    ) -> Result<(Tensor, Tensor)> {
         let s = self.value("rng_bit_generator", state)?.1;
         let tys = shape::rng_bit_generator(&s, algorithm, &out)?;
         let r = self.push(Op::RngBitGenerator { algorithm }, &[state], tys);
@@ -633,17 +1001,36 @@ impl Builder {
     }
 
     /// A call to a backend-specific target; the result types are the caller's claim.
-    pub fn custom_call(&mut self, target: impl Into<String>, args: &[Tensor], results: &[TensorType], backend_config: impl Into<String>, has_side_effect: bool) -> Result<Vec<Tensor>> {
+    pub fn custom_call(
+        &mut self,
+        target: impl Into<String>,
+        args: &[Tensor],
+        results: &[TensorType],
+        backend_config: impl Into<String>,
+        has_side_effect: bool,
+    ) -> Result<Vec<Tensor>> {
         self.types("custom_call", args)?;
         let target = target.into();
-        if target.is_empty() || !target.chars().all(|c| c.is_ascii_alphanumeric() || "_.-$".contains(c)) {
+        if target.is_empty()
+            || !target
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-$".contains(c))
+        {
             return shape_err("custom_call", format!("target name {target:?} must be non-empty ASCII letters, digits, '_', '.', '-' or '$'"));
         }
         for r in results {
             shape::check_element_type("custom_call", r.ty)?;
             shape::check_dims("custom_call", &r.dims)?;
         }
-        Ok(self.push(Op::CustomCall { target, backend_config: backend_config.into(), has_side_effect }, args, results.to_vec()))
+        Ok(self.push(
+            Op::CustomCall {
+                target,
+                backend_config: backend_config.into(),
+                has_side_effect,
+            },
+            args,
+            results.to_vec(),
+        ))
     }
 }
 

@@ -5,7 +5,9 @@ use std::f64::consts::PI;
 
 use crate::builder::Builder;
 use crate::error::{shape_err, Result};
-use crate::graph::{BinaryOp, ComparisonDirection, DotDims, Precision, RngAlgorithm, Tensor, UnaryOp, WindowConfig};
+use crate::graph::{
+    BinaryOp, ComparisonDirection, DotDims, Precision, RngAlgorithm, Tensor, UnaryOp, WindowConfig,
+};
 use crate::shape;
 use crate::types::{ElementType, TensorType};
 
@@ -199,7 +201,13 @@ fn highest(ty: ElementType) -> f64 {
 }
 
 impl Builder {
-    fn canned(&mut self, op: &'static str, which: Canned, x: Tensor, axes: &[i64]) -> Result<Tensor> {
+    fn canned(
+        &mut self,
+        op: &'static str,
+        which: Canned,
+        x: Tensor,
+        axes: &[i64],
+    ) -> Result<Tensor> {
         let t = self.ty(x)?.clone();
         let (init, bin) = match which {
             Canned::Sum => (0.0, BinaryOp::Add),
@@ -209,7 +217,9 @@ impl Builder {
             Canned::And => (1.0, BinaryOp::And),
             Canned::Or => (0.0, BinaryOp::Or),
         };
-        if matches!(which, Canned::And | Canned::Or) && !(t.ty == ElementType::Pred || t.ty.is_integer()) {
+        if matches!(which, Canned::And | Canned::Or)
+            && !(t.ty == ElementType::Pred || t.ty.is_integer())
+        {
             return shape_err(op, format!("operand {t} must be pred or an integer type"));
         }
         if t.ty == ElementType::Token || t.ty.byte_size().is_none() {
@@ -220,7 +230,9 @@ impl Builder {
         } else {
             self.splat(t.ty, [], init)?
         };
-        let r = self.reduce(&[x], &[init], axes, move |b, a| Ok(vec![b.binary_same_shape(bin, a[0], a[1])?]))?;
+        let r = self.reduce(&[x], &[init], axes, move |b, a| {
+            Ok(vec![b.binary_same_shape(bin, a[0], a[1])?])
+        })?;
         Ok(r[0])
     }
 
@@ -260,14 +272,25 @@ impl Builder {
 
     /// `x` with size-1 axes re-inserted at `axes` (for broadcasting a reduction back).
     fn keep_dims(&mut self, reduced: Tensor, full: &TensorType, axes: &[i64]) -> Result<Tensor> {
-        let dims: Vec<i64> = (0..full.rank()).map(|i| if axes.contains(&(i as i64)) { 1 } else { full.dims[i] }).collect();
+        let dims: Vec<i64> = (0..full.rank())
+            .map(|i| {
+                if axes.contains(&(i as i64)) {
+                    1
+                } else {
+                    full.dims[i]
+                }
+            })
+            .collect();
         self.reshape(reduced, dims)
     }
 
     fn float_op(&self, op: &'static str, x: Tensor) -> Result<TensorType> {
         let t = self.ty(x)?.clone();
         if !(t.ty.is_float() || t.ty.is_complex()) {
-            return shape_err(op, format!("operand {t} must have a float or complex element type"));
+            return shape_err(
+                op,
+                format!("operand {t} must have a float or complex element type"),
+            );
         }
         Ok(t)
     }
@@ -383,12 +406,24 @@ impl Builder {
         if !t.ty.is_float() {
             return shape_err("erf", format!("operand {t} must have a float element type"));
         }
-        let work = if t.ty == ElementType::F64 { ElementType::F64 } else { ElementType::F32 };
+        let work = if t.ty == ElementType::F64 {
+            ElementType::F64
+        } else {
+            ElementType::F32
+        };
         let x = self.convert(x, work)?;
         let c = |b: &mut Builder, v: f64| b.splat(work, [], v);
         // Taylor: erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)).
         let x2 = self.mul(x, x)?;
-        let coeffs = [1.0, -1.0 / 3.0, 1.0 / 10.0, -1.0 / 42.0, 1.0 / 216.0, -1.0 / 1320.0, 1.0 / 9360.0];
+        let coeffs = [
+            1.0,
+            -1.0 / 3.0,
+            1.0 / 10.0,
+            -1.0 / 42.0,
+            1.0 / 216.0,
+            -1.0 / 1320.0,
+            1.0 / 9360.0,
+        ];
         let mut p = c(self, coeffs[6])?;
         for &k in coeffs[..6].iter().rev() {
             let kk = c(self, k)?;
@@ -405,7 +440,13 @@ impl Builder {
         let den = self.mul(pp, ax)?;
         let den = self.add(one, den)?;
         let tt = self.div(one, den)?;
-        let a = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429];
+        let a = [
+            0.254829592,
+            -0.284496736,
+            1.421413741,
+            -1.453152027,
+            1.061405429,
+        ];
         let mut q = c(self, a[4])?;
         for &k in a[..4].iter().rev() {
             let kk = c(self, k)?;
@@ -438,7 +479,10 @@ impl Builder {
             let ct = self.ty(cond)?.clone();
             let xt = self.ty(x)?.clone();
             let dims = shape::broadcast_shapes("where", &ct, &xt)?;
-            (self.broadcast_to(cond, &dims)?, self.broadcast_to(x, &dims)?)
+            (
+                self.broadcast_to(cond, &dims)?,
+                self.broadcast_to(x, &dims)?,
+            )
         };
         let dims = self.ty(x)?.dims.clone();
         let y = self.broadcast_to(y, &dims)?;
@@ -452,20 +496,43 @@ impl Builder {
         let ta = self.ty(a)?.clone();
         let tb = self.ty(b)?.clone();
         if ta.rank() == 0 || tb.rank() == 0 {
-            return shape_err(op, format!("operands must have rank >= 1, got {ta} and {tb}"));
+            return shape_err(
+                op,
+                format!("operands must have rank >= 1, got {ta} and {tb}"),
+            );
         }
         if ta.ty != tb.ty {
             return shape_err(op, format!("element types differ: {ta} and {tb}"));
         }
-        let (ka, kb) = (ta.rank() - 1, if tb.rank() == 1 { 0 } else { tb.rank() - 2 });
+        let (ka, kb) = (
+            ta.rank() - 1,
+            if tb.rank() == 1 { 0 } else { tb.rank() - 2 },
+        );
         if ta.dims[ka] != tb.dims[kb] {
             return shape_err(op, format!("contracting dimensions differ: lhs {ta} axis {ka} has {}, rhs {tb} axis {kb} has {}", ta.dims[ka], tb.dims[kb]));
         }
         if ta.rank() == 1 && tb.rank() == 1 {
-            return self.dot_general(a, b, DotDims { lhs_contracting: vec![0], rhs_contracting: vec![0], ..Default::default() }, [Precision::Default; 2]);
+            return self.dot_general(
+                a,
+                b,
+                DotDims {
+                    lhs_contracting: vec![0],
+                    rhs_contracting: vec![0],
+                    ..Default::default()
+                },
+                [Precision::Default; 2],
+            );
         }
-        let a2 = if ta.rank() == 1 { self.reshape(a, [1, ta.dims[0]])? } else { a };
-        let b2 = if tb.rank() == 1 { self.reshape(b, [tb.dims[0], 1])? } else { b };
+        let a2 = if ta.rank() == 1 {
+            self.reshape(a, [1, ta.dims[0]])?
+        } else {
+            a
+        };
+        let b2 = if tb.rank() == 1 {
+            self.reshape(b, [tb.dims[0], 1])?
+        } else {
+            b
+        };
         let ta2 = self.ty(a2)?.clone();
         let tb2 = self.ty(b2)?.clone();
         let (ra, rb) = (ta2.rank(), tb2.rank());
@@ -479,7 +546,12 @@ impl Builder {
         db.extend_from_slice(&tb2.dims[rb - 2..]);
         let a3 = self.broadcast_to(a2, &da)?;
         let b3 = self.broadcast_to(b2, &db)?;
-        let dims = DotDims { lhs_batch: (0..nb).collect(), rhs_batch: (0..nb).collect(), lhs_contracting: vec![nb + 1], rhs_contracting: vec![nb] };
+        let dims = DotDims {
+            lhs_batch: (0..nb).collect(),
+            rhs_batch: (0..nb).collect(),
+            lhs_contracting: vec![nb + 1],
+            rhs_contracting: vec![nb],
+        };
         let r = self.dot_general(a3, b3, dims, [Precision::Default; 2])?;
         let mut out: Vec<i64> = batch.to_vec();
         if ta.rank() > 1 {
@@ -496,7 +568,10 @@ impl Builder {
     pub fn one_hot(&mut self, indices: Tensor, depth: i64, ty: ElementType) -> Result<Tensor> {
         let t = self.ty(indices)?.clone();
         if !t.ty.is_integer() {
-            return shape_err("one_hot", format!("indices {t} must have an integer element type"));
+            return shape_err(
+                "one_hot",
+                format!("indices {t} must have an integer element type"),
+            );
         }
         if depth < 0 {
             return shape_err("one_hot", format!("depth {depth} must be >= 0"));
@@ -517,12 +592,19 @@ impl Builder {
             return shape_err(op, format!("axis {axis} is out of range for {t}"));
         }
         if !(t.ty.is_float() || t.ty.is_integer()) || t.ty.byte_size().is_none() {
-            return shape_err(op, format!("operand {t} must have an integer or float element type"));
+            return shape_err(
+                op,
+                format!("operand {t} must have an integer or float element type"),
+            );
         }
         let idx = self.iota(ElementType::S32, &t.dims, axis)?;
         let init_v = self.splat(t.ty, [], if max { lowest(t.ty) } else { highest(t.ty) })?;
         let init_i = self.splat(ElementType::S32, [], 0.0)?;
-        let dir = if max { ComparisonDirection::Gt } else { ComparisonDirection::Lt };
+        let dir = if max {
+            ComparisonDirection::Gt
+        } else {
+            ComparisonDirection::Lt
+        };
         let r = self.reduce(&[x, idx], &[init_v, init_i], [axis], move |b, a| {
             // a = (acc_v, acc_i, x_v, x_i). NaN wins (like numpy); ties take the lower index.
             let (av, ai, bv, bi) = (a[0], a[1], a[2], a[3]);
@@ -573,7 +655,12 @@ impl Builder {
 
     /// Max pooling: window sizes and strides per axis, no padding.
     /// Shapes: `T[d...] -> T[(d - w) / s + 1 ...]`.
-    pub fn max_pool(&mut self, x: Tensor, window: impl AsRef<[i64]>, strides: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn max_pool(
+        &mut self,
+        x: Tensor,
+        window: impl AsRef<[i64]>,
+        strides: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let t = self.ty(x)?.clone();
         let init = self.splat(t.ty, [], lowest(t.ty))?;
         let w = WindowConfig::new(window.as_ref().to_vec(), strides.as_ref().to_vec());
@@ -583,7 +670,12 @@ impl Builder {
 
     /// Average pooling (window sum / window size), no padding.
     /// Shapes: `T[d...] -> T[(d - w) / s + 1 ...]` (float types).
-    pub fn avg_pool(&mut self, x: Tensor, window: impl AsRef<[i64]>, strides: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn avg_pool(
+        &mut self,
+        x: Tensor,
+        window: impl AsRef<[i64]>,
+        strides: impl AsRef<[i64]>,
+    ) -> Result<Tensor> {
         let t = self.float_op("avg_pool", x)?;
         let init = self.splat(t.ty, [], 0.0)?;
         let w = WindowConfig::new(window.as_ref().to_vec(), strides.as_ref().to_vec());
@@ -607,7 +699,10 @@ impl Builder {
             return shape_err("top_k", format!("k = {k} must be in 0..={n} for {t}"));
         }
         if !(t.ty.is_float() || t.ty.is_integer()) || t.ty.byte_size().is_none() {
-            return shape_err("top_k", format!("operand {t} must have an integer or float element type"));
+            return shape_err(
+                "top_k",
+                format!("operand {t} must have an integer or float element type"),
+            );
         }
         let idx = self.iota(ElementType::S32, &t.dims, last)?;
         let s = self.sort(&[x, idx], last, true, |b, a| Ok(vec![b.gt(a[0], a[1])?]))?;
@@ -618,17 +713,39 @@ impl Builder {
 
     /// Uniform random numbers in `[0, 1)` of `ty[dims]` (float types) from a u64[2] state;
     /// returns (new state, values). Uses the mantissa bits of `rng_bit_generator` output.
-    pub fn rng_uniform(&mut self, state: Tensor, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<(Tensor, Tensor)> {
+    pub fn rng_uniform(
+        &mut self,
+        state: Tensor,
+        ty: ElementType,
+        dims: impl AsRef<[i64]>,
+    ) -> Result<(Tensor, Tensor)> {
         let dims = dims.as_ref();
         if !ty.is_float() {
-            return shape_err("rng_uniform", format!("element type {ty} must be a float type"));
+            return shape_err(
+                "rng_uniform",
+                format!("element type {ty} must be a float type"),
+            );
         }
         let (bits_ty, fty, shift, one_bits) = if ty == ElementType::F64 {
-            (ElementType::U64, ElementType::F64, 12.0, f64::to_bits(1.0) as f64)
+            (
+                ElementType::U64,
+                ElementType::F64,
+                12.0,
+                f64::to_bits(1.0) as f64,
+            )
         } else {
-            (ElementType::U32, ElementType::F32, 9.0, f32::to_bits(1.0) as f64)
+            (
+                ElementType::U32,
+                ElementType::F32,
+                9.0,
+                f32::to_bits(1.0) as f64,
+            )
         };
-        let (s, bits) = self.rng_bit_generator(state, RngAlgorithm::ThreeFry, TensorType::new(bits_ty, dims))?;
+        let (s, bits) = self.rng_bit_generator(
+            state,
+            RngAlgorithm::ThreeFry,
+            TensorType::new(bits_ty, dims),
+        )?;
         let sh = self.splat(bits_ty, [], shift)?;
         let m = self.shift_right_logical(bits, sh)?;
         let one = self.splat(bits_ty, [], one_bits)?;
@@ -640,12 +757,24 @@ impl Builder {
     }
 
     /// Standard normal random numbers of `ty[dims]` (Box-Muller); returns (new state, values).
-    pub fn rng_normal(&mut self, state: Tensor, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<(Tensor, Tensor)> {
+    pub fn rng_normal(
+        &mut self,
+        state: Tensor,
+        ty: ElementType,
+        dims: impl AsRef<[i64]>,
+    ) -> Result<(Tensor, Tensor)> {
         let dims = dims.as_ref();
         if !ty.is_float() {
-            return shape_err("rng_normal", format!("element type {ty} must be a float type"));
+            return shape_err(
+                "rng_normal",
+                format!("element type {ty} must be a float type"),
+            );
         }
-        let wt = if ty == ElementType::F64 { ElementType::F64 } else { ElementType::F32 };
+        let wt = if ty == ElementType::F64 {
+            ElementType::F64
+        } else {
+            ElementType::F32
+        };
         let (s, u1) = self.rng_uniform(state, wt, dims)?;
         let (s, u2) = self.rng_uniform(s, wt, dims)?;
         // z = sqrt(-2 ln(1 - u1)) * cos(2 pi u2); 1 - u1 is in (0, 1].

@@ -12,33 +12,56 @@ pub enum Error {
 
     /// A tensor from one builder was passed to another builder.
     #[error("{op}: tensor belongs to builder #{tensor_builder}, not to this builder #{builder}")]
-    ForeignTensor { op: &'static str, tensor_builder: u32, builder: u32 },
+    ForeignTensor {
+        op: &'static str,
+        tensor_builder: u32,
+        builder: u32,
+    },
 
     /// A tensor handle that does not name a value of this builder's graph.
     #[error("{op}: tensor %{node}#{output} does not exist in this builder")]
-    UnknownTensor { op: &'static str, node: u32, output: u32 },
+    UnknownTensor {
+        op: &'static str,
+        node: u32,
+        output: u32,
+    },
 
     /// Host data handed to a constant or a run does not match its declared type.
     #[error("{op}: host data of {actual} bytes does not match {ty} ({expected} bytes)")]
-    DataSize { op: &'static str, ty: TensorType, expected: usize, actual: usize },
+    DataSize {
+        op: &'static str,
+        ty: TensorType,
+        expected: usize,
+        actual: usize,
+    },
 
     /// A region (reducer, comparator, loop body, branch) built from a closure is malformed.
     #[error("{op}: region `{region}`: {message}")]
-    Region { op: &'static str, region: &'static str, message: String },
+    Region {
+        op: &'static str,
+        region: &'static str,
+        message: String,
+    },
 
     /// MLIR rejected something while lowering (should not happen for a checked graph).
     #[error("lowering to StableHLO: {0}")]
     Lower(String),
 
+    /// An error from the PJRT runtime (compile or execute).
+    #[error(transparent)]
+    Pjrt(#[from] pjrt::Error),
+
     /// A run was given inputs that do not match the function's parameters.
     #[error("run: {0}")]
     Run(String),
-
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shorthand for a shape error.
 pub(crate) fn shape_err<T>(op: &'static str, message: impl Into<String>) -> Result<T> {
-    Err(Error::Shape { op, message: message.into() })
+    Err(Error::Shape {
+        op,
+        message: message.into(),
+    })
 }

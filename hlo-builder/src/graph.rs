@@ -107,7 +107,10 @@ impl Computation {
             .collect()
     }
     pub fn result_types(&self) -> Vec<TensorType> {
-        self.results.iter().filter_map(|v| self.graph.ty(*v).cloned()).collect()
+        self.results
+            .iter()
+            .filter_map(|v| self.graph.ty(*v).cloned())
+            .collect()
     }
 }
 
@@ -159,9 +162,31 @@ impl UnaryOp {
     pub const ALL: [UnaryOp; 25] = {
         use UnaryOp::*;
         [
-            Neg, Abs, Sign, Exp, Expm1, Log, Log1p, Sqrt, Rsqrt, Cbrt, Tanh, Logistic, Sin, Cos,
-            Tan, Floor, Ceil, RoundNearestAfz, RoundNearestEven, Not, IsFinite, Popcnt,
-            CountLeadingZeros, Real, Imag,
+            Neg,
+            Abs,
+            Sign,
+            Exp,
+            Expm1,
+            Log,
+            Log1p,
+            Sqrt,
+            Rsqrt,
+            Cbrt,
+            Tanh,
+            Logistic,
+            Sin,
+            Cos,
+            Tan,
+            Floor,
+            Ceil,
+            RoundNearestAfz,
+            RoundNearestEven,
+            Not,
+            IsFinite,
+            Popcnt,
+            CountLeadingZeros,
+            Real,
+            Imag,
         ]
     };
     /// Snake-case name used in errors.
@@ -223,8 +248,22 @@ impl BinaryOp {
     pub const ALL: [BinaryOp; 16] = {
         use BinaryOp::*;
         [
-            Add, Sub, Mul, Div, Rem, Pow, Max, Min, Atan2, And, Or, Xor, ShiftLeft,
-            ShiftRightArithmetic, ShiftRightLogical, Complex,
+            Add,
+            Sub,
+            Mul,
+            Div,
+            Rem,
+            Pow,
+            Max,
+            Min,
+            Atan2,
+            And,
+            Or,
+            Xor,
+            ShiftLeft,
+            ShiftRightArithmetic,
+            ShiftRightLogical,
+            Complex,
         ]
     };
     pub fn name(self) -> &'static str {
@@ -421,10 +460,15 @@ pub enum RngAlgorithm {
 #[derive(Debug, Clone)]
 pub enum Op {
     /// Function parameter number `index`.
-    Parameter { index: usize, name: String },
+    Parameter {
+        index: usize,
+        name: String,
+    },
     Constant(ConstantValue),
     /// Values 0, 1, 2, ... along `dimension`.
-    Iota { dimension: i64 },
+    Iota {
+        dimension: i64,
+    },
     Unary(UnaryOp),
     Binary(BinaryOp),
     Compare(ComparisonDirection),
@@ -437,19 +481,41 @@ pub enum Op {
     /// Bit reinterpretation as the result's element type.
     BitcastConvert,
     Reshape,
-    Transpose { permutation: Vec<i64> },
-    BroadcastInDim { broadcast_dimensions: Vec<i64> },
-    Slice { start: Vec<i64>, limit: Vec<i64>, strides: Vec<i64> },
+    Transpose {
+        permutation: Vec<i64>,
+    },
+    BroadcastInDim {
+        broadcast_dimensions: Vec<i64>,
+    },
+    Slice {
+        start: Vec<i64>,
+        limit: Vec<i64>,
+        strides: Vec<i64>,
+    },
     /// operands: operand, then one scalar start index per axis.
-    DynamicSlice { slice_sizes: Vec<i64> },
+    DynamicSlice {
+        slice_sizes: Vec<i64>,
+    },
     /// operands: operand, update, then one scalar start index per axis.
     DynamicUpdateSlice,
-    Concatenate { dimension: i64 },
+    Concatenate {
+        dimension: i64,
+    },
     /// operands: operand, padding value (scalar).
-    Pad { low: Vec<i64>, high: Vec<i64>, interior: Vec<i64> },
-    Reverse { dimensions: Vec<i64> },
+    Pad {
+        low: Vec<i64>,
+        high: Vec<i64>,
+        interior: Vec<i64>,
+    },
+    Reverse {
+        dimensions: Vec<i64>,
+    },
     /// operands: operand, start indices.
-    Gather { dims: GatherDims, slice_sizes: Vec<i64>, indices_are_sorted: bool },
+    Gather {
+        dims: GatherDims,
+        slice_sizes: Vec<i64>,
+        indices_are_sorted: bool,
+    },
     /// operands: N inputs, indices, N updates. `update` combines (old..., new...) scalars.
     Scatter {
         dims: ScatterDims,
@@ -458,25 +524,54 @@ pub enum Op {
         unique_indices: bool,
     },
     /// operands: N tensors of one shape; `comparator` takes 2N scalars (a0, b0, a1, b1, ...).
-    Sort { dimension: i64, is_stable: bool, comparator: Arc<Computation> },
-    DotGeneral { dims: DotDims, precision: [Precision; 2] },
+    Sort {
+        dimension: i64,
+        is_stable: bool,
+        comparator: Arc<Computation>,
+    },
+    DotGeneral {
+        dims: DotDims,
+        precision: [Precision; 2],
+    },
     Convolution(Box<ConvConfig>),
     /// operands: N inputs then N init values; `body` takes 2N scalars (acc..., x...).
-    Reduce { dimensions: Vec<i64>, body: Arc<Computation> },
+    Reduce {
+        dimensions: Vec<i64>,
+        body: Arc<Computation>,
+    },
     /// operands: N inputs then N init values.
-    ReduceWindow { window: WindowConfig, body: Arc<Computation> },
+    ReduceWindow {
+        window: WindowConfig,
+        body: Arc<Computation>,
+    },
     /// operands: the loop state. `cond` maps the state to pred[], `body` to the next state.
-    While { cond: Arc<Computation>, body: Arc<Computation> },
+    While {
+        cond: Arc<Computation>,
+        body: Arc<Computation>,
+    },
     /// operands: pred[] then the branch arguments.
-    If { true_branch: Arc<Computation>, false_branch: Arc<Computation> },
+    If {
+        true_branch: Arc<Computation>,
+        false_branch: Arc<Computation>,
+    },
     /// operands: s32[] index then the branch arguments (out-of-range runs the last branch).
-    Case { branches: Vec<Arc<Computation>> },
+    Case {
+        branches: Vec<Arc<Computation>>,
+    },
     /// Call of a function emitted once per module.
-    Call { callee: Arc<Computation> },
+    Call {
+        callee: Arc<Computation>,
+    },
     /// operands: state. results: new state, random bits.
-    RngBitGenerator { algorithm: RngAlgorithm },
+    RngBitGenerator {
+        algorithm: RngAlgorithm,
+    },
     OptimizationBarrier,
-    CustomCall { target: String, backend_config: String, has_side_effect: bool },
+    CustomCall {
+        target: String,
+        backend_config: String,
+        has_side_effect: bool,
+    },
 }
 
 impl Op {
@@ -526,7 +621,10 @@ impl Op {
             Op::Sort { comparator, .. } => vec![comparator],
             Op::Reduce { body, .. } | Op::ReduceWindow { body, .. } => vec![body],
             Op::While { cond, body } => vec![cond, body],
-            Op::If { true_branch, false_branch } => vec![true_branch, false_branch],
+            Op::If {
+                true_branch,
+                false_branch,
+            } => vec![true_branch, false_branch],
             Op::Case { branches } => branches.iter().collect(),
             Op::Call { callee } => vec![callee],
             _ => Vec::new(),

@@ -30,6 +30,7 @@ mod error;
 mod graph;
 mod lower;
 mod module;
+pub mod nn;
 pub mod shape;
 mod types;
 
@@ -40,5 +41,5 @@ pub use graph::{
     GatherDims, Graph, Node, NodeId, Op, Precision, RngAlgorithm, ScatterDims, Tensor, UnaryOp,
     ValueId, WindowConfig,
 };
-pub use module::Module;
+pub use module::{Executable, Module};
 pub use types::{Dims, ElementType, TensorType};

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use melior::dialect::DialectHandle;
 use melior::ir::operation::{OperationBuilder, OperationLike};
-use melior::ir::{Attribute, Block, BlockLike, Identifier, Location, Module, Region, RegionLike, Type, Value};
+use melior::ir::{
+    Attribute, Block, BlockLike, Identifier, Location, Module, Region, RegionLike, Type, Value,
+};
 use melior::Context;
 
 use crate::error::{Error, Result};
@@ -43,7 +45,15 @@ pub(crate) fn lower_module(funcs: &[Arc<Computation>]) -> Result<Lowered> {
     let result = (|| {
         let loc = Location::unknown(&ctx);
         let module = Module::new(loc);
-        let mut l = Lowerer { ctx: &ctx, loc, types: HashMap::new(), callees: Vec::new(), scheduled: HashSet::new(), queue: Vec::new(), diags: diags.clone() };
+        let mut l = Lowerer {
+            ctx: &ctx,
+            loc,
+            types: HashMap::new(),
+            callees: Vec::new(),
+            scheduled: HashSet::new(),
+            queue: Vec::new(),
+            diags: diags.clone(),
+        };
         for f in funcs {
             l.scheduled.insert(Arc::as_ptr(f));
         }
@@ -94,7 +104,16 @@ impl<'c> Lowerer<'c> {
         if let Some((_, n)) = self.callees.iter().find(|(p, _)| *p == Arc::as_ptr(c)) {
             return n.clone();
         }
-        let mut clean: String = base.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '_' { ch } else { '_' }).collect();
+        let mut clean: String = base
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || ch == '_' {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         if clean.is_empty() || clean.starts_with(|ch: char| ch.is_ascii_digit()) {
             clean.insert(0, 'f');
         }
@@ -113,7 +132,8 @@ impl<'c> Lowerer<'c> {
             return Ok(*ty);
         }
         let s = t.mlir();
-        let ty = Type::parse(self.ctx, &s).ok_or_else(|| self.err(format!("cannot parse type {s}")))?;
+        let ty =
+            Type::parse(self.ctx, &s).ok_or_else(|| self.err(format!("cannot parse type {s}")))?;
         self.types.insert(t.clone(), ty);
         Ok(ty)
     }
@@ -122,7 +142,12 @@ impl<'c> Lowerer<'c> {
         Attribute::parse(self.ctx, s).ok_or_else(|| self.err(format!("cannot parse attribute {s}")))
     }
 
-    fn function(&mut self, c: &Arc<Computation>, name: &str, public: bool) -> Result<melior::ir::Operation<'c>> {
+    fn function(
+        &mut self,
+        c: &Arc<Computation>,
+        name: &str,
+        public: bool,
+    ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
         let mut ptys = Vec::new();
@@ -131,26 +156,50 @@ impl<'c> Lowerer<'c> {
         }
         let block = Block::new(&ptys);
         {
-            let args: Vec<Value<'c, '_>> = (0..params.len()).map(|i| block.argument(i).map(Value::from)).collect::<std::result::Result<_, _>>().map_err(|e| self.err(e))?;
+            let args: Vec<Value<'c, '_>> = (0..params.len())
+                .map(|i| block.argument(i).map(Value::from))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.err(e))?;
             let outs = self.body(c, &block, &args)?;
-            let ret = OperationBuilder::new("func.return", self.loc).add_operands(&outs).build().map_err(|e| self.err(e))?;
+            let ret = OperationBuilder::new("func.return", self.loc)
+                .add_operands(&outs)
+                .build()
+                .map_err(|e| self.err(e))?;
             block.append_operation(ret);
         }
         let region = Region::new();
         region.append_block(block);
         let fty = format!(
             "({}) -> ({})",
-            params.iter().map(|t| t.mlir()).collect::<Vec<_>>().join(", "),
-            results.iter().map(|t| t.mlir()).collect::<Vec<_>>().join(", ")
+            params
+                .iter()
+                .map(|t| t.mlir())
+                .collect::<Vec<_>>()
+                .join(", "),
+            results
+                .iter()
+                .map(|t| t.mlir())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let mut attrs = vec![
-            (Identifier::new(self.ctx, "sym_name"), self.attr(&mlir_string(name))?),
+            (
+                Identifier::new(self.ctx, "sym_name"),
+                self.attr(&mlir_string(name))?,
+            ),
             (Identifier::new(self.ctx, "function_type"), self.attr(&fty)?),
         ];
         if !public {
-            attrs.push((Identifier::new(self.ctx, "sym_visibility"), self.attr("\"private\"")?));
+            attrs.push((
+                Identifier::new(self.ctx, "sym_visibility"),
+                self.attr("\"private\"")?,
+            ));
         }
-        OperationBuilder::new("func.func", self.loc).add_attributes(&attrs).add_regions([region]).build().map_err(|e| self.err(e))
+        OperationBuilder::new("func.func", self.loc)
+            .add_attributes(&attrs)
+            .add_regions([region])
+            .build()
+            .map_err(|e| self.err(e))
     }
 
     /// A region whose block takes the computation's parameters as arguments.
@@ -161,9 +210,15 @@ impl<'c> Lowerer<'c> {
         }
         let block = Block::new(&ptys);
         {
-            let args: Vec<Value<'c, '_>> = (0..ptys.len()).map(|i| block.argument(i).map(Value::from)).collect::<std::result::Result<_, _>>().map_err(|e| self.err(e))?;
+            let args: Vec<Value<'c, '_>> = (0..ptys.len())
+                .map(|i| block.argument(i).map(Value::from))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.err(e))?;
             let outs = self.body(c, &block, &args)?;
-            let ret = OperationBuilder::new("stablehlo.return", self.loc).add_operands(&outs).build().map_err(|e| self.err(e))?;
+            let ret = OperationBuilder::new("stablehlo.return", self.loc)
+                .add_operands(&outs)
+                .build()
+                .map_err(|e| self.err(e))?;
             block.append_operation(ret);
         }
         let region = Region::new();
@@ -173,11 +228,18 @@ impl<'c> Lowerer<'c> {
 
     /// A region without block arguments whose parameters are values from the enclosing block
     /// (StableHLO `if`/`case` branches capture them).
-    fn region_capturing(&mut self, c: &Computation, captured: &[Value<'c, '_>]) -> Result<Region<'c>> {
+    fn region_capturing(
+        &mut self,
+        c: &Computation,
+        captured: &[Value<'c, '_>],
+    ) -> Result<Region<'c>> {
         let block = Block::new(&[]);
         {
             let outs = self.body(c, &block, captured)?;
-            let ret = OperationBuilder::new("stablehlo.return", self.loc).add_operands(&outs).build().map_err(|e| self.err(e))?;
+            let ret = OperationBuilder::new("stablehlo.return", self.loc)
+                .add_operands(&outs)
+                .build()
+                .map_err(|e| self.err(e))?;
             block.append_operation(ret);
         }
         let region = Region::new();
@@ -187,17 +249,32 @@ impl<'c> Lowerer<'c> {
 
     /// Appends the ops of `c` to `block`; `params` are the values of its parameters.
     /// Returns the values of its results.
-    fn body<'a>(&mut self, c: &Computation, block: &'a Block<'c>, params: &[Value<'c, 'a>]) -> Result<Vec<Value<'c, 'a>>> {
+    fn body<'a>(
+        &mut self,
+        c: &Computation,
+        block: &'a Block<'c>,
+        params: &[Value<'c, 'a>],
+    ) -> Result<Vec<Value<'c, 'a>>> {
         let mut vals: Vec<Vec<Value<'c, 'a>>> = Vec::with_capacity(c.graph.nodes.len());
         for node in &c.graph.nodes {
             if let Op::Parameter { index, .. } = node.op {
-                let v = *params.get(index).ok_or_else(|| self.err(format!("parameter {index} has no value")))?;
+                let v = *params
+                    .get(index)
+                    .ok_or_else(|| self.err(format!("parameter {index} has no value")))?;
                 vals.push(vec![v]);
                 continue;
             }
             let mut operands = Vec::with_capacity(node.operands.len());
             for o in &node.operands {
-                let v = vals.get(o.node.index()).and_then(|r| r.get(o.output as usize)).ok_or_else(|| self.err(format!("operand %{}#{} is not defined before use", o.node.0, o.output)))?;
+                let v = vals
+                    .get(o.node.index())
+                    .and_then(|r| r.get(o.output as usize))
+                    .ok_or_else(|| {
+                        self.err(format!(
+                            "operand %{}#{} is not defined before use",
+                            o.node.0, o.output
+                        ))
+                    })?;
                 operands.push(*v);
             }
             let first = node.operands.first().and_then(|o| c.graph.ty(*o));
@@ -211,13 +288,21 @@ impl<'c> Lowerer<'c> {
         }
         let mut outs = Vec::with_capacity(c.results.len());
         for r in &c.results {
-            let v = vals.get(r.node.index()).and_then(|x| x.get(r.output as usize)).ok_or_else(|| self.err("result not defined"))?;
+            let v = vals
+                .get(r.node.index())
+                .and_then(|x| x.get(r.output as usize))
+                .ok_or_else(|| self.err("result not defined"))?;
             outs.push(*v);
         }
         Ok(outs)
     }
 
-    fn op<'a>(&mut self, node: &Node, first: Option<&TensorType>, operands: &[Value<'c, 'a>]) -> Result<melior::ir::Operation<'c>> {
+    fn op<'a>(
+        &mut self,
+        node: &Node,
+        first: Option<&TensorType>,
+        operands: &[Value<'c, 'a>],
+    ) -> Result<melior::ir::Operation<'c>> {
         let mut rtys = Vec::with_capacity(node.types.len());
         for t in &node.types {
             rtys.push(self.ty(t)?);
@@ -227,12 +312,17 @@ impl<'c> Lowerer<'c> {
         match &node.op {
             Op::Scatter { update, .. } => regions.push(self.region_with_args(update)?),
             Op::Sort { comparator, .. } => regions.push(self.region_with_args(comparator)?),
-            Op::Reduce { body, .. } | Op::ReduceWindow { body, .. } => regions.push(self.region_with_args(body)?),
+            Op::Reduce { body, .. } | Op::ReduceWindow { body, .. } => {
+                regions.push(self.region_with_args(body)?)
+            }
             Op::While { cond, body } => {
                 regions.push(self.region_with_args(cond)?);
                 regions.push(self.region_with_args(body)?);
             }
-            Op::If { true_branch, false_branch } => {
+            Op::If {
+                true_branch,
+                false_branch,
+            } => {
                 regions.push(self.region_capturing(true_branch, &operands[1..])?);
                 regions.push(self.region_capturing(false_branch, &operands[1..])?);
             }
@@ -258,7 +348,10 @@ impl<'c> Lowerer<'c> {
                 if self.scheduled.insert(Arc::as_ptr(callee)) {
                     self.queue.push((callee.clone(), sym.clone()));
                 }
-                named.push((Identifier::new(self.ctx, "callee"), self.attr(&format!("@{sym}"))?));
+                named.push((
+                    Identifier::new(self.ctx, "callee"),
+                    self.attr(&format!("@{sym}"))?,
+                ));
                 "func.call".to_string()
             }
             _ => name,
@@ -271,7 +364,6 @@ impl<'c> Lowerer<'c> {
             .build()
             .map_err(|e| self.err(e))
     }
-
 }
 
 fn arr(v: &[i64]) -> String {
@@ -290,7 +382,13 @@ fn arr(v: &[i64]) -> String {
 }
 
 fn list(v: &[i64]) -> String {
-    format!("[{}]", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn precision(p: &[Precision; 2]) -> String {
@@ -305,7 +403,10 @@ fn precision(p: &[Precision; 2]) -> String {
 fn padding(p: &[(i64, i64)]) -> String {
     format!(
         "dense<[{}]> : tensor<{}x2xi64>",
-        p.iter().map(|(a, b)| format!("[{a}, {b}]")).collect::<Vec<_>>().join(", "),
+        p.iter()
+            .map(|(a, b)| format!("[{a}, {b}]"))
+            .collect::<Vec<_>>()
+            .join(", "),
         p.len()
     )
 }
@@ -329,9 +430,30 @@ fn conv_dims(d: &ConvDims) -> String {
     let r = d.input_spatial.len() + 2;
     format!(
         "#stablehlo.conv<{}x{}->{}>",
-        roles(r, d.input_batch, "b", d.input_feature, "f", &d.input_spatial),
-        roles(r, d.kernel_input_feature, "i", d.kernel_output_feature, "o", &d.kernel_spatial),
-        roles(r, d.output_batch, "b", d.output_feature, "f", &d.output_spatial)
+        roles(
+            r,
+            d.input_batch,
+            "b",
+            d.input_feature,
+            "f",
+            &d.input_spatial
+        ),
+        roles(
+            r,
+            d.kernel_input_feature,
+            "i",
+            d.kernel_output_feature,
+            "o",
+            &d.kernel_spatial
+        ),
+        roles(
+            r,
+            d.output_batch,
+            "b",
+            d.output_feature,
+            "f",
+            &d.output_spatial
+        )
     )
 }
 
@@ -355,7 +477,9 @@ pub(crate) fn dense_attr(t: &TensorType, v: &ConstantValue) -> String {
     if t.ty == ElementType::Pred && t.element_count() > 0 {
         let lit = |b: u8| if b != 0 { "true" } else { "false" };
         return match v {
-            ConstantValue::Splat(b) => format!("dense<{}> : {ty}", lit(b.first().copied().unwrap_or(0))),
+            ConstantValue::Splat(b) => {
+                format!("dense<{}> : {ty}", lit(b.first().copied().unwrap_or(0)))
+            }
             ConstantValue::Dense(b) => {
                 let elems: Vec<&str> = b.iter().map(|&x| lit(x)).collect();
                 format!("dense<{}> : {ty}", nested(&t.dims, &elems))
@@ -469,12 +593,22 @@ fn mlir_string(s: &str) -> String {
 }
 
 fn bool_attr(b: bool) -> String {
-    if b { "true".into() } else { "false".into() }
+    if b {
+        "true".into()
+    } else {
+        "false".into()
+    }
 }
 
 /// The StableHLO op name and textual attributes of a node (regions handled by the caller).
-fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String, Vec<(&'static str, String)>)> {
-    let t0 = node.types.first().ok_or_else(|| Error::Lower(format!("{} has no result", node.op.name())))?;
+fn op_name_and_attrs(
+    node: &Node,
+    first: Option<&TensorType>,
+) -> Result<(String, Vec<(&'static str, String)>)> {
+    let t0 = node
+        .types
+        .first()
+        .ok_or_else(|| Error::Lower(format!("{} has no result", node.op.name())))?;
     let mut a: Vec<(&'static str, String)> = Vec::new();
     let name = match &node.op {
         Op::Parameter { .. } => return Err(Error::Lower("parameters are block arguments".into())),
@@ -497,7 +631,10 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
                 ComparisonDirection::Le => "LE",
                 ComparisonDirection::Lt => "LT",
             };
-            a.push(("comparison_direction", format!("#stablehlo<comparison_direction {d}>")));
+            a.push((
+                "comparison_direction",
+                format!("#stablehlo<comparison_direction {d}>"),
+            ));
             // The operand type decides signed/unsigned/float ordering (t0 is pred).
             let ct = compare_type(first.map(|t| t.ty).unwrap_or(ElementType::F32));
             a.push(("compare_type", format!("#stablehlo<comparison_type {ct}>")));
@@ -512,11 +649,17 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             a.push(("permutation", arr(permutation)));
             "stablehlo.transpose"
         }
-        Op::BroadcastInDim { broadcast_dimensions } => {
+        Op::BroadcastInDim {
+            broadcast_dimensions,
+        } => {
             a.push(("broadcast_dimensions", arr(broadcast_dimensions)));
             "stablehlo.broadcast_in_dim"
         }
-        Op::Slice { start, limit, strides } => {
+        Op::Slice {
+            start,
+            limit,
+            strides,
+        } => {
             a.push(("start_indices", arr(start)));
             a.push(("limit_indices", arr(limit)));
             a.push(("strides", arr(strides)));
@@ -531,7 +674,11 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             a.push(("dimension", format!("{dimension} : i64")));
             "stablehlo.concatenate"
         }
-        Op::Pad { low, high, interior } => {
+        Op::Pad {
+            low,
+            high,
+            interior,
+        } => {
             a.push(("edge_padding_low", arr(low)));
             a.push(("edge_padding_high", arr(high)));
             a.push(("interior_padding", arr(interior)));
@@ -541,7 +688,11 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             a.push(("dimensions", arr(dimensions)));
             "stablehlo.reverse"
         }
-        Op::Gather { dims, slice_sizes, indices_are_sorted } => {
+        Op::Gather {
+            dims,
+            slice_sizes,
+            indices_are_sorted,
+        } => {
             a.push((
                 "dimension_numbers",
                 format!(
@@ -556,7 +707,12 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             a.push(("indices_are_sorted", bool_attr(*indices_are_sorted)));
             "stablehlo.gather"
         }
-        Op::Scatter { dims, indices_are_sorted, unique_indices, .. } => {
+        Op::Scatter {
+            dims,
+            indices_are_sorted,
+            unique_indices,
+            ..
+        } => {
             a.push((
                 "scatter_dimension_numbers",
                 format!(
@@ -571,7 +727,11 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             a.push(("unique_indices", bool_attr(*unique_indices)));
             "stablehlo.scatter"
         }
-        Op::Sort { dimension, is_stable, .. } => {
+        Op::Sort {
+            dimension,
+            is_stable,
+            ..
+        } => {
             a.push(("dimension", format!("{dimension} : i64")));
             a.push(("is_stable", bool_attr(*is_stable)));
             "stablehlo.sort"
@@ -579,14 +739,29 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
         Op::DotGeneral { dims, precision: p } => {
             let mut parts = Vec::new();
             if !dims.lhs_batch.is_empty() {
-                parts.push(format!("lhs_batching_dimensions = {}", list(&dims.lhs_batch)));
-                parts.push(format!("rhs_batching_dimensions = {}", list(&dims.rhs_batch)));
+                parts.push(format!(
+                    "lhs_batching_dimensions = {}",
+                    list(&dims.lhs_batch)
+                ));
+                parts.push(format!(
+                    "rhs_batching_dimensions = {}",
+                    list(&dims.rhs_batch)
+                ));
             }
             if !dims.lhs_contracting.is_empty() {
-                parts.push(format!("lhs_contracting_dimensions = {}", list(&dims.lhs_contracting)));
-                parts.push(format!("rhs_contracting_dimensions = {}", list(&dims.rhs_contracting)));
+                parts.push(format!(
+                    "lhs_contracting_dimensions = {}",
+                    list(&dims.lhs_contracting)
+                ));
+                parts.push(format!(
+                    "rhs_contracting_dimensions = {}",
+                    list(&dims.rhs_contracting)
+                ));
             }
-            a.push(("dot_dimension_numbers", format!("#stablehlo.dot<{}>", parts.join(", "))));
+            a.push((
+                "dot_dimension_numbers",
+                format!("#stablehlo.dot<{}>", parts.join(", ")),
+            ));
             a.push(("precision_config", precision(p)));
             "stablehlo.dot_general"
         }
@@ -598,8 +773,14 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             a.push(("lhs_dilation", arr(&c.lhs_dilation)));
             a.push(("rhs_dilation", arr(&c.rhs_dilation)));
             a.push(("dimension_numbers", conv_dims(&c.dims)));
-            a.push(("feature_group_count", format!("{} : i64", c.feature_group_count)));
-            a.push(("batch_group_count", format!("{} : i64", c.batch_group_count)));
+            a.push((
+                "feature_group_count",
+                format!("{} : i64", c.feature_group_count),
+            ));
+            a.push((
+                "batch_group_count",
+                format!("{} : i64", c.batch_group_count),
+            ));
             a.push(("precision_config", precision(&c.precision)));
             "stablehlo.convolution"
         }
@@ -631,7 +812,11 @@ fn op_name_and_attrs(node: &Node, first: Option<&TensorType>) -> Result<(String,
             "stablehlo.rng_bit_generator"
         }
         Op::OptimizationBarrier => "stablehlo.optimization_barrier",
-        Op::CustomCall { target, backend_config, has_side_effect } => {
+        Op::CustomCall {
+            target,
+            backend_config,
+            has_side_effect,
+        } => {
             a.push(("call_target_name", mlir_string(target)));
             a.push(("backend_config", mlir_string(backend_config)));
             a.push(("has_side_effect", bool_attr(*has_side_effect)));

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
 use crate::types::TensorType;
@@ -26,10 +26,16 @@ impl Module {
     /// Lowers several public functions into one module; the first is the entry point.
     pub fn with_functions(functions: Vec<Arc<Computation>>) -> Result<Module> {
         if functions.is_empty() {
-            return Err(crate::Error::Lower("a module needs at least one function".into()));
+            return Err(crate::Error::Lower(
+                "a module needs at least one function".into(),
+            ));
         }
         let l = lower::lower_module(&functions)?;
-        Ok(Module { functions, text: l.text, bytecode: l.bytecode })
+        Ok(Module {
+            functions,
+            text: l.text,
+            bytecode: l.bytecode,
+        })
     }
 
     /// The module as MLIR text (StableHLO ops in generic form).
@@ -65,5 +71,61 @@ impl Module {
     /// The entry point's result types.
     pub fn result_types(&self) -> Vec<TensorType> {
         self.functions[0].result_types()
+    }
+}
+
+impl Module {
+    /// Compiles the module on `client` (MLIR bytecode, default options).
+    pub fn compile(&self, client: &pjrt::Client) -> Result<Executable> {
+        let exe = client.compile(&self.program())?;
+        Ok(Executable {
+            exe,
+            params: self.parameter_types(),
+            results: self.result_types(),
+        })
+    }
+}
+
+/// A compiled module that checks its inputs against the entry point's parameter types.
+#[derive(Debug)]
+pub struct Executable {
+    exe: pjrt::LoadedExecutable,
+    params: Vec<TensorType>,
+    results: Vec<TensorType>,
+}
+
+impl Executable {
+    /// Runs on host data: one literal per parameter, in order; returns one literal per result.
+    pub fn run(&self, args: &[&pjrt::Literal]) -> Result<Vec<pjrt::Literal>> {
+        if args.len() != self.params.len() {
+            return Err(Error::Run(format!(
+                "expected {} arguments ({}), got {}",
+                self.params.len(),
+                crate::shape::list(&self.params),
+                args.len()
+            )));
+        }
+        for (i, (a, p)) in args.iter().zip(&self.params).enumerate() {
+            if a.element_type() != p.ty || a.dims() != p.dims.as_slice() {
+                let got = TensorType::new(a.element_type(), a.dims());
+                return Err(Error::Run(format!(
+                    "argument {i} is {got}, the parameter is {p}"
+                )));
+            }
+        }
+        Ok(self.exe.run(args)?)
+    }
+
+    /// The underlying PJRT executable (for device-resident execution).
+    pub fn loaded(&self) -> &pjrt::LoadedExecutable {
+        &self.exe
+    }
+
+    pub fn parameter_types(&self) -> &[TensorType] {
+        &self.params
+    }
+
+    pub fn result_types(&self) -> &[TensorType] {
+        &self.results
     }
 }

@@ -22,12 +22,18 @@ impl TensorType {
     /// A tensor type from an element type and dimensions (not validated; see
     /// [`crate::shape::check_dims`]).
     pub fn new(ty: ElementType, dims: impl AsRef<[i64]>) -> TensorType {
-        TensorType { ty, dims: SmallVec::from_slice(dims.as_ref()) }
+        TensorType {
+            ty,
+            dims: SmallVec::from_slice(dims.as_ref()),
+        }
     }
 
     /// A rank-0 tensor type.
     pub fn scalar(ty: ElementType) -> TensorType {
-        TensorType { ty, dims: SmallVec::new() }
+        TensorType {
+            ty,
+            dims: SmallVec::new(),
+        }
     }
 
     pub fn rank(&self) -> usize {
@@ -42,7 +48,10 @@ impl TensorType {
 
     /// The same dimensions with another element type.
     pub fn with_type(&self, ty: ElementType) -> TensorType {
-        TensorType { ty, dims: self.dims.clone() }
+        TensorType {
+            ty,
+            dims: self.dims.clone(),
+        }
     }
 
     /// The MLIR spelling, e.g. `tensor<64x128xf32>`.
