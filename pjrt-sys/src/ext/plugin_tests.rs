@@ -4,6 +4,7 @@
 use core::ffi::c_char;
 use std::path::PathBuf;
 
+use super::ffi::*;
 use super::layouts::*;
 use super::memory_descriptions::*;
 use super::{find_extension, for_each_extension, slot_present};
@@ -156,8 +157,15 @@ fn slots_are_filled_except_phase_compiles_first_two() {
 
 /// Panics with the plugin's message if `err` is an error.
 fn ok(api: &PJRT_Api, err: *mut PJRT_Error, what: &str) {
+    if let Some(msg) = error_message(api, err) {
+        panic!("{what}: {msg}");
+    }
+}
+
+/// The message of `err` (which is then destroyed), or `None` for success.
+fn error_message(api: &PJRT_Api, err: *mut PJRT_Error) -> Option<String> {
     if err.is_null() {
-        return;
+        return None;
     }
     let mut m = PJRT_Error_Message_Args::new();
     m.error = err;
@@ -171,7 +179,7 @@ fn ok(api: &PJRT_Api, err: *mut PJRT_Error, what: &str) {
         (api.PJRT_Error_Destroy.expect("Error_Destroy"))(&mut d);
         msg
     };
-    panic!("{what}: {msg}");
+    Some(msg)
 }
 
 fn str_of(data: *const c_char, len: usize) -> String {
@@ -325,6 +333,41 @@ fn memory_descriptions_and_layouts_work_on_every_plugin() {
                 (api.PJRT_Client_Destroy.expect("destroy"))(&mut destroy),
                 "destroy",
             );
+        }
+    }
+}
+
+/// Registers a user-data type through the FFI extension on each plugin: the plugin assigns
+/// an id; registering the name again with that id is accepted, with id 0 it is refused.
+#[test]
+fn ffi_type_register_assigns_an_id_once() {
+    for p in PLUGINS {
+        let Some(plugin) = load(p) else { continue };
+        // SAFETY: the table outlives the test; the FFI extension is listed by every plugin.
+        unsafe {
+            let api = &*plugin.api();
+            let ffi =
+                find_extension(plugin.api(), PJRT_Extension_Type_FFI) as *const PJRT_FFI_Extension;
+            assert!(!ffi.is_null());
+            let register = (*ffi).type_register.expect("slot");
+            let name = b"pjrt_sys_ext_test_type";
+            let mut info = PJRT_FFI_Type_Info::new();
+            let mut args = PJRT_FFI_Type_Register_Args::new();
+            args.type_name = name.as_ptr() as *const c_char;
+            args.type_name_size = name.len();
+            args.type_info = &mut info;
+            ok(api, register(&mut args), "type register");
+            let id = args.type_id;
+            assert!(id > 0, "{}", p.dir);
+
+            let mut again = args;
+            ok(api, register(&mut again), "same name, same id");
+            assert_eq!(again.type_id, id, "{}", p.dir);
+
+            let mut fresh = args;
+            fresh.type_id = 0;
+            let msg = error_message(api, register(&mut fresh)).expect("refused");
+            assert!(msg.contains("already registered"), "{}: {msg}", p.dir);
         }
     }
 }
