@@ -157,3 +157,220 @@ fn chart_is_a_valid_png_with_the_series_drawn() {
     assert_eq!(&rgb[..3], &[255, 255, 255]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ------------------------------------------------------------------ nn layers on the plugin
+
+mod nn_layers {
+    use hlo_builder::nn::{self, Activation, Padding};
+    use hlo_builder::{Builder, ElementType::F32, ElementType::S32, ElementType::U64, Tensor};
+    use pjrt::{Client, Literal};
+
+    fn run(b: &Builder, outs: &[Tensor], args: &[Literal]) -> Vec<Vec<f32>> {
+        let client = Client::default_cpu().unwrap();
+        let exe = client.compile(&b.build(outs).unwrap().program()).unwrap();
+        let refs: Vec<&Literal> = args.iter().collect();
+        exe.run(&refs)
+            .unwrap()
+            .iter()
+            .map(|l| l.to_vec::<f32>().unwrap())
+            .collect()
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{a:?} vs {b:?}");
+        }
+    }
+
+    fn lit(data: &[f32], dims: &[i64]) -> Literal {
+        Literal::from_slice(data, dims).unwrap()
+    }
+
+    #[test]
+    fn dense_and_activations() {
+        let mut b = Builder::new("dense");
+        let x = b.parameter("x", F32, [1, 2]).unwrap();
+        let w = b.parameter("w", F32, [2, 3]).unwrap();
+        let bias = b.parameter("b", F32, [3]).unwrap();
+        let y = nn::dense(&mut b, x, w, Some(bias)).unwrap();
+        let lr = nn::activation(&mut b, y, Activation::LeakyRelu(0.1)).unwrap();
+        let elu = nn::elu(&mut b, y, 1.0).unwrap();
+        let sp = nn::softplus(&mut b, y).unwrap();
+        let sg = nn::sigmoid(&mut b, y).unwrap();
+        let out = run(
+            &b,
+            &[y, lr, elu, sp, sg],
+            &[
+                lit(&[1.0, 2.0], &[1, 2]),
+                lit(&[1.0, 0.0, -1.0, 2.0, 1.0, 0.0], &[2, 3]),
+                lit(&[0.5, 0.0, -0.5], &[3]),
+            ],
+        );
+        // y = [1*1 + 2*2 + 0.5, 1*0 + 2*1 + 0, 1*-1 + 2*0 - 0.5] = [5.5, 2, -1.5]
+        close(&out[0], &[5.5, 2.0, -1.5], 1e-6);
+        // leaky relu 0.1: [5.5, 2, -0.15]
+        close(&out[1], &[5.5, 2.0, -0.15], 1e-6);
+        // elu: e^-1.5 - 1 = -0.77686984
+        close(&out[2], &[5.5, 2.0, -0.776_869_8], 1e-6);
+        // softplus: ln(1 + e^5.5) = 5.504070, ln(1 + e^2) = 2.126928, ln(1 + e^-1.5) = 0.201413
+        close(&out[3], &[5.504_07, 2.126_928, 0.201_413], 1e-5);
+        // sigmoid: 0.995929, 0.880797, 0.182426
+        close(&out[4], &[0.995_929, 0.880_797, 0.182_426], 1e-5);
+        assert!(nn::dense(&mut b, x, bias, None)
+            .unwrap_err()
+            .to_string()
+            .starts_with("dense:"));
+    }
+
+    #[test]
+    fn conv2d_and_pooling() {
+        let mut b = Builder::new("conv");
+        let x = b.parameter("x", F32, [1, 3, 3, 1]).unwrap();
+        let k = b.parameter("k", F32, [2, 2, 1, 1]).unwrap();
+        let valid = nn::conv2d(&mut b, x, k, None, [1, 1], &Padding::Valid).unwrap();
+        let same = nn::conv2d(&mut b, x, k, None, [1, 1], &Padding::Same).unwrap();
+        let x4 = b.parameter("x4", F32, [1, 4, 4, 1]).unwrap();
+        let mx = nn::max_pool2d(&mut b, x4, [2, 2], [2, 2], &Padding::Valid).unwrap();
+        let av = nn::avg_pool2d(&mut b, x4, [2, 2], [2, 2], &Padding::Valid).unwrap();
+        let av_same = nn::avg_pool2d(&mut b, x, [2, 2], [2, 2], &Padding::Same).unwrap();
+        assert_eq!(b.ty(same).unwrap().to_string(), "f32[1,3,3,1]");
+        let img: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let img4: Vec<f32> = (0..16).map(|v| v as f32).collect();
+        let out = run(
+            &b,
+            &[valid, same, mx, av, av_same],
+            &[
+                lit(&img, &[1, 3, 3, 1]),
+                lit(&[1.0; 4], &[2, 2, 1, 1]),
+                lit(&img4, &[1, 4, 4, 1]),
+            ],
+        );
+        // 2x2 window sums of [[1,2,3],[4,5,6],[7,8,9]]: [[12,16],[24,28]]
+        close(&out[0], &[12.0, 16.0, 24.0, 28.0], 1e-6);
+        // SAME pads one row/column at the end: the last column/row sums fewer elements.
+        close(
+            &out[1],
+            &[12.0, 16.0, 9.0, 24.0, 28.0, 15.0, 15.0, 17.0, 9.0],
+            1e-6,
+        );
+        // 2x2 max of 0..15 as 4x4: [[5,7],[13,15]]; mean: [[2.5,4.5],[10.5,12.5]]
+        close(&out[2], &[5.0, 7.0, 13.0, 15.0], 1e-6);
+        close(&out[3], &[2.5, 4.5, 10.5, 12.5], 1e-6);
+        // SAME average over the 3x3 image with stride 2: windows {1,2,4,5}, {3,6}, {7,8}, {9}.
+        close(&out[4], &[3.0, 4.5, 7.5, 9.0], 1e-6);
+        let bad = b.parameter("bad", F32, [2, 2, 3, 1]).unwrap();
+        let e = nn::conv2d(&mut b, x, bad, None, [1, 1], &Padding::Valid)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("input channels differ"), "{e}");
+    }
+
+    #[test]
+    fn normalisation_layers() {
+        let mut b = Builder::new("norm");
+        let x = b.parameter("x", F32, [2, 2]).unwrap();
+        let g = b.parameter("g", F32, [2]).unwrap();
+        let be = b.parameter("be", F32, [2]).unwrap();
+        let (bn, mean, var) = nn::batch_norm_train(&mut b, x, g, be, &[0], 0.0).unwrap();
+        let ln = nn::layer_norm(&mut b, x, g, be, 0.0).unwrap();
+        let run_mean = nn::moving_average(&mut b, mean, var, 0.9).unwrap();
+        let inf = nn::batch_norm_infer(&mut b, x, g, be, mean, var, &[0], 0.0).unwrap();
+        let out = run(
+            &b,
+            &[bn, mean, var, ln, run_mean, inf],
+            &[
+                lit(&[1.0, 2.0, 3.0, 6.0], &[2, 2]),
+                lit(&[1.0, 2.0], &[2]),
+                lit(&[0.0, 10.0], &[2]),
+            ],
+        );
+        // Columns [1,3] and [2,6]: means [2,4], variances [1,4]; normalised [[-1,-1],[1,1]],
+        // scaled by [1,2] and shifted by [0,10]: [[-1,8],[1,12]].
+        close(&out[0], &[-1.0, 8.0, 1.0, 12.0], 1e-6);
+        close(&out[1], &[2.0, 4.0], 1e-6);
+        close(&out[2], &[1.0, 4.0], 1e-6);
+        // Rows [1,2] and [3,6]: each normalises to [-1, 1]; scaled/shifted: [-1, 12].
+        close(&out[3], &[-1.0, 12.0, -1.0, 12.0], 1e-6);
+        // 0.9 * mean + 0.1 * var = [1.9, 4.0]
+        close(&out[4], &[1.9, 4.0], 1e-6);
+        close(&out[5], &out[0].clone(), 1e-6);
+    }
+
+    #[test]
+    fn dropout_embedding_and_losses() {
+        let mut b = Builder::new("misc");
+        let x = b.parameter("x", F32, [1000]).unwrap();
+        let state = b.parameter("state", U64, [2]).unwrap();
+        let (d, s2) = nn::dropout(&mut b, x, 0.25, state).unwrap();
+        let s2f = b.convert(s2, F32).unwrap();
+        let table = b
+            .constant(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0], [3, 2])
+            .unwrap();
+        let ids = b.constant(&[2i32, 0], [2]).unwrap();
+        let emb = nn::embedding(&mut b, table, ids).unwrap();
+        let logits = b
+            .constant(&[1.0f32, 2.0, 3.0, 1.0, 1.0, 1.0], [2, 3])
+            .unwrap();
+        let labels = b.constant(&[2i32, 0], [2]).unwrap();
+        let ce = nn::sparse_softmax_cross_entropy(&mut b, logits, labels).unwrap();
+        let acc = nn::accuracy(&mut b, logits, labels).unwrap();
+        let p = b.constant(&[1.0f32, 2.0, 3.0], [3]).unwrap();
+        let t = b.constant(&[1.0f32, 0.0, 0.0], [3]).unwrap();
+        let mse = nn::mse(&mut b, p, t).unwrap();
+        let z = b.constant(&[0.0f32, 2.0], [2]).unwrap();
+        let y = b.constant(&[1.0f32, 0.0], [2]).unwrap();
+        let bcel = nn::binary_cross_entropy_with_logits(&mut b, z, y).unwrap();
+        let pr = nn::sigmoid(&mut b, z).unwrap();
+        let bce = nn::binary_cross_entropy(&mut b, pr, y, 1e-7).unwrap();
+        let state_lit = Literal::from_slice(&[7u64, 9], &[2]).unwrap();
+        let out = run(
+            &b,
+            &[d, s2f, emb, ce, acc, mse, bcel, bce],
+            &[lit(&[1.0; 1000], &[1000]), state_lit],
+        );
+        // Dropout: every element is 0 or 1 / 0.75, about a quarter are 0, and the state moved.
+        assert!(out[0]
+            .iter()
+            .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+        let zeros = out[0].iter().filter(|&&v| v == 0.0).count();
+        assert!((200..300).contains(&zeros), "{zeros} of 1000 dropped");
+        assert_ne!(out[1], vec![7.0, 9.0]);
+        // Rows 2 and 0 of the table.
+        close(&out[2], &[4.0, 5.0, 0.0, 1.0], 0.0);
+        // Row 0: logsumexp(1,2,3) - 3 = 0.40760596; row 1: logsumexp(1,1,1) - 1 = ln 3 =
+        // 1.09861229; mean 0.75310913
+        close(&out[3], &[0.753_109_13], 1e-6);
+        // argmax: row 0 -> 2 (right), row 1 -> 0 (first of ties, right): 1.0
+        close(&out[4], &[1.0], 0.0);
+        // (0 + 4 + 9) / 3
+        close(&out[5], &[13.0 / 3.0], 1e-6);
+        // BCE(z=0, t=1) = ln 2 = 0.693147; BCE(z=2, t=0) = softplus(2) = 2.126928; mean 1.410038
+        close(&out[6], &[1.410_038], 1e-5);
+        close(&out[7], &[1.410_038], 1e-5);
+        assert!(nn::dropout(&mut b, x, 1.0, state).is_err());
+    }
+
+    #[test]
+    fn mlp_model_shapes_and_init() {
+        use hlo_builder::nn::Model;
+        let m = nn::Mlp::new("mlp", &[64, 128, 128, 10], Activation::Relu);
+        let specs = m.params();
+        assert_eq!(
+            specs.iter().map(|s| s.len()).sum::<usize>(),
+            64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
+        );
+        let vals = nn::init_all(&specs, 1);
+        assert_eq!(vals, nn::init_all(&specs, 1));
+        assert!(vals[1].iter().all(|&v| v == 0.0));
+        let mut b = Builder::new("fwd");
+        let ps: Vec<Tensor> = specs
+            .iter()
+            .map(|s| b.parameter(&s.name, F32, &s.dims).unwrap())
+            .collect();
+        let x = b.parameter("x", F32, m.input_dims(5)).unwrap();
+        let y = m.forward(&mut b, &ps, x).unwrap();
+        assert_eq!(b.ty(y).unwrap().to_string(), "f32[5,10]");
+        let _ = S32;
+    }
+}
