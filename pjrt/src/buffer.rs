@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use pjrt_sys as sys;
 
 use crate::device::{Device, Memory};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
 use crate::literal::{as_bytes, as_bytes_mut, dense_byte_size, element_count, vec_from_bytes};
 use crate::plugin::{call, vec_from_raw};
@@ -330,6 +330,58 @@ impl Client {
     /// A buffer holding a literal's data, on the first addressable device.
     pub fn buffer_from_literal(&self, literal: &Literal) -> Result<Buffer> {
         self.buffer_from_bytes(literal.element_type(), literal.as_bytes(), literal.dims())
+    }
+
+    /// A buffer that holds an error instead of data: every use of it reports `code` and
+    /// `message`. Lands in `memory`, or the first device's default memory.
+    /// (`PJRT_Client_CreateErrorBuffer`, API 0.85+: older plugins give `Unimplemented`.)
+    pub fn create_error_buffer(
+        &self,
+        code: ErrorCode,
+        message: &str,
+        element_type: ElementType,
+        dims: &[i64],
+        memory: Option<&Memory>,
+    ) -> Result<Buffer> {
+        if code == ErrorCode::Ok {
+            return Err(Error::InvalidArgument(
+                "create_error_buffer: the code must not be OK".into(),
+            ));
+        }
+        element_count("create_error_buffer", dims)?;
+        let mut a = sys::PJRT_Client_CreateErrorBuffer_Args::new();
+        a.client = self.raw();
+        a.error_code = code.to_raw();
+        a.error_message = message.as_ptr().cast();
+        a.error_message_size = message.len();
+        a.shape_dims = dims.as_ptr();
+        a.shape_num_dims = dims.len();
+        a.shape_element_type = element_type.to_raw();
+        // A dense row-major layout: without one, reading the buffer back aborts the 0.106
+        // plugin (`Check failed: LayoutUtil::HasLayout`).
+        let minor_to_major: Vec<i64> = (0..dims.len() as i64).rev().collect();
+        let mut layout = sys::PJRT_Buffer_MemoryLayout::new();
+        layout.type_ = sys::PJRT_Buffer_MemoryLayout_Type_Tiled;
+        let mut tiled = sys::PJRT_Buffer_MemoryLayout_Tiled::new();
+        tiled.minor_to_major = minor_to_major.as_ptr();
+        tiled.minor_to_major_size = minor_to_major.len();
+        layout.layout.tiled = tiled;
+        a.shape_layout = &mut layout;
+        // Check the slot before looking up a memory, so a missing function reports itself.
+        if !self.plugin().has_function("PJRT_Client_CreateErrorBuffer") {
+            return Err(self.api().unimplemented("PJRT_Client_CreateErrorBuffer"));
+        }
+        let memory = match memory {
+            Some(m) => m.clone(),
+            None => self.first_device()?.default_memory()?,
+        };
+        a.memory = memory.raw;
+        call!(self.api(), PJRT_Client_CreateErrorBuffer, &mut a)?;
+        Ok(Buffer::wrap(
+            self,
+            a.buffer,
+            Some((element_type, dims.to_vec())),
+        ))
     }
 
     fn check_count<T: NativeType>(&self, len: usize, dims: &[i64]) -> Result<()> {

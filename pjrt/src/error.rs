@@ -270,6 +270,13 @@ pub enum Error {
         op: &'static str,
     },
 
+    /// An executable used after `delete`.
+    #[error("execute `{executable}`: the executable was deleted")]
+    ExecutableDeleted {
+        /// The executable's name.
+        executable: String,
+    },
+
     /// A bad device count or device choice for execute.
     #[error("{0}")]
     InvalidDevice(String),

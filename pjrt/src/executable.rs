@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use pjrt_sys as sys;
@@ -197,7 +198,7 @@ impl Executable {
     }
 
     /// The optimized program (format name, bytes); on XLA plugins a serialized
-    /// `xla.HloModuleProto` with format `hlo`.
+    /// `xla.HloModuleProto` (format `hlo`) or `xla.HloModuleProtoWithConfig` (`hlo_with_config`).
     pub fn optimized_program(&self) -> Result<(String, Vec<u8>)> {
         let mut p = sys::PJRT_Program::new();
         let mut a = sys::PJRT_Executable_OptimizedProgram_Args::new();
@@ -253,11 +254,23 @@ impl Executable {
             Err(e) if e.is_unimplemented() => return Ok(None),
             Err(e) => return Err(e),
         };
-        if format != "hlo" && format != "hloproto" {
-            return Ok(None);
-        }
         const M: &str = "xla.HloModuleProto";
-        let mut r = Reader::new(&code, M);
+        let module: &[u8] = match format.as_str() {
+            "hlo" | "hloproto" => &code,
+            // HloModuleProtoWithConfig { hlo_module = 1, config = 2 }
+            "hlo_with_config" => {
+                let mut r = Reader::new(&code, M);
+                let mut found: &[u8] = &[];
+                while let Some((f, v)) = r.next_field()? {
+                    if f == 1 {
+                        found = v.as_bytes().unwrap_or(&[]);
+                    }
+                }
+                found
+            }
+            _ => return Ok(None),
+        };
+        let mut r = Reader::new(module, M);
         while let Some((f, v)) = r.next_field()? {
             if f != 4 {
                 continue;
@@ -303,6 +316,7 @@ pub struct LoadedExecutable {
     name: String,
     num_outputs: usize,
     params: OnceLock<Option<Vec<ParameterShape>>>,
+    deleted: AtomicBool,
 }
 
 // SAFETY: PJRT loaded executables are thread-safe: Execute may be called concurrently from
@@ -365,6 +379,7 @@ impl LoadedExecutable {
             name: String::new(),
             num_outputs: 0,
             params: OnceLock::new(),
+            deleted: AtomicBool::new(false),
         };
         let mut a = sys::PJRT_LoadedExecutable_AddressableDevices_Args::new();
         a.executable = raw;
@@ -422,11 +437,14 @@ impl LoadedExecutable {
         DeviceAssignment::decode(&bytes)
     }
 
-    /// Unloads the executable from its devices now.
+    /// Unloads the executable from its devices now; later executions are refused
+    /// ([`Error::ExecutableDeleted`]; some plugins would still run it).
     pub fn delete(&self) -> Result<()> {
         let mut a = sys::PJRT_LoadedExecutable_Delete_Args::new();
         a.executable = self.raw;
-        call!(self.client.api(), PJRT_LoadedExecutable_Delete, &mut a)
+        call!(self.client.api(), PJRT_LoadedExecutable_Delete, &mut a)?;
+        self.deleted.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Whether it was deleted.
@@ -501,6 +519,11 @@ impl LoadedExecutable {
         args: &[&[&Buffer]],
         options: &ExecuteOptions,
     ) -> Result<Vec<Vec<Buffer>>> {
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(Error::ExecutableDeleted {
+                executable: self.name.clone(),
+            });
+        }
         let num_devices = args.len();
         let expected = self.devices.len().max(1);
         if num_devices != expected {
@@ -577,6 +600,11 @@ impl LoadedExecutable {
     /// Host data in, host data out: copies the literals to the first device, runs, and
     /// copies every output back. Arguments are checked against the parameters first.
     pub fn run(&self, args: &[&Literal]) -> Result<Vec<Literal>> {
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(Error::ExecutableDeleted {
+                executable: self.name.clone(),
+            });
+        }
         self.check_args(args.iter().map(|l| (l.element_type(), l.dims())))?;
         let placement = match self.devices.first() {
             Some(d) => BufferPlacement::device(d),

@@ -1,8 +1,10 @@
 //! Shared helpers: one client per test process.
 
-use std::sync::OnceLock;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
 
-use pjrt::{Client, Program};
+use pjrt::{Client, LoadedExecutable, Program};
 
 /// The client of the plugin under test (created once; prints the plugin's version once).
 pub fn client() -> &'static Client {
@@ -28,4 +30,30 @@ pub fn minor() -> i32 {
 /// A StableHLO module as a program.
 pub fn mlir(text: &str) -> Program {
     Program::mlir_text(text)
+}
+
+/// Compiles a StableHLO module with default options.
+pub fn compile(text: &str) -> LoadedExecutable {
+    client().compile(&mlir(text)).expect("compile")
+}
+
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drives a future to completion on this thread (a minimal executor for tests).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park(),
+        }
+    }
 }

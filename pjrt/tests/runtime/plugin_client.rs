@@ -1,0 +1,183 @@
+//! Plugin loading, attributes, extensions, client options, devices and memories.
+
+use pjrt::{
+    find_named, Client, ClientOptions, ElementType, Error, ErrorCode, ExtensionType, Plugin, Value,
+};
+
+use super::common::{client, minor};
+
+#[test]
+fn plugin_version_attributes_and_extensions() {
+    let p = client().plugin();
+    assert_eq!(p.api_version().major, 0);
+    assert!(p.api_version().minor >= 81, "{}", p.api_version());
+    // The table has 40 bytes of header, then 8 bytes per function.
+    assert_eq!((p.api_struct_size() - 40) % 8, 0);
+    let attrs = p.attributes().unwrap();
+    let current = find_named(&attrs, "stablehlo_current_version")
+        .expect("stablehlo_current_version attribute");
+    match current {
+        Value::Int64List(v) => assert_eq!(v.len(), 3, "{v:?}"),
+        other => panic!("stablehlo_current_version is {other:?}"),
+    }
+    let kinds: Vec<ExtensionType> = p.extensions().iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&ExtensionType::Layouts), "{kinds:?}");
+    assert!(kinds.contains(&ExtensionType::Ffi), "{kinds:?}");
+    if minor() >= 106 {
+        assert!(kinds.contains(&ExtensionType::Shardings), "{kinds:?}");
+    }
+}
+
+#[test]
+fn loading_the_same_file_twice_reuses_the_plugin() {
+    let a = Plugin::load(client().plugin().path()).unwrap();
+    let b = Plugin::load(client().plugin().path()).unwrap();
+    assert_eq!(a.path(), b.path());
+    assert_eq!(a.api_version(), b.api_version());
+    assert!(a.has_function("PJRT_Client_Create"));
+    assert!(!a.has_function("No_Such_Function"));
+}
+
+#[test]
+fn missing_and_garbage_plugin_files_are_clear_errors() {
+    let e = Plugin::load("/nonexistent/dir/plugin.so").unwrap_err();
+    assert!(matches!(e, Error::PluginLoad { .. }), "{e}");
+    assert!(e.to_string().contains("/nonexistent/dir/plugin.so"), "{e}");
+
+    let dir = std::env::temp_dir().join(format!("pjrt-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = dir.join("x.so");
+    std::fs::write(&x, "this is a text file, not a shared library\n").unwrap();
+    let e = Plugin::load(&x).unwrap_err();
+    assert!(matches!(e, Error::PluginLoad { .. }), "{e}");
+    assert!(e.to_string().contains("x.so"), "{e}");
+
+    // A real shared library without GetPjrtApi.
+    let libc = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists());
+    if let Some(libm) = libc {
+        let e = Plugin::load(libm).unwrap_err();
+        assert!(matches!(e, Error::PluginLoad { .. }), "{e}");
+        assert!(e.to_string().contains("GetPjrtApi"), "{e}");
+    }
+}
+
+#[test]
+fn client_options_are_checked_before_the_plugin_sees_them() {
+    let p = client().plugin();
+    // A bool where an int64 is expected: plugins before 0.111 abort on this; we refuse it.
+    let e = Client::new(p, &ClientOptions::new().set("cpu_device_count", true)).unwrap_err();
+    match &e {
+        Error::InvalidClientOption { name, reason } => {
+            assert_eq!(name, "cpu_device_count");
+            assert!(
+                reason.contains("int64") && reason.contains("bool"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected InvalidClientOption, got {other}"),
+    }
+    let e = Client::new(p, &ClientOptions::new().set("no_such_option", 1i64)).unwrap_err();
+    assert!(matches!(e, Error::InvalidClientOption { .. }), "{e}");
+    let e = Client::new(p, &ClientOptions::new().cpu_device_count(0)).unwrap_err();
+    assert!(matches!(e, Error::InvalidClientOption { .. }), "{e}");
+    // `asynchronous` exists from 0.111.
+    let r = Client::new(p, &ClientOptions::new().asynchronous(false));
+    if minor() < 111 {
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("0.111"), "{e}");
+    } else {
+        r.unwrap();
+    }
+}
+
+#[test]
+fn cpu_device_count_option() {
+    let c = Client::new(client().plugin(), &ClientOptions::new().cpu_device_count(2)).unwrap();
+    assert_eq!(c.addressable_devices().unwrap().len(), 2);
+    assert_eq!(c.devices().unwrap().len(), 2);
+}
+
+#[test]
+fn client_devices_and_memories() {
+    let c = client();
+    assert_eq!(c.platform_name(), "cpu");
+    assert_eq!(c.process_index().unwrap(), 0);
+    let devices = c.addressable_devices().unwrap();
+    assert_eq!(devices.len(), 4, "the CPU plugins default to 4 devices");
+    for (i, d) in devices.iter().enumerate() {
+        let desc = d.description().unwrap();
+        assert_eq!(desc.id().unwrap(), i as i32);
+        assert_eq!(desc.process_index().unwrap(), 0);
+        assert_eq!(desc.kind().unwrap(), "cpu");
+        assert!(!desc.debug_string().unwrap().is_empty());
+        assert!(!desc.to_string_repr().unwrap().is_empty());
+        desc.attributes().unwrap();
+        assert!(d.is_addressable().unwrap());
+        assert_eq!(d.local_hardware_id().unwrap(), i as i32);
+        assert_eq!(&c.lookup_device(i as i32).unwrap(), d);
+        assert_eq!(&c.lookup_addressable_device(i as i32).unwrap(), d);
+        let mem = d.default_memory().unwrap();
+        assert!(d.addressable_memories().unwrap().contains(&mem));
+        assert!(mem.addressable_by_devices().unwrap().contains(d));
+        assert!(!mem.kind().unwrap().is_empty());
+        mem.kind_id().unwrap();
+        mem.id().unwrap();
+        assert!(!mem.debug_string().unwrap().is_empty());
+        assert!(!mem.to_string_repr().unwrap().is_empty());
+        // The CPU plugins do not keep memory statistics.
+        match d.memory_stats() {
+            Ok(s) => assert!(s.bytes_in_use >= 0),
+            Err(e) => assert!(e.is_unimplemented(), "{e}"),
+        }
+    }
+    let e = c.lookup_device(999).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Pjrt {
+                function: "PJRT_Client_LookupDevice",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(c.addressable_memories().unwrap().len() >= 4);
+    let a = c.default_device_assignment(2, 1).unwrap();
+    assert_eq!((a.replica_count, a.computation_count), (2, 1));
+    assert_ne!(a.device(0, 0), a.device(1, 0));
+}
+
+#[test]
+fn error_buffer_is_unimplemented_on_old_plugins() {
+    let c = client();
+    let r = c.create_error_buffer(
+        ErrorCode::Internal,
+        "poisoned",
+        ElementType::F32,
+        &[2],
+        None,
+    );
+    // PJRT_Client_CreateErrorBuffer is slot 118: past the end of the 0.81 table.
+    if c.plugin().api_struct_size() <= 40 + 8 * 118 {
+        let e = r.unwrap_err();
+        match e {
+            Error::Unimplemented {
+                function,
+                plugin_version,
+            } => {
+                assert_eq!(function, "PJRT_Client_CreateErrorBuffer");
+                assert_eq!(plugin_version, c.plugin().api_version());
+            }
+            other => panic!("expected Unimplemented, got {other}"),
+        }
+    } else {
+        let b = r.unwrap();
+        let e = b.to_vec::<f32>().unwrap_err();
+        assert!(e.to_string().contains("poisoned"), "{e}");
+    }
+}

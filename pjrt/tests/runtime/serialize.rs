@@ -1,0 +1,82 @@
+//! Serialized executables: round trip, garbage, and executables of other plugins.
+
+use pjrt::{Error, Literal, SerializedExecutable};
+
+use super::common::{client, compile};
+
+const PROGRAM: &str = r#"
+func.func @main(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %0 = stablehlo.multiply %x, %x : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}"#;
+
+#[test]
+fn serialize_and_load_round_trip() {
+    let exe = compile(PROGRAM);
+    let bytes = exe.serialize().unwrap();
+    let parsed = SerializedExecutable::from_bytes(&bytes).unwrap();
+    assert_eq!(parsed.identity, client().identity().unwrap());
+    let again = client().deserialize_executable(&bytes).unwrap();
+    let x = Literal::vector(&[1.0f32, -2.0, 3.0]);
+    assert_eq!(
+        again.run(&[&x]).unwrap()[0].to_vec::<f32>().unwrap(),
+        vec![1.0, 4.0, 9.0]
+    );
+
+    let path = std::env::temp_dir().join(format!("pjrt-test-{}-square.pjrt", std::process::id()));
+    exe.save(&path).unwrap();
+    let loaded = client().load_executable(&path).unwrap();
+    assert_eq!(
+        loaded.run(&[&x]).unwrap()[0].to_vec::<f32>().unwrap(),
+        vec![1.0, 4.0, 9.0]
+    );
+    std::fs::remove_file(&path).unwrap();
+    let e = client().load_executable(&path).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+}
+
+#[test]
+fn garbage_is_refused() {
+    let e = client()
+        .deserialize_executable(b"definitely not an executable")
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidSerializedExecutable(_)), "{e}");
+    // A valid envelope from this plugin around garbage bytes: the plugin itself refuses it.
+    let env = SerializedExecutable {
+        identity: client().identity().unwrap(),
+        blob: b"garbage".to_vec(),
+    };
+    let e = client()
+        .deserialize_executable(&env.to_bytes())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Pjrt {
+                function: "PJRT_Executable_DeserializeAndLoad",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn executables_of_other_plugins_are_refused() {
+    let exe = compile(PROGRAM);
+    let mut s = SerializedExecutable::from_bytes(&exe.serialize().unwrap()).unwrap();
+    // Pretend another plugin build made it.
+    s.identity.sha256[0] ^= 0xff;
+    s.identity.api_version.minor += 1;
+    let e = client().deserialize_executable(&s.to_bytes()).unwrap_err();
+    match &e {
+        Error::ForeignExecutable { expected, found } => {
+            assert_ne!(expected, found);
+            assert!(
+                found.contains(&format!("0.{}", s.identity.api_version.minor)),
+                "{found}"
+            );
+        }
+        other => panic!("expected ForeignExecutable, got {other}"),
+    }
+}
