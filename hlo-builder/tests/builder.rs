@@ -4,7 +4,15 @@
 
 #[path = "builder/common.rs"]
 mod common;
+#[path = "builder/compose.rs"]
+mod compose;
+#[path = "builder/control.rs"]
+mod control;
 #[path = "builder/elementwise.rs"]
 mod elementwise;
+#[path = "builder/linalg.rs"]
+mod linalg;
 #[path = "builder/movement.rs"]
 mod movement;
+#[path = "builder/reduce.rs"]
+mod reduce;
