@@ -471,6 +471,21 @@ impl Builder {
     pub fn bitcast_convert(&mut self, x: Tensor, to: ElementType) -> Result<Tensor> {
         let t = self.value("bitcast_convert", x)?.1;
         let out = shape::bitcast_convert(&t, to)?;
+        // XLA's simplifier folds two shape-changing bitcast_converts in a row into one with
+        // the wrong shape (0.115 CPU plugin: "Expected instruction to have shape equal to
+        // f16[4], actual shape is f16[2,2]"); a barrier between them keeps both.
+        let mut x = x;
+        if out.dims != t.dims {
+            let n = self.node(x)?;
+            let chained = matches!(n.op, Op::BitcastConvert)
+                && n.operands
+                    .first()
+                    .and_then(|v| self.graph.ty(*v))
+                    .is_some_and(|src| src.dims != t.dims);
+            if chained {
+                x = self.optimization_barrier(&[x])?[0];
+            }
+        }
         Ok(self.push1(Op::BitcastConvert, &[x], out))
     }
 

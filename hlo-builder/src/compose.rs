@@ -679,9 +679,9 @@ impl Builder {
         let t = self.float_op("avg_pool", x)?;
         let init = self.splat(t.ty, [], 0.0)?;
         let w = WindowConfig::new(window.as_ref().to_vec(), strides.as_ref().to_vec());
-        let n: i64 = window.as_ref().iter().product();
+        let n: f64 = window.as_ref().iter().map(|&w| w as f64).product();
         let out = self.reduce_window(&[x], &[init], w, |b, a| Ok(vec![b.add(a[0], a[1])?]))?;
-        let c = self.splat(t.ty, [], n as f64)?;
+        let c = self.splat(t.ty, [], n)?;
         self.div(out[0], c)
     }
 

@@ -268,6 +268,12 @@ pub fn bitcast_convert(x: &TensorType, to: ElementType) -> Result<TensorType> {
             format!("{x} to {to}: only byte-sized element types can be bitcast"),
         );
     }
+    if x.ty.is_complex() != to.is_complex() {
+        return shape_err(
+            op,
+            format!("{x} to {to}: cannot bitcast between real and complex types"),
+        );
+    }
     if x.ty == ElementType::Pred || to == ElementType::Pred {
         return shape_err(op, format!("{x} to {to}: pred cannot be bitcast"));
     }
@@ -386,7 +392,7 @@ pub fn slice(x: &TensorType, start: &[i64], limit: &[i64], strides: &[i64]) -> R
                 format!("axis {i} of {x}: stride {st} must be at least 1"),
             );
         }
-        dims.push((l - s + st - 1) / st);
+        dims.push(if l == s { 0 } else { (l - s - 1) / st + 1 });
     }
     Ok(TensorType { ty: x.ty, dims })
 }
@@ -530,8 +536,8 @@ pub fn pad(
     for i in 0..x.rank() {
         if interior[i] < 0
             || interior[i] > MAX_ELEMENTS
-            || low[i].abs() > MAX_ELEMENTS
-            || high[i].abs() > MAX_ELEMENTS
+            || low[i].unsigned_abs() > MAX_ELEMENTS as u64
+            || high[i].unsigned_abs() > MAX_ELEMENTS as u64
         {
             return shape_err(
                 op,
@@ -542,7 +548,17 @@ pub fn pad(
             );
         }
         let d = x.dims[i];
-        let n = low[i] + high[i] + d + (d - 1).max(0) * interior[i];
+        let n = low[i] as i128
+            + high[i] as i128
+            + d as i128
+            + (d - 1).max(0) as i128 * interior[i] as i128;
+        if n > MAX_ELEMENTS as i128 {
+            return shape_err(
+                op,
+                format!("axis {i} of {x}: padding gives {n} elements, above 2^40"),
+            );
+        }
+        let n = n as i64;
         if n < 0 {
             return shape_err(
                 op,
@@ -923,8 +939,8 @@ fn window_out(
         return shape_err(op, format!("spatial axis {i}: strides and dilations must be at least 1 (stride {stride}, dilations {base_dil}, {win_dil})"));
     }
     if w < 0
-        || lo.abs() > MAX_ELEMENTS
-        || hi.abs() > MAX_ELEMENTS
+        || lo.unsigned_abs() > MAX_ELEMENTS as u64
+        || hi.unsigned_abs() > MAX_ELEMENTS as u64
         || base_dil > MAX_ELEMENTS
         || win_dil > MAX_ELEMENTS
     {
@@ -933,19 +949,27 @@ fn window_out(
             format!("spatial axis {i}: window {w} or padding ({lo}, {hi}) out of range"),
         );
     }
-    let dilated = if d == 0 { 0 } else { (d - 1) * base_dil + 1 };
-    let padded = dilated + lo + hi;
+    let dilated = if d == 0 {
+        0
+    } else {
+        (d as i128 - 1) * base_dil as i128 + 1
+    };
+    let padded = dilated + lo as i128 + hi as i128;
     if padded < 0 {
         return shape_err(
             op,
             format!("spatial axis {i}: padding ({lo}, {hi}) makes size {d} negative"),
         );
     }
-    let dw = if w == 0 { 0 } else { (w - 1) * win_dil + 1 };
+    let dw = if w == 0 {
+        0
+    } else {
+        (w as i128 - 1) * win_dil as i128 + 1
+    };
     Ok(if padded < dw {
         0
     } else {
-        (padded - dw) / stride + 1
+        (((padded - dw) / stride as i128 + 1).min(MAX_ELEMENTS as i128 + 1)) as i64
     })
 }
 
@@ -1002,8 +1026,8 @@ pub fn convolution(input: &TensorType, kernel: &TensorType, c: &ConvConfig) -> R
     let in_f = input.dims[c.dims.input_feature as usize];
     let k_i = kernel.dims[c.dims.kernel_input_feature as usize];
     let k_o = kernel.dims[c.dims.kernel_output_feature as usize];
-    if in_f != k_i * fg {
-        return shape_err(op, format!("input {input} feature axis {} has {in_f}, kernel {kernel} input-feature axis {} has {k_i} (x feature_group_count {fg} = {})", c.dims.input_feature, c.dims.kernel_input_feature, k_i * fg));
+    if k_i.checked_mul(fg) != Some(in_f) {
+        return shape_err(op, format!("input {input} feature axis {} has {in_f}, kernel {kernel} input-feature axis {} has {k_i} (x feature_group_count {fg} = {})", c.dims.input_feature, c.dims.kernel_input_feature, k_i as i128 * fg as i128));
     }
     if k_o % fg != 0 || k_o % bg != 0 {
         return shape_err(op, format!("kernel {kernel} output features {k_o} must be divisible by the group counts ({fg}, {bg})"));
@@ -1020,6 +1044,15 @@ pub fn convolution(input: &TensorType, kernel: &TensorType, c: &ConvConfig) -> R
     for i in 0..n {
         let d = input.dims[c.dims.input_spatial[i] as usize];
         let w = kernel.dims[c.dims.kernel_spatial[i] as usize];
+        if w < 1 {
+            return shape_err(
+                op,
+                format!(
+                    "kernel {kernel} spatial axis {} has size {w}; windows must be at least 1",
+                    c.dims.kernel_spatial[i]
+                ),
+            );
+        }
         let (lo, hi) = c.padding[i];
         dims[c.dims.output_spatial[i] as usize] = window_out(
             op,

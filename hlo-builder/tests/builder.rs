@@ -10,6 +10,8 @@ mod compose;
 mod control;
 #[path = "builder/elementwise.rs"]
 mod elementwise;
+#[path = "builder/fuzz.rs"]
+mod fuzz;
 #[path = "builder/linalg.rs"]
 mod linalg;
 #[path = "builder/movement.rs"]

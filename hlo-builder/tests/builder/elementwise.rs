@@ -477,3 +477,22 @@ fn bitcast_convert_same_and_different_widths() {
     assert_eq!(got[1].to_vec::<u8>().unwrap(), want);
     assert_eq!(f32s(&got[2]), vec![1.0, -2.0]);
 }
+
+#[test]
+fn chained_shape_changing_bitcasts() {
+    // u64[] -> u32[2] -> u16[2,2]: XLA folds such chains with a wrong shape unless the
+    // builder separates them (it inserts an optimization_barrier).
+    let mut b = Builder::new("chain");
+    let x = b.parameter("x", U64, []).unwrap();
+    let h = b.bitcast_convert(x, U32).unwrap();
+    let q = b.bitcast_convert(h, U16).unwrap();
+    assert_eq!(b.ty(q).unwrap().to_string(), "u16[2,2]");
+    let v: u64 = 0x0001_0002_0003_0004;
+    let got = run(&b, &[h, q], &[&Literal::scalar(v)]);
+    // little-endian halves, then quarters
+    assert_eq!(
+        got[0].to_vec::<u32>().unwrap(),
+        vec![0x0003_0004, 0x0001_0002]
+    );
+    assert_eq!(got[1].to_vec::<u16>().unwrap(), vec![4, 3, 2, 1]);
+}
