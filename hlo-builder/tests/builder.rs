@@ -10,11 +10,17 @@ mod compose;
 mod control;
 #[path = "builder/elementwise.rs"]
 mod elementwise;
+#[path = "builder/errors.rs"]
+mod errors;
 #[path = "builder/fuzz.rs"]
 mod fuzz;
 #[path = "builder/linalg.rs"]
 mod linalg;
 #[path = "builder/movement.rs"]
 mod movement;
+#[path = "builder/plugins.rs"]
+mod plugins;
 #[path = "builder/reduce.rs"]
 mod reduce;
+#[path = "builder/snapshots.rs"]
+mod snapshots;
