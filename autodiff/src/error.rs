@@ -1,0 +1,92 @@
+//! The crate's error type.
+
+use hlo_builder::TensorType;
+
+/// Why a gradient (or an optimizer step) could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Recording a gradient op failed in the builder (a shape error names the op and shapes).
+    #[error(transparent)]
+    Builder(#[from] hlo_builder::Error),
+
+    /// A tensor handed to `grad`/`vjp`/`jvp` is not a value of this builder's graph.
+    #[error(
+        "{func}: {role} tensor %{node}#{output} is not a value of this builder's graph: {reason}"
+    )]
+    NotInGraph {
+        func: &'static str,
+        role: &'static str,
+        node: u32,
+        output: u32,
+        reason: String,
+    },
+
+    /// The differentiated output is not a float tensor (integer, pred or complex).
+    #[error("{func}: output {index} is {ty}; gradients are defined only for float outputs")]
+    NonFloatOutput {
+        func: &'static str,
+        index: usize,
+        ty: TensorType,
+    },
+
+    /// A value to differentiate with respect to is not a float tensor.
+    #[error(
+        "{func}: input {index} is {ty}; gradients are taken only with respect to float values"
+    )]
+    NonFloatInput {
+        func: &'static str,
+        index: usize,
+        ty: TensorType,
+    },
+
+    /// `grad` needs a scalar output; use `vjp` with a cotangent otherwise.
+    #[error(
+        "{func}: output is {ty}, not a scalar; use `vjp` with a cotangent for non-scalar outputs"
+    )]
+    NonScalarOutput { func: &'static str, ty: TensorType },
+
+    /// A cotangent or tangent does not have the type of the value it belongs to.
+    #[error("{func}: {role} {index} is {got}, but the value it belongs to is {want}")]
+    TypeMismatch {
+        func: &'static str,
+        role: &'static str,
+        index: usize,
+        got: TensorType,
+        want: TensorType,
+    },
+
+    /// Arguments of different lengths (outputs vs cotangents, inputs vs tangents, params vs
+    /// grads vs state).
+    #[error("{func}: {message}")]
+    Arity { func: &'static str, message: String },
+
+    /// The op has no derivative (or none this crate can express); says which op and why.
+    #[error("{op}: not differentiable: {reason}")]
+    NotDifferentiable { op: &'static str, reason: String },
+
+    /// A rule produced a cotangent of the wrong type (a bug in a rule, reported instead of
+    /// emitting a wrong program).
+    #[error("{op}: internal error: the gradient of operand {operand} is {got}, expected {want}")]
+    Internal {
+        op: &'static str,
+        operand: usize,
+        got: TensorType,
+        want: TensorType,
+    },
+
+    /// Host data for an optimizer state could not be made.
+    #[error("{func}: {source}")]
+    Host {
+        func: &'static str,
+        source: pjrt::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn not_diff<T>(op: &'static str, reason: impl Into<String>) -> Result<T> {
+    Err(Error::NotDifferentiable {
+        op,
+        reason: reason.into(),
+    })
+}
