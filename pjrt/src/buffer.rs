@@ -10,7 +10,7 @@ use pjrt_sys as sys;
 use crate::device::{Device, Memory};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::Event;
-use crate::literal::{as_bytes, as_bytes_mut, dense_byte_size, element_count, vec_from_bytes};
+use crate::literal::{as_bytes, as_bytes_mut, dense_byte_size, element_count};
 use crate::plugin::{call, vec_from_raw};
 use crate::{Client, ElementType, Literal, NativeType};
 
@@ -661,18 +661,22 @@ impl Buffer {
         self.copy_to_host_bytes(as_bytes_mut(dst))
     }
 
-    /// The elements as a new `Vec<T>`.
+    /// The elements as a new `Vec<T>` (one copy, straight into the vector).
     pub fn to_vec<T: NativeType>(&self) -> Result<Vec<T>> {
-        let et = self.element_type()?;
-        if et != T::ELEMENT_TYPE {
+        let (et, dims) = self.meta()?;
+        if *et != T::ELEMENT_TYPE {
             return Err(Error::ElementTypeMismatch {
                 op: "Buffer::to_vec",
                 expected: T::ELEMENT_TYPE,
-                actual: et,
+                actual: *et,
             });
         }
-        let bytes = self.to_host_bytes()?;
-        Ok(vec_from_bytes(&bytes))
+        let n = element_count("Buffer::to_vec", dims)?;
+        // SAFETY: every bit pattern (zero included) is a valid `T` (NativeType's contract).
+        let zero: T = unsafe { std::mem::zeroed() };
+        let mut v = vec![zero; n];
+        self.copy_to_host_bytes(as_bytes_mut(&mut v))?;
+        Ok(v)
     }
 
     /// The elements as raw dense row-major bytes.

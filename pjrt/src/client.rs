@@ -72,7 +72,7 @@ const KNOWN_OPTIONS: &[(&str, OptionType, i32)] = &[
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientOptions {
     values: Vec<NamedValue>,
-    unchecked: Vec<NamedValue>,
+    pub(crate) unchecked: Vec<NamedValue>,
 }
 
 impl ClientOptions {
@@ -173,8 +173,8 @@ impl ClientOptions {
 pub(crate) struct ClientInner {
     pub(crate) raw: *mut sys::PJRT_Client,
     pub(crate) plugin: Plugin,
-    platform_name: String,
-    platform_version: String,
+    pub(crate) platform_name: String,
+    pub(crate) platform_version: String,
 }
 
 impl Drop for ClientInner {

@@ -155,7 +155,7 @@ impl fmt::Debug for Device {
 /// A description of a device: what is known about it without using it.
 #[derive(Clone)]
 pub struct DeviceDescription {
-    raw: *mut sys::PJRT_DeviceDescription,
+    pub(crate) raw: *mut sys::PJRT_DeviceDescription,
     client: Client,
 }
 

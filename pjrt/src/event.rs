@@ -16,8 +16,8 @@ use crate::plugin::{call, Plugin};
 ///
 /// `Event` is also a [`Future`] that resolves when the work is done.
 pub struct Event {
-    raw: *mut sys::PJRT_Event,
-    plugin: Plugin,
+    pub(crate) raw: *mut sys::PJRT_Event,
+    pub(crate) plugin: Plugin,
     pending: Option<Arc<Mutex<Shared>>>,
 }
 

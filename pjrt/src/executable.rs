@@ -19,8 +19,8 @@ use crate::{Buffer, Client, ElementType, Literal};
 
 /// A compiled program not bound to devices (`PJRT_Executable`); owned, destroyed once.
 pub struct Executable {
-    raw: *mut sys::PJRT_Executable,
-    plugin: Plugin,
+    pub(crate) raw: *mut sys::PJRT_Executable,
+    pub(crate) plugin: Plugin,
 }
 
 // SAFETY: a compiled executable is immutable; its query functions are thread-safe.
@@ -309,9 +309,10 @@ pub struct ExecuteOptions {
 
 /// A compiled program loaded on devices, ready to run. Thread-safe: run it from many threads.
 pub struct LoadedExecutable {
-    raw: *mut sys::PJRT_LoadedExecutable,
-    client: Client,
+    pub(crate) raw: *mut sys::PJRT_LoadedExecutable,
+    // Fields drop in order: the executable before the client it came from.
     executable: Executable,
+    client: Client,
     devices: Vec<Device>,
     name: String,
     num_outputs: usize,

@@ -1,6 +1,7 @@
 //! Shared helpers: one client per test process.
 
 use std::future::Future;
+use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -11,7 +12,9 @@ pub fn client() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         let c = Client::default_cpu().expect("create client of the plugin under test");
-        eprintln!(
+        // Written to stderr directly, past the test harness's capture, so it shows once.
+        let _ = writeln!(
+            std::io::stderr(),
             "plugin under test: {} (PJRT API {}, platform {} {})",
             c.plugin().path().display(),
             c.plugin().api_version(),
