@@ -35,6 +35,7 @@ pub mod tpu_executable;
 pub mod tpu_topology;
 pub mod triton;
 pub mod xla_transform;
+pub mod xla_ffi;
 
 #[cfg(test)]
 mod layout_tests;
