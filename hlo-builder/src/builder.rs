@@ -219,6 +219,8 @@ impl Builder {
     // ---------------------------------------------------------------- sources
 
     /// A function parameter of type `ty[dims]`; parameters are numbered in call order.
+    ///
+    /// Shapes: `-> ty[dims]`.
     pub fn parameter(
         &mut self,
         name: impl Into<String>,
@@ -242,6 +244,8 @@ impl Builder {
     }
 
     /// A constant from host data, `T[dims]` with `data.len()` equal to the element count.
+    ///
+    /// Shapes: `-> T[dims]` with `T` from the Rust type.
     pub fn constant<T: pjrt::NativeType>(
         &mut self,
         data: &[T],
@@ -255,6 +259,8 @@ impl Builder {
     }
 
     /// A constant of `ty[dims]` from raw little-endian element bytes (pred: one byte, 0 or 1).
+    ///
+    /// Shapes: `-> ty[dims]`.
     pub fn constant_bytes(
         &mut self,
         ty: ElementType,
@@ -286,6 +292,8 @@ impl Builder {
     }
 
     /// A pred constant.
+    ///
+    /// Shapes: `-> pred[dims]`.
     pub fn constant_bool(&mut self, data: &[bool], dims: impl AsRef<[i64]>) -> Result<Tensor> {
         let bytes: Vec<u8> = data.iter().map(|&b| b as u8).collect();
         self.constant_bytes(ElementType::Pred, dims, &bytes)
@@ -293,6 +301,8 @@ impl Builder {
 
     /// `ty[dims]` filled with `value` (converted to `ty`: rounded for floats, truncated toward
     /// zero and saturated for integers, `value != 0` for pred, real part for complex).
+    ///
+    /// Shapes: `-> ty[dims]`.
     pub fn splat(
         &mut self,
         ty: ElementType,
@@ -322,33 +332,49 @@ impl Builder {
     }
 
     /// A scalar constant `ty[]`.
+    ///
+    /// Shapes: `-> ty[]`.
     pub fn scalar(&mut self, ty: ElementType, value: f64) -> Result<Tensor> {
         self.splat(ty, [], value)
     }
+    ///
+    /// Shapes: `-> ty[dims]`.
     pub fn zeros(&mut self, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Tensor> {
         self.splat(ty, dims, 0.0)
     }
+    ///
+    /// Shapes: `-> ty[dims]`.
     pub fn ones(&mut self, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Tensor> {
         self.splat(ty, dims, 1.0)
     }
     /// A constant of `x`'s type filled with `value`.
+    ///
+    /// Shapes: `T[d...] -> T[d...]`.
     pub fn full_like(&mut self, x: Tensor, value: f64) -> Result<Tensor> {
         let t = self.value("full_like", x)?.1;
         self.splat(t.ty, &t.dims, value)
     }
+    ///
+    /// Shapes: `T[d...] -> T[d...]`.
     pub fn zeros_like(&mut self, x: Tensor) -> Result<Tensor> {
         self.full_like(x, 0.0)
     }
+    ///
+    /// Shapes: `T[d...] -> T[d...]`.
     pub fn ones_like(&mut self, x: Tensor) -> Result<Tensor> {
         self.full_like(x, 1.0)
     }
     /// A scalar constant of `x`'s element type.
+    ///
+    /// Shapes: `T[d...] -> T[]`.
     pub fn scalar_like(&mut self, x: Tensor, value: f64) -> Result<Tensor> {
         let t = self.value("scalar_like", x)?.1;
         self.splat(t.ty, [], value)
     }
 
     /// `ty[dims]` holding 0, 1, 2, ... along axis `dimension`.
+    ///
+    /// Shapes: `-> ty[dims]`, `0 <= dimension < rank`.
     pub fn iota(
         &mut self,
         ty: ElementType,
@@ -379,6 +405,8 @@ impl Builder {
     // ---------------------------------------------------------------- elementwise
 
     /// Elementwise unary primitive; the result has `x`'s shape (type per [`shape::unary`]).
+    ///
+    /// Shapes: `T[d...] -> U[d...]` (`U = T` except abs/real/imag of complex and is_finite).
     pub fn unary(&mut self, u: UnaryOp, x: Tensor) -> Result<Tensor> {
         let t = self.value(u.name(), x)?.1;
         let out = shape::unary(u, &t)?;
@@ -386,6 +414,8 @@ impl Builder {
     }
 
     /// Elementwise binary primitive on operands of identical shape and type (no broadcasting).
+    ///
+    /// Shapes: `T[d...], T[d...] -> T[d...]` (complex: `F[d], F[d] -> C[d]`).
     pub fn binary_same_shape(&mut self, b: BinaryOp, x: Tensor, y: Tensor) -> Result<Tensor> {
         let tx = self.value(b.name(), x)?.1;
         let ty = self.value(b.name(), y)?.1;
@@ -395,12 +425,16 @@ impl Builder {
 
     /// Elementwise binary op with numpy broadcasting (made explicit with `broadcast_in_dim`).
     /// Element types must match.
+    ///
+    /// Shapes: `T[a...], T[b...] -> T[broadcast(a, b)]`.
     pub fn binary(&mut self, b: BinaryOp, x: Tensor, y: Tensor) -> Result<Tensor> {
         let (x, y) = self.broadcast_pair(b.name(), x, y)?;
         self.binary_same_shape(b, x, y)
     }
 
     /// Broadcasts two tensors to their common numpy shape.
+    ///
+    /// Shapes: `T[a...], U[b...] -> (T[c...], U[c...])` with `c = broadcast(a, b)`.
     pub fn broadcast_pair(
         &mut self,
         op: &'static str,
@@ -417,6 +451,8 @@ impl Builder {
     }
 
     /// Numpy-style broadcast of `x` to `dims` (trailing axes aligned; sizes equal or 1).
+    ///
+    /// Shapes: `T[a...] -> T[dims]`, `a` aligned with the trailing axes of `dims`.
     pub fn broadcast_to(&mut self, x: Tensor, dims: impl AsRef<[i64]>) -> Result<Tensor> {
         let dims = dims.as_ref();
         let t = self.value("broadcast_to", x)?.1;
@@ -435,6 +471,8 @@ impl Builder {
     }
 
     /// Elementwise comparison with numpy broadcasting; result is pred.
+    ///
+    /// Shapes: `T[a...], T[b...] -> pred[broadcast(a, b)]`.
     pub fn compare(&mut self, dir: ComparisonDirection, x: Tensor, y: Tensor) -> Result<Tensor> {
         let (x, y) = self.broadcast_pair("compare", x, y)?;
         let tx = self.value("compare", x)?.1;
@@ -444,6 +482,8 @@ impl Builder {
     }
 
     /// `select(pred, on_true, on_false)`: pred[] or pred of the branches' shape.
+    ///
+    /// Shapes: `pred[] or pred[d...], T[d...], T[d...] -> T[d...]`.
     pub fn select(&mut self, pred: Tensor, on_true: Tensor, on_false: Tensor) -> Result<Tensor> {
         let tys = self.types("select", &[pred, on_true, on_false])?;
         let out = shape::select(&tys[0], &tys[1], &tys[2])?;
@@ -451,6 +491,8 @@ impl Builder {
     }
 
     /// `clamp(min, x, max)`: bounds are scalars or of `x`'s shape.
+    ///
+    /// Shapes: `T[] or T[d...], T[d...], T[] or T[d...] -> T[d...]`.
     pub fn clamp(&mut self, min: Tensor, x: Tensor, max: Tensor) -> Result<Tensor> {
         let tys = self.types("clamp", &[min, x, max])?;
         let out = shape::clamp(&tys[0], &tys[1], &tys[2])?;
@@ -458,6 +500,8 @@ impl Builder {
     }
 
     /// Converts values to element type `to` (same shape).
+    ///
+    /// Shapes: `T[d...] -> to[d...]`.
     pub fn convert(&mut self, x: Tensor, to: ElementType) -> Result<Tensor> {
         let t = self.value("convert", x)?.1;
         if t.ty == to {
@@ -468,6 +512,8 @@ impl Builder {
     }
 
     /// Reinterprets bits as `to`; see [`shape::bitcast_convert`] for the shape rule.
+    ///
+    /// Shapes: `T[d...] -> to[d...]` for equal widths; `T[d...] -> to[d..., w_T/w_to]` to a narrower type; `T[d..., w_to/w_T] -> to[d...]` to a wider one.
     pub fn bitcast_convert(&mut self, x: Tensor, to: ElementType) -> Result<Tensor> {
         let t = self.value("bitcast_convert", x)?.1;
         let out = shape::bitcast_convert(&t, to)?;
@@ -492,6 +538,8 @@ impl Builder {
     // ---------------------------------------------------------------- movement
 
     /// Same elements, new dimensions (equal element count).
+    ///
+    /// Shapes: `T[a...] -> T[dims]`, `prod(a) == prod(dims)`.
     pub fn reshape(&mut self, x: Tensor, dims: impl AsRef<[i64]>) -> Result<Tensor> {
         let t = self.value("reshape", x)?.1;
         let out = shape::reshape(&t, dims.as_ref())?;
@@ -502,6 +550,8 @@ impl Builder {
     }
 
     /// Result axis i is operand axis `permutation[i]`.
+    ///
+    /// Shapes: `T[d...] -> T[d[permutation[0]], d[permutation[1]], ...]`.
     pub fn transpose(&mut self, x: Tensor, permutation: impl AsRef<[i64]>) -> Result<Tensor> {
         let permutation = permutation.as_ref();
         let t = self.value("transpose", x)?.1;
@@ -516,6 +566,8 @@ impl Builder {
     }
 
     /// Operand axis i becomes result axis `broadcast_dimensions[i]` of `T[dims]`.
+    ///
+    /// Shapes: `T[a...] -> T[dims]`, `a[i]` is 1 or `dims[broadcast_dimensions[i]]`.
     pub fn broadcast_in_dim(
         &mut self,
         x: Tensor,
@@ -534,6 +586,8 @@ impl Builder {
     }
 
     /// Static slice: `[start, limit)` with `strides` per axis.
+    ///
+    /// Shapes: `T[d...] -> T[ceil((limit - start) / strides)...]`.
     pub fn slice(
         &mut self,
         x: Tensor,
@@ -556,6 +610,8 @@ impl Builder {
     }
 
     /// `[start, limit)` along one axis, stride 1.
+    ///
+    /// Shapes: `T[d...] -> T[d...]` with axis `axis` of size `limit - start`.
     pub fn slice_axis(&mut self, x: Tensor, axis: i64, start: i64, limit: i64) -> Result<Tensor> {
         let t = self.value("slice_axis", x)?.1;
         if axis < 0 || axis as usize >= t.rank() {
@@ -570,6 +626,8 @@ impl Builder {
 
     /// Slice of `slice_sizes` at runtime start indices (one integer scalar per axis; clamped
     /// into range at run time).
+    ///
+    /// Shapes: `T[d...], S[]... (rank of them) -> T[slice_sizes]`.
     pub fn dynamic_slice(
         &mut self,
         x: Tensor,
@@ -591,6 +649,8 @@ impl Builder {
     }
 
     /// `x` with `update` written at runtime start indices (clamped into range).
+    ///
+    /// Shapes: `T[d...], T[u...], S[]... -> T[d...]` with `u <= d`.
     pub fn dynamic_update_slice(
         &mut self,
         x: Tensor,
@@ -607,6 +667,8 @@ impl Builder {
     }
 
     /// Joins tensors along `dimension` (other axes equal).
+    ///
+    /// Shapes: `T[a..., n_i, b...]... -> T[a..., sum(n_i), b...]`.
     pub fn concatenate(&mut self, xs: &[Tensor], dimension: i64) -> Result<Tensor> {
         let tys = self.types("concatenate", xs)?;
         let out = shape::concatenate(&tys.iter().collect::<Vec<_>>(), dimension)?;
@@ -614,6 +676,8 @@ impl Builder {
     }
 
     /// Pads with the scalar `value`: `low`/`high` (may be negative) and `interior` per axis.
+    ///
+    /// Shapes: `T[d...], T[] -> T[low + high + d + (d - 1) * interior ...]`.
     pub fn pad(
         &mut self,
         x: Tensor,
@@ -638,6 +702,8 @@ impl Builder {
     }
 
     /// Reverses the order of elements along `dimensions`.
+    ///
+    /// Shapes: `T[d...] -> T[d...]`.
     pub fn reverse(&mut self, x: Tensor, dimensions: impl AsRef<[i64]>) -> Result<Tensor> {
         let t = self.value("reverse", x)?.1;
         let out = shape::reverse(&t, dimensions.as_ref())?;
@@ -651,6 +717,8 @@ impl Builder {
     }
 
     /// StableHLO gather; see [`shape::gather`].
+    ///
+    /// Shapes: `T[operand...], S[indices...] -> T[batch axes of indices interleaved with the uncollapsed slice sizes at offset_dims]`.
     pub fn gather(
         &mut self,
         x: Tensor,
@@ -675,6 +743,8 @@ impl Builder {
 
     /// StableHLO scatter of `updates` into `inputs` at `indices`, combining old and new values
     /// with `update` (a computation of 2N scalars -> N scalars). Returns N results.
+    ///
+    /// Shapes: `T_i[operand...] (N), S[indices...], T_i[updates...] (N) -> T_i[operand...] (N)`.
     pub fn scatter_with(
         &mut self,
         inputs: &[Tensor],
@@ -712,6 +782,8 @@ impl Builder {
 
     /// [`Builder::scatter_with`] with the update computation recorded from a closure that gets
     /// (old..., new...) scalars.
+    ///
+    /// Shapes: `T_i[operand...] (N), S[indices...], T_i[updates...] (N) -> T_i[operand...] (N)`.
     pub fn scatter(
         &mut self,
         inputs: &[Tensor],
@@ -729,6 +801,8 @@ impl Builder {
 
     /// Sorts N same-shape tensors along `dimension` by a comparator over (a0, b0, a1, b1, ...)
     /// scalars returning pred[] ("a goes before b").
+    ///
+    /// Shapes: `T_i[d...] (N) -> T_i[d...] (N)`.
     pub fn sort_with(
         &mut self,
         xs: &[Tensor],
@@ -750,6 +824,8 @@ impl Builder {
     }
 
     /// [`Builder::sort_with`] with the comparator recorded from a closure.
+    ///
+    /// Shapes: `T_i[d...] (N) -> T_i[d...] (N)`.
     pub fn sort(
         &mut self,
         xs: &[Tensor],
@@ -770,6 +846,8 @@ impl Builder {
     // ---------------------------------------------------------------- contractions
 
     /// General dot: result axes are batch, lhs free, rhs free (see [`shape::dot_general`]).
+    ///
+    /// Shapes: `T[lhs...], T[rhs...] -> T[batch..., lhs free..., rhs free...]`.
     pub fn dot_general(
         &mut self,
         lhs: Tensor,
@@ -784,6 +862,8 @@ impl Builder {
     }
 
     /// Convolution of `input` with `kernel`; see [`shape::convolution`].
+    ///
+    /// Shapes: `T[input], T[kernel] -> T[output]`, output batch = input batch / batch_group_count, output features = kernel output features, spatial size `(padded dilated input - dilated window) / stride + 1`.
     pub fn convolution(
         &mut self,
         input: Tensor,
@@ -800,6 +880,8 @@ impl Builder {
 
     /// Reduces N same-shape tensors over `dimensions` with `body` ((acc..., x...) -> acc...),
     /// starting from scalar `inits`. Results drop the reduced axes.
+    ///
+    /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[d without dimensions] (N)`.
     pub fn reduce_with(
         &mut self,
         xs: &[Tensor],
@@ -828,6 +910,8 @@ impl Builder {
     }
 
     /// [`Builder::reduce_with`] with the body recorded from a closure.
+    ///
+    /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[d without dimensions] (N)`.
     pub fn reduce(
         &mut self,
         xs: &[Tensor],
@@ -843,6 +927,8 @@ impl Builder {
     }
 
     /// Sliding-window reduction (pooling) with a body as in [`Builder::reduce_with`].
+    ///
+    /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[(padded dilated d - dilated window) / stride + 1 ...] (N)`.
     pub fn reduce_window_with(
         &mut self,
         xs: &[Tensor],
@@ -864,6 +950,8 @@ impl Builder {
     }
 
     /// [`Builder::reduce_window_with`] with the body recorded from a closure.
+    ///
+    /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[(padded dilated d - dilated window) / stride + 1 ...] (N)`.
     pub fn reduce_window(
         &mut self,
         xs: &[Tensor],
@@ -881,6 +969,8 @@ impl Builder {
     // ---------------------------------------------------------------- control flow
 
     /// `while cond(state) { state = body(state) }`; returns the final state.
+    ///
+    /// Shapes: `S_i (N) -> S_i (N)`.
     pub fn while_loop_with(
         &mut self,
         state: &[Tensor],
@@ -893,6 +983,8 @@ impl Builder {
     }
 
     /// [`Builder::while_loop_with`] with cond and body recorded from closures.
+    ///
+    /// Shapes: `S_i (N) -> S_i (N)`.
     pub fn while_loop(
         &mut self,
         state: &[Tensor],
@@ -906,6 +998,8 @@ impl Builder {
     }
 
     /// `if pred { true_branch(args) } else { false_branch(args) }`; `pred` is pred[].
+    ///
+    /// Shapes: `pred[], A_i (N) -> R_j` (the branches' common result types).
     pub fn cond_with(
         &mut self,
         pred: Tensor,
@@ -932,6 +1026,8 @@ impl Builder {
     }
 
     /// [`Builder::cond_with`] with both branches recorded from closures over `args`.
+    ///
+    /// Shapes: `pred[], A_i (N) -> R_j` (the branches' common result types).
     pub fn cond(
         &mut self,
         pred: Tensor,
@@ -947,6 +1043,8 @@ impl Builder {
 
     /// Runs branch `index` (s32[]; out of range runs the last branch) on `args`. Make
     /// branches with [`Builder::computation`] taking the types of `args`.
+    ///
+    /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
     pub fn case(
         &mut self,
         index: Tensor,
@@ -970,6 +1068,8 @@ impl Builder {
 
     /// Calls `callee` (made with [`Builder::computation`]); it is emitted once per module as a
     /// private function.
+    ///
+    /// Shapes: `A_i (callee parameters) -> R_j (callee results)`.
     pub fn call(&mut self, callee: &Arc<Computation>, args: &[Tensor]) -> Result<Vec<Tensor>> {
         let at = self.types("call", args)?;
         let params = callee.param_types();
@@ -997,6 +1097,8 @@ impl Builder {
     // ---------------------------------------------------------------- misc
 
     /// Random bits of type `out` from a u64[2] state; returns (new state, bits).
+    ///
+    /// Shapes: `u64[2] -> (u64[2], out)`.
     pub fn rng_bit_generator(
         &mut self,
         state: Tensor,
@@ -1010,12 +1112,16 @@ impl Builder {
     }
 
     /// Identity that the compiler may not move ops across.
+    ///
+    /// Shapes: `T_i (N) -> T_i (N)`.
     pub fn optimization_barrier(&mut self, xs: &[Tensor]) -> Result<Vec<Tensor>> {
         let tys = self.types("optimization_barrier", xs)?;
         Ok(self.push(Op::OptimizationBarrier, xs, tys))
     }
 
     /// A call to a backend-specific target; the result types are the caller's claim.
+    ///
+    /// Shapes: `A_i (N) -> results` (as declared).
     pub fn custom_call(
         &mut self,
         target: impl Into<String>,

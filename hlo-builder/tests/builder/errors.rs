@@ -83,7 +83,7 @@ fn tensors_from_other_builders_and_regions() {
     let e = err(a.reduce(&[x], &[z], [0], |rb, args| Ok(vec![rb.add(args[0], x)?])));
     assert!(e.contains("tensor belongs to builder"), "{e}");
     // a reducer with the wrong signature names the region and the types
-    let e = err(a.reduce(&[x], &[z], [0], |rb, args| Ok(vec![args[0], args[1]])));
+    let e = err(a.reduce(&[x], &[z], [0], |_rb, args| Ok(vec![args[0], args[1]])));
     assert_eq!(
         e,
         "reduce: region `body`: returns (f32[], f32[]), expected (f32[])"

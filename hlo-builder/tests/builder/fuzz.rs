@@ -67,7 +67,7 @@ fn random_op(
     pool: &mut Vec<Tensor>,
     foreign: Tensor,
 ) -> (String, bool) {
-    let mut t = |r: &mut Rng| {
+    let t = |r: &mut Rng| {
         if r.chance(2) {
             foreign
         } else {
