@@ -305,6 +305,9 @@ pub struct ExecuteOptions {
     /// Wait until the execution has finished on every device before returning (execution
     /// errors then surface here rather than on the outputs).
     pub wait: bool,
+    /// The device to run a portable executable on (see
+    /// [`CompileOptions::portable`](crate::CompileOptions::portable)).
+    pub device: Option<Device>,
 }
 
 /// A compiled program loaded on devices, ready to run. Thread-safe: run it from many threads.
@@ -526,7 +529,11 @@ impl LoadedExecutable {
             });
         }
         let num_devices = args.len();
-        let expected = self.devices.len().max(1);
+        let expected = if options.device.is_some() {
+            1
+        } else {
+            self.devices.len().max(1)
+        };
         if num_devices != expected {
             return Err(Error::InvalidDevice(format!(
                 "execute `{}`: got argument lists for {num_devices} devices, the executable runs on {expected}",
@@ -572,6 +579,10 @@ impl LoadedExecutable {
         a.num_devices = num_devices;
         a.num_args = num_args;
         a.output_lists = out_ptrs.as_ptr();
+        a.execute_device = options
+            .device
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |d| d.raw);
         a.device_complete_events = if options.wait {
             events.as_mut_ptr()
         } else {

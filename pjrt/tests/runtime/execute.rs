@@ -384,3 +384,70 @@ fn executable_metadata() {
     let e = exe.run(&[&x, &x]).unwrap_err();
     assert!(matches!(e, Error::ExecutableDeleted { .. }), "{e}");
 }
+
+#[test]
+fn portable_executable_runs_on_a_chosen_device() {
+    let c = client();
+    let exe = c
+        .compile_with(&mlir(ADD), &CompileOptions::default().portable(true))
+        .unwrap();
+    let devices = c.addressable_devices().unwrap();
+    let d = &devices[2];
+    let place = BufferPlacement::device(d);
+    let x = c
+        .buffer_from_host_with(
+            &[1.0f32; 6],
+            &[2, 3],
+            HostBufferSemantics::ImmutableOnlyDuringCall,
+            &place,
+        )
+        .unwrap();
+    let opts = ExecuteOptions {
+        device: Some(d.clone()),
+        ..Default::default()
+    };
+    let out = exe.execute_with(&[&x, &x], &opts).unwrap();
+    assert_eq!(out[0].device().unwrap(), *d);
+    assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![2.0; 6]);
+    // A portable executable with more than one device is refused before compiling.
+    let e = c
+        .compile_with(
+            &mlir(ADD),
+            &CompileOptions::default().portable(true).replicas(2),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidCompileOptions(_)), "{e}");
+}
+
+#[test]
+fn spmd_with_two_partitions() {
+    let c = client();
+    let opts = CompileOptions::default().partitions(2).spmd(true);
+    let exe = c.compile_with(&mlir(ADD), &opts).unwrap();
+    assert_eq!(exe.num_partitions().unwrap(), 2);
+    let devices = exe.addressable_devices().to_vec();
+    assert_eq!(devices.len(), 2);
+    let on = |d: &pjrt::Device, v: f32| -> Buffer {
+        c.buffer_from_host_with(
+            &[v; 6],
+            &[2, 3],
+            HostBufferSemantics::ImmutableOnlyDuringCall,
+            &BufferPlacement::device(d),
+        )
+        .unwrap()
+    };
+    let (a0, a1) = (on(&devices[0], 1.0), on(&devices[1], 1.0));
+    let outs = exe
+        .execute_sharded(
+            &[vec![&a0, &a0], vec![&a1, &a1]],
+            &ExecuteOptions::default(),
+        )
+        .unwrap();
+    // Without sharding annotations the program is replicated: each partition computes it all.
+    assert_eq!(outs[0][0].to_vec::<f32>().unwrap(), vec![2.0; 6]);
+    assert_eq!(outs[1][0].to_vec::<f32>().unwrap(), vec![2.0; 6]);
+    let back = exe.compile_options();
+    if let Ok(o) = back {
+        assert_eq!((o.num_partitions, o.use_spmd_partitioning), (2, true));
+    }
+}
