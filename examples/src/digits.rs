@@ -13,6 +13,10 @@ use flate2::read::GzDecoder;
 pub const PIXELS: usize = 64;
 /// Number of classes (the digits 0..9).
 pub const CLASSES: usize = 10;
+/// Seed of the train/test split used by `train_digits` and `predict`.
+pub const SPLIT_SEED: u64 = 0;
+/// Fraction of the images used for training (the rest is the test set).
+pub const TRAIN_FRACTION: f64 = 0.8;
 /// The largest pixel value in the file.
 pub const MAX_PIXEL: f32 = 16.0;
 

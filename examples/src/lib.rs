@@ -3,3 +3,5 @@
 pub mod checkpoint;
 pub mod digits;
 pub mod plot;
+pub mod inference;
+pub mod models;
