@@ -1109,21 +1109,9 @@ fn reduce_window(
         } else {
             None
         };
-        let di = if want[1] {
-            // d/d init: once per output element plus once per padded cell of its window.
-            let ones = b.ones_like(x[0])?;
-            let zero = b.scalar_like(x[0], 0.0)?;
-            let one = b.scalar_like(x[0], 1.0)?;
-            let r1 = b.reduce_window_with(&[ones], &[zero], w.clone(), body.clone())?;
-            let wsize: i64 = w.dimensions.iter().product();
-            let ws = b.scalar_like(x[0], wsize as f64)?;
-            let real = b.sub(ws, r1[0])?;
-            let cnt = b.add(real, one)?;
-            let gc = b.mul(g, cnt)?;
-            Some(sum_all(b, gc)?)
-        } else {
-            None
-        };
+        // XLA folds each window from the init value once and skips padded cells and
+        // dilation holes, so the init value enters every output exactly once.
+        let di = if want[1] { Some(sum_all(b, g)?) } else { None };
         return Ok(vec![dx, di]);
     }
     // Other bodies (max pooling, custom): unroll over the window offsets.

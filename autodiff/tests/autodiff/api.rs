@@ -1,0 +1,2 @@
+//! Errors, stop_gradient, intermediate inputs, pruning.
+use crate::common::*;

@@ -1,0 +1,2 @@
+//! JAX fixtures.
+use crate::common::*;

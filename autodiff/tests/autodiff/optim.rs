@@ -1,0 +1,2 @@
+//! Optimizers.
+use crate::common::*;
