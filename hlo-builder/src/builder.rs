@@ -331,6 +331,27 @@ impl Builder {
         }
     }
 
+    /// A splat constant from the raw bytes of one element (as stored in [`ConstantValue::Splat`]).
+    ///
+    /// Shapes: `-> t`.
+    pub fn splat_bytes(&mut self, t: &TensorType, element: &[u8]) -> Result<Tensor> {
+        shape::check_element_type("splat", t.ty)?;
+        shape::check_dims("splat", &t.dims)?;
+        match t.ty.byte_size() {
+            Some(w) if w == element.len() => Ok(self.push1(
+                Op::Constant(ConstantValue::Splat(SmallVec::from_slice(element))),
+                &[],
+                t.clone(),
+            )),
+            _ => Err(Error::DataSize {
+                op: "splat",
+                ty: TensorType::scalar(t.ty),
+                expected: t.ty.byte_size().unwrap_or(0),
+                actual: element.len(),
+            }),
+        }
+    }
+
     /// A scalar constant `ty[]`.
     ///
     /// Shapes: `-> ty[]`.

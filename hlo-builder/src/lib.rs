@@ -18,6 +18,16 @@
 //!
 //! let module = b.build(&[y])?;
 //! assert!(module.to_text().contains("stablehlo.dot_general"));
+//!
+//! // Compile on the CPU plugin and run from host data.
+//! let client = pjrt::Client::default_cpu()?;
+//! let exe = module.compile(&client)?;
+//! let x = pjrt::Literal::from_slice(&[1.0f32, 0.0, -1.0, 0.5, 0.5, 0.5], &[2, 3])?;
+//! let w = pjrt::Literal::from_slice(&[1.0f32; 12], &[3, 4])?;
+//! let bias = pjrt::Literal::from_slice(&[0.0f32, 1.0, -1.0, -2.0], &[4])?;
+//! let out = exe.run(&[&x, &w, &bias])?;
+//! // row sums 0 and 1.5, plus the bias, then relu
+//! assert_eq!(out[0].to_vec::<f32>()?, vec![0.0, 1.0, 0.0, 0.0, 1.5, 2.5, 0.5, 0.0]);
 //! # Ok::<(), hlo_builder::Error>(())
 //! ```
 //!
@@ -31,6 +41,7 @@ mod graph;
 mod lower;
 mod module;
 pub mod nn;
+mod record;
 pub mod shape;
 mod types;
 

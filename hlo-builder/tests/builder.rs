@@ -14,6 +14,8 @@ mod elementwise;
 mod errors;
 #[path = "builder/fuzz.rs"]
 mod fuzz;
+#[path = "builder/graph_api.rs"]
+mod graph_api;
 #[path = "builder/linalg.rs"]
 mod linalg;
 #[path = "builder/movement.rs"]
