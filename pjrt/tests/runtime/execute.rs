@@ -451,3 +451,25 @@ fn spmd_with_two_partitions() {
         assert_eq!((o.num_partitions, o.use_spmd_partitioning), (2, true));
     }
 }
+
+#[test]
+fn argument_layouts_in_compile_options() {
+    let mut opts = CompileOptions::default();
+    for _ in 0..2 {
+        opts.argument_layouts.push(pjrt::ArgumentLayout {
+            element_type: ElementType::F32,
+            dims: vec![2, 3],
+            minor_to_major: Some(vec![1, 0]),
+        });
+    }
+    let exe = client().compile_with(&mlir(ADD), &opts).unwrap();
+    let x = Literal::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    assert_eq!(
+        exe.run(&[&x, &x]).unwrap()[0].to_vec::<f32>().unwrap(),
+        vec![2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    );
+    if let Ok(back) = exe.compile_options() {
+        assert_eq!(back.argument_layouts.len(), 2);
+        assert_eq!(back.argument_layouts[0].dims, vec![2, 3]);
+    }
+}

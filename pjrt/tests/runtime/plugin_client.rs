@@ -181,3 +181,47 @@ fn error_buffer_is_unimplemented_on_old_plugins() {
         assert!(e.to_string().contains("poisoned"), "{e}");
     }
 }
+
+#[test]
+fn unchecked_wrong_type_is_refused_by_new_plugins() {
+    // Only on 0.115+: older plugins abort the process on a wrongly typed option, which is
+    // exactly what the checked `set` prevents.
+    if minor() < 115 {
+        return;
+    }
+    let e = Client::new(
+        client().plugin(),
+        &ClientOptions::new().set_unchecked("cpu_device_count", true),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Pjrt {
+                function: "PJRT_Client_Create",
+                code: ErrorCode::InvalidArgument,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn runtime_handles_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<pjrt::Plugin>();
+    check::<pjrt::Client>();
+    check::<pjrt::Device>();
+    check::<pjrt::DeviceDescription>();
+    check::<pjrt::Memory>();
+    check::<pjrt::Buffer>();
+    check::<pjrt::Event>();
+    check::<pjrt::Executable>();
+    check::<pjrt::LoadedExecutable>();
+    // A buffer keeps its client alive: drop every other handle and still read it back.
+    let c = Client::new(client().plugin(), &ClientOptions::new()).unwrap();
+    let b = c.buffer_from_host(&[1u8, 2, 3], &[3]).unwrap();
+    drop(c);
+    assert_eq!(b.to_vec::<u8>().unwrap(), vec![1, 2, 3]);
+}
