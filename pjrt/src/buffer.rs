@@ -125,20 +125,21 @@ impl Drop for Buffer {
 }
 
 impl Client {
-    fn target_device(&self, placement: &BufferPlacement) -> Result<Option<Device>> {
+    fn target_device(&self, placement: &BufferPlacement) -> Result<*mut sys::PJRT_Device> {
         match (&placement.device, &placement.memory) {
-            (Some(d), _) => Ok(Some(d.clone())),
-            (None, Some(_)) => Ok(None),
-            (None, None) => self.first_device().map(Some),
+            (Some(d), _) => Ok(d.raw),
+            (None, Some(_)) => Ok(std::ptr::null_mut()),
+            (None, None) => Ok(self.first_device()?.raw),
         }
     }
 
     /// The shared path of every host-to-device transfer.
     ///
     /// # Safety
-    /// `data` must point to `len` readable bytes that stay valid and unchanged as
-    /// `semantics` requires (the callers arrange this).
-    unsafe fn from_host_raw(
+    /// `data` must point to `len` readable bytes that stay valid (and unchanged, or changed
+    /// only by the plugin for `MutableZeroCopy`) as long as `semantics` requires.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn transfer_from_host(
         &self,
         op: &'static str,
         element_type: ElementType,
@@ -167,7 +168,7 @@ impl Client {
         a.dims = dims.as_ptr();
         a.num_dims = dims.len();
         a.host_buffer_semantics = semantics.to_raw();
-        a.device = device.as_ref().map_or(std::ptr::null_mut(), |d| d.raw);
+        a.device = device;
         a.memory = placement
             .memory
             .as_ref()
@@ -250,7 +251,7 @@ impl Client {
         // SAFETY: `data` is borrowed for this call; with UntilTransferCompletes we wait for the
         // plugin's "done with host buffer" event below before the borrow ends.
         let (buffer, done) = unsafe {
-            self.from_host_raw(
+            self.transfer_from_host(
                 "buffer_from_host",
                 element_type,
                 data.as_ptr(),
@@ -287,7 +288,7 @@ impl Client {
         self.check_count::<T>(data.len(), dims)?;
         // SAFETY: the data stays alive (the Arc is kept) and is never mutated (shared).
         let (buffer, done) = unsafe {
-            self.from_host_raw(
+            self.transfer_from_host(
                 "buffer_from_shared",
                 T::ELEMENT_TYPE,
                 ptr,
@@ -309,12 +310,12 @@ impl Client {
         placement: &BufferPlacement,
     ) -> Result<Buffer> {
         self.check_count::<T>(data.len(), dims)?;
-        let bytes = as_bytes_mut(&mut data);
-        let (ptr, len) = (bytes.as_ptr(), bytes.len());
+        let len = std::mem::size_of_val(data.as_slice());
+        let ptr = data.as_mut_ptr().cast::<u8>().cast_const();
         // SAFETY: the Vec is moved into the owner below and kept until the plugin is done;
         // moving a Vec does not move its heap data, and nobody else can reach it.
         let (buffer, done) = unsafe {
-            self.from_host_raw(
+            self.transfer_from_host(
                 "buffer_from_vec",
                 T::ELEMENT_TYPE,
                 ptr,
