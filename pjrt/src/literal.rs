@@ -258,11 +258,34 @@ impl fmt::Debug for Literal {
             }};
         }
         match self.element_type {
-            ElementType::F32 => show!(f32),
-            ElementType::F64 => show!(f64),
+            ElementType::Pred => {
+                let shown: Vec<&str> = self
+                    .data
+                    .iter()
+                    .take(16)
+                    .map(|&b| if b != 0 { "true" } else { "false" })
+                    .collect();
+                write!(
+                    f,
+                    " {}{})",
+                    shown.join(", "),
+                    if self.data.len() > 16 { ", ..." } else { "" }
+                )
+            }
+            ElementType::S8 => show!(i8),
+            ElementType::S16 => show!(i16),
             ElementType::S32 => show!(i32),
             ElementType::S64 => show!(i64),
-            ElementType::U8 | ElementType::Pred => show!(u8),
+            ElementType::U8 => show!(u8),
+            ElementType::U16 => show!(u16),
+            ElementType::U32 => show!(u32),
+            ElementType::U64 => show!(u64),
+            ElementType::F16 => show!(half::f16),
+            ElementType::BF16 => show!(half::bf16),
+            ElementType::F32 => show!(f32),
+            ElementType::F64 => show!(f64),
+            ElementType::C64 => show!([f32; 2]),
+            ElementType::C128 => show!([f64; 2]),
             _ => write!(f, " {} bytes)", self.data.len()),
         }
     }
@@ -309,5 +332,8 @@ mod tests {
         let b = Literal::from_bools(&[true, false], &[2]).unwrap();
         assert_eq!(b.to_bools().unwrap(), vec![true, false]);
         assert_eq!(b.element_type(), ElementType::Pred);
+        assert_eq!(format!("{b:?}"), "Literal(pred[2] true, false)");
+        let h = Literal::vector(&[half::f16::from_f32(1.5)]);
+        assert_eq!(format!("{h:?}"), "Literal(f16[1] 1.5)");
     }
 }

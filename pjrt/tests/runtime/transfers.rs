@@ -253,3 +253,26 @@ fn ready_events_wait_callback_and_future() {
         .unwrap();
     block_on(b.ready_event().unwrap()).unwrap();
 }
+
+#[test]
+fn buffers_in_every_memory_of_a_device() {
+    let c = client();
+    let d = c.first_device().unwrap();
+    for m in d.addressable_memories().unwrap() {
+        let kind = m.kind().unwrap();
+        let r = c.buffer_from_host_with(
+            &[1.5f32, 2.5],
+            &[2],
+            HostBufferSemantics::ImmutableOnlyDuringCall,
+            &BufferPlacement::memory(&m),
+        );
+        match r {
+            Ok(b) => {
+                assert_eq!(b.memory().unwrap(), m, "{kind}");
+                assert_eq!(b.to_vec::<f32>().unwrap(), vec![1.5, 2.5], "{kind}");
+            }
+            // Some plugins cannot place host data directly in every memory kind; they say so.
+            Err(e) => assert!(matches!(e, Error::Pjrt { .. }), "{kind}: {e}"),
+        }
+    }
+}
