@@ -139,7 +139,7 @@ impl Client {
     /// `data` must point to `len` readable bytes that stay valid (and unchanged, or changed
     /// only by the plugin for `MutableZeroCopy`) as long as `semantics` requires.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn transfer_from_host(
+    pub(crate) unsafe fn transfer_from_host(
         &self,
         op: &'static str,
         element_type: ElementType,
@@ -402,7 +402,7 @@ impl Client {
 
 /// Hands `owner` to the "done with host buffer" event (dropped when it fires), or keeps it in
 /// the buffer when the plugin gave no event.
-fn keep_until_done(mut buffer: Buffer, done: Option<Event>, owner: HostOwner) -> Buffer {
+pub(crate) fn keep_until_done(mut buffer: Buffer, done: Option<Event>, owner: HostOwner) -> Buffer {
     match done {
         Some(done) => {
             let shared = Arc::new(std::sync::Mutex::new(Some(owner)));

@@ -28,8 +28,19 @@
 
 mod plugin;
 
+mod aligned;
 mod buffer;
+mod buffer_extra;
+pub mod call_log;
 mod client;
+mod device_extra;
+mod executable_extra;
+pub mod ext;
+mod kv_store;
+mod layout_raw;
+mod raw;
+mod topology;
+mod transfer;
 mod compile_options;
 mod device;
 mod error;
@@ -43,6 +54,7 @@ mod serialize;
 mod sha256;
 mod types;
 
+pub use aligned::{AlignedVec, HOST_ALIGNMENT};
 pub use buffer::{Buffer, BufferPlacement, HostBufferSemantics, MemoryLayout};
 pub use client::{Client, ClientOptions};
 pub use compile_options::{ArgumentLayout, CompileOptions, DeviceAssignment};
@@ -58,3 +70,13 @@ pub use plugin::{Extension, ExtensionType, Plugin};
 pub use program::{Program, ProgramFormat};
 pub use serialize::{PluginIdentity, SerializedExecutable};
 pub use types::{ElementType, NativeType};
+
+pub use buffer_extra::{AliasFulfiller, ControlDependency, PendingRawCopy};
+pub use device_extra::{AsyncTrackingEvent, UserEvent};
+pub use executable_extra::{
+    ExecuteContext, HostCallbacks, LogicalDeviceId, RecvCallback, SendCallback,
+};
+pub use kv_store::{KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState};
+pub use raw::{DmaMapping, ExternalReference};
+pub use topology::{TopologyDescription, TopologyDevice};
+pub use transfer::{AsyncTransferManager, CopyToDeviceStream, ShapeSpec};

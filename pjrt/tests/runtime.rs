@@ -2,8 +2,11 @@
 //! `scripts/test.sh` runs this once per installed plugin (0.81, 0.106, 0.115); tests adapt to
 //! the plugin's API version where a function is newer than some plugin.
 
+mod capi;
+
 mod runtime {
     pub mod common;
+    mod aligned;
     mod execute;
     mod plugin_client;
     mod serialize;
