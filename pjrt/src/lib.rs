@@ -24,6 +24,26 @@
 //! Every C function is called through one checked path: a function beyond the plugin's
 //! table, or a null slot, is [`Error::Unimplemented`]; a returned `PJRT_Error` becomes
 //! [`Error::Pjrt`] with the function's name, the status code and the message.
+//!
+//! # How the pieces fit
+//! - [`Plugin`]: a loaded plugin file (`$PJRT_PLUGIN`, an explicit path, the set-up's default
+//!   or a pip-installed CPU wheel). Loading a file twice gives the same plugin; plugins are
+//!   never unloaded. Old plugins work: functions they lack report `Unimplemented`.
+//! - [`Client`] (made with checked [`ClientOptions`]) owns [`Device`]s and [`Memory`]s,
+//!   compiles a [`Program`] with [`CompileOptions`] into a [`LoadedExecutable`], and makes
+//!   [`Buffer`]s from host data ([`HostBufferSemantics`] says how long the plugin may use it).
+//! - [`LoadedExecutable::execute`] runs on device buffers; [`LoadedExecutable::run`] goes from
+//!   [`Literal`]s to `Literal`s. Arguments are checked against the compiled parameters first,
+//!   so a wrong count, type or shape is an [`Error`], not a plugin abort.
+//! - [`LoadedExecutable::save`] / [`Client::load_executable`] ship executables in an envelope
+//!   naming the plugin that made them; another plugin refuses them.
+//! - Handles are reference counted: a buffer or executable keeps its client (and so its
+//!   plugin) alive. Clients, devices, buffers, events and executables are `Send + Sync`.
+//! - Asynchronous work completes through [`Event`]s: `wait()`, `on_ready(callback)`, or
+//!   `.await` (an `Event` is a `Future`).
+//!
+//! Inputs the plugins are known to abort on (zero replicas, wrongly typed client options,
+//! host slices that do not match their dims, ...) are refused before the call.
 #![warn(missing_docs)]
 
 mod plugin;
