@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use hlo_builder::nn::init::Rng;
 use hlo_builder::nn::ParamSpec;
 use hlo_builder::{Builder, ElementType, Tensor, TensorType};
+
+use crate::optim::Optimizer;
 use pjrt::{Buffer, Client, Literal, LoadedExecutable};
 
 /// Why a train step could not be built, compiled or run.
@@ -127,22 +129,6 @@ macro_rules! host_from_ndarray {
 #[cfg(feature = "ndarray")]
 host_from_ndarray!(f32 => F32, f64 => F64, i32 => S32, i64 => S64, u32 => U32, u8 => U8);
 
-/// An optimizer as graph functions: its state is a list of tensors that the train step
-/// carries from one step to the next (on the device, donated).
-pub trait StepOptimizer {
-    /// Initial state for parameters of the given types, as host literals (names are used in
-    /// checkpoints).
-    fn init_state(&self, params: &[ParamSpec]) -> Result<Vec<(String, Literal)>, TrainError>;
-    /// Records the update: `(new_params, new_state)` from parameters, gradients and state.
-    fn update(
-        &self,
-        b: &mut Builder,
-        params: &[Tensor],
-        grads: &[Tensor],
-        state: &[Tensor],
-    ) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError>;
-}
-
 /// What a step's loss function receives: the builder, the parameters (in spec order) and
 /// the batch inputs (in declaration order); it returns the scalar loss.
 pub trait LossFn:
@@ -217,7 +203,7 @@ impl TrainStep {
     /// Builds and compiles a step that minimises `loss` with `optimizer`, gradients from this
     /// crate's reverse mode. `params` gives names, shapes and `initial` values (f32, in spec
     /// order); `inputs` names and types the batch tensors.
-    pub fn compile<O: StepOptimizer>(
+    pub fn compile<O: Optimizer>(
         client: &Client,
         name: &str,
         params: &[ParamSpec],
@@ -242,7 +228,7 @@ impl TrainStep {
     /// gradient to test against). `params` gives names, shapes and `initial` values (f32, in spec
     /// order); `inputs` names and types the batch tensors.
     #[allow(clippy::too_many_arguments)]
-    pub fn compile_with_grads<O: StepOptimizer>(
+    pub fn compile_with_grads<O: Optimizer>(
         client: &Client,
         name: &str,
         params: &[ParamSpec],
@@ -263,16 +249,31 @@ impl TrainStep {
                 initial.len()
             )));
         }
-        let opt_state = optimizer.init_state(params)?;
         let mut b = Builder::new(name);
         let mut p = Vec::with_capacity(params.len());
         for s in params {
             p.push(b.parameter(&s.name, ElementType::F32, &s.dims)?);
         }
-        let mut st = Vec::with_capacity(opt_state.len());
-        for (n, lit) in &opt_state {
-            st.push(b.parameter(n, lit.element_type(), lit.dims())?);
+        let ptys: Vec<TensorType> = params.iter().map(|s| s.ty()).collect();
+        let st = optimizer.state_parameters(&mut b, &p)?;
+        let opt_init = optimizer.init(&ptys)?;
+        if opt_init.len() != st.len() {
+            return Err(spec_err(format!(
+                "the optimizer declares {} state tensors but initialises {}",
+                st.len(),
+                opt_init.len()
+            )));
         }
+        // Names for checkpoints: the step count, then slot k of each parameter.
+        let mut state_names = vec!["step".to_string()];
+        for k in 0..st.len().saturating_sub(1) {
+            let (slot, i) = (k / params.len().max(1), k % params.len().max(1));
+            state_names.push(format!(
+                "slot{slot}.{}",
+                params.get(i).map(|s| s.name.as_str()).unwrap_or("?")
+            ));
+        }
+        state_names.truncate(st.len());
         let mut xs = Vec::with_capacity(inputs.len());
         for (n, t) in inputs {
             xs.push(b.parameter(*n, t.ty, &t.dims)?);
@@ -331,7 +332,7 @@ impl TrainStep {
             }
             state.push(client.buffer_from_host(v, &s.dims)?);
         }
-        for (_, lit) in &opt_state {
+        for lit in &opt_init {
             state.push(client.buffer_from_literal(lit)?);
         }
         Ok(TrainStep {
@@ -341,7 +342,7 @@ impl TrainStep {
             state,
             state_types: ptypes[..n_state].to_vec(),
             param_names: params.iter().map(|s| s.name.clone()).collect(),
-            state_names: opt_state.into_iter().map(|(n, _)| n).collect(),
+            state_names,
             inputs: inputs
                 .iter()
                 .map(|(n, t)| (n.to_string(), t.clone()))
@@ -424,7 +425,7 @@ impl TrainStep {
         &self.param_names
     }
 
-    /// Optimizer-state names, in order.
+    /// Optimizer-state names, in order: `step`, then `slot{k}.{parameter}`.
     pub fn state_names(&self) -> &[String] {
         &self.state_names
     }

@@ -100,13 +100,17 @@ fn checkpoint_round_trip_is_bit_exact() {
         .push(Tensor::new("dense0.w", &[64, 128], w.clone()).unwrap());
     ck.tensors
         .push(Tensor::new("adam.t", &[], vec![17.0]).unwrap());
+    ck.tensors
+        .push(Tensor::from_literal("opt.step", &pjrt::Literal::scalar(340i32)).unwrap());
     ck.metadata.insert("step".into(), "340".into());
     ck.save(&path).unwrap();
     let back = Checkpoint::load(&path).unwrap();
     assert_eq!(back.meta::<u64>("step").unwrap(), 340);
-    let bw = &back.get("dense0.w", &[64, 128]).unwrap().data;
+    let bw = back.get_f32("dense0.w", &[64, 128]).unwrap();
     assert!(bw.iter().zip(&w).all(|(a, b)| a.to_bits() == b.to_bits()));
-    assert_eq!(back.get("adam.t", &[]).unwrap().data, vec![17.0]);
+    assert_eq!(back.get_f32("adam.t", &[]).unwrap(), &[17.0]);
+    let step = back.get("opt.step", &[]).unwrap().to_literal().unwrap();
+    assert_eq!(step.to_scalar::<i32>().unwrap(), 340);
     let e = back.get("dense0.w", &[128, 64]).unwrap_err().to_string();
     assert!(e.contains("[128, 64]") && e.contains("[64, 128]"), "{e}");
     std::fs::write(dir.join("junk.safetensors"), b"not a checkpoint").unwrap();
@@ -378,35 +382,11 @@ mod nn_layers {
 // ------------------------------------------------------------------ the train step
 
 mod train_step {
-    use autodiff::train::{self, HostData, Schedule, StepOptimizer, TrainError, TrainStep};
+    use autodiff::optim::Sgd;
+    use autodiff::train::{self, HostData, Schedule, TrainStep};
     use hlo_builder::nn::{Init, ParamSpec};
-    use hlo_builder::{Builder, ElementType::F32, Tensor, TensorType};
-    use pjrt::{Client, Literal};
-
-    /// Plain SGD with a step counter as its state (so state handling is exercised too).
-    struct TestSgd(f64);
-
-    impl StepOptimizer for TestSgd {
-        fn init_state(&self, _: &[ParamSpec]) -> Result<Vec<(String, Literal)>, TrainError> {
-            Ok(vec![("count".to_string(), Literal::scalar(0.0f32))])
-        }
-        fn update(
-            &self,
-            b: &mut Builder,
-            p: &[Tensor],
-            g: &[Tensor],
-            s: &[Tensor],
-        ) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
-            let mut out = Vec::new();
-            for (&p, &g) in p.iter().zip(g) {
-                let lr = b.scalar_like(p, self.0)?;
-                let d = b.mul(g, lr)?;
-                out.push(b.sub(p, d)?);
-            }
-            let one = b.scalar_like(s[0], 1.0)?;
-            Ok((out, vec![b.add(s[0], one)?]))
-        }
-    }
+    use hlo_builder::{ElementType::F32, TensorType};
+    use pjrt::Client;
 
     /// Least squares `mean((x w + b - y)^2)` with its gradient written by hand:
     /// d/dw = 2/n x^T r, d/db = 2/n sum(r), r = x w + b - y.
@@ -434,7 +414,7 @@ mod train_step {
                 let r2 = b.mul(r, r)?;
                 b.mean(r2)
             },
-            &TestSgd(0.1),
+            &Sgd::new(0.1),
             |b, _loss, _p| {
                 let (r, x) = resid.get().unwrap();
                 let xt = b.transpose(x, [1, 0])?;
@@ -489,10 +469,12 @@ mod train_step {
             assert!((got - want).abs() < 1e-3, "{:?}", p);
         }
         assert!((p[1][0] - 3.0).abs() < 1e-3);
+        // Sgd's state is its step count (s32).
         assert_eq!(
-            step.state_to_host().unwrap()[0].to_scalar::<f32>().unwrap(),
-            501.0
+            step.state_to_host().unwrap()[0].to_scalar::<i32>().unwrap(),
+            501
         );
+        assert_eq!(step.state_names(), &["step".to_string()]);
         assert_eq!(step.steps(), 501);
 
         // Donation: a parameter buffer handed out before a step is consumed by that step.
