@@ -498,7 +498,7 @@ impl Builder {
         let (x, y) = self.broadcast_pair("compare", x, y)?;
         let tx = self.value("compare", x)?.1;
         let ty = self.value("compare", y)?.1;
-        let out = shape::compare(&tx, &ty)?;
+        let out = shape::compare(dir, &tx, &ty)?;
         Ok(self.push1(Op::Compare(dir), &[x, y], out))
     }
 

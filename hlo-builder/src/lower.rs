@@ -57,6 +57,10 @@ pub(crate) fn lower_module(funcs: &[Arc<Computation>]) -> Result<Lowered> {
         for f in funcs {
             l.scheduled.insert(Arc::as_ptr(f));
         }
+        // The entry point is always `main` (what the plugins run), whatever its name.
+        if let Some(f) = funcs.first() {
+            l.callees.push((Arc::as_ptr(f), "main".to_string()));
+        }
         for f in funcs {
             let name = l.unique_name(&f.name, f);
             let op = l.function(f, &name, true)?;
@@ -491,8 +495,10 @@ pub(crate) fn dense_attr(t: &TensorType, v: &ConstantValue) -> String {
     }
     let mut s = String::with_capacity(bytes.len() * 2 + 32);
     s.push_str("dense<\"0x");
-    for b in bytes {
-        let _ = write!(s, "{b:02X}");
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
     }
     let _ = write!(s, "\"> : {ty}");
     s

@@ -23,7 +23,8 @@ impl Module {
         Module::with_functions(vec![main])
     }
 
-    /// Lowers several public functions into one module; the first is the entry point.
+    /// Lowers several public functions into one module; the first is the entry point and is
+    /// emitted as `main` whatever its name.
     pub fn with_functions(functions: Vec<Arc<Computation>>) -> Result<Module> {
         if functions.is_empty() {
             return Err(crate::Error::Lower(

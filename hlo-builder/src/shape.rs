@@ -5,8 +5,8 @@
 
 use crate::error::{shape_err, Error, Result};
 use crate::graph::{
-    BinaryOp, Computation, ConvConfig, DotDims, GatherDims, RngAlgorithm, ScatterDims, UnaryOp,
-    WindowConfig,
+    BinaryOp, ComparisonDirection, Computation, ConvConfig, DotDims, GatherDims, RngAlgorithm,
+    ScatterDims, UnaryOp, WindowConfig,
 };
 use crate::types::{Dims, ElementType, TensorType};
 
@@ -202,9 +202,15 @@ pub fn binary(b: BinaryOp, lhs: &TensorType, rhs: &TensorType) -> Result<TensorT
 }
 
 /// `compare`: equal shapes and types; result pred of that shape.
-pub fn compare(lhs: &TensorType, rhs: &TensorType) -> Result<TensorType> {
+pub fn compare(dir: ComparisonDirection, lhs: &TensorType, rhs: &TensorType) -> Result<TensorType> {
     same_shape("compare", lhs, rhs)?;
     same_type("compare", lhs, rhs)?;
+    if lhs.ty.is_complex() && !matches!(dir, ComparisonDirection::Eq | ComparisonDirection::Ne) {
+        return shape_err(
+            "compare",
+            format!("{lhs} is complex: only EQ and NE are defined, not {dir:?}"),
+        );
+    }
     Ok(lhs.with_type(ElementType::Pred))
 }
 

@@ -115,7 +115,7 @@ fn calls_several_functions_and_results() {
 
 #[test]
 fn module_with_several_public_functions() {
-    let mut main = Builder::new("main");
+    let mut main = Builder::new("entry");
     let x = main.parameter("x", F32, [2]).unwrap();
     let y = main.exp(x).unwrap();
     let main = Arc::new(main.finish(&[y]).unwrap());

@@ -57,7 +57,9 @@ impl Rng {
     }
 }
 
-const TYPES: [ElementType; 12] = [F32, F32, F64, F16, BF16, S32, S32, S8, U8, U32, U64, Pred];
+const TYPES: [ElementType; 13] = [
+    F32, F32, F64, F16, BF16, S32, S32, S8, U8, U32, U64, Pred, C64,
+];
 const CONVERT_TO: [ElementType; 9] = [F32, S32, Pred, F16, BF16, C64, F8E4M3FN, F8E5M2, Token];
 
 /// Records one random op; returns its name and whether it was accepted.
@@ -264,8 +266,15 @@ fn random_op(
 
 #[test]
 fn random_misuse_never_panics_and_accepted_graphs_compile() {
-    const SEQUENCES: usize = 3000;
-    const COMPILE_EVERY: usize = 6;
+    // HLO_FUZZ_SEQUENCES / HLO_FUZZ_COMPILE_EVERY widen a run (defaults: 3000 and every 6th).
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let sequences = env("HLO_FUZZ_SEQUENCES", 3000);
+    let compile_every = env("HLO_FUZZ_COMPILE_EVERY", 6).max(1);
     // HLO_FUZZ_SEED=<n> explores other sequences.
     let seed = std::env::var("HLO_FUZZ_SEED")
         .ok()
@@ -278,7 +287,7 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
         let mut o = Builder::new("other");
         o.parameter("z", F32, [2]).unwrap()
     };
-    for seq in 0..SEQUENCES {
+    for seq in 0..sequences {
         let mut b = Builder::new("fuzz");
         let mut pool = Vec::new();
         let mut log = Vec::new();
@@ -322,7 +331,7 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
             }
             Err(_) => panic!("sequence {seq}: build panicked after {log:?}"),
         };
-        if seq % COMPILE_EVERY == 0 {
+        if seq % compile_every == 0 {
             compiled += 1;
             let args: Vec<Literal> = m
                 .parameter_types()
@@ -336,7 +345,7 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
             }
         }
     }
-    eprintln!("fuzz: {SEQUENCES} sequences, {accepted} ops accepted, {rejected} rejected, {compiled} modules compiled and run");
+    eprintln!("fuzz: {sequences} sequences, {accepted} ops accepted, {rejected} rejected, {compiled} modules compiled and run");
     for f in &failures {
         eprintln!("FAILURE {}", f.lines().next().unwrap_or(""));
     }

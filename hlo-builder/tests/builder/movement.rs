@@ -262,3 +262,13 @@ fn top_k_values_and_indices() {
     assert_eq!(f32s(&got[0]), vec![3.0, 3.0, 2.0, 9.0, 8.0, 7.0]);
     assert_eq!(i32s(&got[1]), vec![1, 3, 4, 0, 1, 2]);
 }
+
+#[test]
+fn large_constant_round_trips() {
+    // 65536 distinct values through a dense constant (hex-encoded in the module)
+    let data: Vec<f32> = (0..65536).map(|i| (i as f32).sin()).collect();
+    let mut b = Builder::new("big");
+    let c = b.constant(&data, [256, 256]).unwrap();
+    let got = run(&b, &[c], &[]);
+    assert_eq!(f32s(&got[0]), data);
+}
