@@ -7,7 +7,8 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	cargo run --release --example run_stablehlo
+	cargo run --release --example train_digits
+	cargo run --release --example predict
 
 test: setup
 	@bash scripts/test.sh
