@@ -518,11 +518,36 @@ impl LoadedExecutable {
         self.execute_devices(&lists, options)
     }
 
+    /// Launches on `args.len()` devices and returns at once: the outputs per device and one
+    /// completion [`Event`] per device (wait on it, register a callback, or `.await` it).
+    /// Execution errors surface on the events and on the outputs.
+    pub fn execute_async(
+        &self,
+        args: &[Vec<&Buffer>],
+        options: &ExecuteOptions,
+    ) -> Result<(Vec<Vec<Buffer>>, Vec<Event>)> {
+        let lists: Vec<&[&Buffer]> = args.iter().map(|v| v.as_slice()).collect();
+        self.launch(&lists, options, true)
+    }
+
     fn execute_devices(
         &self,
         args: &[&[&Buffer]],
         options: &ExecuteOptions,
     ) -> Result<Vec<Vec<Buffer>>> {
+        let (results, events) = self.launch(args, options, options.wait)?;
+        for e in &events {
+            e.wait()?;
+        }
+        Ok(results)
+    }
+
+    fn launch(
+        &self,
+        args: &[&[&Buffer]],
+        options: &ExecuteOptions,
+        want_events: bool,
+    ) -> Result<(Vec<Vec<Buffer>>, Vec<Event>)> {
         if self.deleted.load(Ordering::Acquire) {
             return Err(Error::ExecutableDeleted {
                 executable: self.name.clone(),
@@ -583,7 +608,7 @@ impl LoadedExecutable {
             .device
             .as_ref()
             .map_or(std::ptr::null_mut(), |d| d.raw);
-        a.device_complete_events = if options.wait {
+        a.device_complete_events = if want_events {
             events.as_mut_ptr()
         } else {
             std::ptr::null_mut()
@@ -603,10 +628,7 @@ impl LoadedExecutable {
             .into_iter()
             .filter_map(|e| Event::from_raw(self.client.plugin(), e))
             .collect();
-        for e in &events {
-            e.wait()?;
-        }
-        Ok(results)
+        Ok((results, events))
     }
 
     /// Host data in, host data out: copies the literals to the first device, runs, and

@@ -473,3 +473,34 @@ fn argument_layouts_in_compile_options() {
         assert_eq!(back.argument_layouts[0].dims, vec![2, 3]);
     }
 }
+
+#[test]
+fn asynchronous_execution_events() {
+    let exe = compile(ADD);
+    let c = client();
+    let x = c
+        .buffer_from_host(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])
+        .unwrap();
+    let (outs, events) = exe
+        .execute_async(&[vec![&x, &x]], &ExecuteOptions::default())
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    // Completion as a Future, driven by a minimal executor.
+    for e in events {
+        super::common::block_on(e).unwrap();
+    }
+    assert_eq!(
+        outs[0][0].to_vec::<f32>().unwrap(),
+        vec![2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    );
+    // And through a callback.
+    let (outs, events) = exe
+        .execute_async(&[vec![&x, &x]], &ExecuteOptions::default())
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    events[0]
+        .on_ready(move |r| tx.send(r.is_ok()).unwrap())
+        .unwrap();
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap());
+    assert_eq!(outs[0][0].to_vec::<f32>().unwrap()[5], 12.0);
+}
