@@ -1413,4 +1413,126 @@ mod tests {
         assert!(check_dims("x", &[0, 1 << 50]).is_err());
         assert!(check_dims("x", &[0, 3]).is_ok());
     }
+
+    fn comp(params: &[TensorType], results: &[TensorType]) -> Computation {
+        // A computation whose signature is all the shape rules look at.
+        let mut b = crate::Builder::new("c");
+        let ps: Vec<_> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| b.parameter(format!("a{i}"), p.ty, &p.dims).unwrap())
+            .collect();
+        let rs: Vec<_> = results
+            .iter()
+            .map(|r| b.splat(r.ty, &r.dims, 0.0).unwrap())
+            .collect();
+        let _ = ps;
+        b.finish(&rs).unwrap()
+    }
+
+    #[test]
+    fn reduce_and_window_shapes() {
+        let s = t(F32, &[]);
+        let body = comp(&[s.clone(), s.clone()], &[s.clone()]);
+        let x = t(F32, &[4, 5, 6]);
+        assert_eq!(
+            reduce(&[&x], &[&s], &[0, 2], &body).unwrap(),
+            vec![t(F32, &[5])]
+        );
+        assert!(reduce(&[&x], &[&s], &[3], &body).is_err());
+        let bad = comp(&[s.clone()], &[s.clone()]);
+        assert!(reduce(&[&x], &[&s], &[0], &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("region `body`"));
+        // window 2, stride 2, padding (1, 0) on 5 -> (5 + 1 - 2) / 2 + 1 = 3
+        let mut w = WindowConfig::new(vec![1, 2, 1], vec![1, 2, 1]);
+        w.padding = vec![(0, 0), (1, 0), (0, 0)];
+        assert_eq!(
+            reduce_window(&[&x], &[&s], &w, &body).unwrap(),
+            vec![t(F32, &[4, 3, 6])]
+        );
+        w.padding[1] = (i64::MIN, 0);
+        assert!(reduce_window(&[&x], &[&s], &w, &body).is_err());
+        w.padding[1] = (0, 0);
+        w.base_dilations[1] = 1 << 39;
+        w.window_dilations[1] = 1 << 39;
+        // huge dilations: no arithmetic overflow, just a result too large to accept
+        let e = reduce_window(&[&x], &[&s], &w, &body)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2^40"), "{e}");
+    }
+
+    #[test]
+    fn scatter_shapes() {
+        let s = t(F32, &[]);
+        let upd = comp(&[s.clone(), s.clone()], &[s.clone()]);
+        let d = ScatterDims {
+            update_window_dims: vec![1],
+            inserted_window_dims: vec![0],
+            scatter_dims_to_operand_dims: vec![0],
+            index_vector_dim: 1,
+        };
+        // rows of a [5,3] updated by [2,3] at 2 indices
+        assert_eq!(
+            scatter(
+                &[&t(F32, &[5, 3])],
+                &t(S32, &[2, 1]),
+                &[&t(F32, &[2, 3])],
+                &d,
+                &upd
+            )
+            .unwrap(),
+            vec![t(F32, &[5, 3])]
+        );
+        assert!(scatter(
+            &[&t(F32, &[5, 3])],
+            &t(S32, &[3, 1]),
+            &[&t(F32, &[2, 3])],
+            &d,
+            &upd
+        )
+        .is_err());
+        assert!(scatter(
+            &[&t(F32, &[5, 3])],
+            &t(S32, &[2, 1]),
+            &[&t(F32, &[2, 4])],
+            &d,
+            &upd
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn overflow_and_type_edges() {
+        assert_eq!(
+            slice(&t(F32, &[10]), &[0], &[10], &[i64::MAX]).unwrap(),
+            t(F32, &[1])
+        );
+        assert!(pad(&t(F32, &[1 << 30]), &t(F32, &[]), &[0], &[0], &[1 << 30]).is_err());
+        assert!(pad(&t(F32, &[3]), &t(F32, &[]), &[i64::MIN], &[0], &[0]).is_err());
+        assert!(bitcast_convert(&t(C64, &[2]), F64).is_err());
+        assert!(compare(
+            crate::graph::ComparisonDirection::Lt,
+            &t(C64, &[2]),
+            &t(C64, &[2])
+        )
+        .is_err());
+        assert!(compare(
+            crate::graph::ComparisonDirection::Eq,
+            &t(C64, &[2]),
+            &t(C64, &[2])
+        )
+        .is_ok());
+        assert!(select(&t(Pred, &[2]), &t(F32, &[3]), &t(F32, &[3])).is_err());
+        assert!(clamp(&t(F32, &[]), &t(F32, &[3]), &t(F32, &[2])).is_err());
+        let i = t(S32, &[]);
+        assert_eq!(
+            dynamic_slice(&t(F32, &[4, 4]), &[&i, &i], &[2, 4]).unwrap(),
+            t(F32, &[2, 4])
+        );
+        assert!(dynamic_slice(&t(F32, &[4, 4]), &[&i], &[2, 4]).is_err());
+        assert!(dynamic_slice(&t(F32, &[4, 4]), &[&i, &t(F32, &[])], &[2, 4]).is_err());
+    }
 }
