@@ -225,3 +225,49 @@ fn runtime_handles_are_send_and_sync() {
     drop(c);
     assert_eq!(b.to_vec::<u8>().unwrap(), vec![1, 2, 3]);
 }
+
+/// Runs in a child process (see `pjrt_plugin_variable_is_honoured`): checks the error that
+/// `Client::default_cpu` gives for the `PJRT_PLUGIN` it was started with.
+#[test]
+#[ignore = "run as a child process by pjrt_plugin_variable_is_honoured"]
+fn child_default_plugin_error() {
+    let expect = std::env::var("PJRT_TEST_EXPECT").expect("PJRT_TEST_EXPECT");
+    let named = std::env::var("PJRT_PLUGIN").unwrap();
+    let e = Client::default_cpu().unwrap_err();
+    assert!(e.to_string().contains(&named), "{e}");
+    match expect.as_str() {
+        "not-found" => assert!(matches!(e, Error::PluginNotFound(_)), "{e}"),
+        "load" => assert!(matches!(e, Error::PluginLoad { .. }), "{e}"),
+        other => panic!("unknown expectation {other}"),
+    }
+}
+
+#[test]
+fn pjrt_plugin_variable_is_honoured() {
+    let dir = std::env::temp_dir().join(format!("pjrt-env-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("not-a-plugin.so");
+    std::fs::write(&text, "plain text\n").unwrap();
+    let missing = dir.join("missing.so");
+    for (plugin, expect) in [(&missing, "not-found"), (&text, "load")] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "runtime::plugin_client::child_default_plugin_error",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("PJRT_PLUGIN", plugin)
+            .env("PJRT_TEST_EXPECT", expect)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{expect}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("1 passed"), "{stdout}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
