@@ -1117,7 +1117,7 @@ impl Builder {
 
     // ---------------------------------------------------------------- misc
 
-    /// Random bits of type `out` from a u64[2] state; returns (new state, bits).
+    /// Random bits of type `out` from a `u64[2]` state; returns (new state, bits).
     ///
     /// Shapes: `u64[2] -> (u64[2], out)`.
     pub fn rng_bit_generator(

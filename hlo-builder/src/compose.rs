@@ -711,7 +711,7 @@ impl Builder {
         Ok((v, i))
     }
 
-    /// Uniform random numbers in `[0, 1)` of `ty[dims]` (float types) from a u64[2] state;
+    /// Uniform random numbers in `[0, 1)` of `ty[dims]` (float types) from a `u64[2]` state;
     /// returns (new state, values). Uses the mantissa bits of `rng_bit_generator` output.
     pub fn rng_uniform(
         &mut self,

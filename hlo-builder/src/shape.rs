@@ -1222,7 +1222,7 @@ pub fn branches(
     Ok(res)
 }
 
-/// `rng_bit_generator`: the state is u64[2] (ThreeFry) or u64[2]/u64[3] (Philox, default).
+/// `rng_bit_generator`: the state is `u64[2]` (ThreeFry) or `u64[2]`/`u64[3]` (Philox, default).
 pub fn rng_bit_generator(
     state: &TensorType,
     algorithm: RngAlgorithm,
