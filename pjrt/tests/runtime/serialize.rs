@@ -80,3 +80,70 @@ fn executables_of_other_plugins_are_refused() {
         other => panic!("expected ForeignExecutable, got {other}"),
     }
 }
+
+/// Runs in a child process started by `another_plugin_refuses_our_file` with a different
+/// `PJRT_PLUGIN`: loading the file must fail with `ForeignExecutable`.
+#[test]
+#[ignore = "run as a child process by another_plugin_refuses_our_file"]
+fn child_load_foreign_file() {
+    let path = std::env::var("PJRT_TEST_EXECUTABLE").expect("PJRT_TEST_EXECUTABLE");
+    let e = client().load_executable(&path).unwrap_err();
+    match &e {
+        Error::ForeignExecutable { expected, found } => {
+            let mine = format!("PJRT API {}", client().plugin().api_version());
+            assert!(expected.contains(&mine), "{expected}");
+            assert!(!found.contains(&mine), "{found}");
+        }
+        other => panic!("expected ForeignExecutable, got {other}"),
+    }
+}
+
+#[test]
+fn another_plugin_refuses_our_file() {
+    let exe = compile(PROGRAM);
+    let path = std::env::temp_dir().join(format!("pjrt-test-{}-foreign.pjrt", std::process::id()));
+    exe.save(&path).unwrap();
+    let root = pjrt::Plugin::setup_default_path()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let others: Vec<std::path::PathBuf> = [
+        "cpu-0.81/xla_cpu_pjrt.so",
+        "cpu-0.106/libpjrt_cpu.so",
+        "cpu-0.115/pjrt_c_api_cpu_plugin.so",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .filter(|p| {
+        p.is_file() && std::fs::canonicalize(p).ok().as_deref() != Some(client().plugin().path())
+    })
+    .collect();
+    assert!(
+        !others.is_empty(),
+        "no other plugin installed under {}",
+        root.display()
+    );
+    for other in others {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "runtime::serialize::child_load_foreign_file",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("PJRT_PLUGIN", &other)
+            .env("PJRT_TEST_EXECUTABLE", &path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{}: {stdout}\n{}",
+            other.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_file(&path).unwrap();
+}
