@@ -91,10 +91,11 @@ impl LearningRate {
         }
     }
 
-    /// The rate at `step` (a float scalar of completed steps), recorded in `b`.
+    /// The rate at `step` (completed steps, as floats: a scalar, or any shape for several
+    /// steps at once), recorded in `b`.
     pub fn at(&self, b: &mut Builder, step: Tensor) -> Result<Tensor> {
         Ok(match self {
-            LearningRate::Constant(v) => b.scalar_like(step, *v)?,
+            LearningRate::Constant(v) => b.full_like(step, *v)?,
             LearningRate::Step { base, gamma, every } => {
                 let e = b.scalar_like(step, (*every).max(1) as f64)?;
                 let k = b.div(step, e)?;

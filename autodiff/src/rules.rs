@@ -1239,8 +1239,11 @@ pub(crate) fn trip_count(
     Some((limit - start).max(0))
 }
 
-const WHILE_UNROLL_NODES: i64 = 200_000;
-
+/// A counted `while`: a forward loop that runs the original body and stacks the state before
+/// each trip (`[trips, ...]` per state value), then a backward loop that walks the trips in
+/// reverse, reads the saved state, records the body again and its VJP inside the loop body,
+/// and carries the cotangents. Both loops are counted the same way, so the gradient can be
+/// differentiated again.
 fn while_loop(
     b: &mut Builder,
     _node: &Node,
@@ -1253,19 +1256,134 @@ fn while_loop(
     let Some(trips) = trip_count(b, x, cond, body) else {
         return not_diff("while", "the trip count is not known (differentiable loops need a counter starting at a constant, incremented by 1, compared `<` with a constant; see `autodiff::fori_loop`)");
     };
-    let size = trips * body.graph.len() as i64;
-    if size > WHILE_UNROLL_NODES {
-        return not_diff("while", format!("{trips} trips of a {}-node body exceed the unrolling limit of {WHILE_UNROLL_NODES} nodes", body.graph.len()));
+    let m = x.len();
+    if trips == 0 {
+        return Ok((0..m)
+            .map(|j| if want[j] { cts[j] } else { None })
+            .collect());
     }
-    let xs = x.to_vec();
-    let body = body.clone();
-    via(b, &xs, cts, want, |b| {
-        let mut state = xs.clone();
-        for _ in 0..trips {
-            state = inline(b, &body, &state)?;
+    let tys: Vec<TensorType> = x.iter().map(|&t| ty(b, t)).collect::<Result<_>>()?;
+    let float: Vec<usize> = (0..m).filter(|&j| differentiable(tys[j].ty)).collect();
+    let s32 = TensorType::scalar(ElementType::S32);
+    let stack_ty = |t: &TensorType| {
+        let mut d = vec![trips];
+        d.extend(t.dims.iter().copied());
+        TensorType::new(t.ty, d)
+    };
+    let counted_cond = |name: &str, state: &[TensorType]| -> Result<Arc<Computation>> {
+        let mut cb = Builder::new(name);
+        let mut ps = Vec::new();
+        for (i, t) in state.iter().enumerate() {
+            ps.push(cb.parameter(format!("arg{i}"), t.ty, &t.dims)?);
         }
-        Ok(state)
-    })
+        let n = cb.scalar(ElementType::S32, trips as f64)?;
+        let c = cb.lt(ps[0], n)?;
+        Ok(Arc::new(cb.finish(&[c])?))
+    };
+    let row = |cb: &mut Builder, i: Tensor, t: &TensorType| -> Result<Vec<Tensor>> {
+        let mut st = vec![i];
+        for _ in 0..t.rank() {
+            st.push(cb.scalar(ElementType::S32, 0.0)?);
+        }
+        Ok(st)
+    };
+
+    // Forward loop: (it, state..., stacks...).
+    let mut fwd_tys = vec![s32.clone()];
+    fwd_tys.extend(tys.iter().cloned());
+    fwd_tys.extend(tys.iter().map(stack_ty));
+    let fcond = counted_cond("while_save_cond", &fwd_tys)?;
+    let fbody = {
+        let mut cb = Builder::new("while_save_body");
+        let mut ps = Vec::new();
+        for (i, t) in fwd_tys.iter().enumerate() {
+            ps.push(cb.parameter(format!("arg{i}"), t.ty, &t.dims)?);
+        }
+        let it = ps[0];
+        let mut stacks = Vec::new();
+        for j in 0..m {
+            let mut d1 = vec![1];
+            d1.extend(tys[j].dims.iter().copied());
+            let r = cb.reshape(ps[1 + j], d1)?;
+            let st = row(&mut cb, it, &tys[j])?;
+            stacks.push(cb.dynamic_update_slice(ps[1 + m + j], r, &st)?);
+        }
+        let next = inline(&mut cb, body, &ps[1..1 + m])?;
+        let one = cb.scalar(ElementType::S32, 1.0)?;
+        let mut res = vec![cb.add(it, one)?];
+        res.extend(next);
+        res.extend(stacks);
+        Arc::new(cb.finish(&res)?)
+    };
+    let mut init = vec![b.scalar(ElementType::S32, 0.0)?];
+    init.extend_from_slice(x);
+    for t in &tys {
+        let st = stack_ty(t);
+        init.push(zeros_ty(b, &st)?);
+    }
+    let saved = b.while_loop_with(&init, fcond, fbody)?;
+    let stacks = saved[1 + m..].to_vec();
+
+    // Backward loop: (r, cotangents of the float state..., stacks...).
+    let nf = float.len();
+    let mut bwd_tys = vec![s32.clone()];
+    bwd_tys.extend(float.iter().map(|&j| tys[j].clone()));
+    bwd_tys.extend(tys.iter().map(stack_ty));
+    let bcond = counted_cond("while_vjp_cond", &bwd_tys)?;
+    let bbody = {
+        let mut cb = Builder::new("while_vjp_body");
+        let mut ps = Vec::new();
+        for (i, t) in bwd_tys.iter().enumerate() {
+            ps.push(cb.parameter(format!("arg{i}"), t.ty, &t.dims)?);
+        }
+        let r = ps[0];
+        let last = cb.scalar(ElementType::S32, (trips - 1) as f64)?;
+        let i = cb.sub(last, r)?;
+        let mut xs = Vec::new();
+        for j in 0..m {
+            let st = row(&mut cb, i, &tys[j])?;
+            let mut sz = vec![1];
+            sz.extend(tys[j].dims.iter().copied());
+            let sl = cb.dynamic_slice(ps[1 + nf + j], &st, sz)?;
+            xs.push(cb.reshape(sl, &tys[j].dims)?);
+        }
+        // The saved state values are the roots of the sweep (nodes before `start`).
+        let start = cb.graph().len();
+        let outs = inline(&mut cb, body, &xs)?;
+        let seeds: Vec<(ValueId, Tensor)> = float
+            .iter()
+            .enumerate()
+            .map(|(k, &j)| (outs[j].value(), ps[1 + k]))
+            .collect();
+        let wrt: Vec<ValueId> = float.iter().map(|&j| xs[j].value()).collect();
+        let gs = backprop(&mut cb, &seeds, &wrt, start)?;
+        let one = cb.scalar(ElementType::S32, 1.0)?;
+        let mut res = vec![cb.add(r, one)?];
+        for (k, g) in gs.into_iter().enumerate() {
+            res.push(match g {
+                Some(g) => g,
+                None => zeros_ty(&mut cb, &tys[float[k]])?,
+            });
+        }
+        res.extend_from_slice(&ps[1 + nf..]);
+        Arc::new(cb.finish(&res)?)
+    };
+    let mut binit = vec![b.scalar(ElementType::S32, 0.0)?];
+    for &j in &float {
+        binit.push(match cts[j] {
+            Some(c) => c,
+            None => zeros_ty(b, &tys[j])?,
+        });
+    }
+    binit.extend(stacks);
+    let back = b.while_loop_with(&binit, bcond, bbody)?;
+    let mut out = vec![None; m];
+    for (k, &j) in float.iter().enumerate() {
+        if want[j] {
+            out[j] = Some(back[1 + k]);
+        }
+    }
+    Ok(out)
 }
 
 /// if / case: a new conditional whose branches compute each branch's VJP (the branch is
