@@ -128,7 +128,7 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     let png = cfg.out.join("training.png");
     let loss_panel = Panel {
-        title: "Training loss (mean per epoch)".into(),
+        title: "Training loss (mean per epoch, log scale)".into(),
         x_label: "epoch".into(),
         y_label: "cross-entropy".into(),
         series: outcomes
@@ -139,6 +139,7 @@ fn run() -> Result<(), Box<dyn Error>> {
             })
             .collect(),
         y_range: None,
+        log_y: true,
     };
     let acc_panel = Panel {
         title: "Test accuracy (%)".into(),
@@ -156,6 +157,7 @@ fn run() -> Result<(), Box<dyn Error>> {
             })
             .collect(),
         y_range: Some((80.0, 100.0)),
+        log_y: false,
     };
     Figure {
         width: 1200,
@@ -284,6 +286,12 @@ fn train_model(
     println!(
         "\n{name}: {n_params} parameters; train step and evaluation compiled in {:.2}s",
         t_compile.elapsed().as_secs_f64()
+    );
+    // Parameters and Adam state are donated: the compiled step writes them in place.
+    let stats = step.executable().executable().compiled_memory_stats()?;
+    println!(
+        "{name}: each step updates {} bytes of parameters and optimizer state in place",
+        stats.alias_size_in_bytes
     );
 
     let x_test =

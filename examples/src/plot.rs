@@ -59,6 +59,8 @@ pub struct Panel {
     pub series: Vec<Series>,
     /// Fixed y range; `None` fits the data.
     pub y_range: Option<(f64, f64)>,
+    /// Logarithmic y axis (decades; non-positive values are left out).
+    pub log_y: bool,
 }
 
 /// Panels laid out left to right.
@@ -255,18 +257,21 @@ const GRID: Rgb = [225, 225, 225];
 
 impl Panel {
     fn draw(&self, c: &mut Canvas, x0: i64, y0: i64, w: i64, h: i64) {
-        let s = 2; // font scale
-                   // Plot area inside margins for labels.
+        // Font scale, and the plot area inside margins for the labels.
+        let s = 2;
         let (left, right, top, bottom) = (x0 + 90, x0 + w - 20, y0 + 40, y0 + h - 60);
         let tw = text_width(&self.title, s);
         c.text(x0 + (w - tw) / 2, y0 + 10, &self.title, INK, s);
+        let log_y = self.log_y;
+        let ty = move |y: f64| if log_y { y.log10() } else { y };
         let pts = self
             .series
             .iter()
             .flat_map(|s| s.points.iter())
+            .map(|&(x, y)| (x, ty(y)))
             .filter(|(x, y)| x.is_finite() && y.is_finite());
         let (mut xmin, mut xmax, mut ymin, mut ymax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for &(x, y) in pts {
+        for (x, y) in pts {
             xmin = xmin.min(x);
             xmax = xmax.max(x);
             ymin = ymin.min(y);
@@ -276,7 +281,10 @@ impl Panel {
             (xmin, xmax, ymin, ymax) = (0.0, 1.0, 0.0, 1.0);
         }
         if let Some((lo, hi)) = self.y_range {
-            (ymin, ymax) = (lo, hi);
+            (ymin, ymax) = (ty(lo), ty(hi));
+        }
+        if log_y {
+            (ymin, ymax) = (ymin.floor(), ymax.ceil());
         }
         if xmax - xmin < 1e-12 {
             xmax = xmin + 1.0;
@@ -289,7 +297,11 @@ impl Panel {
         let py =
             |y: f64| bottom - ((y - ymin) / (ymax - ymin) * (bottom - top) as f64).round() as i64;
         let (xt, xstep) = ticks(xmin, xmax, 6);
-        let (yt, ystep) = ticks(ymin, ymax, 5);
+        let (yt, ystep) = if log_y {
+            ((ymin as i64..=ymax as i64).map(|d| d as f64).collect(), 1.0)
+        } else {
+            ticks(ymin, ymax, 5)
+        };
         for &t in &xt {
             let x = px(t);
             c.line((x, top), (x, bottom), GRID, 1);
@@ -301,7 +313,18 @@ impl Panel {
             let y = py(t);
             c.line((left, y), (right, y), GRID, 1);
             c.line((left - 5, y), (left, y), INK, 1);
-            let l = tick_label(t, ystep);
+            let l = if log_y {
+                let d = t as i32;
+                if (-4..0).contains(&d) {
+                    format!("{:.*}", (-d) as usize, 10f64.powi(d))
+                } else if (0..6).contains(&d) {
+                    format!("{}", 10i64.pow(d as u32))
+                } else {
+                    format!("1E{d}")
+                }
+            } else {
+                tick_label(t, ystep)
+            };
             c.text(left - 10 - text_width(&l, s), y - 7, &l, INK, s);
         }
         c.line((left, top), (left, bottom), INK, 1);
@@ -320,8 +343,9 @@ impl Panel {
             let pts: Vec<(i64, i64)> = series
                 .points
                 .iter()
+                .map(|&(x, y)| (x, ty(y)))
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|&(x, y)| (px(x), py(y.clamp(ymin, ymax))))
+                .map(|(x, y)| (px(x), py(y.clamp(ymin, ymax))))
                 .collect();
             for w in pts.windows(2) {
                 c.line(w[0], w[1], col, 2);
@@ -329,11 +353,48 @@ impl Panel {
             if pts.len() == 1 {
                 c.rect(pts[0].0 - 2, pts[0].1 - 2, pts[0].0 + 2, pts[0].1 + 2, col);
             }
-            // Legend, top right.
-            let ly = top + 10 + i as i64 * 22;
-            let lw = text_width(&series.name, s);
-            c.rect(right - lw - 40, ly + 5, right - lw - 20, ly + 8, col);
-            c.text(right - lw - 10, ly, &series.name, INK, s);
+        }
+        // Legend on a framed white box, in the top or bottom right corner, whichever
+        // covers fewer data points.
+        let widest = self
+            .series
+            .iter()
+            .map(|se| text_width(&se.name, s))
+            .max()
+            .unwrap_or(0);
+        if widest > 0 {
+            let bx0 = right - widest - 50;
+            let height = 12 + self.series.len() as i64 * 22;
+            let covered = |y0: i64| {
+                self.series
+                    .iter()
+                    .flat_map(|se| se.points.iter())
+                    .map(|&(x, y)| (px(x), py(ty(y).clamp(ymin, ymax))))
+                    .filter(|&(x, y)| x >= bx0 && y >= y0 && y <= y0 + height)
+                    .count()
+            };
+            let (top_y, bottom_y) = (top + 4, bottom - 4 - height);
+            let by0 = if covered(bottom_y) < covered(top_y) {
+                bottom_y
+            } else {
+                top_y
+            };
+            let by1 = by0 + 12 + self.series.len() as i64 * 22;
+            c.rect(bx0, by0, right - 4, by1, [255, 255, 255]);
+            for (a, b) in [
+                ((bx0, by0), (right - 4, by0)),
+                ((bx0, by1), (right - 4, by1)),
+                ((bx0, by0), (bx0, by1)),
+                ((right - 4, by0), (right - 4, by1)),
+            ] {
+                c.line(a, b, [180, 180, 180], 1);
+            }
+            for (i, series) in self.series.iter().enumerate() {
+                let col = PALETTE[i % PALETTE.len()];
+                let ly = by0 + 8 + i as i64 * 22;
+                c.rect(bx0 + 8, ly + 5, bx0 + 28, ly + 8, col);
+                c.text(bx0 + 38, ly, &series.name, INK, s);
+            }
         }
     }
 }

@@ -137,6 +137,7 @@ fn chart_is_a_valid_png_with_the_series_drawn() {
                         .collect(),
                 }],
                 y_range: None,
+                log_y: true,
             },
             Panel {
                 title: "accuracy".into(),
