@@ -152,12 +152,19 @@ impl Client {
         let expected = dense_byte_size(op, element_type, dims)?;
         if expected != len {
             let size = element_type.byte_size().unwrap_or(1).max(1);
+            // Count elements when the data is whole elements, else bytes (and say so).
+            let (unit, expected, actual) = if len % size == 0 {
+                ("elements", expected / size, len / size)
+            } else {
+                ("bytes", expected, len)
+            };
             return Err(Error::HostSizeMismatch {
                 op,
+                unit,
                 element_type,
                 dims: dims.to_vec(),
-                expected: expected / size,
-                actual: len / size,
+                expected,
+                actual,
             });
         }
         let device = self.target_device(placement)?;
@@ -206,6 +213,7 @@ impl Client {
         if n != data.len() {
             return Err(Error::HostSizeMismatch {
                 op: "buffer_from_host",
+                unit: "elements",
                 element_type: T::ELEMENT_TYPE,
                 dims: dims.to_vec(),
                 expected: n,
@@ -390,6 +398,7 @@ impl Client {
         if n != len {
             return Err(Error::HostSizeMismatch {
                 op: "buffer_from_host",
+                unit: "elements",
                 element_type: T::ELEMENT_TYPE,
                 dims: dims.to_vec(),
                 expected: n,
@@ -629,7 +638,8 @@ impl Buffer {
         let expected = dense_byte_size("Buffer::copy_to_host", *et, dims)?;
         if expected != dst.len() {
             return Err(Error::HostSizeMismatch {
-                op: "Buffer::copy_to_host (bytes)",
+                op: "Buffer::copy_to_host",
+                unit: "bytes",
                 element_type: *et,
                 dims: dims.clone(),
                 expected,

@@ -181,17 +181,19 @@ pub enum Error {
 
     /// A host slice whose length does not match the dims it is said to have.
     #[error(
-        "{op}: host data has {actual} elements of {element_type} but dims {} need {expected}",
+        "{op}: host data has {actual} {unit} but {element_type}{} needs {expected}",
         dims_str(dims)
     )]
     HostSizeMismatch {
         /// The operation.
         op: &'static str,
+        /// What is counted: `elements` or `bytes`.
+        unit: &'static str,
         /// The element type.
         element_type: ElementType,
         /// The dims given.
         dims: Vec<i64>,
-        /// Elements (or bytes, for raw data) the dims need.
+        /// Elements (or bytes) the dims need.
         expected: usize,
         /// Elements (or bytes) given.
         actual: usize,

@@ -84,6 +84,7 @@ impl Literal {
         if n != data.len() {
             return Err(Error::HostSizeMismatch {
                 op: "Literal::from_slice",
+                unit: "elements",
                 element_type: T::ELEMENT_TYPE,
                 dims: dims.to_vec(),
                 expected: n,
@@ -126,7 +127,8 @@ impl Literal {
         let expected = dense_byte_size("Literal::from_bytes", element_type, dims)?;
         if expected != data.len() {
             return Err(Error::HostSizeMismatch {
-                op: "Literal::from_bytes (bytes)",
+                op: "Literal::from_bytes",
+                unit: "bytes",
                 element_type,
                 dims: dims.to_vec(),
                 expected,
@@ -181,6 +183,7 @@ impl Literal {
         if n != self.element_count() {
             return Err(Error::HostSizeMismatch {
                 op: "Literal::reshape",
+                unit: "elements",
                 element_type: self.element_type,
                 dims: dims.to_vec(),
                 expected: n,
@@ -216,6 +219,7 @@ impl Literal {
             [x] => Ok(*x),
             _ => Err(Error::HostSizeMismatch {
                 op: "Literal::to_scalar",
+                unit: "elements",
                 element_type: self.element_type,
                 dims: self.dims.clone(),
                 expected: 1,
