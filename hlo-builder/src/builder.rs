@@ -420,6 +420,13 @@ impl Builder {
                 ),
             );
         }
+        // A complex iota is made as a real iota and converted: XLA's simplifier treats a
+        // complex iota as "non-negative" and rewrites abs(iota) to the iota, which changes the
+        // type and aborts the 0.115 CPU plugin (CHECK failure in algebraic_simplifier.cc).
+        if let Some(part) = shape::complex_part(ty) {
+            let r = self.iota(part, dims, dimension)?;
+            return self.convert(r, ty);
+        }
         Ok(self.push1(Op::Iota { dimension }, &[], t))
     }
 

@@ -496,3 +496,26 @@ fn chained_shape_changing_bitcasts() {
     );
     assert_eq!(got[1].to_vec::<u16>().unwrap(), vec![4, 3, 2, 1]);
 }
+
+#[test]
+fn abs_of_complex_iota_constant_and_products() {
+    // XLA rewrites abs(x) to x when it believes x is non-negative; for a complex iota that
+    // aborted the plugin, so the builder makes complex iotas as real iota + convert.
+    let mut b = Builder::new("cabs");
+    let io = b.iota(C64, [3], 0).unwrap();
+    let c = b.constant(&[[3.0f32, 4.0], [0.0, -2.0]], [2]).unwrap();
+    let cc = b.mul(c, c).unwrap();
+    let s = b.splat(C64, [2], -2.0).unwrap();
+    let outs = vec![
+        b.abs(io).unwrap(),
+        b.abs(c).unwrap(),
+        b.abs(cc).unwrap(),
+        b.abs(s).unwrap(),
+    ];
+    let got = run(&b, &outs, &[]);
+    assert_eq!(f32s(&got[0]), vec![0.0, 1.0, 2.0]);
+    assert_close("|3+4i|, |-2i|", &f32s(&got[1]), &[5.0, 2.0], 1e-6);
+    // (3+4i)^2 = -7+24i -> 25 ; (-2i)^2 = -4 -> 4
+    assert_close("|z^2|", &f32s(&got[2]), &[25.0, 4.0], 1e-6);
+    assert_eq!(f32s(&got[3]), vec![2.0, 2.0]);
+}

@@ -80,7 +80,7 @@ fn random_op(
     let y = t(r);
     let z = t(r);
     let rank = b.ty(x).map(|t| t.rank()).unwrap_or(1);
-    let which = r.below(34);
+    let which = r.below(39);
     let res: Result<Vec<Tensor>> = match which {
         0 => b.unary(r.pick(&UnaryOp::ALL), x).map(|v| vec![v]),
         1 => b.binary(r.pick(&BinaryOp::ALL), x, y).map(|v| vec![v]),
@@ -158,7 +158,24 @@ fn random_op(
                 index_vector_dim: r.axis(1),
             };
             let ss = r.smalls(rank);
-            b.gather(x, y, d, ss, false).map(|v| vec![v])
+            if r.chance(50) {
+                // a well-formed row gather: x[idx[k], ...] for idx = [0, 1]
+                let dims = b.ty(x).map(|t| t.dims.to_vec()).unwrap_or_default();
+                let idx = b.constant(&[0i32, 1], [2]).unwrap();
+                let d = GatherDims {
+                    offset_dims: (1..rank as i64).collect(),
+                    collapsed_slice_dims: vec![0],
+                    start_index_map: vec![0],
+                    index_vector_dim: 1,
+                };
+                let mut ss = dims.clone();
+                if let Some(s0) = ss.first_mut() {
+                    *s0 = 1;
+                }
+                b.gather(x, idx, d, ss, false).map(|v| vec![v])
+            } else {
+                b.gather(x, y, d, ss, false).map(|v| vec![v])
+            }
         }
         18 => {
             let dd = DotDims {
@@ -243,6 +260,75 @@ fn random_op(
             |b, a| Ok(vec![b.neg(a[0])?]),
             |_, a| Ok(vec![a[0]]),
         ),
+        33 => {
+            let d = ScatterDims {
+                update_window_dims: r.axes(rank),
+                inserted_window_dims: r.axes(rank),
+                scatter_dims_to_operand_dims: r.axes(rank),
+                index_vector_dim: r.axis(1),
+            };
+            if r.chance(50) {
+                // a well-formed row scatter: add x's first row into row 0
+                let dims = b.ty(x).map(|t| t.dims.to_vec()).unwrap_or_default();
+                let idx = b.constant(&[0i32], [1, 1]).unwrap();
+                let mut lim = dims.clone();
+                if let Some(l0) = lim.first_mut() {
+                    *l0 = (*l0).min(1);
+                }
+                let upd = b.slice(x, vec![0; rank], lim, vec![1; rank]);
+                let d = ScatterDims {
+                    update_window_dims: (1..rank as i64).collect(),
+                    inserted_window_dims: vec![0],
+                    scatter_dims_to_operand_dims: vec![0],
+                    index_vector_dim: 1,
+                };
+                match upd {
+                    Ok(u) => b.scatter(&[x], idx, &[u], d, |b, a| Ok(vec![b.add(a[0], a[1])?])),
+                    Err(e) => Err(e),
+                }
+            } else {
+                b.scatter(&[x], y, &[z], d, |b, a| Ok(vec![b.add(a[0], a[1])?]))
+            }
+        }
+        34 => {
+            let tys: Vec<TensorType> = [y, z]
+                .iter()
+                .filter_map(|t| b.ty(*t).ok().cloned())
+                .collect();
+            let br = vec![
+                Builder::computation("b0", &tys, |_, a| Ok(a.to_vec())),
+                Builder::computation("b1", &tys, |b, a| {
+                    a.iter().map(|t| b.zeros_like(*t)).collect()
+                }),
+            ];
+            match br.into_iter().collect::<Result<Vec<_>>>() {
+                Ok(br) => b.case(x, &[y, z], br),
+                Err(e) => Err(e),
+            }
+        }
+        35 => {
+            let f = b
+                .ty(x)
+                .cloned()
+                .and_then(|t| Builder::computation("f", &[t], |b, a| Ok(vec![b.abs(a[0])?, a[0]])));
+            match f {
+                Ok(f) => {
+                    let n = 1 + r.below(2);
+                    b.call(&f, &[x, y][..n])
+                }
+                Err(e) => Err(e),
+            }
+        }
+        36 => {
+            let out = TensorType::new(r.pick(&TYPES), r.dims());
+            b.rng_bit_generator(x, RngAlgorithm::ThreeFry, out)
+                .map(|(s, v)| vec![s, v])
+        }
+        37 => {
+            let (s, l) = (r.small(), r.small());
+            let a = r.axis(rank);
+            b.slice_axis(x, a, s, l).map(|v| vec![v])
+        }
         _ => {
             let dims = r.dims();
             let ty = r.pick(&TYPES);
@@ -283,6 +369,7 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
     let mut r = Rng(seed | 1);
     let (mut accepted, mut rejected, mut compiled) = (0usize, 0usize, 0usize);
     let mut failures = Vec::new();
+    let mut per_op: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let other = {
         let mut o = Builder::new("other");
         o.parameter("z", F32, [2]).unwrap()
@@ -311,6 +398,12 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
             }));
             match out {
                 Ok((name, ok)) => {
+                    let e = per_op.entry(name.clone()).or_insert((0usize, 0usize));
+                    if ok {
+                        e.0 += 1
+                    } else {
+                        e.1 += 1
+                    }
                     if ok {
                         accepted += 1
                     } else {
@@ -346,6 +439,13 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
         }
     }
     eprintln!("fuzz: {sequences} sequences, {accepted} ops accepted, {rejected} rejected, {compiled} modules compiled and run");
+    eprintln!("accepted/rejected per op kind: {per_op:?}");
+    // Every op kind must have been accepted at least once (the fuzz reaches valid cases).
+    let never: Vec<_> = per_op
+        .iter()
+        .filter(|(_, (ok, _))| *ok == 0)
+        .map(|(k, _)| k.clone())
+        .collect();
     for f in &failures {
         eprintln!("FAILURE {}", f.lines().next().unwrap_or(""));
     }
@@ -355,6 +455,7 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
         failures.len(),
         failures[0]
     );
+    assert!(never.is_empty(), "op kinds never accepted: {never:?}");
     assert!(
         accepted > 5000 && rejected > 5000,
         "both paths exercised: {accepted} / {rejected}"
