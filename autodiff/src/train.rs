@@ -512,6 +512,25 @@ impl TrainStep {
     }
 }
 
+#[cfg(feature = "ndarray")]
+impl TrainStep {
+    /// The parameters copied to the host as arrays of their shapes (spec order).
+    pub fn params_to_ndarray(&self) -> Result<Vec<ndarray::ArrayD<f32>>, TrainError> {
+        self.params_to_host()?
+            .into_iter()
+            .zip(&self.state_types)
+            .zip(&self.param_names)
+            .map(|((v, t), n)| {
+                let shape: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
+                ndarray::ArrayD::from_shape_vec(shape, v).map_err(|e| TrainError::Spec {
+                    name: self.name.clone(),
+                    message: format!("parameter `{n}` as an array of {t}: {e}"),
+                })
+            })
+            .collect()
+    }
+}
+
 /// How long and how to train.
 #[derive(Clone, Debug)]
 pub struct Schedule {
@@ -800,5 +819,28 @@ mod tests {
             fit::<(), _, _>(&s2, 1, 0, 0, |_| Ok(0.0), || Ok(0.0)),
             Err(FitError::BatchSize { .. })
         ));
+    }
+}
+
+#[cfg(all(test, feature = "ndarray"))]
+mod ndarray_tests {
+    use super::*;
+
+    #[test]
+    fn contiguous_arrays_become_host_slices_and_strided_views_are_refused() {
+        let a = ndarray::Array2::<f32>::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f32);
+        let h = HostData::try_from(a.view()).unwrap();
+        assert_eq!((h.len(), h.element_type()), (6, ElementType::F32));
+        match h {
+            HostData::F32(d) => assert_eq!(d, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+            other => panic!("{other:?}"),
+        }
+        let labels = ndarray::Array1::<i32>::from(vec![1, 2]);
+        assert_eq!(
+            HostData::try_from(labels.view()).unwrap().element_type(),
+            ElementType::S32
+        );
+        let e = HostData::try_from(a.t()).unwrap_err().to_string();
+        assert!(e.contains("[3, 2]") && e.contains("row-major"), "{e}");
     }
 }
