@@ -196,3 +196,16 @@ fn custom_call_unknown_target_is_an_error_not_an_abort() {
     // a bad target name is refused while recording
     assert!(b.custom_call("bad name\"", &[x], &[], "", false).is_err());
 }
+
+#[test]
+fn custom_call_to_a_target_the_cpu_compiler_knows() {
+    // XLA's "Sharding" annotation is a custom call the CPU compiler removes (identity).
+    let mut b = Builder::new("cc_ok");
+    let x = b.parameter("x", F32, [3]).unwrap();
+    let r = b
+        .custom_call("Sharding", &[x], &[TensorType::new(F32, [3])], "", false)
+        .unwrap();
+    let y = b.add(r[0], x).unwrap();
+    let got = run(&b, &[y], &[&lit(&[1.0f32, 2.0, 3.0], &[3])]);
+    assert_eq!(f32s(&got[0]), vec![2.0, 4.0, 6.0]);
+}
