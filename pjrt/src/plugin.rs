@@ -24,7 +24,7 @@ use crate::named_value::{read_named_values, NamedValue};
 macro_rules! call {
     ($api:expr, $slot:ident, $args:expr) => {{
         let api: &$crate::plugin::Api = $api;
-        match api.slot_ptr(::core::mem::offset_of!(::pjrt_sys::PJRT_Api, $slot)) {
+        let r = match api.slot_ptr(::core::mem::offset_of!(::pjrt_sys::PJRT_Api, $slot)) {
             None => Err(api.unimplemented(stringify!($slot))),
             Some(raw) => {
                 // SAFETY: `slot_ptr` checked that this slot lies inside the plugin's table; we
@@ -41,11 +41,13 @@ macro_rules! call {
                     }
                 }
             }
-        }
+        };
+        $crate::call_log::note_result(api.version(), stringify!($slot), &r);
+        r
     }};
     (@void $api:expr, $slot:ident, $args:expr) => {{
         let api: &$crate::plugin::Api = $api;
-        match api.slot_ptr(::core::mem::offset_of!(::pjrt_sys::PJRT_Api, $slot)) {
+        let called = match api.slot_ptr(::core::mem::offset_of!(::pjrt_sys::PJRT_Api, $slot)) {
             None => false,
             Some(raw) => {
                 // SAFETY: as above: the slot is inside the table.
@@ -59,14 +61,20 @@ macro_rules! call {
                     }
                 }
             }
-        }
+        };
+        $crate::call_log::note(
+            api.version(),
+            stringify!($slot),
+            if called { $crate::call_log::Outcome::Ok } else { $crate::call_log::Outcome::Absent },
+        );
+        called
     }};
 }
 pub(crate) use call;
 
 /// A plugin's function table with its size and version: what `call!` needs.
 pub(crate) struct Api {
-    raw: *const sys::PJRT_Api,
+    pub(crate) raw: *const sys::PJRT_Api,
     struct_size: usize,
     version: ApiVersion,
 }
@@ -85,6 +93,10 @@ impl Api {
         } else {
             None
         }
+    }
+
+    pub(crate) fn version(&self) -> ApiVersion {
+        self.version
     }
 
     pub(crate) fn unimplemented(&self, function: &'static str) -> Error {
@@ -114,6 +126,8 @@ impl Api {
         } else {
             String::from("(the plugin has no PJRT_Error_Message)")
         };
+        // SAFETY: `err` is live until destroyed below.
+        let message = unsafe { crate::device_extra::with_payloads(self, function, err, message) };
         let mut c = sys::PJRT_Error_GetCode_Args::new();
         c.error = err;
         let code = {
@@ -135,6 +149,12 @@ impl Api {
     }
 
     fn call_get_code(&self, args: &mut sys::PJRT_Error_GetCode_Args) -> Result<()> {
+        let r = self.call_get_code_inner(args);
+        crate::call_log::note_result(self.version, "PJRT_Error_GetCode", &r);
+        r
+    }
+
+    fn call_get_code_inner(&self, args: &mut sys::PJRT_Error_GetCode_Args) -> Result<()> {
         // A failure of GetCode itself would recurse into take_error; read it without that.
         match self.slot_ptr(std::mem::offset_of!(sys::PJRT_Api, PJRT_Error_GetCode)) {
             None => Err(self.unimplemented("PJRT_Error_GetCode")),
@@ -181,6 +201,27 @@ pub(crate) unsafe fn vec_from_raw<T: Copy>(ptr: *const T, len: usize) -> Vec<T> 
     }
     // SAFETY: the caller guarantees `len` readable elements.
     unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec()
+}
+
+/// Refuses function tables this crate cannot call safely: too small to hold the error
+/// functions, a major version other than 0, or 0.56 (which inserted a slot mid-table).
+pub(crate) fn check_api(struct_size: usize, version: ApiVersion) -> std::result::Result<(), String> {
+    let first_slot = std::mem::offset_of!(sys::PJRT_Api, PJRT_Error_Destroy);
+    if struct_size < first_slot + 3 * std::mem::size_of::<usize>() {
+        return Err(format!("its PJRT_Api table is only {struct_size} bytes (API {version})"));
+    }
+    if version.major != 0 {
+        return Err(format!(
+            "PJRT API major version {} (API {version}); only major version 0 is supported",
+            version.major
+        ));
+    }
+    if version.minor == 56 {
+        return Err("PJRT API 0.56 inserted a function in the middle of the table (an ABI break); \
+                    use another plugin version"
+            .into());
+    }
+    Ok(())
 }
 
 pub(crate) struct PluginInner {
@@ -333,22 +374,7 @@ impl Plugin {
             )
         };
         let version = ApiVersion { major, minor };
-        let first_slot = std::mem::offset_of!(sys::PJRT_Api, PJRT_Error_Destroy);
-        if struct_size < first_slot + 3 * std::mem::size_of::<usize>() {
-            return Err(load_err(format!(
-                "its PJRT_Api table is only {struct_size} bytes (API {version})"
-            )));
-        }
-        if major != 0 {
-            return Err(load_err(format!(
-                "PJRT API major version {major} (API {version}); only major version 0 is supported"
-            )));
-        }
-        if minor == 56 {
-            return Err(load_err(
-                "PJRT API 0.56 inserted a function in the middle of the table (an ABI break); use another plugin version".into(),
-            ));
-        }
+        check_api(struct_size, version).map_err(load_err)?;
         let plugin = Plugin(Arc::new(PluginInner {
             api: Api {
                 raw,
@@ -539,4 +565,19 @@ pub struct Extension {
     pub kind: ExtensionType,
     /// Its struct size in bytes.
     pub struct_size: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_tables_are_refused() {
+        let v = |major, minor| ApiVersion { major, minor };
+        assert!(check_api(984, v(0, 81)).is_ok());
+        assert!(check_api(1144, v(0, 115)).is_ok());
+        assert!(check_api(1144, v(1, 0)).unwrap_err().contains("major version 1"));
+        assert!(check_api(840, v(0, 56)).unwrap_err().contains("0.56"));
+        assert!(check_api(48, v(0, 81)).unwrap_err().contains("only 48 bytes"));
+    }
 }

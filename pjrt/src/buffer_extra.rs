@@ -1,0 +1,347 @@
+//! Buffers without host data: uninitialized, alias (fulfilled later), bitcast views,
+//! donation with a control dependency, and raw copies whose destination comes later.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pjrt_sys as sys;
+
+use crate::device::Memory;
+use crate::error::{Error, ErrorCode, Result};
+use crate::event::Event;
+use crate::layout_raw::RawLayout;
+use crate::literal::element_count;
+use crate::plugin::call;
+use crate::{Buffer, BufferPlacement, Client, ElementType, MemoryLayout};
+
+impl Client {
+    /// A buffer of the given shape whose contents are undefined until written (e.g. as an
+    /// execution output or by a raw copy). `layout` defaults to the plugin's choice.
+    pub fn create_uninitialized_buffer(
+        &self,
+        element_type: ElementType,
+        dims: &[i64],
+        layout: Option<&MemoryLayout>,
+        placement: &BufferPlacement,
+    ) -> Result<Buffer> {
+        element_count("create_uninitialized_buffer", dims)?;
+        let mut raw_layout = match layout {
+            Some(l) => Some(RawLayout::new(
+                "create_uninitialized_buffer",
+                l,
+                dims.len(),
+            )?),
+            None => None,
+        };
+        let device = match (&placement.device, &placement.memory) {
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(self.first_device()?),
+        };
+        let mut a = sys::PJRT_Client_CreateUninitializedBuffer_Args::new();
+        a.client = self.raw();
+        a.shape_dims = dims.as_ptr();
+        a.shape_num_dims = dims.len();
+        a.shape_element_type = element_type.to_raw();
+        a.shape_layout = raw_layout
+            .as_mut()
+            .map_or(std::ptr::null_mut(), |l| l.ptr());
+        a.device = device.as_ref().map_or(std::ptr::null_mut(), |d| d.raw);
+        a.memory = placement
+            .memory
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |m| m.raw);
+        call!(self.api(), PJRT_Client_CreateUninitializedBuffer, &mut a)?;
+        Ok(Buffer::wrap(
+            self,
+            a.buffer,
+            Some((element_type, dims.to_vec())),
+        ))
+    }
+
+    /// A buffer whose memory is supplied later: returns the alias and the [`AliasFulfiller`]
+    /// that binds it to a real buffer (or fails it). Uses of the alias wait until then.
+    pub fn create_alias_buffer(
+        &self,
+        memory: &Memory,
+        element_type: ElementType,
+        dims: &[i64],
+        layout: Option<&MemoryLayout>,
+    ) -> Result<(Buffer, AliasFulfiller)> {
+        element_count("create_alias_buffer", dims)?;
+        let mut raw_layout = match layout {
+            Some(l) => RawLayout::new("create_alias_buffer", l, dims.len())?,
+            None => RawLayout::row_major(dims.len()),
+        };
+        let mut a = sys::PJRT_Client_CreateAliasBuffer_Args::new();
+        a.client = self.raw();
+        a.memory = memory.raw;
+        a.shape_dims = dims.as_ptr();
+        a.shape_num_dims = dims.len();
+        a.shape_element_type = element_type.to_raw();
+        a.shape_layout = raw_layout.ptr();
+        call!(self.api(), PJRT_Client_CreateAliasBuffer, &mut a)?;
+        let alias = Buffer::wrap(self, a.alias_buffer, Some((element_type, dims.to_vec())));
+        Ok((
+            alias,
+            AliasFulfiller {
+                client: self.clone(),
+                cb: a.fulfill_alias_buffer_cb,
+                done: AtomicBool::new(false),
+            },
+        ))
+    }
+}
+
+/// Binds an alias buffer to its real memory, once. Dropping it unfulfilled fails the alias
+/// with `CANCELLED`, so nothing waits forever.
+pub struct AliasFulfiller {
+    client: Client,
+    cb: *mut sys::PJRT_FulfillAliasBufferCallback,
+    done: AtomicBool,
+}
+
+// SAFETY: the callback object is plugin state usable from any thread; it is used once.
+unsafe impl Send for AliasFulfiller {}
+
+impl AliasFulfiller {
+    fn fulfill_raw(&self, buffer: *mut sys::PJRT_Buffer, code: ErrorCode, msg: &str) -> Result<()> {
+        if self.done.swap(true, Ordering::AcqRel) {
+            return Err(Error::InvalidArgument(
+                "alias buffer already fulfilled".into(),
+            ));
+        }
+        let mut a = sys::PJRT_Client_FulfillAliasBuffer_Args::new();
+        a.client = self.client.raw();
+        a.buffer = buffer;
+        a.status_code = code.to_raw();
+        a.error_message = msg.as_ptr().cast();
+        a.error_message_size = msg.len();
+        a.fulfill_alias_buffer_cb = self.cb;
+        call!(self.client.api(), PJRT_Client_FulfillAliasBuffer, &mut a)
+    }
+
+    /// Makes the alias refer to `buffer`'s memory (shape must match).
+    pub fn fulfill(self, buffer: &Buffer) -> Result<()> {
+        self.fulfill_raw(buffer.raw(), ErrorCode::Ok, "")
+    }
+
+    /// Fails the alias: every use of it reports `code` and `message`.
+    pub fn fail(self, code: ErrorCode, message: &str) -> Result<()> {
+        if code == ErrorCode::Ok {
+            return Err(Error::InvalidArgument(
+                "AliasFulfiller::fail: the code must not be OK".into(),
+            ));
+        }
+        self.fulfill_raw(std::ptr::null_mut(), code, message)
+    }
+}
+
+impl Drop for AliasFulfiller {
+    fn drop(&mut self) {
+        if !self.done.load(Ordering::Acquire) {
+            let _ = self.fulfill_raw(
+                std::ptr::null_mut(),
+                ErrorCode::Cancelled,
+                "alias buffer dropped unfulfilled",
+            );
+        }
+    }
+}
+
+impl Buffer {
+    /// A new buffer viewing this one's memory with another element type, dims or layout of
+    /// the same byte size (`PJRT_Buffer_Bitcast`).
+    pub fn bitcast(
+        &self,
+        element_type: ElementType,
+        dims: &[i64],
+        layout: Option<&MemoryLayout>,
+    ) -> Result<Buffer> {
+        self.check_live("Buffer::bitcast")?;
+        element_count("Buffer::bitcast", dims)?;
+        let mut raw_layout = match layout {
+            Some(l) => Some(RawLayout::new("Buffer::bitcast", l, dims.len())?),
+            None => None,
+        };
+        let mut a = sys::PJRT_Buffer_Bitcast_Args::new();
+        a.buffer = self.raw();
+        a.element_type = element_type.to_raw();
+        a.dims = dims.as_ptr();
+        a.num_dims = dims.len();
+        a.device_layout = raw_layout
+            .as_mut()
+            .map_or(std::ptr::null_mut(), |l| l.ptr());
+        call!(self.client().api(), PJRT_Buffer_Bitcast, &mut a)?;
+        Ok(Buffer::wrap(
+            self.client(),
+            a.out_buffer,
+            Some((element_type, dims.to_vec())),
+        ))
+    }
+
+    /// Donates this buffer's memory to a new buffer that becomes usable only once the
+    /// returned [`ControlDependency`] is marked ready. This buffer is deleted by the call.
+    pub fn donate_with_control_dependency(&self) -> Result<(Buffer, ControlDependency)> {
+        self.check_live("Buffer::donate_with_control_dependency")?;
+        let mut a = sys::PJRT_Buffer_DonateWithControlDependency_Args::new();
+        a.buffer = self.raw();
+        call!(
+            self.client().api(),
+            PJRT_Buffer_DonateWithControlDependency,
+            &mut a
+        )?;
+        let out = Buffer::wrap(self.client(), a.out_buffer, self.meta().ok().cloned());
+        Ok((
+            out,
+            ControlDependency {
+                data: a.callback_data,
+                cb: a.dependency_ready_callback,
+                done: false,
+            },
+        ))
+    }
+
+    /// Starts a raw copy of device bytes `[offset, offset + len)` whose destination is given
+    /// later with [`PendingRawCopy::complete`] (`PJRT_Buffer_CopyRawToHostFuture`).
+    pub fn copy_raw_to_host_future(&self, offset: usize, len: usize) -> Result<PendingRawCopy> {
+        self.check_live("Buffer::copy_raw_to_host_future")?;
+        let size = self.on_device_size()?;
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(Error::InvalidArgument(format!(
+                "Buffer::copy_raw_to_host_future: bytes [{offset}, {offset}+{len}) exceed the buffer's {size} bytes"
+            )));
+        }
+        let mut a = sys::PJRT_Buffer_CopyRawToHostFuture_Args::new();
+        a.buffer = self.raw();
+        a.offset = offset as i64;
+        a.transfer_size = len as i64;
+        call!(self.client().api(), PJRT_Buffer_CopyRawToHostFuture, &mut a)?;
+        Ok(PendingRawCopy {
+            event: Event::from_raw(self.client().plugin(), a.event),
+            data: a.callback_data,
+            cb: a.future_ready_callback,
+            len,
+            done: false,
+        })
+    }
+}
+
+/// The readiness signal of a donation with control dependency. Dropping it unset signals
+/// `CANCELLED` (the new buffer then reports that error).
+pub struct ControlDependency {
+    data: *mut c_void,
+    cb: Option<
+        unsafe extern "C" fn(*mut sys::PJRT_Buffer_DonateWithControlDependency_Callback_Args),
+    >,
+    done: bool,
+}
+
+// SAFETY: the plugin's callback may be invoked from any thread, once.
+unsafe impl Send for ControlDependency {}
+
+impl ControlDependency {
+    fn signal(&mut self, code: ErrorCode, message: &str) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if let Some(cb) = self.cb {
+            let mut a = sys::PJRT_Buffer_DonateWithControlDependency_Callback_Args::new();
+            a.callback_data = self.data;
+            a.error_code = code.to_raw();
+            a.error_message = message.as_ptr().cast();
+            a.error_message_size = message.len();
+            // SAFETY: the plugin's callback with its own data, called exactly once.
+            unsafe { cb(&mut a) };
+        }
+    }
+
+    /// The dependency is satisfied: the donated buffer becomes usable.
+    pub fn ready(mut self) {
+        self.signal(ErrorCode::Ok, "");
+    }
+
+    /// The dependency failed: the donated buffer reports this error.
+    pub fn fail(mut self, code: ErrorCode, message: &str) {
+        let code = if code == ErrorCode::Ok {
+            ErrorCode::Unknown
+        } else {
+            code
+        };
+        self.signal(code, message);
+    }
+}
+
+impl Drop for ControlDependency {
+    fn drop(&mut self) {
+        self.signal(ErrorCode::Cancelled, "control dependency dropped");
+    }
+}
+
+/// A raw device-to-host copy waiting for its destination.
+pub struct PendingRawCopy {
+    event: Option<Event>,
+    data: *mut c_void,
+    cb: Option<unsafe extern "C" fn(*mut sys::PJRT_Buffer_CopyRawToHostFuture_Callback_Args)>,
+    len: usize,
+    done: bool,
+}
+
+// SAFETY: the plugin's callback may be invoked from any thread, once.
+unsafe impl Send for PendingRawCopy {}
+
+impl PendingRawCopy {
+    /// The number of bytes the copy writes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the copy is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Gives the destination, waits for the copy, returns the filled bytes.
+    pub fn complete(mut self) -> Result<Vec<u8>> {
+        let mut dst = vec![0u8; self.len];
+        self.done = true;
+        let Some(cb) = self.cb else {
+            return Err(Error::InvalidArgument(
+                "PJRT_Buffer_CopyRawToHostFuture returned no callback".into(),
+            ));
+        };
+        let mut a = sys::PJRT_Buffer_CopyRawToHostFuture_Callback_Args::new();
+        a.callback_data = self.data;
+        a.error_code = ErrorCode::Ok.to_raw();
+        a.dst = dst.as_mut_ptr().cast();
+        // SAFETY: the plugin's callback with its data, once; `dst` stays alive and unmoved
+        // until the event below fires.
+        unsafe { cb(&mut a) };
+        if let Some(e) = self.event.take() {
+            e.wait()?;
+        }
+        Ok(dst)
+    }
+}
+
+impl Drop for PendingRawCopy {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(cb) = self.cb {
+            let msg = "raw copy dropped before a destination was given";
+            let mut a = sys::PJRT_Buffer_CopyRawToHostFuture_Callback_Args::new();
+            a.callback_data = self.data;
+            a.error_code = ErrorCode::Cancelled.to_raw();
+            a.error_message = msg.as_ptr().cast();
+            a.error_message_size = msg.len();
+            // SAFETY: once, with an error and no destination.
+            unsafe { cb(&mut a) };
+        }
+        if let Some(e) = self.event.take() {
+            let _ = e.wait();
+        }
+    }
+}
