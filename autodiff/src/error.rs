@@ -26,7 +26,7 @@ pub enum Error {
     NonFloatOutput {
         func: &'static str,
         index: usize,
-        ty: TensorType,
+        ty: Box<TensorType>,
     },
 
     /// A value to differentiate with respect to is not a float tensor.
@@ -36,14 +36,17 @@ pub enum Error {
     NonFloatInput {
         func: &'static str,
         index: usize,
-        ty: TensorType,
+        ty: Box<TensorType>,
     },
 
     /// `grad` needs a scalar output; use `vjp` with a cotangent otherwise.
     #[error(
         "{func}: output is {ty}, not a scalar; use `vjp` with a cotangent for non-scalar outputs"
     )]
-    NonScalarOutput { func: &'static str, ty: TensorType },
+    NonScalarOutput {
+        func: &'static str,
+        ty: Box<TensorType>,
+    },
 
     /// A cotangent or tangent does not have the type of the value it belongs to.
     #[error("{func}: {role} {index} is {got}, but the value it belongs to is {want}")]
@@ -51,8 +54,8 @@ pub enum Error {
         func: &'static str,
         role: &'static str,
         index: usize,
-        got: TensorType,
-        want: TensorType,
+        got: Box<TensorType>,
+        want: Box<TensorType>,
     },
 
     /// Arguments of different lengths (outputs vs cotangents, inputs vs tangents, params vs
@@ -70,8 +73,8 @@ pub enum Error {
     Internal {
         op: &'static str,
         operand: usize,
-        got: TensorType,
-        want: TensorType,
+        got: Box<TensorType>,
+        want: Box<TensorType>,
     },
 
     /// Host data for an optimizer state could not be made.

@@ -264,15 +264,15 @@ fn prologue(
                 func,
                 role: "gradient",
                 index: i,
-                got: gt,
-                want: pt,
+                got: Box::new(gt),
+                want: Box::new(pt),
             });
         }
         if !pt.ty.is_float() {
             return Err(Error::NonFloatInput {
                 func,
                 index: i,
-                ty: pt,
+                ty: Box::new(pt),
             });
         }
         for s in 0..slots {
@@ -282,8 +282,8 @@ fn prologue(
                     func,
                     role: "state slot",
                     index: 1 + s * params.len() + i,
-                    got: st,
-                    want: pt.clone(),
+                    got: Box::new(st),
+                    want: Box::new(pt.clone()),
                 });
             }
         }
@@ -295,8 +295,8 @@ fn prologue(
             func,
             role: "step count",
             index: 0,
-            got: st,
-            want: TensorType::scalar(ElementType::S32),
+            got: Box::new(st),
+            want: Box::new(TensorType::scalar(ElementType::S32)),
         });
     }
     Ok((tys, state[0]))

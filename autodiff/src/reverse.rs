@@ -125,8 +125,8 @@ pub(crate) fn backprop(
                 return Err(Error::Internal {
                     op: node.op.name(),
                     operand: k,
-                    got,
-                    want: expect,
+                    got: Box::new(got),
+                    want: Box::new(expect),
                 });
             }
             if v.node.index() >= start {
@@ -161,7 +161,7 @@ fn check_inputs(b: &Builder, func: &'static str, wrt: &[Tensor]) -> Result<Vec<T
             return Err(Error::NonFloatInput {
                 func,
                 index: i,
-                ty: t,
+                ty: Box::new(t),
             });
         }
         tys.push(t);
@@ -177,7 +177,7 @@ fn check_outputs(b: &Builder, func: &'static str, outputs: &[Tensor]) -> Result<
             return Err(Error::NonFloatOutput {
                 func,
                 index: i,
-                ty: t,
+                ty: Box::new(t),
             });
         }
         tys.push(t);
@@ -222,8 +222,8 @@ pub fn vjp(
                 func,
                 role: "cotangent",
                 index: i,
-                got: ct,
-                want: otys[i].clone(),
+                got: Box::new(ct),
+                want: Box::new(otys[i].clone()),
             });
         }
         seeds.push((o.value(), c));
@@ -250,7 +250,10 @@ pub fn value_and_grad(
     let func = "grad";
     let t = check_outputs(b, func, &[output])?.remove(0);
     if t.rank() != 0 {
-        return Err(Error::NonScalarOutput { func, ty: t });
+        return Err(Error::NonScalarOutput {
+            func,
+            ty: Box::new(t),
+        });
     }
     check_inputs(b, func, wrt)?;
     let one = b.scalar(t.ty, 1.0)?;
@@ -288,8 +291,8 @@ pub fn jvp(
                 func,
                 role: "tangent",
                 index: i,
-                got: tt,
-                want: itys[i].clone(),
+                got: Box::new(tt),
+                want: Box::new(itys[i].clone()),
             });
         }
     }
@@ -337,8 +340,8 @@ pub fn hvp(b: &mut Builder, output: Tensor, wrt: &[Tensor], v: &[Tensor]) -> Res
                 func,
                 role: "vector",
                 index: i,
-                got: vt,
-                want: gt,
+                got: Box::new(vt),
+                want: Box::new(gt),
             });
         }
         let p = b.binary_same_shape(BinaryOp::Mul, gi, vi)?;

@@ -169,7 +169,7 @@ pub(crate) fn vjp(
             let un = b.pad(g, z, nl, nh, vec![0; r])?;
             let ud = ty(b, un)?.dims;
             let st: Vec<i64> = interior.iter().map(|i| i + 1).collect();
-            let dx = b.slice(un, vec![0; r], ud.to_vec(), st)?;
+            let dx = b.slice(un, vec![0; r], ud, st)?;
             let dv = if want[1] {
                 let tot = sum_all(b, g)?;
                 let part = sum_all(b, dx)?;
@@ -1214,9 +1214,7 @@ pub(crate) fn trip_count(
         }
         _ => return None,
     };
-    if cp.get(k).is_none() {
-        return None;
-    }
+    cp.get(k)?;
     let r = body.graph.node(body.results.get(k)?.node)?;
     let Op::Binary(BinaryOp::Add) = r.op else {
         return None;

@@ -90,8 +90,8 @@ fn sgd_momentum_and_nesterov_match_a_host_reference() {
             };
         }
         let got = run_steps(&opt, 5);
-        let mut p = vec![0.0f64; 4];
-        let mut v = vec![0.0f64; 4];
+        let mut p = [0.0f64; 4];
+        let mut v = [0.0f64; 4];
         let mut want = Vec::new();
         for _ in 0..5 {
             let g: Vec<f64> = host_grad(&p)
@@ -112,7 +112,7 @@ fn sgd_momentum_and_nesterov_match_a_host_reference() {
                 };
                 p[i] -= 0.05 * upd;
             }
-            want.push(p.clone());
+            want.push(p.to_vec());
         }
         compare(name, &got, &want);
     }
