@@ -23,12 +23,13 @@ use pjrt::{Buffer, Client, Literal, LoadedExecutable};
 /// Why a train step could not be built, compiled or run.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    // The wrapped errors are boxed to keep `Result<_, TrainError>` small.
     #[error("train step: {0}")]
-    Builder(#[from] hlo_builder::Error),
+    Builder(Box<hlo_builder::Error>),
     #[error("train step: {0}")]
-    Pjrt(#[from] pjrt::Error),
+    Pjrt(Box<pjrt::Error>),
     #[error("train step: {0}")]
-    Grad(#[from] crate::Error),
+    Grad(Box<crate::Error>),
     #[error("train step `{name}`: {message}")]
     Spec { name: String, message: String },
     #[error(
@@ -52,6 +53,24 @@ pub enum TrainError {
         "train step `{name}`: cannot mark donated parameters in the lowered module: {message}"
     )]
     Donation { name: String, message: String },
+}
+
+impl From<hlo_builder::Error> for TrainError {
+    fn from(e: hlo_builder::Error) -> Self {
+        TrainError::Builder(Box::new(e))
+    }
+}
+
+impl From<pjrt::Error> for TrainError {
+    fn from(e: pjrt::Error) -> Self {
+        TrainError::Pjrt(Box::new(e))
+    }
+}
+
+impl From<crate::Error> for TrainError {
+    fn from(e: crate::Error) -> Self {
+        TrainError::Grad(Box::new(e))
+    }
 }
 
 /// A host slice handed to a step (no copy until the transfer to the device).
@@ -155,7 +174,7 @@ fn mark_donations(
     let mut args = text[open..close].to_string();
     // Patch from the last argument backwards so earlier offsets stay valid.
     let mut sorted = aliases.to_vec();
-    sorted.sort_by(|a, b| b.0.cmp(&a.0));
+    sorted.sort_by_key(|&(i, _)| std::cmp::Reverse(i));
     for (i, j) in sorted {
         let ty = params
             .get(i)

@@ -266,6 +266,7 @@ fn check_axes(op: &'static str, t: &TensorType, axes: &[i64]) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn normalize(
     b: &mut Builder,
     op: &'static str,
@@ -313,6 +314,7 @@ pub fn batch_norm_train(
 
 /// Batch normalisation with given (running) statistics.
 /// Shapes: as [`batch_norm_train`], with `mean, var: T[d without axes]`.
+#[allow(clippy::too_many_arguments)]
 pub fn batch_norm_infer(
     b: &mut Builder,
     x: Tensor,
