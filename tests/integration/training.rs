@@ -759,3 +759,147 @@ mod digits_training {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+// ------------------------------------------------------------------ nn gradients
+
+/// Every nn layer and loss is differentiable through autodiff: the gradient of
+/// `sum(f(x) * r)` (fixed random `r`) along a random direction `v` matches the central
+/// difference `(L(x + h v) - L(x - h v)) / 2h`, in f64.
+mod nn_gradients {
+    use hlo_builder::nn::{self, Padding, Rng};
+    use hlo_builder::{Builder, ElementType::F64, ElementType::S32, Result, Tensor};
+    use pjrt::{Client, Literal};
+
+    fn consts(b: &mut Builder, rng: &mut Rng, dims: &[i64], scale: f64) -> Tensor {
+        let n: i64 = dims.iter().product();
+        let v: Vec<f64> = (0..n).map(|_| scale * rng.normal() as f64).collect();
+        b.constant(&v, dims).unwrap()
+    }
+
+    fn check(
+        name: &str,
+        dims: &[i64],
+        f: impl Fn(&mut Builder, &mut Rng, Tensor) -> Result<Tensor>,
+    ) {
+        let client = Client::default_cpu().unwrap();
+        let mut rng = Rng::new(11);
+        let mut b = Builder::new(name);
+        let x = b.parameter("x", F64, dims).unwrap();
+        let y = f(&mut b, &mut rng, x).unwrap();
+        let ydims = b.dims(y).unwrap().to_vec();
+        let loss = if ydims.is_empty() {
+            y
+        } else {
+            let r = consts(&mut b, &mut rng, &ydims, 1.0);
+            let p = b.mul(y, r).unwrap();
+            let axes: Vec<i64> = (0..ydims.len() as i64).collect();
+            b.reduce_sum(p, axes).unwrap()
+        };
+        let g = autodiff::grad(&mut b, loss, &[x]).unwrap();
+        let exe = client
+            .compile(&b.build(&[loss, g[0]]).unwrap().program())
+            .unwrap();
+        let n: i64 = dims.iter().product();
+        let x0: Vec<f64> = (0..n).map(|_| rng.normal() as f64).collect();
+        let v: Vec<f64> = (0..n).map(|_| rng.normal() as f64).collect();
+        let run = |xs: &[f64]| {
+            let out = exe.run(&[&Literal::from_slice(xs, dims).unwrap()]).unwrap();
+            (
+                out[0].to_scalar::<f64>().unwrap(),
+                out[1].to_vec::<f64>().unwrap(),
+            )
+        };
+        let (_, grad) = run(&x0);
+        let h = 1e-5;
+        let shifted = |s: f64| {
+            x0.iter()
+                .zip(&v)
+                .map(|(a, d)| a + s * h * d)
+                .collect::<Vec<_>>()
+        };
+        let (lp, _) = run(&shifted(1.0));
+        let (lm, _) = run(&shifted(-1.0));
+        let numeric = (lp - lm) / (2.0 * h);
+        let analytic: f64 = grad.iter().zip(&v).map(|(g, d)| g * d).sum();
+        // A vanishing derivative would make the comparison meaningless.
+        assert!(analytic.abs() > 1e-3, "{name}: directional derivative {analytic}");
+        assert!(
+            (numeric - analytic).abs() <= 1e-6 * (1.0 + analytic.abs()),
+            "{name}: directional derivative {analytic} (autodiff) vs {numeric} (central difference)"
+        );
+    }
+
+    #[test]
+    fn layers_have_correct_gradients() {
+        check("dense", &[3, 4], |b, r, x| {
+            let w = consts(b, r, &[4, 5], 0.5);
+            let bias = consts(b, r, &[5], 0.5);
+            nn::dense(b, x, w, Some(bias))
+        });
+        check("dense_weight", &[4, 5], |b, r, w| {
+            let x = consts(b, r, &[3, 4], 1.0);
+            nn::dense(b, x, w, None)
+        });
+        check("conv2d_same_stride2", &[2, 5, 5, 2], |b, r, x| {
+            let k = consts(b, r, &[3, 3, 2, 3], 0.5);
+            let bias = consts(b, r, &[3], 0.5);
+            nn::conv2d(b, x, k, Some(bias), [2, 2], &Padding::Same)
+        });
+        check("conv2d_kernel", &[3, 3, 2, 3], |b, r, k| {
+            let x = consts(b, r, &[2, 5, 5, 2], 1.0);
+            nn::conv2d(b, x, k, None, [1, 1], &Padding::Valid)
+        });
+        check("max_pool2d", &[2, 4, 4, 3], |b, _, x| {
+            nn::max_pool2d(b, x, [2, 2], [2, 2], &Padding::Valid)
+        });
+        check("avg_pool2d_same", &[1, 5, 5, 2], |b, _, x| {
+            nn::avg_pool2d(b, x, [2, 2], [2, 2], &Padding::Same)
+        });
+        check("batch_norm_train", &[6, 4], |b, r, x| {
+            let g = consts(b, r, &[4], 1.0);
+            let be = consts(b, r, &[4], 1.0);
+            Ok(nn::batch_norm_train(b, x, g, be, &[0], 1e-5)?.0)
+        });
+        check("layer_norm", &[3, 6], |b, r, x| {
+            let g = consts(b, r, &[6], 1.0);
+            let be = consts(b, r, &[6], 1.0);
+            nn::layer_norm(b, x, g, be, 1e-5)
+        });
+        check("dropout", &[4, 8], |b, _, x| {
+            let state = b.constant(&[3u64, 4], [2])?;
+            Ok(nn::dropout(b, x, 0.3, state)?.0)
+        });
+        check("embedding", &[5, 3], |b, _, table| {
+            let ids = b.constant(&[4i32, 0, 4, 2], [4])?;
+            nn::embedding(b, table, ids)
+        });
+        check("activations", &[10], |b, _, x| {
+            let a = nn::elu(b, x, 1.0)?;
+            let c = nn::softplus(b, a)?;
+            let d = nn::leaky_relu(b, c, 0.1)?;
+            nn::sigmoid(b, d)
+        });
+        check("sparse_softmax_cross_entropy", &[4, 5], |b, _, x| {
+            let labels = b.constant(&[1i32, 4, 0, 2], [4])?;
+            let _ = S32;
+            nn::sparse_softmax_cross_entropy(b, x, labels)
+        });
+        check("softmax_cross_entropy", &[4, 5], |b, r, x| {
+            let t = consts(b, r, &[4, 5], 1.0);
+            let t = b.softmax(t, 1)?;
+            nn::softmax_cross_entropy(b, x, t)
+        });
+        check("mse", &[7], |b, r, x| {
+            let t = consts(b, r, &[7], 1.0);
+            nn::mse(b, x, t)
+        });
+        check("binary_cross_entropy", &[6], |b, r, x| {
+            let t = consts(b, r, &[6], 1.0);
+            let t = nn::sigmoid(b, t)?;
+            let l1 = nn::binary_cross_entropy_with_logits(b, x, t)?;
+            let p = nn::sigmoid(b, x)?;
+            let l2 = nn::binary_cross_entropy(b, p, t, 1e-7)?;
+            b.add(l1, l2)
+        });
+    }
+}
