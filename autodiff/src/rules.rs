@@ -1238,10 +1238,10 @@ pub(crate) fn trip_count(
 }
 
 /// A counted `while`: a forward loop that runs the original body and stacks the state before
-/// each trip (`[trips, ...]` per state value), then a backward loop that walks the trips in
-/// reverse, reads the saved state, records the body again and its VJP inside the loop body,
-/// and carries the cotangents. Both loops are counted the same way, so the gradient can be
-/// differentiated again.
+/// each trip (`[trips, ...]` per state value; values the body passes through unchanged are
+/// not stacked), then a backward loop that walks the trips in reverse, reads the saved state,
+/// records the body again and its VJP inside the loop body, and carries the cotangents. Both
+/// loops are counted the same way, so the gradient can be differentiated again.
 fn while_loop(
     b: &mut Builder,
     _node: &Node,
@@ -1262,6 +1262,17 @@ fn while_loop(
     }
     let tys: Vec<TensorType> = x.iter().map(|&t| ty(b, t)).collect::<Result<_>>()?;
     let float: Vec<usize> = (0..m).filter(|&j| differentiable(tys[j].ty)).collect();
+    let params = body.graph.parameters();
+    // Loop invariants: the body returns its parameter j unchanged as result j.
+    let invariant: Vec<bool> = (0..m)
+        .map(|j| {
+            body.results
+                .get(j)
+                .is_some_and(|r| params.get(j) == Some(&r.node))
+        })
+        .collect();
+    let varying: Vec<usize> = (0..m).filter(|&j| !invariant[j]).collect();
+    let fixed: Vec<usize> = (0..m).filter(|&j| invariant[j]).collect();
     let s32 = TensorType::scalar(ElementType::S32);
     let stack_ty = |t: &TensorType| {
         let mut d = vec![trips];
@@ -1285,11 +1296,12 @@ fn while_loop(
         }
         Ok(st)
     };
+    let nv = varying.len();
 
-    // Forward loop: (it, state..., stacks...).
+    // Forward loop: (it, state..., stacks of the varying values...).
     let mut fwd_tys = vec![s32.clone()];
     fwd_tys.extend(tys.iter().cloned());
-    fwd_tys.extend(tys.iter().map(stack_ty));
+    fwd_tys.extend(varying.iter().map(|&j| stack_ty(&tys[j])));
     let fcond = counted_cond("while_save_cond", &fwd_tys)?;
     let fbody = {
         let mut cb = Builder::new("while_save_body");
@@ -1299,12 +1311,12 @@ fn while_loop(
         }
         let it = ps[0];
         let mut stacks = Vec::new();
-        for j in 0..m {
+        for (k, &j) in varying.iter().enumerate() {
             let mut d1 = vec![1];
             d1.extend(tys[j].dims.iter().copied());
             let r = cb.reshape(ps[1 + j], d1)?;
             let st = row(&mut cb, it, &tys[j])?;
-            stacks.push(cb.dynamic_update_slice(ps[1 + m + j], r, &st)?);
+            stacks.push(cb.dynamic_update_slice(ps[1 + m + k], r, &st)?);
         }
         let next = inline(&mut cb, body, &ps[1..1 + m])?;
         let one = cb.scalar(ElementType::S32, 1.0)?;
@@ -1315,18 +1327,19 @@ fn while_loop(
     };
     let mut init = vec![b.scalar(ElementType::S32, 0.0)?];
     init.extend_from_slice(x);
-    for t in &tys {
-        let st = stack_ty(t);
+    for &j in &varying {
+        let st = stack_ty(&tys[j]);
         init.push(zeros_ty(b, &st)?);
     }
     let saved = b.while_loop_with(&init, fcond, fbody)?;
     let stacks = saved[1 + m..].to_vec();
 
-    // Backward loop: (r, cotangents of the float state..., stacks...).
+    // Backward loop: (r, cotangents of the float state..., stacks..., invariants...).
     let nf = float.len();
     let mut bwd_tys = vec![s32.clone()];
     bwd_tys.extend(float.iter().map(|&j| tys[j].clone()));
-    bwd_tys.extend(tys.iter().map(stack_ty));
+    bwd_tys.extend(varying.iter().map(|&j| stack_ty(&tys[j])));
+    bwd_tys.extend(fixed.iter().map(|&j| tys[j].clone()));
     let bcond = counted_cond("while_vjp_cond", &bwd_tys)?;
     let bbody = {
         let mut cb = Builder::new("while_vjp_body");
@@ -1337,15 +1350,23 @@ fn while_loop(
         let r = ps[0];
         let last = cb.scalar(ElementType::S32, (trips - 1) as f64)?;
         let i = cb.sub(last, r)?;
-        let mut xs = Vec::new();
+        let mut xs = Vec::with_capacity(m);
+        let (mut kv, mut kf) = (0, 0);
         for j in 0..m {
-            let st = row(&mut cb, i, &tys[j])?;
-            let mut sz = vec![1];
-            sz.extend(tys[j].dims.iter().copied());
-            let sl = cb.dynamic_slice(ps[1 + nf + j], &st, sz)?;
-            xs.push(cb.reshape(sl, &tys[j].dims)?);
+            if invariant[j] {
+                xs.push(ps[1 + nf + nv + kf]);
+                kf += 1;
+            } else {
+                let st = row(&mut cb, i, &tys[j])?;
+                let mut sz = vec![1];
+                sz.extend(tys[j].dims.iter().copied());
+                let sl = cb.dynamic_slice(ps[1 + nf + kv], &st, sz)?;
+                xs.push(cb.reshape(sl, &tys[j].dims)?);
+                kv += 1;
+            }
         }
-        // The saved state values are the roots of the sweep (nodes before `start`).
+        // The saved state values are the roots of the sweep: the slices (nodes before
+        // `start`) and the invariant parameters.
         let start = cb.graph().len();
         let outs = inline(&mut cb, body, &xs)?;
         let seeds: Vec<(ValueId, Tensor)> = float
@@ -1374,6 +1395,7 @@ fn while_loop(
         });
     }
     binit.extend(stacks);
+    binit.extend(fixed.iter().map(|&j| x[j]));
     let back = b.while_loop_with(&binit, bcond, bbody)?;
     let mut out = vec![None; m];
     for (k, &j) in float.iter().enumerate() {

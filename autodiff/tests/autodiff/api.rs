@@ -316,3 +316,47 @@ fn long_counted_loops_are_not_unrolled() {
         assert!((v - want).abs() < 1e-12, "{v} vs {want}");
     }
 }
+
+#[test]
+fn loop_invariants_are_not_stacked() {
+    // h <- tanh(W h) for 1000 trips with W carried unchanged: only h (64 floats per trip)
+    // is saved for the backward loop, not W (4096 floats per trip).
+    let mut b = Builder::new("rnn");
+    let h = b.parameter("h", F32, [64]).unwrap();
+    let w = b.parameter("w", F32, [64, 64]).unwrap();
+    let r = autodiff::fori_loop(&mut b, 1000, &[h, w], |b, _i, s| {
+        let z = b.matmul(s[1], s[0])?;
+        Ok(vec![b.tanh(z)?, s[1]])
+    })
+    .unwrap();
+    let l = b.reduce_sum(r[0], [0]).unwrap();
+    let g = autodiff::grad(&mut b, l, &[h, w]).unwrap();
+    let m = b.build(&[g[0], g[1]]).unwrap();
+    let text = m.to_text();
+    assert!(
+        text.contains("tensor<1000x64xf32>"),
+        "the varying state is stacked"
+    );
+    assert!(
+        !text.contains("tensor<1000x64x64xf32>"),
+        "the invariant weight must not be stacked"
+    );
+    let hs: Vec<f32> = (0..64).map(|i| ((i as f32) * 0.37).sin()).collect();
+    // Close to the identity, so the signal neither explodes nor vanishes over 1000 trips.
+    let ws: Vec<f32> = (0..64 * 64)
+        .map(|i| {
+            if i % 65 == 0 {
+                1.0
+            } else {
+                ((i as f32) * 0.11).cos() * 0.01
+            }
+        })
+        .collect();
+    let out = m
+        .compile(client())
+        .unwrap()
+        .run(&[&lit(&hs, &[64]), &lit(&ws, &[64, 64])])
+        .unwrap();
+    assert!(f32s(&out[1]).iter().all(|v| v.is_finite()));
+    assert!(f32s(&out[1]).iter().any(|v| *v != 0.0));
+}

@@ -748,6 +748,18 @@ fn control_cases() -> Vec<Case> {
         },
     ));
     v.push(case(
+        "fori_loop_invariant_weight",
+        &[(&[3], -1.0, 1.0), (&[3, 3], -0.8, 0.8)],
+        true,
+        |b, x| {
+            let r = autodiff::fori_loop(b, 5, &[x[0], x[1]], |b, _i, s| {
+                let h = b.matmul(s[1], s[0])?;
+                Ok(vec![b.tanh(h)?, s[1]])
+            })?;
+            Ok(r[0])
+        },
+    ));
+    v.push(case(
         "while_counter_with_constants",
         &[(&[2], -1.0, 1.0)],
         true,
