@@ -41,6 +41,7 @@
 
 mod custom;
 mod error;
+mod forward;
 pub mod optim;
 mod replay;
 mod reverse;

@@ -263,12 +263,8 @@ pub fn value_and_grad(
 }
 
 /// Forward mode: the Jacobian-vector products `J_i t` of each output, for tangents `tangents`
-/// of `wrt` (one per input, same types), recorded in `b`.
-///
-/// It is computed as the transpose of the (linear) vector-Jacobian map: the VJP is recorded
-/// with a placeholder cotangent `u`, then differentiated with respect to `u`. Every rule emits
-/// ordinary builder ops, so this is exact, and the compiler removes the part that depends on
-/// the placeholder's value.
+/// of `wrt` (one per input, same types), recorded in `b`. Tangents are pushed forward through
+/// the nodes between the inputs and the outputs (see the `forward` module for the rules).
 pub fn jvp(
     b: &mut Builder,
     outputs: &[Tensor],
@@ -282,7 +278,7 @@ pub fn jvp(
             message: format!("{} inputs but {} tangents", wrt.len(), tangents.len()),
         });
     }
-    let otys = check_outputs(b, func, outputs)?;
+    check_outputs(b, func, outputs)?;
     let itys = check_inputs(b, func, wrt)?;
     for (i, &t) in tangents.iter().enumerate() {
         let tt = check_value(b, func, "tangent", t)?;
@@ -296,27 +292,9 @@ pub fn jvp(
             });
         }
     }
-    // Placeholder cotangents (one fresh node each).
-    let mut us = Vec::with_capacity(outputs.len());
-    for t in &otys {
-        us.push(b.splat(t.ty, &t.dims, 0.0)?);
-    }
-    let seeds: Vec<(ValueId, Tensor)> = outputs
-        .iter()
-        .zip(&us)
-        .map(|(o, u)| (o.value(), *u))
-        .collect();
     let ids: Vec<ValueId> = wrt.iter().map(|w| w.value()).collect();
-    let gs = backprop(b, &seeds, &ids, start_of(wrt))?;
-    let mut seeds2 = Vec::new();
-    for (g, &t) in gs.iter().zip(tangents) {
-        if let Some(g) = g {
-            seeds2.push((g.value(), t));
-        }
-    }
-    let uids: Vec<ValueId> = us.iter().map(|u| u.value()).collect();
-    let start = start_of(&us);
-    let js = backprop(b, &seeds2, &uids, start)?;
+    let oids: Vec<ValueId> = outputs.iter().map(|o| o.value()).collect();
+    let js = crate::forward::forward(b, &ids, tangents, &oids)?;
     materialize(b, outputs, js)
 }
 

@@ -247,7 +247,13 @@ pub(crate) fn vjp(
     }
 }
 
-fn unary(b: &mut Builder, u: UnaryOp, x: Tensor, y: Tensor, g: Tensor) -> Result<Option<Tensor>> {
+pub(crate) fn unary(
+    b: &mut Builder,
+    u: UnaryOp,
+    x: Tensor,
+    y: Tensor,
+    g: Tensor,
+) -> Result<Option<Tensor>> {
     use UnaryOp::*;
     let r = match u {
         Neg => b.neg(g)?,
@@ -326,7 +332,7 @@ fn unary(b: &mut Builder, u: UnaryOp, x: Tensor, y: Tensor, g: Tensor) -> Result
     Ok(Some(r))
 }
 
-fn binary(
+pub(crate) fn binary(
     b: &mut Builder,
     op: BinaryOp,
     x: Tensor,
@@ -744,7 +750,7 @@ pub(crate) fn add_computation(t: ElementType) -> Result<Arc<Computation>> {
 }
 
 /// If `comp` is `(p0, p1) -> op(p0, p1)` (either order) on two scalar parameters, `op`.
-fn body_binop(comp: &Computation) -> Option<BinaryOp> {
+pub(crate) fn body_binop(comp: &Computation) -> Option<BinaryOp> {
     let params = comp.graph.parameters();
     if params.len() != 2 || comp.results.len() != 1 {
         return None;
@@ -760,7 +766,7 @@ fn body_binop(comp: &Computation) -> Option<BinaryOp> {
 }
 
 /// Per result j: `Some(true)` if it is `p_j + p_{N+j}`, `Some(false)` if it is `p_{N+j}`.
-fn scatter_kind(comp: &Computation, n: usize) -> Option<Vec<bool>> {
+pub(crate) fn scatter_kind(comp: &Computation, n: usize) -> Option<Vec<bool>> {
     let params = comp.graph.parameters();
     if params.len() != 2 * n || comp.results.len() != n {
         return None;
