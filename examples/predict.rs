@@ -57,7 +57,8 @@ fn run(out: &std::path::Path, models: &[String]) -> Result<bool, Box<dyn std::er
             Ok(exe) => exe,
             Err(e @ pjrt::Error::ForeignExecutable { .. }) => {
                 eprintln!(
-                    "predict: {} was compiled by a different PJRT plugin and cannot run here: {e}",
+                    "predict: refusing {}: {e}; export it again with this plugin \
+                     (cargo run --example train_digits, same PJRT_PLUGIN)",
                     paths.executable.display()
                 );
                 all_ok = false;
