@@ -301,6 +301,12 @@ fn train_model(
 
     // Resume: parameters, optimizer state, the epoch/step reached, and the curve so far.
     let (mut start_epoch, mut start_step, mut curve) = (0usize, 0u64, Vec::new());
+    if cfg.resume && !ckpt_path.exists() {
+        println!(
+            "{name}: no checkpoint at {}; starting from scratch",
+            ckpt_path.display()
+        );
+    }
     if cfg.resume && ckpt_path.exists() {
         let ck = Checkpoint::load(&ckpt_path)?;
         let params: Vec<Vec<f32>> = specs
