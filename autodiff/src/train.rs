@@ -803,6 +803,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn donation_marks_land_on_the_right_arguments() {
+        let f32_4 = TensorType::new(ElementType::F32, [4]);
+        let s32 = TensorType::scalar(ElementType::S32);
+        let text = "module {\n  func.func @main(%arg0: tensor<4xf32>, %arg1: tensor<i32>, %arg10: tensor<4xf32>) -> (tensor<4xf32>, tensor<i32>) {\n";
+        let params = [f32_4.clone(), s32, f32_4.clone()];
+        let out = mark_donations(text, &params, &[(0, 0), (1, 1)]).unwrap();
+        assert!(out.contains("@main(%arg0: tensor<4xf32> {tf.aliasing_output = 0 : i32}, %arg1: tensor<i32> {tf.aliasing_output = 1 : i32}, %arg10: tensor<4xf32>) ->"), "{out}");
+        // A type that does not match, or an argument that is not there, is an error.
+        assert!(mark_donations(text, &[s32_like(), f32_4.clone()], &[(0, 0)]).is_err());
+        assert!(mark_donations(text, &params, &[(5, 0)]).is_err());
+        assert!(mark_donations("module {}", &params, &[(0, 0)]).is_err());
+    }
+
+    fn s32_like() -> TensorType {
+        TensorType::new(ElementType::S32, [4])
+    }
+
+    #[test]
     fn batches_cover_distinct_rows_and_orders_are_reproducible() {
         let o = epoch_order(10, 3, 0);
         assert_eq!(o, epoch_order(10, 3, 0));
