@@ -971,6 +971,8 @@ fn flatten_reduced(b: &mut Builder, x: Tensor, dims: &[i64]) -> Result<(Tensor, 
 }
 
 const UNROLL_LIMIT: i64 = 256;
+/// Products over at most this many elements are differentiated by unrolling (exact at zeros).
+const PROD_UNROLL: i64 = 64;
 
 fn reduce(
     b: &mut Builder,
@@ -1000,22 +1002,38 @@ fn reduce(
                 return Ok(vec![dx, di]);
             }
             Some(BinaryOp::Max) | Some(BinaryOp::Min) => {
-                // The cotangent goes to the elements equal to the result, split among ties.
+                // The cotangent goes to the elements equal to the result, split among ties;
+                // the init value counts as one more candidate (it wins when no element
+                // reaches it, e.g. a max with init 0 over negative numbers).
                 let yb = b.broadcast_in_dim(y[0], &xt.dims, &kept)?;
                 let loc = b.eq(x[0], yb)?;
                 let locf = b.convert(loc, xt.ty)?;
                 let cnt = b.reduce_sum(locf, dims)?;
-                let gc = b.div(g, cnt)?;
-                let gb = b.broadcast_in_dim(gc, &xt.dims, &kept)?;
+                let at_init = b.eq(y[0], x[1])?;
+                let at_init = b.convert(at_init, xt.ty)?;
+                let total = b.add(cnt, at_init)?;
+                let one = b.scalar_like(total, 1.0)?;
+                let total = b.max(total, one)?;
+                let gc = b.div(g, total)?;
                 let dx = if want[0] {
+                    let gb = b.broadcast_in_dim(gc, &xt.dims, &kept)?;
                     Some(b.mul(gb, locf)?)
                 } else {
                     None
                 };
-                return Ok(vec![dx, None]);
+                let di = if want[1] {
+                    let d = b.mul(gc, at_init)?;
+                    Some(sum_all(b, d)?)
+                } else {
+                    None
+                };
+                return Ok(vec![dx, di]);
             }
-            Some(BinaryOp::Mul) => {
-                // d(prod)/dx_i = prod / x_i (assumes nonzero elements).
+            Some(BinaryOp::Mul)
+                if dims.iter().map(|&a| xt.dims[a as usize]).product::<i64>() > PROD_UNROLL =>
+            {
+                // d(prod)/dx_i = prod / x_i: exact for nonzero elements. Short products are
+                // unrolled below instead, which is exact with zeros too.
                 let gy = b.mul(g, y[0])?;
                 let gb = b.broadcast_in_dim(gy, &xt.dims, &kept)?;
                 let dx = if want[0] {

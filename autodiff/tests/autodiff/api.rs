@@ -360,3 +360,27 @@ fn loop_invariants_are_not_stacked() {
     assert!(f32s(&out[1]).iter().all(|v| v.is_finite()));
     assert!(f32s(&out[1]).iter().any(|v| *v != 0.0));
 }
+
+#[test]
+fn product_gradient_is_exact_at_zero() {
+    let mut b = Builder::new("prod0");
+    let x = b.parameter("x", F32, [4]).unwrap();
+    let p = b.reduce_prod(x, [0]).unwrap();
+    let g = autodiff::grad(&mut b, p, &[x]).unwrap();
+    let r = run(&b, &[g[0]], &[&lit(&[2.0f32, 0.0, 3.0, -1.0], &[4])]);
+    assert_eq!(f32s(&r[0]), vec![0.0, -6.0, 0.0, 0.0]);
+}
+
+#[test]
+fn max_reduction_with_a_winning_init_has_a_finite_gradient() {
+    // max(0, max(x)) over all-negative x: the gradient goes to the init value, not NaN to x.
+    let mut b = Builder::new("maxinit");
+    let x = b.parameter("x", F32, [3]).unwrap();
+    let z = b.scalar(F32, 0.0).unwrap();
+    let m = b
+        .reduce(&[x], &[z], [0], |b, a| Ok(vec![b.max(a[0], a[1])?]))
+        .unwrap();
+    let g = autodiff::grad(&mut b, m[0], &[x]).unwrap();
+    let r = run(&b, &[g[0]], &[&lit(&[-1.0f32, -2.0, -0.5], &[3])]);
+    assert_eq!(f32s(&r[0]), vec![0.0, 0.0, 0.0]);
+}

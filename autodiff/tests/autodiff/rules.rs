@@ -595,6 +595,22 @@ fn reduce_cases() -> Vec<Case> {
         Ok(b.reduce_prod(x[0], [1])?)
     }));
     v.push(case(
+        "reduce_max_init_wins",
+        &[(&[3, 4], -2.0, 1.0), (&[], 0.0, 0.5)],
+        false,
+        |b, x| {
+            // Rows whose elements are all below the init value give the cotangent to the init.
+            let r = b.reduce(&[x[0]], &[x[1]], [1], |b, a| Ok(vec![b.max(a[0], a[1])?]))?;
+            Ok(r[0])
+        },
+    ));
+    v.push(case(
+        "reduce_prod_long",
+        &[(&[2, 80], 0.9, 1.1)],
+        true,
+        |b, x| Ok(b.reduce_prod(x[0], [1])?),
+    ));
+    v.push(case(
         "reduce_custom_body",
         &[(&[3, 4], -1.0, 1.0)],
         false,
