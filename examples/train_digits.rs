@@ -348,6 +348,7 @@ fn train_model(
         target: cfg.target,
         verbose: true,
         name: name.clone(),
+        metric_name: "test acc".into(),
     };
     let (mut xb, mut yb) = (
         Vec::with_capacity(BATCH * PIXELS),

@@ -613,6 +613,8 @@ pub struct Schedule {
     pub verbose: bool,
     /// Name shown at the start of progress lines.
     pub name: String,
+    /// Name of the evaluation metric in progress lines.
+    pub metric_name: String,
 }
 
 impl Default for Schedule {
@@ -625,6 +627,7 @@ impl Default for Schedule {
             target: None,
             verbose: true,
             name: "train".to_string(),
+            metric_name: "eval".to_string(),
         }
     }
 }
@@ -776,12 +779,13 @@ where
             });
             if schedule.verbose {
                 println!(
-                    "{:>6} epoch {:>3}/{} step {:>5}  loss {:.4}  eval {:.4}  {:>9.0} rows/s  {:.2}s",
+                    "{:>6} epoch {:>3}/{} step {:>5}  loss {:.4}  {} {:.4}  {:>9.0} rows/s  {:.2}s",
                     schedule.name,
                     h.epoch,
                     schedule.epochs,
                     h.step,
                     mean,
+                    schedule.metric_name,
                     metric,
                     h.rows_per_sec(),
                     wall.elapsed().as_secs_f64()
