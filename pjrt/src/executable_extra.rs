@@ -224,6 +224,32 @@ unsafe extern "C" fn recv_trampoline(
     }
 }
 
+static CONTEXTS_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many executions with an execute context are running now (process-wide).
+pub(crate) fn contexts_in_flight() -> usize {
+    CONTEXTS_IN_FLIGHT.load(std::sync::atomic::Ordering::Acquire)
+}
+
+struct InFlight(bool);
+
+impl InFlight {
+    fn new(with_context: bool) -> InFlight {
+        if with_context {
+            CONTEXTS_IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+        InFlight(with_context)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0 {
+            CONTEXTS_IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+}
+
 impl LoadedExecutable {
     /// Runs on its single addressable device with an optional execute context and host
     /// send/recv callbacks; waits until the execution finished (the callbacks must outlive
@@ -316,6 +342,7 @@ impl LoadedExecutable {
         a.num_args = raw_args.len();
         a.output_lists = out_lists.as_ptr();
         a.device_complete_events = events.as_mut_ptr();
+        let in_flight = InFlight::new(context.is_some());
         call!(self.client().api(), PJRT_LoadedExecutable_Execute, &mut a)?;
         let results: Vec<Buffer> = outs
             .iter()
@@ -324,6 +351,7 @@ impl LoadedExecutable {
         if let Some(e) = Event::from_raw(&plugin, events[0]) {
             e.wait()?;
         }
+        drop(in_flight);
         // The callbacks' state (`sends`, `recvs`) lives until here, past the execution.
         drop((send_infos, recv_infos, sends, recvs));
         Ok(results)

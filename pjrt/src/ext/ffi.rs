@@ -4,6 +4,7 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! # #[allow(unused_imports)]
 //! use pjrt::ext::ffi::{Ffi, CallFrame};
 //! # fn main() -> pjrt::Result<()> {
 //! let client = pjrt::Client::default_cpu()?;
@@ -547,7 +548,21 @@ impl<'a> CallFrame<'a> {
     }
 
     /// The user data of type `T` attached to this execution (see [`Ffi::add_user_data`]).
-    pub fn user_data<T: Any + Send + Sync>(&self, type_id: &FfiTypeId<T>) -> Result<&'a T> {
+    ///
+    /// Refused (without calling XLA) when no execution with an [`ExecuteContext`] is in
+    /// flight in this process.
+    ///
+    /// # Safety
+    /// Every execution of the calling program must be given an execute context
+    /// ([`crate::LoadedExecutable::execute_with_context`] with `Some`): for an execution
+    /// without one, XLA dereferences the missing context (the 0.81 plugin segfaults).
+    pub unsafe fn user_data<T: Any + Send + Sync>(&self, type_id: &FfiTypeId<T>) -> Result<&'a T> {
+        if crate::executable_extra::contexts_in_flight() == 0 {
+            return Err(Error::InvalidArgument(
+                "FFI user data: this execution has no execute context (use execute_with_context)"
+                    .into(),
+            ));
+        }
         let api = self.raw.api;
         if api.is_null() {
             return Err(Error::InvalidArgument("FFI call frame has no API".into()));
