@@ -547,18 +547,11 @@ impl Builder {
         let out = shape::bitcast_convert(&t, to)?;
         // XLA's simplifier folds two shape-changing bitcast_converts in a row into one with
         // the wrong shape (0.115 CPU plugin: "Expected instruction to have shape equal to
-        // f16[4], actual shape is f16[2,2]"); a barrier between them keeps both.
+        // s8[2,1,4], actual shape is s8[2,1,2,2]"), also when they only become adjacent after
+        // other simplifications; a barrier before every shape-changing bitcast prevents it.
         let mut x = x;
-        if out.dims != t.dims {
-            let n = self.node(x)?;
-            let chained = matches!(n.op, Op::BitcastConvert)
-                && n.operands
-                    .first()
-                    .and_then(|v| self.graph.ty(*v))
-                    .is_some_and(|src| src.dims != t.dims);
-            if chained {
-                x = self.optimization_barrier(&[x])?[0];
-            }
+        if out.dims != t.dims && !matches!(self.op(x)?, Op::OptimizationBarrier) {
+            x = self.optimization_barrier(&[x])?[0];
         }
         Ok(self.push1(Op::BitcastConvert, &[x], out))
     }
