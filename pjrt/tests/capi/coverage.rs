@@ -104,7 +104,7 @@ fn scan() -> BTreeMap<String, BTreeSet<Wrapper>> {
                 let ty = head.rsplit(" for ").next().unwrap_or(head);
                 let ty = ty.trim_start_matches("impl").trim();
                 let ty = if ty.starts_with('<') {
-                    ty.splitn(2, '>').nth(1).unwrap_or(ty).trim()
+                    ty.split_once('>').map_or(ty, |(_, t)| t).trim()
                 } else {
                     ty
                 };

@@ -100,9 +100,7 @@ pub fn xla_transform(ctx: &Ctx) {
         )
         .unwrap();
     let prog = Program::mlir_text(
-        ADD_SELF
-            .replace("@main", "@main")
-            .replace("add %x, %x", "multiply %x, %x"),
+        ADD_SELF.replace("add %x, %x", "multiply %x, %x"),
     );
     let out = ctx
         .client
@@ -140,6 +138,8 @@ pub fn ffi_custom_call(ctx: &Ctx) {
     assert!(ty.id() > 0);
     let calls = Arc::new(AtomicUsize::new(0));
     let calls2 = calls.clone();
+    let guarded = Arc::new(AtomicUsize::new(0));
+    let guarded2 = guarded.clone();
     let ty2 = ty.clone();
     ffi.register_handler(
         "capi_rust_affine",
@@ -158,7 +158,16 @@ pub fn ffi_custom_call(ctx: &Ctx) {
             assert_eq!(f.attr("tag"), Some(FfiAttr::String("capi".into())));
             // SAFETY: this test runs the program with a context only in the second call;
             // in the first (no context in flight) the guard refuses before calling XLA.
-            let offset = unsafe { f.user_data(&ty2) }.map(|o| o.0).unwrap_or(0.0);
+            let offset = match unsafe { f.user_data(&ty2) } {
+                Ok(o) => o.0,
+                // No execute context: refused by the guard (XLA itself would dereference
+                // the missing context; the 0.81 plugin segfaults).
+                Err(e) => {
+                    assert!(e.to_string().contains("no execute context"), "{e}");
+                    guarded2.fetch_add(1, Ordering::SeqCst);
+                    0.0
+                }
+            };
             let (x, y) = (f.arg(0)?, f.ret(0)?);
             assert_eq!((f.num_args(), f.num_rets()), (1, 1));
             assert_eq!(x.dims(), &[4]);
@@ -181,6 +190,7 @@ pub fn ffi_custom_call(ctx: &Ctx) {
     // Without user data: y = 3x, out = 3x + x = 4x.
     let out = exe.execute(&[&x]).unwrap();
     assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![4., 8., 12., 16.]);
+    assert_eq!(guarded.load(Ordering::SeqCst), 1, "user data without a context was refused");
     // With user data offset 0.5 through an execute context: out = 4x + 0.5.
     let mut ectx = ExecuteContext::new(&ctx.plugin).unwrap();
     ffi.add_user_data(&mut ectx, &ty, Offset(0.5)).unwrap();

@@ -14,6 +14,7 @@ use pjrt::{Client, ClientOptions, Plugin};
 mod core;
 mod coverage;
 mod exts;
+mod gpu;
 
 /// The CPU plugins the set-up installs, in version order: (label, path).
 pub fn installed_plugins() -> Vec<(&'static str, PathBuf)> {
