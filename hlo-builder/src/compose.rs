@@ -226,7 +226,14 @@ impl Builder {
             return shape_err(op, format!("operand {t} has no reducible element type"));
         }
         let init = if matches!(which, Canned::And) && t.ty.is_integer() {
-            self.full_like_scalar(x, -1.0)?
+            self.full_like_scalar(
+                x,
+                if t.ty.is_unsigned_int() {
+                    highest(t.ty)
+                } else {
+                    -1.0
+                },
+            )?
         } else {
             self.splat(t.ty, [], init)?
         };

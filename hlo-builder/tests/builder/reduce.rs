@@ -39,6 +39,24 @@ fn canned_reductions() {
     assert_eq!(bools(&got[6]), vec![true, true]);
     assert_eq!(i32s(&got[7]), vec![-5]);
     assert_eq!(i32s(&got[8]), vec![-5 & -9 & -7]);
+    // and/or over unsigned integers: the identity of `and` is all ones
+    let mut b = Builder::new("uand");
+    let u = b.parameter("u", U32, [3]).unwrap();
+    let a = b.reduce_and(u, [0]).unwrap();
+    let o = b.reduce_or(u, [0]).unwrap();
+    let got = run(
+        &b,
+        &[a, o],
+        &[&lit(&[0xF0F0_FFFFu32, 0xFFFF_0F0F, 0x8000_0FFF], &[3])],
+    );
+    assert_eq!(
+        got[0].to_vec::<u32>().unwrap(),
+        vec![0xF0F0_FFFF & 0xFFFF_0F0F & 0x8000_0FFF]
+    );
+    assert_eq!(
+        got[1].to_vec::<u32>().unwrap(),
+        vec![0xF0F0_FFFF | 0xFFFF_0F0F | 0x8000_0FFF]
+    );
 }
 
 #[test]
