@@ -1,13 +1,12 @@
-//! The AbiVersion extension: runtime and executable ABI versions and their compatibility.
-//!
-//! The functions here pass the header's argument struct through the checked call path
-//! (slot bounds, error conversion); filling it is the caller's job, hence `unsafe`.
+//! The AbiVersion extension: ABI versions of the runtime (client) and of compiled
+//! executables, their compatibility, and their proto form.
 
 use pjrt_sys as sys;
-use sys::ext::abi_version as e;
+use sys::ext::abi_version as a;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::{Client, Executable};
 
 extension_struct!(
     /// The AbiVersion extension of a plugin.
@@ -15,208 +14,210 @@ extension_struct!(
     sys::PJRT_Extension_Type_AbiVersion
 );
 
+/// A runtime ABI version; destroyed on drop.
+pub struct RuntimeAbiVersion {
+    ext: AbiVersion,
+    raw: *mut a::PJRT_RuntimeAbiVersion,
+}
+
+/// An executable ABI version; destroyed on drop.
+pub struct ExecutableAbiVersion {
+    ext: AbiVersion,
+    raw: *mut a::PJRT_ExecutableAbiVersion,
+}
+
+// SAFETY: immutable plugin objects, destroyed once.
+unsafe impl Send for RuntimeAbiVersion {}
+// SAFETY: as above.
+unsafe impl Send for ExecutableAbiVersion {}
+
 impl AbiVersion {
-    /// Calls `client_runtime_abi_version` with a filled `PJRT_Client_RuntimeAbiVersion_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn client_runtime_abi_version(
-        &self,
-        args: &mut e::PJRT_Client_RuntimeAbiVersion_Args,
-    ) -> Result<()> {
+    /// The ABI version of a client's runtime.
+    pub fn runtime_abi_version(&self, client: &Client) -> Result<RuntimeAbiVersion> {
+        let mut x = a::PJRT_Client_RuntimeAbiVersion_Args::new();
+        x.client = client.raw();
         ext_call!(
             &self.h,
-            e::PJRT_AbiVersion_Extension,
+            a::PJRT_AbiVersion_Extension,
             client_runtime_abi_version,
-            args
-        )
+            &mut x
+        )?;
+        Ok(RuntimeAbiVersion {
+            ext: self.clone(),
+            raw: x.abi_version,
+        })
     }
 
-    /// Calls `executable_get_abi_version` with a filled `PJRT_Executable_GetAbiVersion_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn executable_get_abi_version(
-        &self,
-        args: &mut e::PJRT_Executable_GetAbiVersion_Args,
-    ) -> Result<()> {
+    /// The ABI version an executable needs.
+    pub fn executable_abi_version(&self, executable: &Executable) -> Result<ExecutableAbiVersion> {
+        let mut x = a::PJRT_Executable_GetAbiVersion_Args::new();
+        x.executable = executable.raw;
         ext_call!(
             &self.h,
-            e::PJRT_AbiVersion_Extension,
+            a::PJRT_AbiVersion_Extension,
             executable_get_abi_version,
-            args
-        )
+            &mut x
+        )?;
+        Ok(ExecutableAbiVersion {
+            ext: self.clone(),
+            raw: x.abi_version,
+        })
     }
 
-    /// Calls `runtime_abi_version_destroy` with a filled `PJRT_RuntimeAbiVersion_Destroy_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn runtime_abi_version_destroy(
-        &self,
-        args: &mut e::PJRT_RuntimeAbiVersion_Destroy_Args,
-    ) -> Result<()> {
+    /// A runtime ABI version from its serialized proto.
+    pub fn runtime_abi_version_from_proto(&self, proto: &[u8]) -> Result<RuntimeAbiVersion> {
+        let mut x = a::PJRT_RuntimeAbiVersion_FromProto_Args::new();
+        x.serialized_proto = proto.as_ptr().cast();
+        x.serialized_proto_size = proto.len();
         ext_call!(
             &self.h,
-            e::PJRT_AbiVersion_Extension,
-            runtime_abi_version_destroy,
-            args
-        )
-    }
-
-    /// Calls `runtime_abi_version_is_compatible_with_runtime` with a filled `PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn runtime_abi_version_is_compatible_with_runtime(
-        &self,
-        args: &mut e::PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            runtime_abi_version_is_compatible_with_runtime,
-            args
-        )
-    }
-
-    /// Calls `runtime_abi_version_is_compatible_with_executable` with a filled `PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn runtime_abi_version_is_compatible_with_executable(
-        &self,
-        args: &mut e::PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            runtime_abi_version_is_compatible_with_executable,
-            args
-        )
-    }
-
-    /// Calls `runtime_abi_version_to_proto` with a filled `PJRT_RuntimeAbiVersion_ToProto_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn runtime_abi_version_to_proto(
-        &self,
-        args: &mut e::PJRT_RuntimeAbiVersion_ToProto_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            runtime_abi_version_to_proto,
-            args
-        )
-    }
-
-    /// Calls `runtime_abi_version_platform_id` with a filled `PJRT_RuntimeAbiVersion_PlatformId_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn runtime_abi_version_platform_id(
-        &self,
-        args: &mut e::PJRT_RuntimeAbiVersion_PlatformId_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            runtime_abi_version_platform_id,
-            args
-        )
-    }
-
-    /// Calls `executable_abi_version_destroy` with a filled `PJRT_ExecutableAbiVersion_Destroy_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn executable_abi_version_destroy(
-        &self,
-        args: &mut e::PJRT_ExecutableAbiVersion_Destroy_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            executable_abi_version_destroy,
-            args
-        )
-    }
-
-    /// Calls `executable_abi_version_to_proto` with a filled `PJRT_ExecutableAbiVersion_ToProto_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn executable_abi_version_to_proto(
-        &self,
-        args: &mut e::PJRT_ExecutableAbiVersion_ToProto_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            executable_abi_version_to_proto,
-            args
-        )
-    }
-
-    /// Calls `executable_abi_version_platform_id` with a filled `PJRT_ExecutableAbiVersion_PlatformId_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn executable_abi_version_platform_id(
-        &self,
-        args: &mut e::PJRT_ExecutableAbiVersion_PlatformId_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            executable_abi_version_platform_id,
-            args
-        )
-    }
-
-    /// Calls `runtime_abi_version_from_proto` with a filled `PJRT_RuntimeAbiVersion_FromProto_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn runtime_abi_version_from_proto(
-        &self,
-        args: &mut e::PJRT_RuntimeAbiVersion_FromProto_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
+            a::PJRT_AbiVersion_Extension,
             runtime_abi_version_from_proto,
-            args
+            &mut x
+        )?;
+        Ok(RuntimeAbiVersion {
+            ext: self.clone(),
+            raw: x.abi_version,
+        })
+    }
+
+    /// An executable ABI version from its serialized proto.
+    pub fn executable_abi_version_from_proto(&self, proto: &[u8]) -> Result<ExecutableAbiVersion> {
+        let mut x = a::PJRT_ExecutableAbiVersion_FromProto_Args::new();
+        x.serialized_proto = proto.as_ptr().cast();
+        x.serialized_proto_size = proto.len();
+        ext_call!(
+            &self.h,
+            a::PJRT_AbiVersion_Extension,
+            executable_abi_version_from_proto,
+            &mut x
+        )?;
+        Ok(ExecutableAbiVersion {
+            ext: self.clone(),
+            raw: x.abi_version,
+        })
+    }
+}
+
+impl RuntimeAbiVersion {
+    /// `Ok` when a runtime of `other`'s version can work with this one (an error says why not).
+    pub fn check_compatible_with_runtime(&self, other: &RuntimeAbiVersion) -> Result<()> {
+        let mut x = a::PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime_Args::new();
+        x.abi_version = self.raw;
+        x.other_abi_version = other.raw;
+        ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            runtime_abi_version_is_compatible_with_runtime,
+            &mut x
         )
     }
 
-    /// Calls `executable_abi_version_from_proto` with a filled `PJRT_ExecutableAbiVersion_FromProto_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn executable_abi_version_from_proto(
+    /// `Ok` when this runtime can run an executable of that ABI version.
+    pub fn check_compatible_with_executable(
         &self,
-        args: &mut e::PJRT_ExecutableAbiVersion_FromProto_Args,
+        executable: &ExecutableAbiVersion,
     ) -> Result<()> {
+        let mut x = a::PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable_Args::new();
+        x.abi_version = self.raw;
+        x.executable_abi_version = executable.raw;
         ext_call!(
-            &self.h,
-            e::PJRT_AbiVersion_Extension,
-            executable_abi_version_from_proto,
-            args
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            runtime_abi_version_is_compatible_with_executable,
+            &mut x
         )
+    }
+
+    /// The serialized proto.
+    pub fn to_proto(&self) -> Result<Vec<u8>> {
+        let mut x = a::PJRT_RuntimeAbiVersion_ToProto_Args::new();
+        x.abi_version = self.raw;
+        ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            runtime_abi_version_to_proto,
+            &mut x
+        )?;
+        // SAFETY: bytes owned by the holder until its deleter runs.
+        let v = unsafe { bytes_from_raw(x.serialized_proto, x.serialized_proto_size) };
+        if let Some(d) = x.serialized_proto_deleter {
+            // SAFETY: the plugin's deleter, once.
+            unsafe { d(x.serialized_proto_holder) };
+        }
+        Ok(v)
+    }
+
+    /// The platform id.
+    pub fn platform_id(&self) -> Result<u64> {
+        let mut x = a::PJRT_RuntimeAbiVersion_PlatformId_Args::new();
+        x.abi_version = self.raw;
+        ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            runtime_abi_version_platform_id,
+            &mut x
+        )?;
+        Ok(x.platform_id)
+    }
+}
+
+impl Drop for RuntimeAbiVersion {
+    fn drop(&mut self) {
+        let mut x = a::PJRT_RuntimeAbiVersion_Destroy_Args::new();
+        x.abi_version = self.raw;
+        let _ = ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            runtime_abi_version_destroy,
+            &mut x
+        );
+    }
+}
+
+impl ExecutableAbiVersion {
+    /// The serialized proto.
+    pub fn to_proto(&self) -> Result<Vec<u8>> {
+        let mut x = a::PJRT_ExecutableAbiVersion_ToProto_Args::new();
+        x.abi_version = self.raw;
+        ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            executable_abi_version_to_proto,
+            &mut x
+        )?;
+        // SAFETY: bytes owned by the holder until its deleter runs.
+        let v = unsafe { bytes_from_raw(x.serialized_proto, x.serialized_proto_size) };
+        if let Some(d) = x.serialized_proto_deleter {
+            // SAFETY: the plugin's deleter, once.
+            unsafe { d(x.serialized_proto_holder) };
+        }
+        Ok(v)
+    }
+
+    /// The platform id.
+    pub fn platform_id(&self) -> Result<u64> {
+        let mut x = a::PJRT_ExecutableAbiVersion_PlatformId_Args::new();
+        x.abi_version = self.raw;
+        ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            executable_abi_version_platform_id,
+            &mut x
+        )?;
+        Ok(x.platform_id)
+    }
+}
+
+impl Drop for ExecutableAbiVersion {
+    fn drop(&mut self) {
+        let mut x = a::PJRT_ExecutableAbiVersion_Destroy_Args::new();
+        x.abi_version = self.raw;
+        let _ = ext_call!(
+            &self.ext.h,
+            a::PJRT_AbiVersion_Extension,
+            executable_abi_version_destroy,
+            &mut x
+        );
     }
 }

@@ -58,7 +58,11 @@ impl CustomPartitioner {
         let mut a = e::PJRT_Register_Batch_Partitionable_Args::new();
         a.name = name.as_ptr().cast();
         a.name_size = name.len();
-        // SAFETY: `name` is valid for the call; the struct is otherwise zeroed by `new()`.
-        unsafe { self.register_batch_partitionable(&mut a) }
+        ext_call!(
+            &self.h,
+            e::PJRT_Custom_Partitioner_Extension,
+            register_batch_partitionable,
+            &mut a
+        )
     }
 }

@@ -1,13 +1,13 @@
-//! The TpuExecutable extension (TPU plugins): target arguments, HLO, memory stats, cost analysis and compilation environment of TPU executables.
-//!
-//! The functions here pass the header's argument struct through the checked call path
-//! (slot bounds, error conversion); filling it is the caller's job, hence `unsafe`.
+//! The TpuExecutable extension (TPU plugins): inspect serialized TPU executables (target
+//! arguments, HLO module with config, compiled memory stats, cost analysis) and TPU
+//! compilation environments.
 
 use pjrt_sys as sys;
-use sys::ext::tpu_executable as e;
+use sys::ext::tpu_executable as t;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::named_value::{read_named_values, NamedValue};
 
 extension_struct!(
     /// The TpuExecutable extension of a plugin.
@@ -15,135 +15,114 @@ extension_struct!(
     sys::PJRT_Extension_Type_TpuExecutable
 );
 
+/// Declares `fn name(&self, input: &[u8]) -> Result<Vec<u8>>` for slots that take one
+/// serialized blob and return another (with a holder and its deleter).
+macro_rules! blob_to_blob {
+    ($($(#[$m:meta])* $name:ident, $Args:ident, $slot:ident, $in:ident / $in_size:ident => $out:ident / $out_size:ident, $holder:ident, $deleter:ident;)*) => {
+        $(
+            $(#[$m])*
+            pub fn $name(&self, input: &[u8]) -> Result<Vec<u8>> {
+                let mut a = t::$Args::new();
+                a.$in = input.as_ptr().cast();
+                a.$in_size = input.len();
+                ext_call!(&self.h, t::PJRT_TpuExecutable_Extension, $slot, &mut a)?;
+                // SAFETY: bytes owned by the holder until its deleter runs.
+                let v = unsafe { bytes_from_raw(a.$out, a.$out_size) };
+                if let Some(d) = a.$deleter {
+                    // SAFETY: the plugin's deleter, once.
+                    unsafe { d(a.$holder) };
+                }
+                Ok(v)
+            }
+        )*
+    };
+}
+
 impl TpuExecutable {
-    /// Calls `get_target_arguments` with a filled `PJRT_TpuExecutable_GetTargetArguments_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn get_target_arguments(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_GetTargetArguments_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_TpuExecutable_Extension,
-            get_target_arguments,
-            args
-        )
+    blob_to_blob! {
+        /// The target arguments of a serialized executable.
+        target_arguments, PJRT_TpuExecutable_GetTargetArguments_Args, get_target_arguments, serialized_executable / serialized_executable_size => target_arguments / target_arguments_size, target_arguments_ptr, target_arguments_deleter;
+        /// The `xla.HloModuleProtoWithConfig` of a serialized executable.
+        hlo_module_with_config, PJRT_TpuExecutable_GetHloModuleWithConfig_Args, get_hlo_module_with_config, serialized_executable / serialized_executable_size => hlo_module_with_config / hlo_module_with_config_size, hlo_module_with_config_ptr, hlo_module_with_config_deleter;
+        /// The compiled memory stats (serialized) of a serialized executable.
+        compiled_memory_stats, PJRT_TpuExecutable_GetCompiledMemoryStats_Args, get_compiled_memory_stats, serialized_executable / serialized_executable_size => compiled_memory_stats / compiled_memory_stats_size, compiled_memory_stats_ptr, compiled_memory_stats_deleter;
+        /// Serialized compilation environments with the TPU environment filled in.
+        set_tpu_compilation_env, PJRT_TpuExecutable_SetTpuCompilationEnv_Args, set_tpu_compilation_env, serialized_compilation_environments / serialized_compilation_environments_size => result_compilation_environments / result_compilation_environments_size, result_compilation_environments_ptr, result_compilation_environments_deleter;
     }
 
-    /// Calls `get_hlo_module_with_config` with a filled `PJRT_TpuExecutable_GetHloModuleWithConfig_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn get_hlo_module_with_config(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_GetHloModuleWithConfig_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_TpuExecutable_Extension,
-            get_hlo_module_with_config,
-            args
-        )
-    }
-
-    /// `get_core_program_abi_version`: deprecated in the 0.114 header (no callable signature); always
-    /// [`crate::Error::Unimplemented`].
+    /// `get_core_program_abi_version`: deprecated in the 0.114 header (no callable
+    /// signature); always [`crate::Error::Unimplemented`].
     pub fn get_core_program_abi_version(&self) -> Result<()> {
-        let r: Result<()> = Err(self.h.unimplemented(concat!(
-            "e::PJRT_TpuExecutable_Extension.",
-            "get_core_program_abi_version",
-            " (deprecated)"
-        )));
+        let r: Result<()> = Err(self.h.unimplemented(
+            "PJRT_TpuExecutable_Extension.get_core_program_abi_version (deprecated)",
+        ));
         self.h.note("get_core_program_abi_version", &r);
         r
     }
 
-    /// Calls `get_compiled_memory_stats` with a filled `PJRT_TpuExecutable_GetCompiledMemoryStats_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn get_compiled_memory_stats(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_GetCompiledMemoryStats_Args,
-    ) -> Result<()> {
+    /// One field of serialized compilation environments, as text.
+    pub fn tpu_compilation_env_field(&self, environments: &[u8], field: &str) -> Result<String> {
+        let mut a = t::PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString_Args::new();
+        a.serialized_compilation_environments = environments.as_ptr().cast();
+        a.serialized_compilation_environments_size = environments.len();
+        a.field_name = field.as_ptr().cast();
+        a.field_name_size = field.len();
         ext_call!(
             &self.h,
-            e::PJRT_TpuExecutable_Extension,
-            get_compiled_memory_stats,
-            args
-        )
-    }
-
-    /// Calls `run_hlo_cost_analysis` with a filled `PJRT_TpuExecutable_RunHloCostAnalysis_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn run_hlo_cost_analysis(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_RunHloCostAnalysis_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_TpuExecutable_Extension,
-            run_hlo_cost_analysis,
-            args
-        )
-    }
-
-    /// Calls `set_tpu_compilation_env` with a filled `PJRT_TpuExecutable_SetTpuCompilationEnv_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn set_tpu_compilation_env(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_SetTpuCompilationEnv_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_TpuExecutable_Extension,
-            set_tpu_compilation_env,
-            args
-        )
-    }
-
-    /// Calls `get_tpu_compilation_env_field_as_string` with a filled `PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn get_tpu_compilation_env_field_as_string(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString_Args,
-    ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_TpuExecutable_Extension,
+            t::PJRT_TpuExecutable_Extension,
             get_tpu_compilation_env_field_as_string,
-            args
-        )
+            &mut a
+        )?;
+        // SAFETY: bytes owned by the holder until its deleter runs.
+        let v = unsafe { bytes_from_raw(a.field_value, a.field_value_size) };
+        if let Some(d) = a.field_value_deleter {
+            // SAFETY: the plugin's deleter, once.
+            unsafe { d(a.field_value_ptr) };
+        }
+        Ok(String::from_utf8_lossy(&v).into_owned())
     }
 
-    /// Calls `is_tpu_predetermined_error` with a filled `PJRT_TpuExecutable_IsTpuPredeterminedError_Args`.
-    ///
-    /// # Safety
-    /// `args` must be filled as the extension header requires (`struct_size` is set by
-    /// `new()`): every pointer valid for the call, outputs owned as the header says.
-    pub unsafe fn is_tpu_predetermined_error(
-        &self,
-        args: &mut e::PJRT_TpuExecutable_IsTpuPredeterminedError_Args,
-    ) -> Result<()> {
+    /// Whether a serialized status is a TPU "predetermined" error.
+    pub fn is_tpu_predetermined_error(&self, serialized_status: &[u8]) -> Result<bool> {
+        let mut a = t::PJRT_TpuExecutable_IsTpuPredeterminedError_Args::new();
+        a.serialized_status = serialized_status.as_ptr().cast();
+        a.serialized_status_size = serialized_status.len();
         ext_call!(
             &self.h,
-            e::PJRT_TpuExecutable_Extension,
+            t::PJRT_TpuExecutable_Extension,
             is_tpu_predetermined_error,
-            args
-        )
+            &mut a
+        )?;
+        Ok(a.is_predetermined)
+    }
+
+    /// Cost analysis of HLO modules for given target arguments.
+    pub fn run_hlo_cost_analysis(
+        &self,
+        target_arguments: &[u8],
+        hlo_modules: &[Vec<u8>],
+    ) -> Result<Vec<NamedValue>> {
+        let mut ptrs: Vec<*const std::ffi::c_char> =
+            hlo_modules.iter().map(|m| m.as_ptr().cast()).collect();
+        let mut sizes: Vec<usize> = hlo_modules.iter().map(|m| m.len()).collect();
+        let mut a = t::PJRT_TpuExecutable_RunHloCostAnalysis_Args::new();
+        a.target_arguments = target_arguments.as_ptr().cast();
+        a.target_arguments_size = target_arguments.len();
+        a.hlo_module = ptrs.as_mut_ptr();
+        a.hlo_module_size = sizes.as_mut_ptr();
+        a.num_hlo_modules = hlo_modules.len();
+        ext_call!(
+            &self.h,
+            t::PJRT_TpuExecutable_Extension,
+            run_hlo_cost_analysis,
+            &mut a
+        )?;
+        // SAFETY: values owned by the result holder until its deleter runs.
+        let v = unsafe { read_named_values(a.analysis_results, a.num_analysis_results) };
+        if let Some(d) = a.analysis_results_deleter {
+            // SAFETY: the plugin's deleter, once.
+            unsafe { d(a.analysis_results_ptr) };
+        }
+        Ok(v)
     }
 }

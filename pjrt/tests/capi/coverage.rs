@@ -158,7 +158,7 @@ fn scan() -> BTreeMap<String, BTreeSet<Wrapper>> {
             if in_getters {
                 // `name, Args, slot, out: type;` inside a getter-declaring macro invocation.
                 let parts: Vec<&str> = line.trim().split(',').map(|s| s.trim()).collect();
-                if parts.len() == 4 && parts[1].ends_with("_Args") {
+                if parts.len() >= 4 && parts[1].ends_with("_Args") {
                     let ext = ext_of_file(&f);
                     if let Some(e) = ext {
                         out.entry(format!("{}.{}", e.name, parts[2]))
@@ -173,7 +173,9 @@ fn scan() -> BTreeMap<String, BTreeSet<Wrapper>> {
                     in_getters = false;
                 }
             }
-            if line.trim_end().ends_with("scalar_getters! {") {
+            if line.trim_end().ends_with("scalar_getters! {")
+                || line.trim_end().ends_with("blob_to_blob! {")
+            {
                 in_getters = true;
             }
             if let Some(p) = line.find(".note(\"") {
