@@ -468,3 +468,222 @@ impl Megascale {
         )
     }
 }
+
+/// A Megascale client context; deleted on drop.
+pub struct ClientContext {
+    ext: Megascale,
+    raw: *mut e::PJRT_Megascale_ClientContext,
+}
+
+// SAFETY: a plugin object without thread affinity, deleted once.
+unsafe impl Send for ClientContext {}
+
+/// A Megascale error aggregator; deleted on drop.
+pub struct ErrorAggregator {
+    ext: Megascale,
+    raw: *mut e::PJRT_Megascale_ErrorAggregator,
+}
+
+// SAFETY: as above.
+unsafe impl Send for ErrorAggregator {}
+
+impl Megascale {
+    /// A client context for a PJRT client.
+    pub fn client_context(&self, client: &crate::Client) -> Result<ClientContext> {
+        let mut a = e::PJRT_Megascale_CreateClientContextFromPjRtClient_Args::new();
+        a.client = client.raw();
+        ext_call!(
+            &self.h,
+            e::PJRT_Megascale_Extension,
+            create_client_context_from_pjrt_client,
+            &mut a
+        )?;
+        Ok(ClientContext {
+            ext: self.clone(),
+            raw: a.client_context,
+        })
+    }
+
+    /// A default client context.
+    pub fn default_client_context(&self) -> Result<ClientContext> {
+        let mut a = e::PJRT_Megascale_CreateDefaultClientContext_Args::new();
+        ext_call!(
+            &self.h,
+            e::PJRT_Megascale_Extension,
+            create_default_client_context,
+            &mut a
+        )?;
+        Ok(ClientContext {
+            ext: self.clone(),
+            raw: a.client_context,
+        })
+    }
+
+    /// The Megascale id of a device in a slice.
+    pub fn megascale_id(&self, slice_id: i32, per_slice_device_id: i32) -> Result<i64> {
+        let mut a = e::PJRT_Megascale_DeviceId_To_MegascaleId_Args::new();
+        a.slice_id = slice_id;
+        a.per_slice_device_id = per_slice_device_id;
+        ext_call!(
+            &self.h,
+            e::PJRT_Megascale_Extension,
+            device_id_to_megascale_id,
+            &mut a
+        )?;
+        Ok(a.megascale_id)
+    }
+
+    /// (slice id, device id in the slice) of a Megascale id.
+    pub fn device_of_megascale_id(&self, megascale_id: i64) -> Result<(i32, i32)> {
+        let mut a = e::PJRT_Megascale_MegascaleId_To_DeviceId_Args::new();
+        a.megascale_id = megascale_id;
+        ext_call!(
+            &self.h,
+            e::PJRT_Megascale_Extension,
+            megascale_id_to_device_id,
+            &mut a
+        )?;
+        Ok((a.slice_id, a.per_slice_device_id))
+    }
+
+    /// An error aggregator for an application type.
+    pub fn error_aggregator(&self, app_type: &str) -> Result<ErrorAggregator> {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_Create_Args::new();
+        a.app_type = app_type.as_ptr().cast();
+        a.app_type_size = app_type.len();
+        ext_call!(
+            &self.h,
+            e::PJRT_Megascale_Extension,
+            error_aggregator_create,
+            &mut a
+        )?;
+        Ok(ErrorAggregator {
+            ext: self.clone(),
+            raw: a.aggregator,
+        })
+    }
+
+    /// Unregisters an error handler by name.
+    pub fn unregister_error_handler_named(&self, name: &str) -> Result<()> {
+        let mut a = e::PJRT_Megascale_UnregisterErrorHandler_Args::new();
+        a.handler_name = name.as_ptr().cast();
+        a.handler_name_size = name.len();
+        ext_call!(
+            &self.h,
+            e::PJRT_Megascale_Extension,
+            unregister_megascale_error_handler,
+            &mut a
+        )
+    }
+}
+
+impl ClientContext {
+    /// Initializes the context.
+    pub fn initialize(&self) -> Result<()> {
+        let mut a = e::PJRT_Megascale_ClientContext_Initialize_Args::new();
+        a.client_context = self.raw;
+        ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            client_context_initialize,
+            &mut a
+        )
+    }
+
+    /// Unblocks work pending for `launch_id`, expiring after `expire_after_ms`.
+    pub fn unblock_pending_work(&self, launch_id: i32, expire_after_ms: i64) -> Result<()> {
+        let mut a = e::PJRT_Megascale_ClientContext_UnblockPendingWork_Args::new();
+        a.client_context = self.raw;
+        a.launch_id = launch_id;
+        a.expire_after_ms = expire_after_ms;
+        ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            client_context_unblock_pending_work,
+            &mut a
+        )
+    }
+
+    /// The Megascale port.
+    pub fn megascale_port(&self) -> Result<i32> {
+        let mut a = e::PJRT_Megascale_ClientContext_MegascalePort_Args::new();
+        a.client_context = self.raw;
+        ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            client_context_megascale_port,
+            &mut a
+        )?;
+        Ok(a.port)
+    }
+}
+
+impl Drop for ClientContext {
+    fn drop(&mut self) {
+        let mut a = e::PJRT_Megascale_DeleteClientContext_Args::new();
+        a.client_context = self.raw;
+        let _ = ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            delete_client_context,
+            &mut a
+        );
+    }
+}
+
+impl ErrorAggregator {
+    /// Adds a worker's serialized error.
+    pub fn add_error(&self, worker_id: &str, serialized_error: &[u8]) -> Result<()> {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_AddError_Args::new();
+        a.aggregator = self.raw;
+        a.worker_id = worker_id.as_ptr().cast();
+        a.worker_id_size = worker_id.len();
+        a.serialized_error = serialized_error.as_ptr().cast();
+        a.serialized_error_size = serialized_error.len();
+        ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            error_aggregator_add_error,
+            &mut a
+        )
+    }
+
+    /// Number of errors held.
+    pub fn size(&self) -> Result<usize> {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_Size_Args::new();
+        a.aggregator = self.raw;
+        ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            error_aggregator_size,
+            &mut a
+        )?;
+        Ok(a.size)
+    }
+
+    /// Whether it is active.
+    pub fn active(&self) -> Result<bool> {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_Active_Args::new();
+        a.aggregator = self.raw;
+        ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            error_aggregator_active,
+            &mut a
+        )?;
+        Ok(a.active)
+    }
+}
+
+impl Drop for ErrorAggregator {
+    fn drop(&mut self) {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_Delete_Args::new();
+        a.aggregator = self.raw;
+        let _ = ext_call!(
+            &self.ext.h,
+            e::PJRT_Megascale_Extension,
+            error_aggregator_delete,
+            &mut a
+        );
+    }
+}
