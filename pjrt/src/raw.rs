@@ -54,8 +54,8 @@ impl Buffer {
     /// the buffer does not free the memory.
     pub fn external_reference(&self) -> Result<ExternalReference<'_>> {
         self.check_live("Buffer::external_reference")?;
-        // SAFETY: balanced by the guard's Drop.
-        unsafe { self.increase_external_reference_count()? };
+        // Balanced by the guard's Drop.
+        self.incref()?;
         Ok(ExternalReference { buffer: self })
     }
 
@@ -66,11 +66,25 @@ impl Buffer {
     /// [`decrease_external_reference_count`](Self::decrease_external_reference_count), or
     /// the memory is never freed. Prefer [`external_reference`](Self::external_reference).
     pub unsafe fn increase_external_reference_count(&self) -> Result<()> {
+        self.incref()
+    }
+
+    fn incref(&self) -> Result<()> {
         let mut a = sys::PJRT_Buffer_IncreaseExternalReferenceCount_Args::new();
         a.buffer = self.raw();
         call!(
             self.client().api(),
             PJRT_Buffer_IncreaseExternalReferenceCount,
+            &mut a
+        )
+    }
+
+    fn decref(&self) -> Result<()> {
+        let mut a = sys::PJRT_Buffer_DecreaseExternalReferenceCount_Args::new();
+        a.buffer = self.raw();
+        call!(
+            self.client().api(),
+            PJRT_Buffer_DecreaseExternalReferenceCount,
             &mut a
         )
     }
@@ -81,13 +95,7 @@ impl Buffer {
     /// Only after a matching increase; once the count reaches zero, a deleted buffer's memory
     /// may be freed while pointers to it are still in use.
     pub unsafe fn decrease_external_reference_count(&self) -> Result<()> {
-        let mut a = sys::PJRT_Buffer_DecreaseExternalReferenceCount_Args::new();
-        a.buffer = self.raw();
-        call!(
-            self.client().api(),
-            PJRT_Buffer_DecreaseExternalReferenceCount,
-            &mut a
-        )
+        self.decref()
     }
 }
 
@@ -110,8 +118,8 @@ impl ExternalReference<'_> {
 
 impl Drop for ExternalReference<'_> {
     fn drop(&mut self) {
-        // SAFETY: balances the increase made in `Buffer::external_reference`.
-        let _ = unsafe { self.buffer.decrease_external_reference_count() };
+        // Balances the increase made in `Buffer::external_reference`.
+        let _ = self.buffer.decref();
     }
 }
 
@@ -204,6 +212,10 @@ impl Client {
     /// `data..data+size` must stay allocated until [`dma_unmap`](Self::dma_unmap). Prefer
     /// [`dma_map_slice`](Self::dma_map_slice).
     pub unsafe fn dma_map(&self, data: *mut c_void, size: usize) -> Result<()> {
+        self.dma_map_raw(data, size)
+    }
+
+    fn dma_map_raw(&self, data: *mut c_void, size: usize) -> Result<()> {
         let mut a = sys::PJRT_Client_DmaMap_Args::new();
         a.client = self.raw();
         a.data = data;
@@ -211,22 +223,26 @@ impl Client {
         call!(self.api(), PJRT_Client_DmaMap, &mut a)
     }
 
-    /// Unregisters memory mapped by [`dma_map`](Self::dma_map) (`PJRT_Client_DmaUnmap`).
-    ///
-    /// # Safety
-    /// `data` must have been mapped, and no transfer may still use it.
-    pub unsafe fn dma_unmap(&self, data: *mut c_void) -> Result<()> {
+    fn dma_unmap_raw(&self, data: *mut c_void) -> Result<()> {
         let mut a = sys::PJRT_Client_DmaUnmap_Args::new();
         a.client = self.raw();
         a.data = data;
         call!(self.api(), PJRT_Client_DmaUnmap, &mut a)
     }
 
+    /// Unregisters memory mapped by [`dma_map`](Self::dma_map) (`PJRT_Client_DmaUnmap`).
+    ///
+    /// # Safety
+    /// `data` must have been mapped, and no transfer may still use it.
+    pub unsafe fn dma_unmap(&self, data: *mut c_void) -> Result<()> {
+        self.dma_unmap_raw(data)
+    }
+
     /// Maps a slice for DMA for as long as the guard lives (unmapped on drop).
     pub fn dma_map_slice<'a>(&'a self, data: &'a mut [u8]) -> Result<DmaMapping<'a>> {
         let p = data.as_mut_ptr().cast::<c_void>();
-        // SAFETY: the slice is borrowed mutably for the guard's life; unmapped in Drop.
-        unsafe { self.dma_map(p, data.len())? };
+        // The slice is borrowed mutably for the guard's life and unmapped in Drop.
+        self.dma_map_raw(p, data.len())?;
         Ok(DmaMapping { client: self, data })
     }
 }
@@ -246,7 +262,7 @@ impl DmaMapping<'_> {
 
 impl Drop for DmaMapping<'_> {
     fn drop(&mut self) {
-        // SAFETY: mapped in `dma_map_slice`; no transfer outlives the guard's borrow.
-        let _ = unsafe { self.client.dma_unmap(self.data.as_mut_ptr().cast()) };
+        // Mapped in `dma_map_slice`; no transfer outlives the guard's borrow.
+        let _ = self.client.dma_unmap_raw(self.data.as_mut_ptr().cast());
     }
 }

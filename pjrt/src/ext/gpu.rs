@@ -37,6 +37,11 @@ impl GpuCustomCall {
     /// The handlers must be functions of the signature the API version requires, valid for
     /// the life of the process.
     pub unsafe fn register_custom_call(&self, name: &str, handlers: GpuHandlers) -> Result<()> {
+        self.register_raw(name, handlers)
+    }
+
+    /// The call itself; sound only with handlers of the right signature (see above).
+    fn register_raw(&self, name: &str, handlers: GpuHandlers) -> Result<()> {
         let mut a = g::PJRT_Gpu_Register_Custom_Call_Args::new();
         a.function_name = name.as_ptr().cast();
         a.function_name_size = name.len();
@@ -55,9 +60,9 @@ impl GpuCustomCall {
         handler: crate::ext::ffi::FfiHandler,
     ) -> Result<()> {
         let h = crate::ext::ffi::allocate_trampoline(name, handler)?;
-        // SAFETY: the trampoline is an XLA FFI handler living for the process.
-        unsafe {
-            self.register_custom_call(
+        // The trampoline is an XLA FFI handler (API version 4) living for the process.
+        {
+            self.register_raw(
                 name,
                 GpuHandlers {
                     api_version: 4,

@@ -29,6 +29,90 @@ const EXCEPTIONS: &[(&str, Option<&str>, &str)] = &[
     ("PJRT_Client_CreateErrorBuffer", Some("0.81"), "absent on 0.81; its wrapper checks the slot itself before looking up a memory, so no call is recorded (the exercise asserts `Unimplemented`)"),
 ];
 
+/// Functions whose only wrappers are `unsafe fn`, and why no safe form exists (yet). A name
+/// ending in `.` covers a whole extension. Any other function without a safe wrapper fails
+/// the test.
+const UNSAFE_ONLY: &[(&str, &str)] = &[
+    (
+        "PJRT_Buffer_UnsafePointer",
+        "hands out the device address; what is done with it is untracked",
+    ),
+    (
+        "PJRT_Buffer_OpaqueDeviceMemoryDataPointer",
+        "as PJRT_Buffer_UnsafePointer (`ExternalReference::device_pointer` pins the memory)",
+    ),
+    (
+        "PJRT_Client_CreateViewOfDeviceBuffer",
+        "the caller vouches for foreign memory's size, alignment and lifetime",
+    ),
+    ("Stream.wait_stream", "takes a native stream handle"),
+    (
+        "RawBuffer.PJRT_RawBuffer_GetHostPointer",
+        "hands out a host address of device memory",
+    ),
+    (
+        "Custom_Partitioner.register_custom_partitioner",
+        "caller-filled callback struct (JAX custom_partitioning ABI); not yet given a safe form",
+    ),
+    (
+        "CrossHostTransfers.",
+        "caller-filled structs with notifier callbacks; not yet given a safe form",
+    ),
+    (
+        "Collectives.",
+        "collectives on raw device memory, on communicators only the Megascale extension makes",
+    ),
+    (
+        "Megascale.create_aot_config",
+        "returns a multi-slice config owned through the MultiSlice extension; raw for now",
+    ),
+    (
+        "Megascale.create_multi_slice_config",
+        "as create_aot_config",
+    ),
+    (
+        "Megascale.create_megascale_collectives",
+        "makes a Collectives object (raw, see Collectives)",
+    ),
+    (
+        "Megascale.register_megascale_error_handler",
+        "C callback with user data; not yet given a safe form",
+    ),
+    (
+        "Megascale.error_digest_delete",
+        "digests come from the raw process_and_shutdown / log calls",
+    ),
+    (
+        "Megascale.error_aggregator_process_and_shutdown",
+        "returns a raw digest",
+    ),
+    (
+        "Megascale.error_aggregator_log_error_digest",
+        "takes a raw digest",
+    ),
+    (
+        "Megascale.get_interface_addresses_helper",
+        "caller-filled in/out arrays; not yet given a safe form",
+    ),
+    (
+        "Megascale.get_or_create_runtime_error",
+        "caller-filled error record; not yet given a safe form",
+    ),
+];
+
+fn unsafe_only(name: &str) -> Option<&'static str> {
+    UNSAFE_ONLY
+        .iter()
+        .find(|(n, _)| {
+            if n.ends_with('.') {
+                name.starts_with(n)
+            } else {
+                *n == name
+            }
+        })
+        .map(|(_, why)| *why)
+}
+
 fn exception(name: &str, plugin: &str) -> Option<&'static str> {
     EXCEPTIONS
         .iter()
@@ -244,6 +328,29 @@ pub fn check(plugins: &[(&'static str, PathBuf)]) {
         }
     }
 
+    // 1b. ... and a safe one, unless listed (with a reason) in UNSAFE_ONLY.
+    for (name, ws) in &wrappers {
+        if ws.iter().all(|w| w.kind == "unsafe") && unsafe_only(name).is_none() {
+            problems.push(format!(
+                "{name}: only unsafe wrappers ({ws:?}) and not in UNSAFE_ONLY"
+            ));
+        }
+    }
+    for (n, _) in UNSAFE_ONLY {
+        let hit = wrappers.iter().any(|(k, ws)| {
+            (if n.ends_with('.') {
+                k.starts_with(n)
+            } else {
+                k == n
+            }) && ws.iter().all(|w| w.kind == "unsafe")
+        });
+        if !hit {
+            problems.push(format!(
+                "UNSAFE_ONLY entry {n} is stale: it has a safe wrapper now (or no such function)"
+            ));
+        }
+    }
+
     // 2. Every function a plugin has was called on it (unless unreachable, with a reason).
     // PJRT_Plugin_Initialize runs once per process, when the plugin first loads (perhaps on
     // another test's thread, unrecorded): `Plugin::load` succeeding is the evidence.
@@ -359,6 +466,43 @@ pub fn check(plugins: &[(&'static str, PathBuf)]) {
         for f in e.function_names {
             row(&mut md, &format!("{}.{f}", e.name), f);
         }
+    }
+    let safe_core = pjrt_sys::API_SLOT_NAMES
+        .iter()
+        .filter(|n| {
+            wrappers
+                .get(**n)
+                .is_some_and(|w| w.iter().any(|w| w.kind == "safe"))
+        })
+        .count();
+    let safe_ext = EXTENSIONS
+        .iter()
+        .flat_map(|e| {
+            e.function_names
+                .iter()
+                .map(move |f| format!("{}.{f}", e.name))
+        })
+        .filter(|k| {
+            wrappers
+                .get(k)
+                .is_some_and(|w| w.iter().any(|w| w.kind == "safe"))
+        })
+        .count();
+    writeln!(md, "\n## Summary\n").unwrap();
+    writeln!(
+        md,
+        "- With a safe wrapper: core {safe_core} of {}, extensions {safe_ext} of {n_ext}.",
+        pjrt_sys::API_SLOT_NAMES.len()
+    )
+    .unwrap();
+    writeln!(md, "- Only `unsafe` (or deprecated) wrappers, and why:\n").unwrap();
+    for (n, why) in UNSAFE_ONLY {
+        writeln!(
+            md,
+            "  - `{n}{}`: {why}.",
+            if n.ends_with('.') { "*" } else { "" }
+        )
+        .unwrap();
     }
     writeln!(md, "\n## Notes: unreachable on the CPU plugins\n").unwrap();
     for (n, p, why) in EXCEPTIONS {
