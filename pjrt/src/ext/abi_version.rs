@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::abi_version as a;
+use sys::ext::abi_version::PJRT_AbiVersion_Extension;
 
 use crate::error::Result;
 use crate::ext::{bytes_from_raw, ext_call, extension_struct};
@@ -38,7 +39,7 @@ impl AbiVersion {
         x.client = client.raw();
         ext_call!(
             &self.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             client_runtime_abi_version,
             &mut x
         )?;
@@ -54,7 +55,7 @@ impl AbiVersion {
         x.executable = executable.raw;
         ext_call!(
             &self.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             executable_get_abi_version,
             &mut x
         )?;
@@ -71,7 +72,7 @@ impl AbiVersion {
         x.serialized_proto_size = proto.len();
         ext_call!(
             &self.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             runtime_abi_version_from_proto,
             &mut x
         )?;
@@ -88,7 +89,7 @@ impl AbiVersion {
         x.serialized_proto_size = proto.len();
         ext_call!(
             &self.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             executable_abi_version_from_proto,
             &mut x
         )?;
@@ -107,7 +108,7 @@ impl RuntimeAbiVersion {
         x.other_abi_version = other.raw;
         ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             runtime_abi_version_is_compatible_with_runtime,
             &mut x
         )
@@ -123,7 +124,7 @@ impl RuntimeAbiVersion {
         x.executable_abi_version = executable.raw;
         ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             runtime_abi_version_is_compatible_with_executable,
             &mut x
         )
@@ -135,7 +136,7 @@ impl RuntimeAbiVersion {
         x.abi_version = self.raw;
         ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             runtime_abi_version_to_proto,
             &mut x
         )?;
@@ -154,7 +155,7 @@ impl RuntimeAbiVersion {
         x.abi_version = self.raw;
         ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             runtime_abi_version_platform_id,
             &mut x
         )?;
@@ -168,7 +169,7 @@ impl Drop for RuntimeAbiVersion {
         x.abi_version = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             runtime_abi_version_destroy,
             &mut x
         );
@@ -182,7 +183,7 @@ impl ExecutableAbiVersion {
         x.abi_version = self.raw;
         ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             executable_abi_version_to_proto,
             &mut x
         )?;
@@ -201,7 +202,7 @@ impl ExecutableAbiVersion {
         x.abi_version = self.raw;
         ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             executable_abi_version_platform_id,
             &mut x
         )?;
@@ -215,7 +216,7 @@ impl Drop for ExecutableAbiVersion {
         x.abi_version = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            a::PJRT_AbiVersion_Extension,
+            PJRT_AbiVersion_Extension,
             executable_abi_version_destroy,
             &mut x
         );

@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pjrt_sys as sys;
 use sys::ext::callback as cb;
+use sys::ext::callback::PJRT_Callback_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -61,12 +62,7 @@ impl Callback {
         a.type_ = ty.to_raw();
         a.callback = Some(trampoline);
         a.user_arg = user.cast();
-        let r = ext_call!(
-            &self.h,
-            cb::PJRT_Callback_Extension,
-            register_callback,
-            &mut a
-        );
+        let r = ext_call!(&self.h, PJRT_Callback_Extension, register_callback, &mut a);
         if r.is_err() {
             // SAFETY: registration failed; the plugin did not keep the pointer.
             drop(unsafe { Box::from_raw(user) });
@@ -89,11 +85,6 @@ impl Callback {
         a.client = client.raw();
         a.type_ = cb::PJRT_Callback_Type_Prefatal;
         a.args = (&mut p as *mut cb::PJRT_Callback_PrefatalArgs).cast();
-        ext_call!(
-            &self.h,
-            cb::PJRT_Callback_Extension,
-            invoke_callback,
-            &mut a
-        )
+        ext_call!(&self.h, PJRT_Callback_Extension, invoke_callback, &mut a)
     }
 }

@@ -5,6 +5,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::collectives as e;
+use sys::ext::collectives::PJRT_Collectives_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -27,7 +28,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             collectives_destroy,
             args
         )
@@ -44,7 +45,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             collectives_create_communicators,
             args
         )
@@ -61,7 +62,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_destroy,
             args
         )
@@ -78,7 +79,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_all_reduce,
             args
         )
@@ -95,7 +96,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_reduce_scatter,
             args
         )
@@ -112,7 +113,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_all_gather,
             args
         )
@@ -129,7 +130,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_collective_permute,
             args
         )
@@ -146,7 +147,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_all_to_all,
             args
         )
@@ -163,7 +164,7 @@ impl Collectives {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Collectives_Extension,
+            PJRT_Collectives_Extension,
             communicator_to_string,
             args
         )

@@ -5,6 +5,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::cross_host_transfers as e;
+use sys::ext::cross_host_transfers::PJRT_CrossHostTransfers_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -27,7 +28,7 @@ impl CrossHostTransfers {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_CrossHostTransfers_Extension,
+            PJRT_CrossHostTransfers_Extension,
             PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers,
             args
         )
@@ -41,7 +42,7 @@ impl CrossHostTransfers {
         &self,
         args: &mut e::PJRT_Transfers_PJRT_Buffer_CopyToRemoteDevice_Args,
     ) -> Result<()> {
-        ext_call!(@ret &self.h, e::PJRT_CrossHostTransfers_Extension, PJRT_Transfers_PJRT_Buffer_CopyToRemoteDevice, args)
+        ext_call!(@ret &self.h, PJRT_CrossHostTransfers_Extension, PJRT_Transfers_PJRT_Buffer_CopyToRemoteDevice, args)
     }
 
     /// Calls `PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers` with a filled `PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers_Args`.
@@ -55,7 +56,7 @@ impl CrossHostTransfers {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_CrossHostTransfers_Extension,
+            PJRT_CrossHostTransfers_Extension,
             PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers,
             args
         )
@@ -72,7 +73,7 @@ impl CrossHostTransfers {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_CrossHostTransfers_Extension,
+            PJRT_CrossHostTransfers_Extension,
             PJRT_Transfers_PJRT_Client_CrossHostSendBuffers,
             args
         )

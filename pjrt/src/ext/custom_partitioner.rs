@@ -5,6 +5,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::custom_partitioner as e;
+use sys::ext::custom_partitioner::PJRT_Custom_Partitioner_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -27,7 +28,7 @@ impl CustomPartitioner {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Custom_Partitioner_Extension,
+            PJRT_Custom_Partitioner_Extension,
             register_custom_partitioner,
             args
         )
@@ -44,7 +45,7 @@ impl CustomPartitioner {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Custom_Partitioner_Extension,
+            PJRT_Custom_Partitioner_Extension,
             register_batch_partitionable,
             args
         )
@@ -60,7 +61,7 @@ impl CustomPartitioner {
         a.name_size = name.len();
         ext_call!(
             &self.h,
-            e::PJRT_Custom_Partitioner_Extension,
+            PJRT_Custom_Partitioner_Extension,
             register_batch_partitionable,
             &mut a
         )

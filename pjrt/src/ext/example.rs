@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::example as x;
+use sys::ext::example::PJRT_Example_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -23,7 +24,7 @@ impl Example {
     /// Creates the extension's object.
     pub fn create(&self) -> Result<ExampleObject> {
         let mut a = x::PJRT_ExampleExtension_CreateExampleExtensionCpp_Args::new();
-        ext_call!(&self.h, x::PJRT_Example_Extension, create, &mut a)?;
+        ext_call!(&self.h, PJRT_Example_Extension, create, &mut a)?;
         Ok(ExampleObject {
             ext: self.clone(),
             raw: a.extension_cpp,
@@ -37,12 +38,7 @@ impl ExampleObject {
         let mut a = x::PJRT_ExampleExtension_ExampleMethod_Args::new();
         a.extension_cpp = self.raw;
         a.value = value;
-        ext_call!(
-            &self.ext.h,
-            x::PJRT_Example_Extension,
-            example_method,
-            &mut a
-        )
+        ext_call!(&self.ext.h, PJRT_Example_Extension, example_method, &mut a)
     }
 }
 
@@ -50,6 +46,6 @@ impl Drop for ExampleObject {
     fn drop(&mut self) {
         let mut a = x::PJRT_ExampleExtension_CreateExampleExtensionCpp_Args::new();
         a.extension_cpp = self.raw;
-        let _ = ext_call!(&self.ext.h, x::PJRT_Example_Extension, destroy, &mut a);
+        let _ = ext_call!(&self.ext.h, PJRT_Example_Extension, destroy, &mut a);
     }
 }

@@ -2,6 +2,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::executable_metadata as m;
+use sys::ext::executable_metadata::PJRT_ExecutableMetadata_Extension;
 
 use crate::error::Result;
 use crate::ext::{bytes_from_raw, ext_call, extension_struct};
@@ -22,7 +23,7 @@ impl ExecutableMetadata {
         a.metadata = &mut md;
         ext_call!(
             &self.h,
-            m::PJRT_ExecutableMetadata_Extension,
+            PJRT_ExecutableMetadata_Extension,
             get_executable_metadata,
             &mut a
         )?;
@@ -30,7 +31,7 @@ impl ExecutableMetadata {
         let v = unsafe { bytes_from_raw(md.serialized_metadata, md.serialized_metadata_size) };
         let mut d = m::PJRT_ExecutableMetadata_DestroySerializedMetadata_Args::new();
         d.metadata = &mut md;
-        ext_call!(@ret &self.h, m::PJRT_ExecutableMetadata_Extension, destroy_serialized_metadata, &mut d)?;
+        ext_call!(@ret &self.h, PJRT_ExecutableMetadata_Extension, destroy_serialized_metadata, &mut d)?;
         Ok(v)
     }
 }

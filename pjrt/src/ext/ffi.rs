@@ -30,6 +30,7 @@ use std::sync::{Arc, OnceLock};
 
 use pjrt_sys as sys;
 use sys::ext::ffi as f;
+use sys::ext::ffi::PJRT_FFI_Extension;
 use sys::ext::xla_ffi as x;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -81,7 +82,7 @@ impl Ffi {
         // The 0.106+ plugins read `type_info` unconditionally: always pass one.
         info.deleter = None;
         a.type_info = &mut info;
-        ext_call!(&self.h, f::PJRT_FFI_Extension, type_register, &mut a)?;
+        ext_call!(&self.h, PJRT_FFI_Extension, type_register, &mut a)?;
         if a.type_id <= 0 {
             return Err(Error::InvalidArgument(format!(
                 "FFI type_register for `{name}` returned type id {}",
@@ -108,7 +109,7 @@ impl Ffi {
         a.context = context.raw;
         a.user_data.type_id = type_id.id;
         a.user_data.data = ptr;
-        ext_call!(&self.h, f::PJRT_FFI_Extension, user_data_add, &mut a)?;
+        ext_call!(&self.h, PJRT_FFI_Extension, user_data_add, &mut a)?;
         context.keep.push(boxed);
         Ok(())
     }
@@ -125,7 +126,7 @@ impl Ffi {
         a.platform_name = platform.as_ptr().cast();
         a.platform_name_size = platform.len();
         a.traits = 0;
-        ext_call!(&self.h, f::PJRT_FFI_Extension, register_handler, &mut a)
+        ext_call!(&self.h, PJRT_FFI_Extension, register_handler, &mut a)
     }
 }
 

@@ -4,6 +4,7 @@ use std::ffi::c_void;
 
 use pjrt_sys as sys;
 use sys::ext::gpu as g;
+use sys::ext::gpu::PJRT_Gpu_Custom_Call;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -50,7 +51,7 @@ impl GpuCustomCall {
         a.handler_prepare = handlers.prepare;
         a.handler_initialize = handlers.initialize;
         a.handler_execute = handlers.execute;
-        ext_call!(&self.h, g::PJRT_Gpu_Custom_Call, custom_call, &mut a)
+        ext_call!(&self.h, PJRT_Gpu_Custom_Call, custom_call, &mut a)
     }
 
     /// Registers a Rust XLA FFI handler (see [`crate::ext::ffi`]) for GPU custom calls.

@@ -5,6 +5,7 @@ use std::ffi::c_void;
 
 use pjrt_sys as sys;
 use sys::ext::host_memory_allocator as h;
+use sys::ext::host_memory_allocator::PJRT_HostMemoryAllocator_Extension;
 
 use crate::error::{Error, Result};
 use crate::ext::{ext_call, extension_struct};
@@ -63,7 +64,7 @@ impl HostMemoryAllocator {
         a.numa_node = numa_node;
         ext_call!(
             &self.h,
-            h::PJRT_HostMemoryAllocator_Extension,
+            PJRT_HostMemoryAllocator_Extension,
             allocate,
             &mut a
         )?;

@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::layouts as l;
+use sys::ext::layouts::PJRT_Layouts_Extension;
 
 use crate::error::Result;
 use crate::ext::{bytes_from_raw, ext_call, extension_struct};
@@ -30,7 +31,7 @@ impl Drop for DeviceLayout {
         a.layout = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            l::PJRT_Layouts_Extension,
+            PJRT_Layouts_Extension,
             PJRT_Layouts_MemoryLayout_Destroy,
             &mut a
         );
@@ -58,7 +59,7 @@ fn serialize_raw(ext: &Layouts, raw: *mut l::PJRT_Layouts_MemoryLayout) -> Resul
     a.layout = raw;
     ext_call!(
         &ext.h,
-        l::PJRT_Layouts_Extension,
+        PJRT_Layouts_Extension,
         PJRT_Layouts_MemoryLayout_Serialize,
         &mut a
     )?;
@@ -94,7 +95,7 @@ impl Layouts {
         a.num_dims = dims.len();
         ext_call!(
             &self.h,
-            l::PJRT_Layouts_Extension,
+            PJRT_Layouts_Extension,
             PJRT_Layouts_PJRT_Client_GetDefaultLayout,
             &mut a
         )?;
@@ -116,7 +117,7 @@ impl Layouts {
         a.num_dims = dims.len();
         ext_call!(
             &self.h,
-            l::PJRT_Layouts_Extension,
+            PJRT_Layouts_Extension,
             PJRT_Layouts_PJRT_Topology_GetDefaultLayout,
             &mut a
         )?;
@@ -130,7 +131,7 @@ impl Layouts {
         a.buffer = buffer.raw();
         ext_call!(
             &self.h,
-            l::PJRT_Layouts_Extension,
+            PJRT_Layouts_Extension,
             PJRT_Layouts_PJRT_Buffer_MemoryLayout,
             &mut a
         )?;
@@ -143,7 +144,7 @@ impl Layouts {
         a.executable = executable.raw;
         ext_call!(
             &self.h,
-            l::PJRT_Layouts_Extension,
+            PJRT_Layouts_Extension,
             PJRT_Layouts_PJRT_Executable_GetOutputLayouts,
             &mut a
         )?;
@@ -158,7 +159,7 @@ impl Layouts {
         a.executable = executable.raw;
         ext_call!(
             &self.h,
-            l::PJRT_Layouts_Extension,
+            PJRT_Layouts_Extension,
             PJRT_Layouts_PJRT_Executable_GetParameterLayouts,
             &mut a
         )?;

@@ -5,6 +5,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::megascale as e;
+use sys::ext::megascale::PJRT_Megascale_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -27,7 +28,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             create_client_context_from_pjrt_client,
             args
         )
@@ -44,7 +45,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             create_default_client_context,
             args
         )
@@ -61,7 +62,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             delete_client_context,
             args
         )
@@ -76,12 +77,7 @@ impl Megascale {
         &self,
         args: &mut e::PJRT_Megascale_CreateAoTConfig_Args,
     ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_Megascale_Extension,
-            create_aot_config,
-            args
-        )
+        ext_call!(&self.h, PJRT_Megascale_Extension, create_aot_config, args)
     }
 
     /// Calls `create_multi_slice_config` with a filled `PJRT_Megascale_CreateMultiSliceConfig_Args`.
@@ -95,7 +91,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             create_multi_slice_config,
             args
         )
@@ -105,7 +101,7 @@ impl Megascale {
     /// [`crate::Error::Unimplemented`].
     pub fn delete_multi_slice_config(&self) -> Result<()> {
         let r: Result<()> = Err(self.h.unimplemented(concat!(
-            "e::PJRT_Megascale_Extension.",
+            "PJRT_Megascale_Extension.",
             "delete_multi_slice_config",
             " (deprecated)"
         )));
@@ -117,7 +113,7 @@ impl Megascale {
     /// [`crate::Error::Unimplemented`].
     pub fn multi_slice_config_num_slices(&self) -> Result<()> {
         let r: Result<()> = Err(self.h.unimplemented(concat!(
-            "e::PJRT_Megascale_Extension.",
+            "PJRT_Megascale_Extension.",
             "multi_slice_config_num_slices",
             " (deprecated)"
         )));
@@ -129,7 +125,7 @@ impl Megascale {
     /// [`crate::Error::Unimplemented`].
     pub fn multi_slice_config_slice_id(&self) -> Result<()> {
         let r: Result<()> = Err(self.h.unimplemented(concat!(
-            "e::PJRT_Megascale_Extension.",
+            "PJRT_Megascale_Extension.",
             "multi_slice_config_slice_id",
             " (deprecated)"
         )));
@@ -141,7 +137,7 @@ impl Megascale {
     /// [`crate::Error::Unimplemented`].
     pub fn multi_slice_config_get_num_devices_per_slice(&self) -> Result<()> {
         let r: Result<()> = Err(self.h.unimplemented(concat!(
-            "e::PJRT_Megascale_Extension.",
+            "PJRT_Megascale_Extension.",
             "multi_slice_config_get_num_devices_per_slice",
             " (deprecated)"
         )));
@@ -154,7 +150,7 @@ impl Megascale {
     /// [`crate::Error::Unimplemented`].
     pub fn multi_slice_config_serialize(&self) -> Result<()> {
         let r: Result<()> = Err(self.h.unimplemented(concat!(
-            "e::PJRT_Megascale_Extension.",
+            "PJRT_Megascale_Extension.",
             "multi_slice_config_serialize",
             " (deprecated)"
         )));
@@ -173,7 +169,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             client_context_initialize,
             args
         )
@@ -190,7 +186,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             client_context_unblock_pending_work,
             args
         )
@@ -207,7 +203,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             client_context_megascale_port,
             args
         )
@@ -224,7 +220,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             create_megascale_collectives,
             args
         )
@@ -241,7 +237,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             device_id_to_megascale_id,
             args
         )
@@ -258,7 +254,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             megascale_id_to_device_id,
             args
         )
@@ -275,7 +271,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             register_megascale_error_handler,
             args
         )
@@ -292,7 +288,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             unregister_megascale_error_handler,
             args
         )
@@ -309,7 +305,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_create,
             args
         )
@@ -326,7 +322,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_delete,
             args
         )
@@ -341,12 +337,7 @@ impl Megascale {
         &self,
         args: &mut e::PJRT_Megascale_ErrorDigest_Delete_Args,
     ) -> Result<()> {
-        ext_call!(
-            &self.h,
-            e::PJRT_Megascale_Extension,
-            error_digest_delete,
-            args
-        )
+        ext_call!(&self.h, PJRT_Megascale_Extension, error_digest_delete, args)
     }
 
     /// Calls `error_aggregator_add_error` with a filled `PJRT_Megascale_ErrorAggregator_AddError_Args`.
@@ -360,7 +351,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_add_error,
             args
         )
@@ -377,7 +368,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_process_and_shutdown,
             args
         )
@@ -394,7 +385,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_log_error_digest,
             args
         )
@@ -411,7 +402,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_size,
             args
         )
@@ -428,7 +419,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_active,
             args
         )
@@ -445,7 +436,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             get_interface_addresses_helper,
             args
         )
@@ -462,7 +453,7 @@ impl Megascale {
     ) -> Result<()> {
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             get_or_create_runtime_error,
             args
         )
@@ -494,7 +485,7 @@ impl Megascale {
         a.client = client.raw();
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             create_client_context_from_pjrt_client,
             &mut a
         )?;
@@ -509,7 +500,7 @@ impl Megascale {
         let mut a = e::PJRT_Megascale_CreateDefaultClientContext_Args::new();
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             create_default_client_context,
             &mut a
         )?;
@@ -526,7 +517,7 @@ impl Megascale {
         a.per_slice_device_id = per_slice_device_id;
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             device_id_to_megascale_id,
             &mut a
         )?;
@@ -539,7 +530,7 @@ impl Megascale {
         a.megascale_id = megascale_id;
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             megascale_id_to_device_id,
             &mut a
         )?;
@@ -553,7 +544,7 @@ impl Megascale {
         a.app_type_size = app_type.len();
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_create,
             &mut a
         )?;
@@ -570,7 +561,7 @@ impl Megascale {
         a.handler_name_size = name.len();
         ext_call!(
             &self.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             unregister_megascale_error_handler,
             &mut a
         )
@@ -584,7 +575,7 @@ impl ClientContext {
         a.client_context = self.raw;
         ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             client_context_initialize,
             &mut a
         )
@@ -598,7 +589,7 @@ impl ClientContext {
         a.expire_after_ms = expire_after_ms;
         ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             client_context_unblock_pending_work,
             &mut a
         )
@@ -610,7 +601,7 @@ impl ClientContext {
         a.client_context = self.raw;
         ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             client_context_megascale_port,
             &mut a
         )?;
@@ -624,7 +615,7 @@ impl Drop for ClientContext {
         a.client_context = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             delete_client_context,
             &mut a
         );
@@ -642,7 +633,7 @@ impl ErrorAggregator {
         a.serialized_error_size = serialized_error.len();
         ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_add_error,
             &mut a
         )
@@ -654,7 +645,7 @@ impl ErrorAggregator {
         a.aggregator = self.raw;
         ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_size,
             &mut a
         )?;
@@ -667,7 +658,7 @@ impl ErrorAggregator {
         a.aggregator = self.raw;
         ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_active,
             &mut a
         )?;
@@ -681,7 +672,7 @@ impl Drop for ErrorAggregator {
         a.aggregator = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            e::PJRT_Megascale_Extension,
+            PJRT_Megascale_Extension,
             error_aggregator_delete,
             &mut a
         );

@@ -2,6 +2,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::memory_descriptions as m;
+use sys::ext::memory_descriptions::PJRT_MemoryDescriptions_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -33,7 +34,7 @@ impl MemoryDescriptions {
         a.device_description = description.raw;
         ext_call!(
             &self.h,
-            m::PJRT_MemoryDescriptions_Extension,
+            PJRT_MemoryDescriptions_Extension,
             PJRT_DeviceDescription_MemoryDescriptions,
             &mut a
         )?;
@@ -52,7 +53,7 @@ impl MemoryDescriptions {
         a.memory_description = d;
         ext_call!(
             &self.h,
-            m::PJRT_MemoryDescriptions_Extension,
+            PJRT_MemoryDescriptions_Extension,
             PJRT_MemoryDescription_Kind,
             &mut a
         )?;

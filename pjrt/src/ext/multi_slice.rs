@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::multi_slice as m;
+use sys::ext::multi_slice::PJRT_MultiSlice_Extension;
 
 use crate::error::Result;
 use crate::ext::{bytes_from_raw, ext_call, extension_struct};
@@ -41,7 +42,7 @@ impl Drop for MultiSliceConfig {
         a.config = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            m::PJRT_MultiSlice_Extension,
+            PJRT_MultiSlice_Extension,
             config_destroy,
             &mut a
         );
@@ -55,7 +56,7 @@ impl MultiSliceConfig {
         a.config = self.raw;
         ext_call!(
             &self.ext.h,
-            m::PJRT_MultiSlice_Extension,
+            PJRT_MultiSlice_Extension,
             config_num_slices,
             &mut a
         )?;
@@ -68,7 +69,7 @@ impl MultiSliceConfig {
         a.config = self.raw;
         ext_call!(
             &self.ext.h,
-            m::PJRT_MultiSlice_Extension,
+            PJRT_MultiSlice_Extension,
             config_slice_id,
             &mut a
         )?;
@@ -81,7 +82,7 @@ impl MultiSliceConfig {
         a.config = self.raw;
         ext_call!(
             &self.ext.h,
-            m::PJRT_MultiSlice_Extension,
+            PJRT_MultiSlice_Extension,
             config_num_devices_per_slice,
             &mut a
         )?;
@@ -106,7 +107,7 @@ impl MultiSliceConfig {
         a.config = self.raw;
         ext_call!(
             &self.ext.h,
-            m::PJRT_MultiSlice_Extension,
+            PJRT_MultiSlice_Extension,
             config_serialize,
             &mut a
         )?;

@@ -5,6 +5,7 @@ use std::ffi::c_char;
 
 use pjrt_sys as sys;
 use sys::ext::phase_compile as p;
+use sys::ext::phase_compile::PJRT_PhaseCompile_Extension;
 
 use crate::error::{Error, Result};
 use crate::ext::{ext_call, extension_struct};
@@ -32,7 +33,7 @@ impl PhaseCompile {
         let mut a = p::PJRT_PhaseCompile_Get_Compiler_Args::new();
         ext_call!(
             &self.h,
-            p::PJRT_PhaseCompile_Extension,
+            PJRT_PhaseCompile_Extension,
             phase_compile_get_compiler,
             &mut a
         )?;
@@ -52,7 +53,7 @@ impl Drop for PhaseCompiler {
     fn drop(&mut self) {
         let mut a = p::PJRT_PhaseCompile_Destroy_Compiler_Args::new();
         a.phase_compiler = self.raw;
-        let _ = ext_call!(@ret &self.ext.h, p::PJRT_PhaseCompile_Extension, phase_compile_destroy_compiler, &mut a);
+        let _ = ext_call!(@ret &self.ext.h, PJRT_PhaseCompile_Extension, phase_compile_destroy_compiler, &mut a);
     }
 }
 
@@ -78,7 +79,7 @@ impl PhaseCompiler {
         d.char_buffers = ptrs;
         d.char_buffer_sizes = sizes;
         d.num_char_buffers = n;
-        let _ = ext_call!(@ret &self.ext.h, p::PJRT_PhaseCompile_Extension, phase_compile_c_buffers_destroy, &mut d);
+        let _ = ext_call!(@ret &self.ext.h, PJRT_PhaseCompile_Extension, phase_compile_c_buffers_destroy, &mut d);
         out
     }
 
@@ -88,7 +89,7 @@ impl PhaseCompiler {
         a.phase_compiler = self.raw;
         ext_call!(
             &self.ext.h,
-            p::PJRT_PhaseCompile_Extension,
+            PJRT_PhaseCompile_Extension,
             phase_compile_get_phase_names,
             &mut a
         )?;
@@ -138,7 +139,7 @@ impl PhaseCompiler {
         a.topology = topology.raw;
         ext_call!(
             &self.ext.h,
-            p::PJRT_PhaseCompile_Extension,
+            PJRT_PhaseCompile_Extension,
             phase_compile_run_phases,
             &mut a
         )?;

@@ -4,6 +4,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::profiler as p;
+use sys::ext::profiler::{PJRT_Profiler_Extension, PLUGIN_Profiler_Api};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::ext::{ext_call, extension_struct, ExtHandle};
@@ -20,8 +21,8 @@ impl Profiler {
     fn api(&self) -> Result<ExtHandle> {
         let t = self
             .h
-            .table::<p::PJRT_Profiler_Extension>(std::mem::offset_of!(
-                p::PJRT_Profiler_Extension,
+            .table::<PJRT_Profiler_Extension>(std::mem::offset_of!(
+                PJRT_Profiler_Extension,
                 profiler_api
             ))
             .ok_or_else(|| self.h.unimplemented("PJRT_Profiler_Extension.profiler_api"))?;
@@ -39,8 +40,8 @@ impl Profiler {
     pub fn traceme_context_id(&self) -> Result<i64> {
         let t = self
             .h
-            .table::<p::PJRT_Profiler_Extension>(std::mem::offset_of!(
-                p::PJRT_Profiler_Extension,
+            .table::<PJRT_Profiler_Extension>(std::mem::offset_of!(
+                PJRT_Profiler_Extension,
                 traceme_context_id
             ))
             .ok_or_else(|| {
@@ -57,7 +58,7 @@ impl Profiler {
         let mut a = p::PLUGIN_Profiler_Create_Args::new();
         a.options = options.as_ptr().cast();
         a.options_size = options.len();
-        let e = ext_call!(@ret &api, p::PLUGIN_Profiler_Api, create, &mut a)?;
+        let e = ext_call!(@ret &api, PLUGIN_Profiler_Api, create, &mut a)?;
         take_error(&api, "create", e)?;
         Ok(ProfilerSession {
             api,
@@ -73,7 +74,7 @@ fn take_error(api: &ExtHandle, op: &'static str, e: *mut p::PLUGIN_Profiler_Erro
     }
     let mut m = p::PLUGIN_Profiler_Error_Message_Args::new();
     m.error = e;
-    let message = match ext_call!(@ret api, p::PLUGIN_Profiler_Api, error_message, &mut m) {
+    let message = match ext_call!(@ret api, PLUGIN_Profiler_Api, error_message, &mut m) {
         // SAFETY: a string owned by the error.
         Ok(()) => String::from_utf8_lossy(&unsafe {
             vec_from_raw(m.message.cast::<u8>(), m.message_size)
@@ -83,13 +84,13 @@ fn take_error(api: &ExtHandle, op: &'static str, e: *mut p::PLUGIN_Profiler_Erro
     };
     let mut c = p::PLUGIN_Profiler_Error_GetCode_Args::new();
     c.error = e;
-    let code = match ext_call!(@ret api, p::PLUGIN_Profiler_Api, error_get_code, &mut c) {
+    let code = match ext_call!(@ret api, PLUGIN_Profiler_Api, error_get_code, &mut c) {
         Ok(inner) if inner.is_null() => ErrorCode::from_raw(c.code),
         _ => ErrorCode::Unknown,
     };
     let mut d = p::PLUGIN_Profiler_Error_Destroy_Args::new();
     d.error = e;
-    let _ = ext_call!(@ret api, p::PLUGIN_Profiler_Api, error_destroy, &mut d);
+    let _ = ext_call!(@ret api, PLUGIN_Profiler_Api, error_destroy, &mut d);
     Err(Error::Pjrt {
         function: op,
         code,
@@ -110,7 +111,7 @@ impl Drop for ProfilerSession {
     fn drop(&mut self) {
         let mut a = p::PLUGIN_Profiler_Destroy_Args::new();
         a.profiler = self.raw;
-        if let Ok(e) = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, destroy, &mut a) {
+        if let Ok(e) = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, destroy, &mut a) {
             let _ = take_error(&self.api, "PLUGIN_Profiler_Destroy", e);
         }
     }
@@ -121,7 +122,7 @@ impl ProfilerSession {
     pub fn start(&self) -> Result<()> {
         let mut a = p::PLUGIN_Profiler_Start_Args::new();
         a.profiler = self.raw;
-        let e = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, start, &mut a)?;
+        let e = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, start, &mut a)?;
         take_error(&self.api, "PLUGIN_Profiler_Start", e)
     }
 
@@ -129,7 +130,7 @@ impl ProfilerSession {
     pub fn stop(&self) -> Result<()> {
         let mut a = p::PLUGIN_Profiler_Stop_Args::new();
         a.profiler = self.raw;
-        let e = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, stop, &mut a)?;
+        let e = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, stop, &mut a)?;
         take_error(&self.api, "PLUGIN_Profiler_Stop", e)
     }
 
@@ -138,11 +139,11 @@ impl ProfilerSession {
     pub fn collect_data(&self) -> Result<Vec<u8>> {
         let mut a = p::PLUGIN_Profiler_CollectData_Args::new();
         a.profiler = self.raw;
-        let e = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, collect_data, &mut a)?;
+        let e = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, collect_data, &mut a)?;
         take_error(&self.api, "PLUGIN_Profiler_CollectData", e)?;
         let mut buf = vec![0u8; a.buffer_size_in_bytes];
         a.buffer = buf.as_mut_ptr();
-        let e = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, collect_data, &mut a)?;
+        let e = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, collect_data, &mut a)?;
         take_error(&self.api, "PLUGIN_Profiler_CollectData", e)?;
         buf.truncate(a.buffer_size_in_bytes);
         Ok(buf)
@@ -153,18 +154,18 @@ impl ProfilerSession {
     pub fn consume_serialized(&self) -> Result<Vec<u8>> {
         let mut c = p::PLUGIN_Profiler_Consume_Args::new();
         c.profiler = self.raw;
-        let e = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, consume, &mut c)?;
+        let e = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, consume, &mut c)?;
         take_error(&self.api, "PLUGIN_Profiler_Consume", e)?;
         let mut s = p::PLUGIN_Profiler_Serialize_Args::new();
         s.profiler = self.raw;
         s.consume_result = c.result;
-        let r = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, serialize, &mut s)
+        let r = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, serialize, &mut s)
             .and_then(|e| take_error(&self.api, "PLUGIN_Profiler_Serialize", e))
             // SAFETY: bytes owned by the consume result until it is destroyed below.
             .map(|()| unsafe { vec_from_raw(s.serialized_bytes, s.serialized_size) });
         let mut d = p::PLUGIN_Profiler_ConsumeResult_Destroy_Args::new();
         d.consume_result = c.result;
-        let _ = ext_call!(@ret &self.api, p::PLUGIN_Profiler_Api, consume_result_destroy, &mut d);
+        let _ = ext_call!(@ret &self.api, PLUGIN_Profiler_Api, consume_result_destroy, &mut d);
         r
     }
 }

@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::raw_buffer as r;
+use sys::ext::raw_buffer::PJRT_RawBuffer_Extension;
 
 use crate::device::Memory;
 use crate::error::{Error, Result};
@@ -31,7 +32,7 @@ impl RawBuffer {
         a.buffer = buffer.raw();
         ext_call!(
             &self.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_CreateRawAliasOfBuffer,
             &mut a
         )?;
@@ -49,7 +50,7 @@ impl Drop for RawAlias<'_> {
         a.buffer = self.raw;
         let _ = ext_call!(
             &self.ext.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_Destroy,
             &mut a
         );
@@ -63,7 +64,7 @@ impl RawAlias<'_> {
         a.buffer = self.raw;
         ext_call!(
             &self.ext.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_GetOnDeviceSizeInBytes,
             &mut a
         )?;
@@ -76,7 +77,7 @@ impl RawAlias<'_> {
         a.buffer = self.raw;
         ext_call!(
             &self.ext.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_GetMemorySpace,
             &mut a
         )?;
@@ -92,7 +93,7 @@ impl RawAlias<'_> {
         a.buffer = self.raw;
         ext_call!(
             &self.ext.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_GetHostPointer,
             &mut a
         )?;
@@ -119,7 +120,7 @@ impl RawAlias<'_> {
         a.transfer_size = src.len() as i64;
         ext_call!(
             &self.ext.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_CopyRawHostToDevice,
             &mut a
         )?;
@@ -139,7 +140,7 @@ impl RawAlias<'_> {
         a.transfer_size = dst.len() as i64;
         ext_call!(
             &self.ext.h,
-            r::PJRT_RawBuffer_Extension,
+            PJRT_RawBuffer_Extension,
             PJRT_RawBuffer_CopyRawDeviceToHost,
             &mut a
         )?;

@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::shardings as s;
+use sys::ext::shardings::PJRT_Shardings_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -35,7 +36,7 @@ impl Shardings {
         a.executable = executable.raw;
         ext_call!(
             &self.h,
-            s::PJRT_Shardings_Extension,
+            PJRT_Shardings_Extension,
             PJRT_Shardings_PJRT_Executable_ParameterShardings,
             &mut a
         )?;
@@ -49,7 +50,7 @@ impl Shardings {
         a.executable = executable.raw;
         ext_call!(
             &self.h,
-            s::PJRT_Shardings_Extension,
+            PJRT_Shardings_Extension,
             PJRT_Shardings_PJRT_Executable_OutputShardings,
             &mut a
         )?;

@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::stream as s;
+use sys::ext::stream::PJRT_Stream_Extension;
 
 use crate::error::Result;
 use crate::ext::{ext_call, extension_struct};
@@ -20,7 +21,7 @@ impl Stream {
     pub fn stream_for_external_ready_events(&self, device: &Device) -> Result<isize> {
         let mut a = s::PJRT_Get_Stream_For_External_Ready_Events_Args::new();
         a.device = device.raw;
-        ext_call!(&self.h, s::PJRT_Stream_Extension, get_stream, &mut a)?;
+        ext_call!(&self.h, PJRT_Stream_Extension, get_stream, &mut a)?;
         Ok(a.stream)
     }
 
@@ -37,6 +38,6 @@ impl Stream {
         let mut a = s::PJRT_Wait_Until_Buffer_Ready_On_Stream_Args::new();
         a.stream = stream;
         a.buffer = buffer.raw();
-        ext_call!(&self.h, s::PJRT_Stream_Extension, wait_stream, &mut a)
+        ext_call!(&self.h, PJRT_Stream_Extension, wait_stream, &mut a)
     }
 }

@@ -4,6 +4,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::tpu_executable as t;
+use sys::ext::tpu_executable::PJRT_TpuExecutable_Extension;
 
 use crate::error::Result;
 use crate::ext::{bytes_from_raw, ext_call, extension_struct};
@@ -25,7 +26,7 @@ macro_rules! blob_to_blob {
                 let mut a = t::$Args::new();
                 a.$in = input.as_ptr().cast();
                 a.$in_size = input.len();
-                ext_call!(&self.h, t::PJRT_TpuExecutable_Extension, $slot, &mut a)?;
+                ext_call!(&self.h, PJRT_TpuExecutable_Extension, $slot, &mut a)?;
                 // SAFETY: bytes owned by the holder until its deleter runs.
                 let v = unsafe { bytes_from_raw(a.$out, a.$out_size) };
                 if let Some(d) = a.$deleter {
@@ -69,7 +70,7 @@ impl TpuExecutable {
         a.field_name_size = field.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuExecutable_Extension,
+            PJRT_TpuExecutable_Extension,
             get_tpu_compilation_env_field_as_string,
             &mut a
         )?;
@@ -89,7 +90,7 @@ impl TpuExecutable {
         a.serialized_status_size = serialized_status.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuExecutable_Extension,
+            PJRT_TpuExecutable_Extension,
             is_tpu_predetermined_error,
             &mut a
         )?;
@@ -113,7 +114,7 @@ impl TpuExecutable {
         a.num_hlo_modules = hlo_modules.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuExecutable_Extension,
+            PJRT_TpuExecutable_Extension,
             run_hlo_cost_analysis,
             &mut a
         )?;

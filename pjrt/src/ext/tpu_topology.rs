@@ -3,6 +3,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::tpu_topology as t;
+use sys::ext::tpu_topology::PJRT_TpuTopology_Extension;
 
 use crate::error::{Error, Result};
 use crate::ext::{ext_call, extension_struct};
@@ -49,7 +50,7 @@ macro_rules! scalar_getters {
             pub fn $fname(&self, topology: &TopologyDescription) -> Result<$ty> {
                 let mut a = t::$Args::new();
                 a.topology = topology.raw;
-                ext_call!(&self.h, t::PJRT_TpuTopology_Extension, $slot, &mut a)?;
+                ext_call!(&self.h, PJRT_TpuTopology_Extension, $slot, &mut a)?;
                 Ok(a.$out)
             }
         )*
@@ -106,7 +107,7 @@ impl TpuTopology {
         a.chips_per_host_bounds_num_dims = chips_per_host_bounds.len();
         a.host_bounds = host_bounds.as_ptr();
         a.host_bounds_num_dims = host_bounds.len();
-        ext_call!(&self.h, t::PJRT_TpuTopology_Extension, subslice, &mut a)?;
+        ext_call!(&self.h, PJRT_TpuTopology_Extension, subslice, &mut a)?;
         Ok(TopologyDescription::owned(
             topology.plugin(),
             a.subslice_topology,
@@ -129,7 +130,7 @@ impl TpuTopology {
         a.full_device_id = full_device_id;
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             subslice_device_id_from_full_device_id,
             &mut a
         )?;
@@ -148,7 +149,7 @@ impl TpuTopology {
         a.host_bounds_dim_num = host_bounds.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             replace_host_bounds,
             &mut a
         )?;
@@ -171,7 +172,7 @@ impl TpuTopology {
         a.dest_chip_id = dest_chip_id;
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             is_reachable_over_limited_ici,
             &mut a
         )?;
@@ -185,7 +186,7 @@ impl TpuTopology {
         a.topology = topology.raw;
         a.max_process_ids = MAX_IDS as i32;
         a.process_ids = out.as_mut_ptr();
-        ext_call!(&self.h, t::PJRT_TpuTopology_Extension, process_ids, &mut a)?;
+        ext_call!(&self.h, PJRT_TpuTopology_Extension, process_ids, &mut a)?;
         check_len("process_ids", a.num_process_ids, MAX_IDS)?;
         out.truncate(a.num_process_ids);
         Ok(out)
@@ -205,7 +206,7 @@ impl TpuTopology {
         a.logical_device_of_default_type_ids = out.as_mut_ptr();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             logical_device_ids_on_process,
             &mut a
         )?;
@@ -229,7 +230,7 @@ impl TpuTopology {
         a.chip_id = chip_id;
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             proc_id_and_idx_on_proc_for_chip,
             &mut a
         )?;
@@ -247,7 +248,7 @@ impl TpuTopology {
         a.device_id = device_id;
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             proc_id_and_idx_on_proc_for_logi_device,
             &mut a
         )?;
@@ -268,7 +269,7 @@ impl TpuTopology {
         a.coords = out.as_mut_ptr();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             process_coord_from_id,
             &mut a
         )?;
@@ -288,7 +289,7 @@ impl TpuTopology {
         a.coords_num_dims = coords.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             chip_id_from_coord,
             &mut a
         )?;
@@ -309,7 +310,7 @@ impl TpuTopology {
         a.logical_device_index_on_chip = index_on_chip;
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             logical_device_id_from_chip_coord_and_idx,
             &mut a
         )?;
@@ -330,7 +331,7 @@ impl TpuTopology {
         a.chip_coords = out.as_mut_ptr();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             chip_coord_and_idx_for_logi_device,
             &mut a
         )?;
@@ -354,7 +355,7 @@ impl TpuTopology {
         a.chip_per_process_bounds = out.as_mut_ptr();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             chips_per_process_bounds,
             &mut a
         )?;
@@ -373,7 +374,7 @@ impl TpuTopology {
         a.topology = topology.raw;
         a.chip_bounds_max_dims = MAX_DIMS;
         a.chip_bounds = out.as_mut_ptr();
-        ext_call!(&self.h, t::PJRT_TpuTopology_Extension, chip_bounds, &mut a)?;
+        ext_call!(&self.h, PJRT_TpuTopology_Extension, chip_bounds, &mut a)?;
         check_len("chip_bounds", a.chip_bounds_num_dims, MAX_DIMS)?;
         Ok(out[..a.chip_bounds_num_dims].to_vec())
     }
@@ -385,12 +386,7 @@ impl TpuTopology {
         a.topology = topology.raw;
         a.process_bounds_max_dims = MAX_DIMS;
         a.process_bounds = out.as_mut_ptr();
-        ext_call!(
-            &self.h,
-            t::PJRT_TpuTopology_Extension,
-            process_bounds,
-            &mut a
-        )?;
+        ext_call!(&self.h, PJRT_TpuTopology_Extension, process_bounds, &mut a)?;
         check_len("process_bounds", a.process_bounds_num_dims, MAX_DIMS)?;
         Ok(out[..a.process_bounds_num_dims].to_vec())
     }
@@ -404,7 +400,7 @@ impl TpuTopology {
         a.routing_strategy_len = buf.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             get_routing_strategy,
             &mut a
         )?;
@@ -425,7 +421,7 @@ impl TpuTopology {
         a.slice_config = &mut c;
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             get_slice_config,
             &mut a
         )?;
@@ -442,7 +438,7 @@ impl TpuTopology {
         a.max_slice_configs = cs.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             get_slice_configs,
             &mut a
         )?;
@@ -460,7 +456,7 @@ impl TpuTopology {
         a.platform_type_name_len = platform_type.len();
         ext_call!(
             &self.h,
-            t::PJRT_TpuTopology_Extension,
+            PJRT_TpuTopology_Extension,
             get_default_platform_config,
             &mut a
         )?;

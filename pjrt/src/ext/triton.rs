@@ -2,6 +2,7 @@
 
 use pjrt_sys as sys;
 use sys::ext::triton as t;
+use sys::ext::triton::PJRT_Triton_Extension;
 
 use crate::error::Result;
 use crate::ext::{bytes_from_raw, ext_call, extension_struct};
@@ -47,7 +48,7 @@ impl Triton {
         a.num_warps = options.num_warps;
         a.num_ctas = options.num_ctas;
         a.num_stages = options.num_stages;
-        ext_call!(&self.h, t::PJRT_Triton_Extension, compile, &mut a)?;
+        ext_call!(&self.h, PJRT_Triton_Extension, compile, &mut a)?;
         // SAFETY: output strings owned by the plugin (kept for its lifetime).
         let (asm, path) = unsafe {
             (

@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pjrt_sys as sys;
 use sys::ext::xla_transform as x;
+use sys::ext::xla_transform::PJRT_Xla_Transform_Extension;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::ext::{ext_call, extension_struct};
@@ -135,7 +136,7 @@ impl XlaTransform {
         a.callbacks = state.cast();
         let r = ext_call!(
             &self.h,
-            x::PJRT_Xla_Transform_Extension,
+            PJRT_Xla_Transform_Extension,
             register_xla_transform,
             &mut a
         );
@@ -163,7 +164,7 @@ impl XlaTransformRegistration {
         a.callbacks = self.callbacks;
         ext_call!(
             &self.ext.h,
-            x::PJRT_Xla_Transform_Extension,
+            PJRT_Xla_Transform_Extension,
             clear_xla_transform,
             &mut a
         )?;
