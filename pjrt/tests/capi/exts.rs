@@ -122,7 +122,7 @@ pub fn xla_transform(ctx: &Ctx) {
 
 /// y = x * factor + offset_from_user_data, computed in Rust inside an XLA program.
 const CUSTOM_CALL: &str = r#"func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %0 = stablehlo.custom_call @capi_rust_affine(%x) {api_version = 4 : i32, backend_config = {factor = 3.0 : f32, tag = "capi"}} : (tensor<4xf32>) -> tensor<4xf32>
+  %0 = stablehlo.custom_call @capi_rust_affine(%x) {api_version = 4 : i32, backend_config = {factor = 3.0 : f32, tag = "capi", axes = array<i64: 4, 2>, count = 7 : i64}} : (tensor<4xf32>) -> tensor<4xf32>
   %1 = stablehlo.add %0, %x : tensor<4xf32>
   return %1 : tensor<4xf32>
 }"#;
@@ -156,6 +156,8 @@ pub fn ffi_custom_call(ctx: &Ctx) {
                 }
             };
             assert_eq!(f.attr("tag"), Some(FfiAttr::String("capi".into())));
+            assert_eq!(f.attr("axes"), Some(FfiAttr::IntArray(vec![4, 2])));
+            assert_eq!(f.attr("count"), Some(FfiAttr::Int(7)));
             // SAFETY: this test runs the program with a context only in the second call;
             // in the first (no context in flight) the guard refuses before calling XLA.
             let offset = match unsafe { f.user_data(&ty2) } {
