@@ -30,7 +30,7 @@ const EXCEPTIONS: &[(&str, Option<&str>, &str)] = &[
 ];
 
 /// Functions whose only wrappers are `unsafe fn`, and why no safe form exists (yet). A name
-/// ending in `.` covers a whole extension. Any other function without a safe wrapper fails
+/// ending in `.` or `_` is a prefix (a whole extension, or a family of functions). Any other function without a safe wrapper fails
 /// the test.
 const UNSAFE_ONLY: &[(&str, &str)] = &[
     (
@@ -59,8 +59,8 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "caller-filled structs with notifier callbacks; not yet given a safe form",
     ),
     (
-        "Collectives.",
-        "collectives on raw device memory, on communicators only the Megascale extension makes",
+        "Collectives.communicator_",
+        "the collective operations work on raw device memory (collectives objects and communicators themselves have safe owners)",
     ),
     (
         "Megascale.create_aot_config",
@@ -104,7 +104,7 @@ fn unsafe_only(name: &str) -> Option<&'static str> {
     UNSAFE_ONLY
         .iter()
         .find(|(n, _)| {
-            if n.ends_with('.') {
+            if n.ends_with('.') || n.ends_with('_') {
                 name.starts_with(n)
             } else {
                 *n == name
@@ -338,7 +338,7 @@ pub fn check(plugins: &[(&'static str, PathBuf)]) {
     }
     for (n, _) in UNSAFE_ONLY {
         let hit = wrappers.iter().any(|(k, ws)| {
-            (if n.ends_with('.') {
+            (if n.ends_with('.') || n.ends_with('_') {
                 k.starts_with(n)
             } else {
                 k == n
@@ -500,7 +500,11 @@ pub fn check(plugins: &[(&'static str, PathBuf)]) {
         writeln!(
             md,
             "  - `{n}{}`: {why}.",
-            if n.ends_with('.') { "*" } else { "" }
+            if n.ends_with('.') || n.ends_with('_') {
+                "*"
+            } else {
+                ""
+            }
         )
         .unwrap();
     }
