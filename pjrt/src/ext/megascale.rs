@@ -678,3 +678,71 @@ impl Drop for ErrorAggregator {
         );
     }
 }
+
+/// Settings of a multi-slice configuration made by [`Megascale::multi_slice_config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiSliceSettings {
+    /// Number of slices.
+    pub num_slices: i32,
+    /// This process's slice.
+    pub local_slice_id: i32,
+    /// This process's host in the slice.
+    pub local_host_id: i32,
+    /// Serialized endpoint addresses.
+    pub endpoint_addresses: Vec<u8>,
+    /// Serialized data-center network topology.
+    pub dcn_topology: Vec<u8>,
+}
+
+fn i32_len(what: &str, n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| {
+        crate::Error::InvalidArgument(format!("Megascale: {what} of {n} bytes is too long"))
+    })
+}
+
+impl Megascale {
+    /// An ahead-of-time multi-slice configuration for `num_slices` slices of a topology,
+    /// owned through the MultiSlice extension.
+    pub fn aot_config(
+        &self,
+        topology: &crate::TopologyDescription,
+        num_slices: i32,
+        multi_slice: &crate::ext::multi_slice::MultiSlice,
+    ) -> Result<crate::ext::multi_slice::MultiSliceConfig> {
+        let mut a = e::PJRT_Megascale_CreateAoTConfig_Args::new();
+        a.topology = topology.raw;
+        a.num_slices = num_slices;
+        ext_call!(&self.h, PJRT_Megascale_Extension, create_aot_config, &mut a)?;
+        // SAFETY: a fresh config of this plugin, now owned by the returned value only.
+        Ok(unsafe { multi_slice.from_raw(a.multi_slice_config) })
+    }
+
+    /// A multi-slice configuration for a running job.
+    pub fn multi_slice_config(
+        &self,
+        topology: &crate::TopologyDescription,
+        settings: &MultiSliceSettings,
+        context: &ClientContext,
+        multi_slice: &crate::ext::multi_slice::MultiSlice,
+    ) -> Result<crate::ext::multi_slice::MultiSliceConfig> {
+        let mut a = e::PJRT_Megascale_CreateMultiSliceConfig_Args::new();
+        a.topology = topology.raw;
+        a.num_slices = settings.num_slices;
+        a.local_slice_id = settings.local_slice_id;
+        a.local_host_id = settings.local_host_id;
+        a.endpoint_addresses = settings.endpoint_addresses.as_ptr().cast();
+        a.endpoint_addresses_size =
+            i32_len("endpoint addresses", settings.endpoint_addresses.len())?;
+        a.dcn_topology = settings.dcn_topology.as_ptr().cast();
+        a.dcn_topology_size = i32_len("DCN topology", settings.dcn_topology.len())?;
+        a.client_context = context.raw;
+        ext_call!(
+            &self.h,
+            PJRT_Megascale_Extension,
+            create_multi_slice_config,
+            &mut a
+        )?;
+        // SAFETY: a fresh config of this plugin, now owned by the returned value only.
+        Ok(unsafe { multi_slice.from_raw(a.multi_slice_config) })
+    }
+}

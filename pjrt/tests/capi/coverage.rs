@@ -63,14 +63,6 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "the collective operations work on raw device memory (collectives objects and communicators themselves have safe owners)",
     ),
     (
-        "Megascale.create_aot_config",
-        "returns a multi-slice config owned through the MultiSlice extension; raw for now",
-    ),
-    (
-        "Megascale.create_multi_slice_config",
-        "as create_aot_config",
-    ),
-    (
         "Megascale.create_megascale_collectives",
         "makes a Collectives object (raw, see Collectives)",
     ),
