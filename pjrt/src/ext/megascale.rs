@@ -746,3 +746,56 @@ impl Megascale {
         Ok(unsafe { multi_slice.from_raw(a.multi_slice_config) })
     }
 }
+
+/// The digest an error aggregator produces when shut down; deleted on drop.
+pub struct ErrorDigest {
+    ext: Megascale,
+    raw: *mut e::PJRT_Megascale_ErrorDigest,
+}
+
+// SAFETY: a plugin object without thread affinity, deleted once.
+unsafe impl Send for ErrorDigest {}
+
+impl ErrorAggregator {
+    /// Processes the collected errors and shuts the aggregator down; returns the digest.
+    pub fn process_and_shutdown(&self) -> Result<ErrorDigest> {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_ProcessAndShutdown_Args::new();
+        a.aggregator = self.raw;
+        ext_call!(
+            &self.ext.h,
+            PJRT_Megascale_Extension,
+            error_aggregator_process_and_shutdown,
+            &mut a
+        )?;
+        Ok(ErrorDigest {
+            ext: self.ext.clone(),
+            raw: a.digest,
+        })
+    }
+
+    /// Logs a digest.
+    pub fn log_error_digest(&self, digest: &ErrorDigest) -> Result<()> {
+        let mut a = e::PJRT_Megascale_ErrorAggregator_LogErrorDigest_Args::new();
+        a.aggregator = self.raw;
+        a.digest = digest.raw;
+        ext_call!(
+            &self.ext.h,
+            PJRT_Megascale_Extension,
+            error_aggregator_log_error_digest,
+            &mut a
+        )
+    }
+}
+
+impl Drop for ErrorDigest {
+    fn drop(&mut self) {
+        let mut a = e::PJRT_Megascale_ErrorDigest_Delete_Args::new();
+        a.digest = self.raw;
+        let _ = ext_call!(
+            &self.ext.h,
+            PJRT_Megascale_Extension,
+            error_digest_delete,
+            &mut a
+        );
+    }
+}

@@ -71,18 +71,6 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "C callback with user data; not yet given a safe form",
     ),
     (
-        "Megascale.error_digest_delete",
-        "digests come from the raw process_and_shutdown / log calls",
-    ),
-    (
-        "Megascale.error_aggregator_process_and_shutdown",
-        "returns a raw digest",
-    ),
-    (
-        "Megascale.error_aggregator_log_error_digest",
-        "takes a raw digest",
-    ),
-    (
         "Megascale.get_interface_addresses_helper",
         "caller-filled in/out arrays; not yet given a safe form",
     ),
