@@ -1239,10 +1239,14 @@ pub fn rng_bit_generator(
             format!("state {state} must be u64[2] (or u64[3] for Philox) for {algorithm:?}"),
         );
     }
-    if !(out.ty.is_integer() && out.ty.bit_width() >= 8) {
+    // XLA reinterprets signed outputs as unsigned, so their users then see the wrong type
+    // (0.115 CPU plugin: "Call parameter must match argument ... s32[] vs u32[]").
+    if !(out.ty.is_unsigned_int() && out.ty.bit_width() >= 8) {
         return shape_err(
             op,
-            format!("output {out} must have an integer element type"),
+            format!(
+                "output {out} must have an unsigned integer element type (u8, u16, u32 or u64)"
+            ),
         );
     }
     check_dims(op, &out.dims)?;
@@ -1532,6 +1536,10 @@ mod tests {
             dynamic_slice(&t(F32, &[4, 4]), &[&i, &i], &[2, 4]).unwrap(),
             t(F32, &[2, 4])
         );
+        let st = t(U64, &[2]);
+        assert!(rng_bit_generator(&st, RngAlgorithm::ThreeFry, &t(U32, &[3])).is_ok());
+        assert!(rng_bit_generator(&st, RngAlgorithm::ThreeFry, &t(S32, &[3])).is_err());
+        assert!(rng_bit_generator(&t(U64, &[3]), RngAlgorithm::ThreeFry, &t(U32, &[3])).is_err());
         assert!(dynamic_slice(&t(F32, &[4, 4]), &[&i], &[2, 4]).is_err());
         assert!(dynamic_slice(&t(F32, &[4, 4]), &[&i, &t(F32, &[])], &[2, 4]).is_err());
     }
