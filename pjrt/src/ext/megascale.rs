@@ -799,3 +799,137 @@ impl Drop for ErrorDigest {
         );
     }
 }
+
+/// A Rust error handler: receives each serialized error.
+pub type ErrorHandlerFn = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+unsafe extern "C" fn error_handler_trampoline(
+    serialized_error: *const std::ffi::c_char,
+    size: usize,
+    user_data: *mut std::ffi::c_void,
+) {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `user_data` is the `ErrorHandlerFn` leaked at registration.
+        let f = unsafe { &*user_data.cast::<ErrorHandlerFn>() };
+        // SAFETY: `size` readable bytes.
+        let bytes = unsafe { crate::ext::bytes_from_raw(serialized_error, size) };
+        f(&bytes)
+    }));
+    if r.is_err() {
+        eprintln!("pjrt: a Megascale error handler panicked; the panic was caught");
+    }
+}
+
+/// What [`Megascale::runtime_error`] looks up or creates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuntimeErrorQuery {
+    /// Error type (plugin enum value).
+    pub error_type: i32,
+    /// Start time in nanoseconds.
+    pub start_time_nanos: i64,
+    /// Status code.
+    pub status_code: i32,
+    /// Status message.
+    pub status_message: String,
+    /// Launch id.
+    pub launch_id: i32,
+    /// Unrecoverable error type, if any.
+    pub unrecoverable_error_type: Option<i32>,
+}
+
+impl Megascale {
+    /// Registers `f` under `name` for Megascale errors. The closure is kept for the life of
+    /// the process (the plugin may call it from its own threads).
+    pub fn register_error_handler(&self, name: &str, f: ErrorHandlerFn) -> Result<()> {
+        let user = Box::into_raw(Box::new(f));
+        let mut a = e::PJRT_Megascale_RegisterErrorHandler_Args::new();
+        a.handler_name = name.as_ptr().cast();
+        a.handler_name_size = name.len();
+        a.handler = Some(error_handler_trampoline);
+        a.user_data = user.cast();
+        let r = ext_call!(
+            &self.h,
+            PJRT_Megascale_Extension,
+            register_megascale_error_handler,
+            &mut a
+        );
+        if r.is_err() {
+            // SAFETY: registration failed; the plugin kept no pointer.
+            drop(unsafe { Box::from_raw(user) });
+        }
+        r
+    }
+
+    /// The serialized addresses of the network interfaces Megascale would use.
+    pub fn interface_addresses(
+        &self,
+        port_name: &str,
+        port: i32,
+        interface_prefixes: &[&str],
+        use_all_interfaces: bool,
+        limit_to_process_numa_local_interfaces: bool,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut ptrs: Vec<*const std::ffi::c_char> = interface_prefixes
+            .iter()
+            .map(|p| p.as_ptr().cast())
+            .collect();
+        let sizes: Vec<usize> = interface_prefixes.iter().map(|p| p.len()).collect();
+        let mut a = e::PJRT_Megascale_GetInterfaceAddressesHelper_Args::new();
+        a.megascale_port_name = port_name.as_ptr().cast();
+        a.megascale_port_name_size = port_name.len();
+        a.megascale_port = port;
+        a.interface_prefixes = ptrs.as_mut_ptr();
+        a.interface_prefixes_sizes = sizes.as_ptr();
+        a.num_interface_prefixes = ptrs.len();
+        a.use_all_interfaces = use_all_interfaces;
+        a.limit_to_process_numa_local_interfaces = limit_to_process_numa_local_interfaces;
+        ext_call!(
+            &self.h,
+            PJRT_Megascale_Extension,
+            get_interface_addresses_helper,
+            &mut a
+        )?;
+        let n = a.num_addresses;
+        // SAFETY: `n` (pointer, size) pairs owned by the holder until its deleter runs.
+        let out = unsafe {
+            let ps = crate::plugin::vec_from_raw(a.serialized_addresses.cast_const(), n);
+            let ss = crate::plugin::vec_from_raw(a.serialized_addresses_sizes.cast_const(), n);
+            ps.into_iter()
+                .zip(ss)
+                .map(|(p, s)| crate::ext::bytes_from_raw(p, s))
+                .collect()
+        };
+        if let Some(d) = a.addresses_deleter {
+            // SAFETY: the plugin's deleter, once.
+            unsafe { d(a.addresses) };
+        }
+        Ok(out)
+    }
+
+    /// Looks up or creates a runtime error record; returns it serialized and whether it
+    /// is new.
+    pub fn runtime_error(&self, q: &RuntimeErrorQuery) -> Result<(Vec<u8>, bool)> {
+        let mut a = e::PJRT_Megascale_GetOrCreateRuntimeError_Args::new();
+        a.error_type = q.error_type;
+        a.start_time_nanos = q.start_time_nanos;
+        a.status_code = q.status_code;
+        a.status_message = q.status_message.as_ptr().cast();
+        a.status_message_size = q.status_message.len();
+        a.launch_id = q.launch_id;
+        a.has_unrecoverable_error_type = q.unrecoverable_error_type.is_some();
+        a.unrecoverable_error_type = q.unrecoverable_error_type.unwrap_or(0);
+        ext_call!(
+            &self.h,
+            PJRT_Megascale_Extension,
+            get_or_create_runtime_error,
+            &mut a
+        )?;
+        // SAFETY: the serialized error, backed by `error` until its deleter runs.
+        let v = unsafe { crate::ext::bytes_from_raw(a.serialized_error, a.serialized_error_size) };
+        if let Some(d) = a.error_deleter {
+            // SAFETY: the plugin's deleter, once.
+            unsafe { d(a.error) };
+        }
+        Ok((v, a.is_new_error))
+    }
+}

@@ -66,18 +66,6 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "Megascale.create_megascale_collectives",
         "makes a Collectives object (raw, see Collectives)",
     ),
-    (
-        "Megascale.register_megascale_error_handler",
-        "C callback with user data; not yet given a safe form",
-    ),
-    (
-        "Megascale.get_interface_addresses_helper",
-        "caller-filled in/out arrays; not yet given a safe form",
-    ),
-    (
-        "Megascale.get_or_create_runtime_error",
-        "caller-filled error record; not yet given a safe form",
-    ),
 ];
 
 fn unsafe_only(name: &str) -> Option<&'static str> {
