@@ -933,3 +933,58 @@ impl Megascale {
         Ok((v, a.is_new_error))
     }
 }
+
+/// The processes of a Megascale job, for [`ClientContext::collectives`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessesInfo {
+    /// Each process's address.
+    pub addresses: Vec<String>,
+    /// Each process's slice index.
+    pub slice_indexes: Vec<i32>,
+    /// Each process's index within its slice.
+    pub per_slice_indexes: Vec<i32>,
+    /// Devices per process.
+    pub num_devices_per_process: i32,
+}
+
+impl ClientContext {
+    /// A collectives object over the data-center network for these processes, owned
+    /// through the Collectives extension.
+    pub fn collectives(
+        &self,
+        processes: &ProcessesInfo,
+        dcn_topology: &[u8],
+        collectives: &crate::ext::collectives::Collectives,
+    ) -> Result<crate::ext::collectives::CollectivesObject> {
+        let mut addr_ptrs: Vec<*const std::ffi::c_char> = processes
+            .addresses
+            .iter()
+            .map(|a| a.as_ptr().cast())
+            .collect();
+        let mut addr_sizes: Vec<usize> = processes.addresses.iter().map(|a| a.len()).collect();
+        let mut slices = processes.slice_indexes.clone();
+        let mut per_slice = processes.per_slice_indexes.clone();
+        let mut info = e::PJRT_Megascale_ProcessesInfo::new();
+        info.addresses = addr_ptrs.as_mut_ptr();
+        info.address_sizes = addr_sizes.as_mut_ptr();
+        info.num_addresses = addr_ptrs.len();
+        info.slice_indexes = slices.as_mut_ptr();
+        info.num_slice_indexes = slices.len();
+        info.per_slice_indexes = per_slice.as_mut_ptr();
+        info.num_per_slice_indexes = per_slice.len();
+        info.num_devices_per_process = processes.num_devices_per_process;
+        let mut a = e::PJRT_Megascale_CreateMegascaleCollectives_Args::new();
+        a.client_context = self.raw;
+        a.processes_info = &mut info;
+        a.dcn_topology = dcn_topology.as_ptr().cast();
+        a.dcn_topology_size = dcn_topology.len();
+        ext_call!(
+            &self.ext.h,
+            PJRT_Megascale_Extension,
+            create_megascale_collectives,
+            &mut a
+        )?;
+        // SAFETY: a fresh collectives object of this plugin, now owned by the result only.
+        Ok(unsafe { collectives.own(a.collectives) })
+    }
+}

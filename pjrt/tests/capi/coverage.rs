@@ -62,10 +62,6 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "Collectives.communicator_",
         "the collective operations work on raw device memory (collectives objects and communicators themselves have safe owners)",
     ),
-    (
-        "Megascale.create_megascale_collectives",
-        "makes a Collectives object (raw, see Collectives)",
-    ),
 ];
 
 fn unsafe_only(name: &str) -> Option<&'static str> {
