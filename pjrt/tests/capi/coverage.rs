@@ -55,8 +55,12 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "caller-filled callback struct (JAX custom_partitioning ABI); not yet given a safe form",
     ),
     (
-        "CrossHostTransfers.",
-        "caller-filled structs with notifier callbacks; not yet given a safe form",
+        "CrossHostTransfers.PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers",
+        "caller-filled notifier callback struct; not yet given a safe form",
+    ),
+    (
+        "CrossHostTransfers.PJRT_Transfers_PJRT_Buffer_CopyToRemoteDevice",
+        "caller-filled descriptor and completion callback; not yet given a safe form",
     ),
     (
         "Collectives.communicator_",
