@@ -51,10 +51,6 @@ const UNSAFE_ONLY: &[(&str, &str)] = &[
         "hands out a host address of device memory",
     ),
     (
-        "Custom_Partitioner.register_custom_partitioner",
-        "caller-filled callback struct (JAX custom_partitioning ABI); not yet given a safe form",
-    ),
-    (
         "CrossHostTransfers.PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers",
         "caller-filled notifier callback struct; not yet given a safe form",
     ),
