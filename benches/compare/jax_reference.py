@@ -85,16 +85,45 @@ def mlp_step(sizes, batch, name):
     report(name, median_time(run, reps=300))
 
 
-def chain(n_ops=3000):
-    def f(x):
-        for i in range(n_ops):
-            x = x * 1.0001 + 0.5 if i % 2 == 0 else jnp.tanh(x)
-        return x
+def chain_fn(n_ops, other):
+    """The chain hlo-builder's record_lower bench records: sin, *other, +x, tanh, ..."""
 
-    x = jnp.ones((16,), jnp.float32)
+    def f(x):
+        y = x
+        for i in range(n_ops):
+            k = i % 4
+            if k == 0:
+                y = jnp.sin(y)
+            elif k == 1:
+                y = y * (x if other is None else other)
+            elif k == 2:
+                y = y + x
+            else:
+                y = jnp.tanh(y)
+        return y
+
+    return f
+
+
+def chain(n_ops=3000):
+    f = chain_fn(n_ops, None)
+    x = jnp.ones((128,), jnp.float32)
     t0 = time.perf_counter()
     text = jax.jit(f).lower(x).as_text()
     report("trace_lower_chain3000", time.perf_counter() - t0, chars=len(text))
+
+
+def grad_chain(n_ops=3000):
+    """grad of sum(chain(x)) on f32[64] with the constant 0.5 (autodiff's grad_chain bench)."""
+    half = jnp.full((64,), 0.5, jnp.float32)
+    f = chain_fn(n_ops, half)
+    g = jax.jit(jax.grad(lambda x: jnp.sum(f(x))))
+    x = jnp.asarray(np.linspace(-1, 1, 64), jnp.float32)
+    t0 = time.perf_counter()
+    jax.make_jaxpr(jax.grad(lambda x: jnp.sum(f(x))))(x)
+    report("grad_chain3000_trace", time.perf_counter() - t0)
+    g(x).block_until_ready()
+    report("grad_chain3000_run", median_time(lambda: g(x).block_until_ready(), warmup=5, reps=200))
 
 
 def matmul():
@@ -107,7 +136,7 @@ def matmul():
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["dispatch", "transfers", "mlp", "chain"]
+    which = sys.argv[1:] or ["dispatch", "transfers", "mlp", "chain", "grad"]
     if "dispatch" in which:
         dispatch()
     if "transfers" in which:
@@ -117,5 +146,7 @@ if __name__ == "__main__":
         mlp_step([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128")
     if "chain" in which:
         chain()
+    if "grad" in which:
+        grad_chain()
     if "matmul" in which:
         matmul()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs our criterion benchmarks and the same measurements in JAX on this machine, in one run,
+# and prints the README's comparison table. JAX 0.10.2 (CPU) is installed into .venv/ from
+# PyPI on first use. Usage: bash benches/compare/compare.sh [--quick]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import jax" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q "jax[cpu]==0.10.2" numpy
+fi
+crit=()
+if [ "${1:-}" = "--quick" ]; then crit=(-- --warm-up-time 1 --measurement-time 3); fi
+cargo bench -p benches --bench runtime --bench train_step "${crit[@]}"
+cargo bench -p hlo-builder --bench record_lower "${crit[@]}"
+cargo bench -p autodiff --bench grad_chain "${crit[@]}"
+out="$(mktemp)"
+.venv/bin/python benches/compare/jax_reference.py dispatch transfers mlp chain grad | tee "$out"
+python3 benches/compare/table.py "$out"
