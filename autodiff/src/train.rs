@@ -201,43 +201,6 @@ pub trait LossFn:
 }
 impl<F: FnOnce(&mut Builder, &[Tensor], &[Tensor]) -> hlo_builder::Result<Tensor>> LossFn for F {}
 
-/// Adds `{tf.aliasing_output = j : i32}` to argument `i` of `@main` for every `(i, j)`, so
-/// the compiler makes output `j` reuse (and the runtime consume) the buffer of argument `i`.
-fn mark_donations(
-    text: &str,
-    params: &[TensorType],
-    aliases: &[(usize, usize)],
-) -> Result<String, String> {
-    let start = text
-        .find("@main(")
-        .ok_or("no @main function in the module")?;
-    let open = start + "@main(".len();
-    let close = open
-        + text[open..]
-            .find(") ->")
-            .ok_or("no end of @main's argument list")?;
-    let mut args = text[open..close].to_string();
-    // Patch from the last argument backwards so earlier offsets stay valid.
-    let mut sorted = aliases.to_vec();
-    sorted.sort_by_key(|&(i, _)| std::cmp::Reverse(i));
-    for (i, j) in sorted {
-        let ty = params
-            .get(i)
-            .ok_or_else(|| format!("argument {i} does not exist"))?;
-        let needle = format!("%arg{i}: {}", ty.mlir());
-        let at = args
-            .find(&needle)
-            .ok_or_else(|| format!("argument `{needle}` not found in `{}`", &text[start..close]))?;
-        let end = at + needle.len();
-        match args[end..].chars().next() {
-            None | Some(',') => {}
-            Some(c) => return Err(format!("argument {i} is followed by `{c}`, not by `,`")),
-        }
-        args.insert_str(end, &format!(" {{tf.aliasing_output = {j} : i32}}"));
-    }
-    Ok(format!("{}{}{}", &text[..open], args, &text[close..]))
-}
-
 /// A compiled training step with its parameters and optimizer state on the device.
 pub struct TrainStep {
     name: String,
@@ -363,26 +326,17 @@ impl TrainStep {
         let mut outs = new_p.clone();
         outs.extend_from_slice(&new_st);
         outs.push(l);
-        let module = b.build(&outs)?;
-        let ptypes = module.parameter_types();
-        let rtypes = module.result_types();
         let n_state = p.len() + st.len();
-        for i in 0..n_state {
-            if ptypes[i] != rtypes[i] {
-                return Err(spec_err(format!(
-                    "state {i} enters as {} but leaves as {}",
-                    ptypes[i], rtypes[i]
-                )));
-            }
-        }
-        let aliases: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-        let text = mark_donations(module.to_text(), &ptypes, &aliases).map_err(|message| {
-            TrainError::Donation {
-                name: name.to_string(),
-                message,
-            }
+        let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
+        // Parameters and optimizer state are donated: each step consumes their buffers and
+        // writes the updated values in place.
+        let module = b.build_with_donations(&outs, &donations).map_err(|e| TrainError::Donation {
+            name: name.to_string(),
+            message: e.to_string(),
         })?;
-        let exe = client.compile(&pjrt::Program::mlir_text(text.clone()))?;
+        let ptypes = module.parameter_types();
+        let text = module.to_text().to_string();
+        let exe = client.compile(&module.program())?;
         let mut state = Vec::with_capacity(n_state);
         for (s, v) in params.iter().zip(initial) {
             if s.len() != v.len() {
@@ -805,24 +759,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn donation_marks_land_on_the_right_arguments() {
-        let f32_4 = TensorType::new(ElementType::F32, [4]);
-        let s32 = TensorType::scalar(ElementType::S32);
-        let text = "module {\n  func.func @main(%arg0: tensor<4xf32>, %arg1: tensor<i32>, %arg10: tensor<4xf32>) -> (tensor<4xf32>, tensor<i32>) {\n";
-        let params = [f32_4.clone(), s32, f32_4.clone()];
-        let out = mark_donations(text, &params, &[(0, 0), (1, 1)]).unwrap();
-        assert!(out.contains("@main(%arg0: tensor<4xf32> {tf.aliasing_output = 0 : i32}, %arg1: tensor<i32> {tf.aliasing_output = 1 : i32}, %arg10: tensor<4xf32>) ->"), "{out}");
-        // A type that does not match, or an argument that is not there, is an error.
-        assert!(mark_donations(text, &[s32_like(), f32_4.clone()], &[(0, 0)]).is_err());
-        assert!(mark_donations(text, &params, &[(5, 0)]).is_err());
-        assert!(mark_donations("module {}", &params, &[(0, 0)]).is_err());
-    }
-
-    fn s32_like() -> TensorType {
-        TensorType::new(ElementType::S32, [4])
-    }
 
     #[test]
     fn batches_cover_distinct_rows_and_orders_are_reproducible() {

@@ -204,16 +204,31 @@ impl Builder {
     /// Lowers the function with `results` into a StableHLO module (function `main`).
     /// The builder stays usable (its graph is copied).
     pub fn build(&self, results: &[Tensor]) -> Result<Module> {
+        Module::new(Arc::new(self.main_computation(results)?))
+    }
+
+    /// The function `main` returning `results` (the graph is copied).
+    fn main_computation(&self, results: &[Tensor]) -> Result<Computation> {
         let mut res = Vec::with_capacity(results.len());
         for r in results {
             res.push(self.value("build", *r)?.0);
         }
-        let c = Computation {
+        Ok(Computation {
             name: "main".into(),
             graph: self.graph.clone(),
             results: res,
-        };
-        Module::new(Arc::new(c))
+        })
+    }
+
+    /// [`build`](Self::build) with donated parameters: `(parameter index, result index)`
+    /// pairs whose buffers the executable consumes and reuses (see
+    /// [`Module::with_donations`]). A donated argument buffer is deleted by the call.
+    pub fn build_with_donations(
+        &self,
+        results: &[Tensor],
+        donations: &[(usize, usize)],
+    ) -> Result<Module> {
+        Module::with_donations(Arc::new(self.main_computation(results)?), donations)
     }
 
     // ---------------------------------------------------------------- sources

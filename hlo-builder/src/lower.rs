@@ -32,7 +32,10 @@ pub(crate) struct Lowered {
 }
 
 /// Lowers `main` (public, named after its computation) and every function it calls.
-pub(crate) fn lower_module(funcs: &[Arc<Computation>]) -> Result<Lowered> {
+/// `aliases` lists `(parameter, result)` pairs of the entry point whose buffers are donated:
+/// the parameter's buffer is consumed by the call and reused for that result
+/// (`tf.aliasing_output` argument attributes, which XLA turns into input/output aliasing).
+pub(crate) fn lower_module(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
     ctx.set_allow_unregistered_dialects(true);
@@ -61,14 +64,14 @@ pub(crate) fn lower_module(funcs: &[Arc<Computation>]) -> Result<Lowered> {
         if let Some(f) = funcs.first() {
             l.callees.push((Arc::as_ptr(f), "main".to_string()));
         }
-        for f in funcs {
+        for (i, f) in funcs.iter().enumerate() {
             let name = l.unique_name(&f.name, f);
-            let op = l.function(f, &name, true)?;
+            let op = l.function(f, &name, true, if i == 0 { aliases } else { &[] })?;
             module.body().append_operation(op);
         }
         // Callees are discovered while lowering; each is emitted once, privately.
         while let Some((c, name)) = l.queue.pop() {
-            let op = l.function(&c, &name, false)?;
+            let op = l.function(&c, &name, false, &[])?;
             module.body().append_operation(op);
         }
         if !module.as_operation().verify() {
@@ -151,6 +154,7 @@ impl<'c> Lowerer<'c> {
         c: &Arc<Computation>,
         name: &str,
         public: bool,
+        aliases: &[(usize, usize)],
     ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
@@ -193,6 +197,16 @@ impl<'c> Lowerer<'c> {
             ),
             (Identifier::new(self.ctx, "function_type"), self.attr(&fty)?),
         ];
+        if !aliases.is_empty() {
+            let mut per_arg = vec![String::from("{}"); params.len()];
+            for &(p, r) in aliases {
+                per_arg[p] = format!("{{tf.aliasing_output = {r} : i32}}");
+            }
+            attrs.push((
+                Identifier::new(self.ctx, "arg_attrs"),
+                self.attr(&format!("[{}]", per_arg.join(", ")))?,
+            ));
+        }
         if !public {
             attrs.push((
                 Identifier::new(self.ctx, "sym_visibility"),

@@ -31,7 +31,44 @@ impl Module {
                 "a module needs at least one function".into(),
             ));
         }
-        let l = lower::lower_module(&functions)?;
+        let l = lower::lower_module(&functions, &[])?;
+        Ok(Module {
+            functions,
+            text: l.text,
+            bytecode: l.bytecode,
+        })
+    }
+
+    /// Lowers `main` with donated parameters: each `(parameter, result)` pair lets the
+    /// compiled executable consume the parameter's buffer and reuse it for that result, so
+    /// a step that replaces state (parameters, optimizer slots) allocates nothing new.
+    /// Each parameter and each result may appear once, and the two must have the same type.
+    pub fn with_donations(main: Arc<Computation>, donations: &[(usize, usize)]) -> Result<Module> {
+        let params = main.param_types();
+        let results = main.result_types();
+        let mut seen_p = vec![false; params.len()];
+        let mut seen_r = vec![false; results.len()];
+        for &(p, r) in donations {
+            let bad = |why: String| Err(crate::Error::Lower(format!("donate parameter {p} to result {r}: {why}")));
+            let (Some(pt), Some(rt)) = (params.get(p), results.get(r)) else {
+                return bad(format!(
+                    "out of range ({} parameters, {} results)",
+                    params.len(),
+                    results.len()
+                ));
+            };
+            if pt != rt {
+                return bad(format!("the parameter is {pt} but the result is {rt}"));
+            }
+            if std::mem::replace(&mut seen_p[p], true) {
+                return bad("the parameter is already donated".into());
+            }
+            if std::mem::replace(&mut seen_r[r], true) {
+                return bad("the result already reuses another parameter".into());
+            }
+        }
+        let functions = vec![main];
+        let l = lower::lower_module(&functions, donations)?;
         Ok(Module {
             functions,
             text: l.text,

@@ -8,6 +8,8 @@ mod common;
 mod compose;
 #[path = "builder/control.rs"]
 mod control;
+#[path = "builder/donation.rs"]
+mod donation;
 #[path = "builder/elementwise.rs"]
 mod elementwise;
 #[path = "builder/errors.rs"]
