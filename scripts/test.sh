@@ -20,6 +20,6 @@ for p in "${plugins[@]}"; do
 done
 
 echo "== builder, autodiff, examples and integration tests on the default plugin"
-cargo test -p hlo-builder -p autodiff -p examples -p integration-tests
+cargo test -p hlo-builder -p autodiff -p examples -p integration-tests --features autodiff/ndarray
 
 echo "== pjrt suite ran against: ${ran[*]}"

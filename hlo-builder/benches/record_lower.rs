@@ -2,7 +2,46 @@
 //! chain in about 0.4 s on this machine, see FACTS.md) and a 10000-op graph mixing
 //! elementwise ops, matmuls, reductions and broadcasts.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use criterion::{criterion_group, criterion_main, Criterion};
+
+/// Counts live heap bytes, to report the memory a recorded op costs.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator and only adds bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        System.realloc(p, l, new)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Prints the heap bytes per recorded op of the two graphs (graph only, nothing lowered).
+fn memory_per_op() {
+    for (name, make, n) in [("3000-op chain", chain as fn(usize) -> Builder, 3000), ("10000-op graph", graph, 10000)] {
+        let before = LIVE.load(Ordering::Relaxed);
+        let b = make(n);
+        let bytes = LIVE.load(Ordering::Relaxed) - before;
+        let ops = b.graph().len();
+        println!("memory: {name}: {ops} nodes, {bytes} bytes live, {:.0} bytes per recorded op", bytes as f64 / ops as f64);
+        drop(b);
+    }
+}
 use hlo_builder::{Builder, ElementType::F32, Tensor};
 
 /// x -> sin -> *x -> +x -> exp ... (3000 unary/binary ops on f32[128]).
@@ -53,6 +92,7 @@ impl FinishCheck for Builder {
 }
 
 fn bench(c: &mut Criterion) {
+    memory_per_op();
     c.bench_function("record 3000-op chain", |bn| bn.iter(|| chain(3000)));
     c.bench_function("record + lower 3000-op chain", |bn| {
         bn.iter(|| {
