@@ -71,7 +71,6 @@ mod named_value;
 mod program;
 mod proto;
 mod serialize;
-mod sha256;
 mod types;
 
 pub use aligned::{AlignedVec, HOST_ALIGNMENT};

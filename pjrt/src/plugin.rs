@@ -466,7 +466,8 @@ impl Plugin {
         let r = self.0.sha256.get_or_init(|| {
             use std::io::Read;
             let mut f = std::fs::File::open(&self.0.path).map_err(|e| e.to_string())?;
-            let mut h = crate::sha256::Sha256::new();
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
             let mut buf = vec![0u8; 1 << 20];
             loop {
                 let n = f.read(&mut buf).map_err(|e| e.to_string())?;
@@ -475,7 +476,7 @@ impl Plugin {
                 }
                 h.update(&buf[..n]);
             }
-            Ok(h.finish())
+            Ok(h.finalize().into())
         });
         r.clone().map_err(|reason| Error::PluginLoad {
             path: self.0.path.clone(),

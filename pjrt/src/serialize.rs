@@ -22,7 +22,6 @@ use pjrt_sys as sys;
 use crate::error::{ApiVersion, Error, Result};
 use crate::executable::LoadedExecutable;
 use crate::plugin::call;
-use crate::sha256::hex;
 use crate::Client;
 
 const MAGIC: &[u8; 8] = b"PJRTRSX\0";
@@ -239,4 +238,9 @@ mod tests {
         let e = SerializedExecutable::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
         assert!(e.to_string().contains("truncated in blob"), "{e}");
     }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
