@@ -1,2 +1,3 @@
 
+mod readme;
 mod training;
