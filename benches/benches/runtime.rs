@@ -1,9 +1,12 @@
 //! Runtime benchmarks (issue: the PJRT runtime core):
 //! (a) executing a tiny program with a reused input, through `pjrt` and through a loop that
-//!     calls the C API directly (`benches::raw`), in the same run;
+//!     calls the C API directly (`support/raw.rs`), in the same run;
 //! (b) 64 MiB device-to-host into a caller's buffer, against memcpy of the same size;
 //! (c) 64 MiB host-to-device, copying and zero-copy, against memcpy into fresh memory.
 //! The plugin is $PJRT_PLUGIN or the set-up's default (0.115).
+
+#[path = "support/raw.rs"]
+mod raw;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pjrt::{AlignedVec, Client, ClientOptions, ExecuteOptions, HostBufferSemantics, Plugin, Program};
@@ -32,7 +35,7 @@ fn execute_tiny(c: &mut Criterion) {
     let input = client.buffer_from_host(&[1.0f32, 2.0, 3.0, 4.0], &[4]).expect("upload");
     let out = exe.execute(&[&input]).expect("execute");
     assert_eq!(out[0].to_vec::<f32>().unwrap(), [2.0, 3.0, 4.0, 5.0]);
-    let raw = benches::raw::RawRunner::new(plugin.path(), TINY, &[1.0, 2.0, 3.0, 4.0], &[4]);
+    let raw = raw::RawRunner::new(plugin.path(), TINY, &[1.0, 2.0, 3.0, 4.0], &[4]);
 
     let mut g = c.benchmark_group("execute_tiny");
     g.bench_function("c_api_direct", |b| b.iter(|| raw.execute_once()));

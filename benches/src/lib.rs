@@ -1,5 +1,2 @@
-//! Shared helpers for the benchmarks, including the baseline the runtime benchmarks are
-//! measured against: a loop that calls the PJRT C API directly through `pjrt-sys`, with no
-//! safe wrapper in between.
-
-pub mod raw;
+//! The benchmark package: criterion benches in `benches/` (their direct C-API baseline is
+//! `benches/support/raw.rs`) and the JAX comparison in `compare/`.

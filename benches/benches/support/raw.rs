@@ -14,7 +14,6 @@ pub struct RawRunner {
     _lib: sys::PluginLibrary,
     api: &'static sys::PJRT_Api,
     client: *mut sys::PJRT_Client,
-    device: *mut sys::PJRT_Device,
     exe: *mut sys::PJRT_LoadedExecutable,
     input: *mut sys::PJRT_Buffer,
     num_outputs: usize,
@@ -103,7 +102,6 @@ impl RawRunner {
                 _lib: lib,
                 api,
                 client,
-                device,
                 exe,
                 input: b.buffer,
                 num_outputs: no.num_outputs,
@@ -152,35 +150,6 @@ impl RawRunner {
                 raw_call!(self.api, PJRT_Buffer_Destroy, &mut d);
             }
         }
-    }
-
-    /// Copies the input buffer to `dst` with `PJRT_Buffer_ToHostBuffer` and waits.
-    pub fn to_host(&self, dst: &mut [f32]) {
-        // SAFETY: `dst` is exactly the buffer's size (checked by the plugin) and outlives the wait.
-        unsafe {
-            let mut a = sys::PJRT_Buffer_ToHostBuffer_Args::new();
-            a.src = self.input;
-            a.dst = dst.as_mut_ptr() as *mut _;
-            a.dst_size = std::mem::size_of_val(dst);
-            raw_call!(self.api, PJRT_Buffer_ToHostBuffer, &mut a);
-            self.await_and_destroy(a.event);
-        }
-    }
-
-    /// The platform name, to show which plugin ran.
-    pub fn platform(&self) -> String {
-        // SAFETY: the string is owned by the client.
-        unsafe {
-            let mut a = sys::PJRT_Client_PlatformName_Args::new();
-            a.client = self.client;
-            raw_call!(self.api, PJRT_Client_PlatformName, &mut a);
-            String::from_utf8_lossy(std::slice::from_raw_parts(a.platform_name as *const u8, a.platform_name_size)).into_owned()
-        }
-    }
-
-    /// The device the runner uses.
-    pub fn device(&self) -> *mut sys::PJRT_Device {
-        self.device
     }
 }
 
