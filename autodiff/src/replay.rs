@@ -125,7 +125,7 @@ pub(crate) fn emit(
             true_branch.clone(),
             false_branch.clone(),
         )?),
-        Op::Case { branches } => Ok(b.case(args[0], &args[1..], branches.clone())?),
+        Op::Case { branches } => Ok(b.case_with(args[0], &args[1..], branches.clone())?),
         Op::Call { callee } => Ok(b.call(callee, args)?),
         Op::RngBitGenerator { algorithm } => {
             let out = types.get(1).cloned().ok_or(Error::Arity {

@@ -1497,7 +1497,7 @@ fn branches(
             let (t, f) = (new_branches[0].clone(), new_branches[1].clone());
             b.cond_with(x[0], &ops, t, f)?
         }
-        _ => b.case(x[0], &ops, new_branches)?,
+        _ => b.case_with(x[0], &ops, new_branches)?,
     };
     let mut out = vec![None; x.len()];
     for (k, &i) in wanted.iter().enumerate() {

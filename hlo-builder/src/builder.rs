@@ -34,6 +34,9 @@ pub struct Builder {
 pub trait RegionFn: FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>> {}
 impl<F: FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>> RegionFn for F {}
 
+/// One branch of [`Builder::case`], as a boxed closure (branches differ in type).
+pub type BranchFn<'a> = Box<dyn FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>> + 'a>;
+
 impl Builder {
     /// A new, empty builder for a function called `name`.
     pub fn new(name: impl Into<String>) -> Builder {
@@ -1077,11 +1080,29 @@ impl Builder {
         self.cond_with(pred, args, t, f)
     }
 
-    /// Runs branch `index` (s32[]; out of range runs the last branch) on `args`. Make
-    /// branches with [`Builder::computation`] taking the types of `args`.
+    /// Runs branch `index` (s32[]; out of range runs the last branch) on `args`, each branch
+    /// recorded from a closure that receives its own builder and `args`' values.
     ///
     /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
     pub fn case(
+        &mut self,
+        index: Tensor,
+        args: &[Tensor],
+        branches: Vec<BranchFn<'_>>,
+    ) -> Result<Vec<Tensor>> {
+        let at = self.types("case", args)?;
+        let mut recorded = Vec::with_capacity(branches.len());
+        for (k, f) in branches.into_iter().enumerate() {
+            recorded.push(Builder::computation(format!("case_{k}"), &at, f)?);
+        }
+        self.case_with(index, args, recorded)
+    }
+
+    /// [`case`](Self::case) with branches made by [`Builder::computation`] taking the types
+    /// of `args`.
+    ///
+    /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
+    pub fn case_with(
         &mut self,
         index: Tensor,
         args: &[Tensor],

@@ -45,7 +45,7 @@ mod record;
 pub mod shape;
 mod types;
 
-pub use builder::{Builder, RegionFn};
+pub use builder::{BranchFn, Builder, RegionFn};
 pub use error::{Error, Result};
 pub use graph::{
     BinaryOp, ComparisonDirection, Computation, ConstantValue, ConvConfig, ConvDims, DotDims,

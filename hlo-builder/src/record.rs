@@ -227,7 +227,7 @@ impl Builder {
                 if operands.is_empty() {
                     return shape_err(name, "takes an index and the branch arguments");
                 }
-                self.case(operands[0], &operands[1..], branches.clone())
+                self.case_with(operands[0], &operands[1..], branches.clone())
             }
             Op::Call { callee } => self.call(callee, operands),
             Op::RngBitGenerator { algorithm } => {

@@ -847,7 +847,7 @@ fn control_cases() -> Vec<Case> {
             })?;
             let b2 = Builder::computation("b2", &tys, |b, a| Ok(vec![b.add(a[0], a[1])?]))?;
             let i = b.scalar(S32, 1.0)?;
-            Ok(b.case(i, &[x[0], x[1]], vec![b0, b1, b2])?[0])
+            Ok(b.case_with(i, &[x[0], x[1]], vec![b0, b1, b2])?[0])
         },
     ));
     v.push(case(

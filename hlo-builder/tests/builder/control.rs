@@ -49,7 +49,7 @@ fn if_and_case_branches() {
         Builder::computation("b1", &tys, |b, a| Ok(vec![b.mul(a[0], a[0])?])).unwrap(),
         Builder::computation("b2", &tys, |b, a| Ok(vec![b.zeros_like(a[0])?])).unwrap(),
     ];
-    let c = b.case(k, &[x], br).unwrap();
+    let c = b.case_with(k, &[x], br).unwrap();
     let m = b.build(&[r[0], c[0]]).unwrap();
     let exe = m.compile(client()).unwrap();
     let xv = lit(&[0.0f32, 1.0, 2.0], &[3]);
@@ -208,4 +208,37 @@ fn custom_call_to_a_target_the_cpu_compiler_knows() {
     let y = b.add(r[0], x).unwrap();
     let got = run(&b, &[y], &[&lit(&[1.0f32, 2.0, 3.0], &[3])]);
     assert_eq!(f32s(&got[0]), vec![2.0, 4.0, 6.0]);
+}
+
+#[test]
+fn case_from_closures() {
+    // case(k, x, y) with branches [x + y, x * y, x - y]; an out-of-range index runs the last.
+    let mut b = Builder::new("switch");
+    let k = b.parameter("k", S32, []).unwrap();
+    let x = b.parameter("x", F32, [2]).unwrap();
+    let y = b.parameter("y", F32, [2]).unwrap();
+    let branches: Vec<BranchFn> = vec![
+        Box::new(|b, a| Ok(vec![b.add(a[0], a[1])?])),
+        Box::new(|b, a| Ok(vec![b.mul(a[0], a[1])?])),
+        Box::new(|b, a| Ok(vec![b.sub(a[0], a[1])?])),
+    ];
+    let r = b.case(k, &[x, y], branches).unwrap();
+    let exe = b.build(&r).unwrap().compile(client()).unwrap();
+    let xs = lit(&[3.0f32, 4.0], &[2]);
+    let ys = lit(&[2.0f32, 0.5], &[2]);
+    let at = |k: i32| f32s(&exe.run(&[&Literal::scalar(k), &xs, &ys]).unwrap()[0]);
+    assert_eq!(at(0), [5.0, 4.5]);
+    assert_eq!(at(1), [6.0, 2.0]);
+    assert_eq!(at(2), [1.0, 3.5]);
+    assert_eq!(at(7), [1.0, 3.5]);
+    // Branches whose results differ in type are an error naming the op.
+    let mut b = Builder::new("bad");
+    let k = b.parameter("k", S32, []).unwrap();
+    let x = b.parameter("x", F32, [2]).unwrap();
+    let bad: Vec<BranchFn> = vec![
+        Box::new(|b, a| Ok(vec![b.neg(a[0])?])),
+        Box::new(|b, a| Ok(vec![b.reduce_sum(a[0], [0])?])),
+    ];
+    let e = b.case(k, &[x], bad).unwrap_err().to_string();
+    assert!(e.starts_with("case"), "{e}");
 }

@@ -302,7 +302,7 @@ fn random_op(
                 }),
             ];
             match br.into_iter().collect::<Result<Vec<_>>>() {
-                Ok(br) => b.case(x, &[y, z], br),
+                Ok(br) => b.case_with(x, &[y, z], br),
                 Err(e) => Err(e),
             }
         }
