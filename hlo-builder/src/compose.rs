@@ -368,10 +368,15 @@ impl Builder {
         self.sub(x, l)
     }
 
-    /// `max(x, 0)`. Shapes: `T[d...] -> T[d...]`.
+    /// `max(x, 0)`, with JAX's derivative: 1 where `x > 0` and 0 elsewhere, 0 itself included
+    /// (through `max` a tie at 0 would split the gradient in half). Recorded as
+    /// `select(!(x <= 0), x, 0)`, so a NaN passes through as it does with `max`.
+    /// Shapes: `T[d...] -> T[d...]`.
     pub fn relu(&mut self, x: Tensor) -> Result<Tensor> {
-        let z = self.scalar_like(x, 0.0)?;
-        self.max(x, z)
+        let z = self.zeros_like(x)?;
+        let nonpositive = self.le(x, z)?;
+        let keep = self.not(nonpositive)?;
+        self.select(keep, x, z)
     }
 
     /// `x * logistic(x)`. Shapes: `T[d...] -> T[d...]` (float types).

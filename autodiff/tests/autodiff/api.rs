@@ -384,3 +384,19 @@ fn max_reduction_with_a_winning_init_has_a_finite_gradient() {
     let r = run(&b, &[g[0]], &[&lit(&[-1.0f32, -2.0, -0.5], &[3])]);
     assert_eq!(f32s(&r[0]), vec![0.0, 0.0, 0.0]);
 }
+
+#[test]
+fn relu_matches_jax_at_zero_and_on_special_values() {
+    // relu(x) = max(x, 0); d relu / dx = 1 if x > 0 else 0 (jax.nn.relu: 0 at x = 0, not 1/2).
+    let mut b = Builder::new("relu");
+    let x = b.parameter("x", F32, [5]).unwrap();
+    let y = b.relu(x).unwrap();
+    let s = b.reduce_sum(y, [0]).unwrap();
+    let g = autodiff::grad(&mut b, s, &[x]).unwrap();
+    let xs = lit(&[-2.0f32, 0.0, 3.0, f32::NEG_INFINITY, f32::NAN], &[5]);
+    let out = run(&b, &[y, g[0]], &[&xs]);
+    let fwd = f32s(&out[0]);
+    assert_eq!(&fwd[..4], &[0.0, 0.0, 3.0, 0.0]);
+    assert!(fwd[4].is_nan(), "relu(NaN) stays NaN, as with max: {fwd:?}");
+    assert_eq!(&f32s(&out[1])[..4], &[0.0, 0.0, 1.0, 0.0]);
+}
