@@ -158,25 +158,7 @@ impl<'c> Lowerer<'c> {
     ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
-        let mut ptys = Vec::new();
-        for p in &params {
-            ptys.push((self.ty(p)?, self.loc));
-        }
-        let block = Block::new(&ptys);
-        {
-            let args: Vec<Value<'c, '_>> = (0..params.len())
-                .map(|i| block.argument(i).map(Value::from))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| self.err(e))?;
-            let outs = self.body(c, &block, &args)?;
-            let ret = OperationBuilder::new("func.return", self.loc)
-                .add_operands(&outs)
-                .build()
-                .map_err(|e| self.err(e))?;
-            block.append_operation(ret);
-        }
-        let region = Region::new();
-        region.append_block(block);
+        let region = self.region_ending_in(c, "func.return")?;
         let fty = format!(
             "({}) -> ({})",
             params
@@ -222,6 +204,12 @@ impl<'c> Lowerer<'c> {
 
     /// A region whose block takes the computation's parameters as arguments.
     fn region_with_args(&mut self, c: &Computation) -> Result<Region<'c>> {
+        self.region_ending_in(c, "stablehlo.return")
+    }
+
+    /// One block taking `c`'s parameters as arguments, `c`'s body, and `terminator` (a
+    /// function's `func.return` or a region's `stablehlo.return`) returning its results.
+    fn region_ending_in(&mut self, c: &Computation, terminator: &str) -> Result<Region<'c>> {
         let mut ptys = Vec::new();
         for p in c.param_types() {
             ptys.push((self.ty(&p)?, self.loc));
@@ -233,7 +221,7 @@ impl<'c> Lowerer<'c> {
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| self.err(e))?;
             let outs = self.body(c, &block, &args)?;
-            let ret = OperationBuilder::new("stablehlo.return", self.loc)
+            let ret = OperationBuilder::new(terminator, self.loc)
                 .add_operands(&outs)
                 .build()
                 .map_err(|e| self.err(e))?;

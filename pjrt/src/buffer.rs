@@ -125,7 +125,12 @@ impl Drop for Buffer {
 }
 
 impl Client {
-    fn target_device(&self, placement: &BufferPlacement) -> Result<*mut sys::PJRT_Device> {
+    /// The device a placement names: its device, none when it names only a memory, else the
+    /// first addressable device.
+    pub(crate) fn target_device(
+        &self,
+        placement: &BufferPlacement,
+    ) -> Result<*mut sys::PJRT_Device> {
         match (&placement.device, &placement.memory) {
             (Some(d), _) => Ok(d.raw),
             (None, Some(_)) => Ok(std::ptr::null_mut()),

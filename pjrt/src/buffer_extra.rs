@@ -33,11 +33,7 @@ impl Client {
             )?),
             None => None,
         };
-        let device = match (&placement.device, &placement.memory) {
-            (Some(d), _) => Some(d.clone()),
-            (None, Some(_)) => None,
-            (None, None) => Some(self.first_device()?),
-        };
+        let device = self.target_device(placement)?;
         let mut a = sys::PJRT_Client_CreateUninitializedBuffer_Args::new();
         a.client = self.raw();
         a.shape_dims = dims.as_ptr();
@@ -46,7 +42,7 @@ impl Client {
         a.shape_layout = raw_layout
             .as_mut()
             .map_or(std::ptr::null_mut(), |l| l.ptr());
-        a.device = device.as_ref().map_or(std::ptr::null_mut(), |d| d.raw);
+        a.device = device;
         a.memory = placement
             .memory
             .as_ref()
