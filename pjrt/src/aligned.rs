@@ -32,7 +32,9 @@ unsafe impl<T: NativeType> Sync for AlignedVec<T> {}
 impl<T: NativeType> AlignedVec<T> {
     fn layout(len: usize) -> Result<Layout> {
         let size = len.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| {
-            Error::InvalidArgument(format!("AlignedVec: {len} elements overflow the address space"))
+            Error::InvalidArgument(format!(
+                "AlignedVec: {len} elements overflow the address space"
+            ))
         })?;
         Layout::from_size_align(size.max(1), HOST_ALIGNMENT.max(std::mem::align_of::<T>()))
             .map_err(|e| Error::InvalidArgument(format!("AlignedVec of {len} elements: {e}")))
@@ -44,7 +46,10 @@ impl<T: NativeType> AlignedVec<T> {
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(raw.cast::<T>()).ok_or_else(|| {
-            Error::InvalidArgument(format!("AlignedVec: cannot allocate {} bytes", layout.size()))
+            Error::InvalidArgument(format!(
+                "AlignedVec: cannot allocate {} bytes",
+                layout.size()
+            ))
         })?;
         Ok(AlignedVec { ptr, len })
     }

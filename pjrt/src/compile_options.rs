@@ -8,10 +8,115 @@
 //! use_shardy_partitioner 19. DeviceAssignmentProto: replica_count 1, computation_count 2,
 //! computation_devices 3 (each: replica_device_ids 1). ShapeProto: element_type 2,
 //! dimensions 3, layout 5 (LayoutProto: minor_to_major 1).
+//! CompileOptionsProto.env_option_overrides 7 is a map (entries: key 1, value 2) of
+//! OptionOverrideProto: string_field 1, bool_field 2, int_field 3, double_field 4.
 
 use crate::error::{Error, Result};
-use crate::proto::{Reader, Writer};
+use crate::proto::{Reader, Value, Writer};
 use crate::ElementType;
+use std::collections::BTreeMap;
+
+/// The value of one XLA compiler option (a field of XLA's `DebugOptions`, set by name through
+/// [`CompileOptions::xla_option`]). Enum fields take their value name as a string.
+#[derive(Debug, Clone)]
+pub enum XlaOption {
+    /// A bool field.
+    Bool(bool),
+    /// An integer field (int32 or int64).
+    Int(i64),
+    /// A float or double field.
+    Float(f64),
+    /// A string field, or an enum field by value name.
+    Str(String),
+}
+
+impl PartialEq for XlaOption {
+    fn eq(&self, other: &XlaOption) -> bool {
+        match (self, other) {
+            (XlaOption::Bool(a), XlaOption::Bool(b)) => a == b,
+            (XlaOption::Int(a), XlaOption::Int(b)) => a == b,
+            // Bitwise, so that equality is reflexive (NaN equals itself) and `Eq` holds.
+            (XlaOption::Float(a), XlaOption::Float(b)) => a.to_bits() == b.to_bits(),
+            (XlaOption::Str(a), XlaOption::Str(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for XlaOption {}
+
+impl std::fmt::Display for XlaOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            XlaOption::Bool(v) => write!(f, "{v}"),
+            XlaOption::Int(v) => write!(f, "{v}"),
+            XlaOption::Float(v) => write!(f, "{v}"),
+            XlaOption::Str(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+impl From<bool> for XlaOption {
+    fn from(v: bool) -> XlaOption {
+        XlaOption::Bool(v)
+    }
+}
+impl From<i64> for XlaOption {
+    fn from(v: i64) -> XlaOption {
+        XlaOption::Int(v)
+    }
+}
+impl From<i32> for XlaOption {
+    fn from(v: i32) -> XlaOption {
+        XlaOption::Int(i64::from(v))
+    }
+}
+impl From<f64> for XlaOption {
+    fn from(v: f64) -> XlaOption {
+        XlaOption::Float(v)
+    }
+}
+impl From<&str> for XlaOption {
+    fn from(v: &str) -> XlaOption {
+        XlaOption::Str(v.to_string())
+    }
+}
+impl From<String> for XlaOption {
+    fn from(v: String) -> XlaOption {
+        XlaOption::Str(v)
+    }
+}
+
+impl XlaOption {
+    fn encode(&self) -> Writer {
+        let mut w = Writer::new();
+        match self {
+            XlaOption::Str(v) => w.bytes(1, v.as_bytes()),
+            XlaOption::Bool(v) => w.int(2, i64::from(*v)),
+            XlaOption::Int(v) => w.int(3, *v),
+            XlaOption::Float(v) => w.double(4, *v),
+        }
+        w
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Option<XlaOption>> {
+        const M: &str = "xla.OptionOverrideProto";
+        let mut out = None;
+        let mut r = Reader::new(bytes, M);
+        while let Some((f, v)) = r.next_field()? {
+            out = match (f, v) {
+                (1, Value::Bytes(b)) => {
+                    Some(XlaOption::Str(String::from_utf8_lossy(b).into_owned()))
+                }
+                (2, Value::Varint(b)) => Some(XlaOption::Bool(b != 0)),
+                (3, Value::Varint(i)) => Some(XlaOption::Int(i as i64)),
+                (4, Value::Fixed64(d)) => Some(XlaOption::Float(f64::from_bits(d))),
+                _ => out,
+            };
+        }
+        Ok(out)
+    }
+}
 
 /// Which device runs each (replica, partition) of a program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +256,10 @@ pub struct CompileOptions {
     pub parameter_is_tupled_arguments: bool,
     /// Compile a portable executable (not bound to a device; pick one at execute time).
     pub compile_portable_executable: bool,
+    /// XLA compiler options set by name (`env_option_overrides`: the same names as the
+    /// `XLA_FLAGS` environment variable, without `--`), for this compilation only. A name the
+    /// plugin does not know makes the compile fail with the plugin's message.
+    pub xla_options: BTreeMap<String, XlaOption>,
 }
 
 impl Default for CompileOptions {
@@ -166,6 +275,7 @@ impl Default for CompileOptions {
             argument_layouts: Vec::new(),
             parameter_is_tupled_arguments: false,
             compile_portable_executable: false,
+            xla_options: BTreeMap::new(),
         }
     }
 }
@@ -212,6 +322,18 @@ impl CompileOptions {
         self
     }
 
+    /// Sets one XLA compiler option for this compilation, e.g.
+    /// `.xla_option("xla_cpu_enable_fast_math", true)` (the names `XLA_FLAGS` takes, without
+    /// `--`; see XLA's `DebugOptions`). Setting a name again replaces its value.
+    pub fn xla_option(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<XlaOption>,
+    ) -> CompileOptions {
+        self.xla_options.insert(name.into(), value.into());
+        self
+    }
+
     /// Checks what would make a plugin abort: zero replicas or partitions, an assignment of
     /// the wrong size, a portable executable with more than one device.
     pub fn validate(&self) -> Result<()> {
@@ -226,6 +348,13 @@ impl CompileOptions {
                 return Err(Error::InvalidCompileOptions(format!(
                     "device assignment is {} replicas x {} partitions but the options say {} x {}",
                     a.replica_count, a.computation_count, self.num_replicas, self.num_partitions
+                )));
+            }
+        }
+        for name in self.xla_options.keys() {
+            if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                return Err(Error::InvalidCompileOptions(format!(
+                    "XLA option name {name:?} is not an option name (letters, digits and `_`, no leading `--`)"
                 )));
             }
         }
@@ -261,6 +390,12 @@ impl CompileOptions {
         w.bool_true(2, self.parameter_is_tupled_arguments);
         w.message(3, &b);
         w.bool_true(4, self.compile_portable_executable);
+        for (name, value) in &self.xla_options {
+            let mut e = Writer::new();
+            e.bytes(1, name.as_bytes());
+            e.message(2, &value.encode());
+            w.message(7, &e);
+        }
         Ok(w.buf)
     }
 
@@ -299,6 +434,20 @@ impl CompileOptions {
                     }
                 }
                 4 => o.compile_portable_executable = v.as_i64() == Some(1),
+                7 => {
+                    let (mut name, mut value) = (None, None);
+                    let mut er = Reader::new(v.as_bytes().unwrap_or(&[]), M);
+                    while let Some((ef, ev)) = er.next_field()? {
+                        match (ef, ev.as_bytes()) {
+                            (1, Some(b)) => name = Some(String::from_utf8_lossy(b).into_owned()),
+                            (2, Some(b)) => value = XlaOption::decode(b)?,
+                            _ => {}
+                        }
+                    }
+                    if let (Some(n), Some(val)) = (name, value) {
+                        o.xla_options.insert(n, val);
+                    }
+                }
                 _ => {}
             }
         }
@@ -342,6 +491,37 @@ pub(crate) fn decode_shape(bytes: &[u8]) -> Result<ArgumentLayout> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xla_options_round_trip() {
+        let o = CompileOptions::new()
+            .xla_option("xla_cpu_enable_fast_math", true)
+            .xla_option("xla_cpu_parallel_codegen_split_count", 4)
+            .xla_option("xla_gpu_memory_limit_slop_factor", 0.5)
+            .xla_option("xla_dump_to", "/tmp/x")
+            .xla_option("xla_cpu_enable_fast_math", false);
+        assert_eq!(o.xla_options.len(), 4, "setting a name again replaces it");
+        let bytes = o.encode().unwrap();
+        let back = CompileOptions::decode(&bytes).unwrap();
+        assert_eq!(back, o);
+        assert_eq!(
+            back.xla_options["xla_cpu_enable_fast_math"],
+            XlaOption::Bool(false)
+        );
+        assert_eq!(
+            back.xla_options["xla_gpu_memory_limit_slop_factor"],
+            XlaOption::Float(0.5)
+        );
+        // One map entry: key "a", value { bool_field: true }.
+        let one = CompileOptions::new()
+            .xla_option("a", true)
+            .encode()
+            .unwrap();
+        assert_eq!(
+            &one[one.len() - 9..],
+            &[0x3a, 0x07, 0x0a, 0x01, b'a', 0x12, 0x02, 0x10, 0x01]
+        );
+    }
 
     #[test]
     fn minimal_options_bytes() {

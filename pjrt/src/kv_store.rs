@@ -384,7 +384,10 @@ mod tests {
         t.key_size = missing.len();
         t.callback_error = &mut fac;
         t.user_arg = state;
-        assert_eq!(unsafe { kv_try_get(&mut t) }, std::ptr::NonNull::dangling().as_ptr());
+        assert_eq!(
+            unsafe { kv_try_get(&mut t) },
+            std::ptr::NonNull::dangling().as_ptr()
+        );
         let (code, msg) = LAST.lock().unwrap().clone().unwrap();
         assert_eq!(code, ErrorCode::NotFound.to_raw());
         assert!(msg.contains("rank9"), "{msg}");
@@ -392,7 +395,10 @@ mod tests {
         // get with a timeout on a missing key: DEADLINE_EXCEEDED after ~10 ms.
         g.key = missing.as_ptr().cast();
         g.key_size = missing.len();
-        assert_eq!(unsafe { kv_get(&mut g) }, std::ptr::NonNull::dangling().as_ptr());
+        assert_eq!(
+            unsafe { kv_get(&mut g) },
+            std::ptr::NonNull::dangling().as_ptr()
+        );
         assert_eq!(
             LAST.lock().unwrap().clone().unwrap().0,
             ErrorCode::DeadlineExceeded.to_raw()

@@ -65,7 +65,11 @@ macro_rules! call {
         $crate::call_log::note(
             api.version(),
             stringify!($slot),
-            if called { $crate::call_log::Outcome::Ok } else { $crate::call_log::Outcome::Absent },
+            if called {
+                $crate::call_log::Outcome::Ok
+            } else {
+                $crate::call_log::Outcome::Absent
+            },
         );
         called
     }};
@@ -205,10 +209,15 @@ pub(crate) unsafe fn vec_from_raw<T: Copy>(ptr: *const T, len: usize) -> Vec<T> 
 
 /// Refuses function tables this crate cannot call safely: too small to hold the error
 /// functions, a major version other than 0, or 0.56 (which inserted a slot mid-table).
-pub(crate) fn check_api(struct_size: usize, version: ApiVersion) -> std::result::Result<(), String> {
+pub(crate) fn check_api(
+    struct_size: usize,
+    version: ApiVersion,
+) -> std::result::Result<(), String> {
     let first_slot = std::mem::offset_of!(sys::PJRT_Api, PJRT_Error_Destroy);
     if struct_size < first_slot + 3 * std::mem::size_of::<usize>() {
-        return Err(format!("its PJRT_Api table is only {struct_size} bytes (API {version})"));
+        return Err(format!(
+            "its PJRT_Api table is only {struct_size} bytes (API {version})"
+        ));
     }
     if version.major != 0 {
         return Err(format!(
@@ -217,9 +226,11 @@ pub(crate) fn check_api(struct_size: usize, version: ApiVersion) -> std::result:
         ));
     }
     if version.minor == 56 {
-        return Err("PJRT API 0.56 inserted a function in the middle of the table (an ABI break); \
+        return Err(
+            "PJRT API 0.56 inserted a function in the middle of the table (an ABI break); \
                     use another plugin version"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }
@@ -577,8 +588,12 @@ mod tests {
         let v = |major, minor| ApiVersion { major, minor };
         assert!(check_api(984, v(0, 81)).is_ok());
         assert!(check_api(1144, v(0, 115)).is_ok());
-        assert!(check_api(1144, v(1, 0)).unwrap_err().contains("major version 1"));
+        assert!(check_api(1144, v(1, 0))
+            .unwrap_err()
+            .contains("major version 1"));
         assert!(check_api(840, v(0, 56)).unwrap_err().contains("0.56"));
-        assert!(check_api(48, v(0, 81)).unwrap_err().contains("only 48 bytes"));
+        assert!(check_api(48, v(0, 81))
+            .unwrap_err()
+            .contains("only 48 bytes"));
     }
 }

@@ -44,6 +44,12 @@ impl Writer {
         }
     }
 
+    /// A double field (fixed64), always written.
+    pub(crate) fn double(&mut self, field: u32, v: f64) {
+        self.key(field, FIXED64);
+        self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+
     /// A bytes/string/message field.
     pub(crate) fn bytes(&mut self, field: u32, v: &[u8]) {
         self.key(field, LEN);

@@ -5,8 +5,8 @@
 mod capi;
 
 mod runtime {
-    pub mod common;
     mod aligned;
+    pub mod common;
     mod execute;
     mod plugin_client;
     mod serialize;

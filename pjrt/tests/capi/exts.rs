@@ -99,9 +99,7 @@ pub fn xla_transform(ctx: &Ctx) {
             }),
         )
         .unwrap();
-    let prog = Program::mlir_text(
-        ADD_SELF.replace("add %x, %x", "multiply %x, %x"),
-    );
+    let prog = Program::mlir_text(ADD_SELF.replace("add %x, %x", "multiply %x, %x"));
     let out = ctx
         .client
         .compile(&prog)
@@ -192,7 +190,11 @@ pub fn ffi_custom_call(ctx: &Ctx) {
     // Without user data: y = 3x, out = 3x + x = 4x.
     let out = exe.execute(&[&x]).unwrap();
     assert_eq!(out[0].to_vec::<f32>().unwrap(), vec![4., 8., 12., 16.]);
-    assert_eq!(guarded.load(Ordering::SeqCst), 1, "user data without a context was refused");
+    assert_eq!(
+        guarded.load(Ordering::SeqCst),
+        1,
+        "user data without a context was refused"
+    );
     // With user data offset 0.5 through an execute context: out = 4x + 0.5.
     let mut ectx = ExecuteContext::new(&ctx.plugin).unwrap();
     ffi.add_user_data(&mut ectx, &ty, Offset(0.5)).unwrap();

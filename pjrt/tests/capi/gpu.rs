@@ -12,15 +12,24 @@ fn cuda_plugin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PJRT_CUDA_PLUGIN") {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let mut roots = vec![PathBuf::from("/usr/local/lib"), PathBuf::from("/usr/lib"), PathBuf::from("/opt/conda/lib")];
+    let mut roots = vec![
+        PathBuf::from("/usr/local/lib"),
+        PathBuf::from("/usr/lib"),
+        PathBuf::from("/opt/conda/lib"),
+    ];
     if let Some(h) = std::env::var_os("HOME") {
         roots.push(PathBuf::from(h).join(".local/lib"));
     }
     for r in roots {
-        let Ok(entries) = std::fs::read_dir(&r) else { continue };
+        let Ok(entries) = std::fs::read_dir(&r) else {
+            continue;
+        };
         for e in entries.flatten() {
             for sp in ["site-packages", "dist-packages"] {
-                let p = e.path().join(sp).join("jax_plugins/xla_cuda13/xla_cuda_plugin.so");
+                let p = e
+                    .path()
+                    .join(sp)
+                    .join("jax_plugins/xla_cuda13/xla_cuda_plugin.so");
                 if p.is_file() {
                     return Some(p);
                 }
@@ -63,6 +72,7 @@ fn gpu_extensions_on_a_cuda_plugin() {
     }
     if let Some(g) = plugin.extension::<GpuCustomCall>() {
         // Registration only: a device-side handler would need a CUDA kernel.
-        g.register_ffi_handler("capi_gpu_noop", Arc::new(|_f| Ok(()))).unwrap();
+        g.register_ffi_handler("capi_gpu_noop", Arc::new(|_f| Ok(())))
+            .unwrap();
     }
 }

@@ -27,7 +27,11 @@ fn immutable_zero_copy_aliases_aligned_host_memory() {
         .unwrap();
     // SAFETY: only compared as an address, never dereferenced.
     let device_ptr = unsafe { buf.unsafe_pointer() }.unwrap();
-    assert_eq!(device_ptr, host.as_ptr() as usize, "the CPU plugin should alias aligned data");
+    assert_eq!(
+        device_ptr,
+        host.as_ptr() as usize,
+        "the CPU plugin should alias aligned data"
+    );
     assert_eq!(buf.to_vec::<f32>().unwrap()[..4], [0.0, 1.0, 2.0, 3.0]);
     // The buffer holds a reference until the plugin is done with the memory.
     assert!(Arc::strong_count(&host) >= 2);
@@ -47,7 +51,9 @@ fn mutable_zero_copy_round_trips() {
     let c = client();
     let v = AlignedVec::from_slice(&[1i32, 2, 3, 4, 5, 6]).unwrap();
     let addr = v.as_ptr() as usize;
-    let buf = c.buffer_from_aligned_mut(v, &[2, 3], &BufferPlacement::default()).unwrap();
+    let buf = c
+        .buffer_from_aligned_mut(v, &[2, 3], &BufferPlacement::default())
+        .unwrap();
     // SAFETY: only compared as an address.
     assert_eq!(unsafe { buf.unsafe_pointer() }.unwrap(), addr);
     assert_eq!(buf.to_vec::<i32>().unwrap(), [1, 2, 3, 4, 5, 6]);
@@ -58,6 +64,8 @@ fn mutable_zero_copy_round_trips() {
 fn aligned_length_must_match_dims() {
     let c = client();
     let v = Arc::new(AlignedVec::from_slice(&[1.0f32, 2.0, 3.0]).unwrap());
-    let err = c.buffer_from_aligned(v, &[2, 2], &BufferPlacement::default()).unwrap_err();
+    let err = c
+        .buffer_from_aligned(v, &[2, 2], &BufferPlacement::default())
+        .unwrap_err();
     assert!(err.to_string().contains("buffer_from_aligned"), "{err}");
 }

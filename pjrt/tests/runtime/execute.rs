@@ -504,3 +504,72 @@ fn asynchronous_execution_events() {
     assert!(rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap());
     assert_eq!(outs[0][0].to_vec::<f32>().unwrap()[5], 12.0);
 }
+
+#[test]
+fn xla_options_reach_the_compiler() {
+    // `xla_dump_to` makes XLA write the compiled module's HLO into a folder: an observable
+    // effect of an option set for this one compilation (not through XLA_FLAGS).
+    let dir = std::env::temp_dir().join(format!(
+        "pjrt-xla-option-{}-{}",
+        std::process::id(),
+        minor()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = CompileOptions::default()
+        .xla_option("xla_dump_to", dir.to_str().unwrap())
+        .xla_option("xla_dump_hlo_as_text", true);
+    let exe = client().compile_with(&mlir(ADD), &opts).unwrap();
+    let dumped: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        dumped
+            .iter()
+            .any(|f| f.ends_with(".txt") && f.contains("after_optimizations")),
+        "no optimized HLO dumped into {}: {dumped:?}",
+        dir.display()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    // The program still runs and is correct.
+    let c = client();
+    let x = c
+        .buffer_from_host(&[1.0f32, 2., 3., 4., 5., 6.], &[2, 3])
+        .unwrap();
+    let out = exe.execute(&[&x, &x]).unwrap();
+    assert_eq!(
+        out[0].to_vec::<f32>().unwrap(),
+        vec![2.0, 4., 6., 8., 10., 12.]
+    );
+}
+
+#[test]
+fn unknown_or_malformed_xla_options_are_errors() {
+    let e = client()
+        .compile_with(
+            &mlir(ADD),
+            &CompileOptions::default().xla_option("xla_no_such_option_anywhere", true),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("xla_no_such_option_anywhere"), "{e}");
+    // A wrongly typed value is refused by the plugin with the option's name.
+    let e = client()
+        .compile_with(
+            &mlir(ADD),
+            &CompileOptions::default().xla_option("xla_cpu_enable_fast_math", "maybe"),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("xla_cpu_enable_fast_math"), "{e}");
+    // A flag written as on a command line never reaches the plugin.
+    let e = client()
+        .compile_with(
+            &mlir(ADD),
+            &CompileOptions::default().xla_option("--xla_dump_to", "/tmp"),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidCompileOptions(_)), "{e}");
+    assert!(e.to_string().contains("--xla_dump_to"), "{e}");
+}

@@ -152,8 +152,16 @@ fn another_plugin_refuses_our_file() {
 fn plugin_identity_hash_matches_sha256sum() {
     // The identity a saved executable carries is the SHA-256 of the plugin file.
     let plugin = super::common::client().plugin();
-    let ours: String = plugin.file_sha256().unwrap().iter().map(|b| format!("{b:02x}")).collect();
-    let out = std::process::Command::new("sha256sum").arg(plugin.path()).output().unwrap();
+    let ours: String = plugin
+        .file_sha256()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let out = std::process::Command::new("sha256sum")
+        .arg(plugin.path())
+        .output()
+        .unwrap();
     let theirs = String::from_utf8(out.stdout).unwrap();
     assert_eq!(theirs.split_whitespace().next(), Some(ours.as_str()));
 }

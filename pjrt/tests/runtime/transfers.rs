@@ -111,10 +111,21 @@ fn host_slice_length_must_match_dims() {
         .buffer_from_bytes(ElementType::F32, &[0u8; 7], &[2])
         .unwrap_err();
     assert!(
-        matches!(e, Error::HostSizeMismatch { unit: "bytes", expected: 8, actual: 7, .. }),
+        matches!(
+            e,
+            Error::HostSizeMismatch {
+                unit: "bytes",
+                expected: 8,
+                actual: 7,
+                ..
+            }
+        ),
         "{e}"
     );
-    assert_eq!(e.to_string(), "buffer_from_host: host data has 7 bytes but f32[2] needs 8");
+    assert_eq!(
+        e.to_string(),
+        "buffer_from_host: host data has 7 bytes but f32[2] needs 8"
+    );
     let e = client().buffer_from_host(&[1.0f32], &[-1]).unwrap_err();
     assert!(matches!(e, Error::InvalidDims { .. }), "{e}");
     // Reading back into a slice of the wrong length or type.
