@@ -9,7 +9,9 @@
 mod raw;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pjrt::{AlignedVec, Client, ClientOptions, ExecuteOptions, HostBufferSemantics, Plugin, Program};
+use pjrt::{
+    AlignedVec, Client, ClientOptions, ExecuteOptions, HostBufferSemantics, Plugin, Program,
+};
 use std::hint::black_box;
 
 const TINY: &str = r#"
@@ -25,14 +27,20 @@ const MIB64: usize = 64 * 1024 * 1024;
 fn client() -> (Plugin, Client) {
     let plugin = Plugin::load_default().expect("plugin");
     let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
-    eprintln!("plugin {} (API {})", plugin.path().display(), plugin.api_version());
+    eprintln!(
+        "plugin {} (API {})",
+        plugin.path().display(),
+        plugin.api_version()
+    );
     (plugin, client)
 }
 
 fn execute_tiny(c: &mut Criterion) {
     let (plugin, client) = client();
     let exe = client.compile(&Program::mlir_text(TINY)).expect("compile");
-    let input = client.buffer_from_host(&[1.0f32, 2.0, 3.0, 4.0], &[4]).expect("upload");
+    let input = client
+        .buffer_from_host(&[1.0f32, 2.0, 3.0, 4.0], &[4])
+        .expect("upload");
     let out = exe.execute(&[&input]).expect("execute");
     assert_eq!(out[0].to_vec::<f32>().unwrap(), [2.0, 3.0, 4.0, 5.0]);
     let raw = raw::RawRunner::new(plugin.path(), TINY, &[1.0, 2.0, 3.0, 4.0], &[4]);
@@ -61,9 +69,15 @@ fn device_to_host(c: &mut Criterion) {
     let mut g = c.benchmark_group("d2h_64mib");
     g.throughput(Throughput::Bytes(MIB64 as u64));
     g.sample_size(20);
-    g.bench_function("memcpy", |b| b.iter(|| dst.copy_from_slice(black_box(&host))));
-    g.bench_function("pjrt_copy_to_host", |b| b.iter(|| buf.copy_to_host(&mut dst).expect("d2h")));
-    g.bench_function("pjrt_to_vec", |b| b.iter(|| black_box(buf.to_vec::<f32>().expect("d2h"))));
+    g.bench_function("memcpy", |b| {
+        b.iter(|| dst.copy_from_slice(black_box(&host)))
+    });
+    g.bench_function("pjrt_copy_to_host", |b| {
+        b.iter(|| buf.copy_to_host(&mut dst).expect("d2h"))
+    });
+    g.bench_function("pjrt_to_vec", |b| {
+        b.iter(|| black_box(buf.to_vec::<f32>().expect("d2h")))
+    });
     g.finish();
 }
 

@@ -15,6 +15,9 @@ if [ "${1:-}" = "--quick" ]; then crit=(-- --warm-up-time 1 --measurement-time 3
 cargo bench -p benches --bench runtime --bench train_step "${crit[@]}"
 cargo bench -p hlo-builder --bench record_lower "${crit[@]}"
 cargo bench -p autodiff --bench grad_chain "${crit[@]}"
+cargo build --release -p benches --bin step_server
+server="${CARGO_TARGET_DIR:-$root/target}/release/step_server"
 out="$(mktemp)"
-.venv/bin/python benches/compare/jax_reference.py dispatch transfers mlp chain grad | tee "$out"
+.venv/bin/python benches/compare/jax_reference.py dispatch transfers mlp chain grad \
+  "mlp_interleaved=$server" | tee "$out"
 python3 benches/compare/table.py "$out"

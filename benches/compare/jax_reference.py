@@ -2,6 +2,8 @@
 
 Prints one JSON object per measurement: {"name": ..., "median_s": ...}. Run through
 benches/compare/compare.sh, which also runs the matching criterion benchmarks and prints ratios.
+`mlp_interleaved=PATH` times the MLP steps alternately with ours (PATH is the step_server
+binary) and adds our median ("ours_s") and the median per-round ratio to each line.
 """
 import json
 import sys
@@ -54,7 +56,7 @@ def transfers():
     report("h2d_64mib", median_time(h2d, warmup=3, reps=20))
 
 
-def mlp_step(sizes, batch, name):
+def mlp_step(sizes, batch, name, server=None):
     rng = np.random.default_rng(0)
     params = []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -82,7 +84,39 @@ def mlp_step(sizes, batch, name):
         state["p"], l = step(state["p"], x, y)
         l.block_until_ready()
 
-    report(name, median_time(run, reps=300))
+    if server is None:
+        report(name, median_time(run, reps=300))
+    else:
+        interleaved(name, run, server)
+
+
+def interleaved(name, run, server, rounds=200, warmup_rounds=10):
+    """Alternates blocks of JAX's step with blocks of ours, served by the step_server binary
+    (which waits while JAX runs and vice versa), so that both see the same machine load.
+    Reports the median time per step of each and the median of the per-round ratios."""
+    import subprocess
+
+    block = 20 if "b64" in name else 4
+    proc = subprocess.Popen([server, name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if proc.stdout.readline().strip() != "ready":
+        raise SystemExit(f"{server} {name} did not start")
+    ours, theirs = [], []
+    for r in range(rounds + warmup_rounds):
+        proc.stdin.write(f"{block}\n")
+        proc.stdin.flush()
+        o = float(proc.stdout.readline())
+        t0 = time.perf_counter()
+        for _ in range(block):
+            run()
+        j = (time.perf_counter() - t0) / block
+        if r >= warmup_rounds:
+            ours.append(o)
+            theirs.append(j)
+    proc.stdin.close()
+    proc.wait()
+    ratios = [o / j for o, j in zip(ours, theirs)]
+    report("interleaved_" + name, float(np.median(theirs)), ours_s=float(np.median(ours)),
+           median_ratio=float(np.median(ratios)), rounds=rounds, steps_per_block=block)
 
 
 def chain_fn(n_ops, other):
@@ -147,6 +181,12 @@ if __name__ == "__main__":
     if "mlp" in which:
         mlp_step([64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64")
         mlp_step([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128")
+    for arg in which:
+        # mlp_interleaved=PATH: the same steps alternated with ours, served by PATH (step_server).
+        if arg.startswith("mlp_interleaved="):
+            server = arg.split("=", 1)[1]
+            mlp_step([64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64", server)
+            mlp_step([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128", server)
     if "chain" in which:
         chain()
     if "grad" in which:

@@ -26,7 +26,7 @@ def jax(path):
             line = line.strip()
             if line.startswith("{"):
                 r = json.loads(line)
-                out[r["name"]] = r["median_s"]
+                out[r["name"]] = r
     return out
 
 
@@ -62,12 +62,19 @@ def main():
     print("|---|---|---|---|---|---|")
     for what, oid, jid, bid in ROWS:
         o = ours.get(oid)
-        j = ref.get(jid) if jid else None
+        j = ref[jid]["median_s"] if jid in ref else None
         b = ours.get(bid) if bid else None
         ratio = f"{o / j:.2f}" if o and j else "–"
         bratio = f"{o / b:.2f}" if o and b else "–"
         base = f"{fmt(b)} ({bid.split('/')[-1]})" if b else "–"
         print(f"| {what} | {fmt(o)} | {fmt(j)} | {ratio} | {base} | {bratio} |")
+    # The same steps alternated with JAX's in blocks (jax_reference.py mlp_interleaved=...):
+    # the ratio to trust on a machine whose speed drifts.
+    for what, oid, jid, bid in ROWS:
+        r = ref.get("interleaved_" + (jid or ""))
+        if r:
+            print(f"| {what}, interleaved with JAX ({r['rounds']} rounds of {r['steps_per_block']} steps) "
+                  f"| {fmt(r['ours_s'])} | {fmt(r['median_s'])} | {r['median_ratio']:.2f} | – | – |")
 
 
 if __name__ == "__main__":

@@ -1,2 +1,66 @@
 //! The benchmark package: criterion benches in `benches/` (their direct C-API baseline is
-//! `benches/support/raw.rs`) and the JAX comparison in `compare/`.
+//! `benches/support/raw.rs`), the JAX comparison in `compare/`, and what both share: the MLP
+//! training step they time ([`mlp_step`]), also served to `compare/jax_reference.py` by the
+//! `step_server` binary so that the two can run interleaved.
+
+use autodiff::optim::Sgd;
+use autodiff::train::TrainStep;
+use hlo_builder::nn::{self, Activation, Model};
+use hlo_builder::{ElementType, TensorType};
+use pjrt::{Buffer, Client};
+
+/// The MLPs of the README's comparison: (layer sizes, batch, benchmark name).
+pub const MLPS: [(&[i64], i64, &str); 2] = [
+    (&[64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64"),
+    (
+        &[784, 256, 256, 10],
+        128,
+        "train_step_mlp_784_256_256_10_b128",
+    ),
+];
+
+/// One SGD training step of an MLP (forward, softmax cross-entropy, gradients, update; one
+/// executable, parameters donated), the function `compare/jax_reference.py mlp` times in
+/// JAX, with a fixed random batch already on the device. Checks that two steps lower the loss.
+pub fn mlp_step(
+    client: &Client,
+    sizes: &[i64],
+    batch: i64,
+    name: &str,
+) -> (TrainStep, [Buffer; 2]) {
+    let model = nn::Mlp::new("mlp", sizes, Activation::Relu);
+    let specs = model.params();
+    let initial = nn::init_all(&specs, 0);
+    let classes = *sizes.last().expect("sizes");
+    let x_ty = TensorType::new(ElementType::F32, [batch, sizes[0]]);
+    let y_ty = TensorType::new(ElementType::F32, [batch, classes]);
+    let mut step = TrainStep::compile(
+        client,
+        name,
+        &specs,
+        &initial,
+        &[("x", x_ty), ("y", y_ty)],
+        |b, params, inputs| {
+            let logits = model.forward(b, params, inputs[0])?;
+            nn::softmax_cross_entropy(b, logits, inputs[1])
+        },
+        &Sgd::new(0.01),
+    )
+    .expect("compile train step");
+
+    let mut rng = nn::Rng::new(1);
+    let x: Vec<f32> = (0..batch * sizes[0]).map(|_| rng.uniform01()).collect();
+    let mut y = vec![0f32; (batch * classes) as usize];
+    for r in 0..batch as usize {
+        y[r * classes as usize + (rng.next_u64() % classes as u64) as usize] = 1.0;
+    }
+    let xb = client.buffer_from_host(&x, &[batch, sizes[0]]).expect("x");
+    let yb = client.buffer_from_host(&y, &[batch, classes]).expect("y");
+    let first = step.step_buffers(&[&xb, &yb]).expect("step");
+    let second = step.step_buffers(&[&xb, &yb]).expect("step");
+    assert!(
+        second < first,
+        "SGD on a fixed batch lowers the loss: {first} -> {second}"
+    );
+    (step, [xb, yb])
+}

@@ -26,13 +26,20 @@ unsafe fn check(api: &sys::PJRT_Api, what: &str, err: *mut sys::PJRT_Error) {
     let mut m = sys::PJRT_Error_Message_Args::new();
     m.error = err;
     (api.PJRT_Error_Message.expect("PJRT_Error_Message"))(&mut m);
-    let msg = String::from_utf8_lossy(std::slice::from_raw_parts(m.message as *const u8, m.message_size));
+    let msg = String::from_utf8_lossy(std::slice::from_raw_parts(
+        m.message as *const u8,
+        m.message_size,
+    ));
     panic!("{what} failed: {msg}");
 }
 
 macro_rules! raw_call {
     ($api:expr, $f:ident, $args:expr) => {
-        check($api, stringify!($f), ($api.$f.expect(stringify!($f)))($args))
+        check(
+            $api,
+            stringify!($f),
+            ($api.$f.expect(stringify!($f)))($args),
+        )
     };
 }
 
@@ -94,8 +101,7 @@ impl RawRunner {
             b.type_ = sys::PJRT_Buffer_Type_F32;
             b.dims = dims.as_ptr();
             b.num_dims = dims.len();
-            b.host_buffer_semantics =
-                sys::PJRT_HostBufferSemantics_kImmutableOnlyDuringCall;
+            b.host_buffer_semantics = sys::PJRT_HostBufferSemantics_kImmutableOnlyDuringCall;
             b.device = device;
             raw_call!(api, PJRT_Client_BufferFromHostBuffer, &mut b);
             let runner = RawRunner {

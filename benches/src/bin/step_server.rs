@@ -1,0 +1,36 @@
+//! Serves timed blocks of the MLP training step (`benches::mlp_step`) to
+//! `compare/jax_reference.py mlp_interleaved`, which alternates them with blocks of JAX's step
+//! so that both see the same machine load (this machine's speed drifts by tens of percent
+//! over minutes; numbers taken minutes apart do not compare).
+//!
+//! Usage: `step_server <benchmark name>`; prints `ready`, then for each line `N` read from
+//! stdin runs N steps and prints the mean time per step in seconds. Ends at end of input.
+
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use pjrt::{Client, ClientOptions, Plugin};
+
+fn main() {
+    let name = std::env::args().nth(1).unwrap_or_default();
+    let Some(&(sizes, batch, name)) = benches::MLPS.iter().find(|m| m.2 == name) else {
+        let names: Vec<&str> = benches::MLPS.iter().map(|m| m.2).collect();
+        eprintln!("usage: step_server <name>, name one of {names:?}");
+        std::process::exit(2);
+    };
+    let plugin = Plugin::load_default().expect("plugin");
+    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
+    let (mut step, [xb, yb]) = benches::mlp_step(&client, sizes, batch, name);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready").expect("stdout");
+    out.flush().expect("stdout");
+    for line in std::io::stdin().lock().lines() {
+        let n: u32 = line.expect("stdin").trim().parse().expect("a step count");
+        let t = Instant::now();
+        for _ in 0..n {
+            step.step_buffers(&[&xb, &yb]).expect("step");
+        }
+        writeln!(out, "{:e}", t.elapsed().as_secs_f64() / f64::from(n.max(1))).expect("stdout");
+        out.flush().expect("stdout");
+    }
+}
