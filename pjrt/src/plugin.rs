@@ -496,10 +496,26 @@ impl Plugin {
     }
 }
 
-/// The kinds of extension a plugin can expose (`PJRT_Extension_Type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ExtensionType {
+/// Declares [`ExtensionType`] and its table of known values from one list, in the order of
+/// their raw `PJRT_Extension_Type` values (variant k is raw value k).
+macro_rules! extension_types {
+    ($($kind:ident),* $(,)?) => {
+        /// The kinds of extension a plugin can expose (`PJRT_Extension_Type`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)]
+        pub enum ExtensionType {
+            $($kind,)*
+            /// A type value newer than this crate.
+            Other(i32),
+        }
+
+        impl ExtensionType {
+            const KNOWN: &'static [ExtensionType] = &[$(ExtensionType::$kind),*];
+        }
+    };
+}
+
+extension_types!(
     GpuCustomCall,
     Profiler,
     CustomPartitioner,
@@ -525,42 +541,9 @@ pub enum ExtensionType {
     MultiSlice,
     HostMemoryAllocator,
     XlaTransform,
-    /// A type value newer than this crate.
-    Other(i32),
-}
+);
 
 impl ExtensionType {
-    const KNOWN: [ExtensionType; 25] = {
-        use ExtensionType::*;
-        [
-            GpuCustomCall,
-            Profiler,
-            CustomPartitioner,
-            Stream,
-            Layouts,
-            Ffi,
-            MemoryDescriptions,
-            Triton,
-            RawBuffer,
-            PhaseCompile,
-            Example,
-            Unknown,
-            CrossHostTransfers,
-            ExecutableMetadata,
-            Callback,
-            HostAllocator,
-            TpuTopology,
-            TpuExecutable,
-            Megascale,
-            Shardings,
-            AbiVersion,
-            Collectives,
-            MultiSlice,
-            HostMemoryAllocator,
-            XlaTransform,
-        ]
-    };
-
     /// The type for a raw `PJRT_Extension_Type` value.
     pub fn from_raw(raw: i32) -> ExtensionType {
         usize::try_from(raw)
@@ -582,6 +565,28 @@ pub struct Extension {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_types_follow_the_header_numbering() {
+        use sys::*;
+        let raw = |t| ExtensionType::from_raw(t as i32);
+        assert_eq!(
+            raw(PJRT_Extension_Type_Gpu_Custom_Call),
+            ExtensionType::GpuCustomCall
+        );
+        assert_eq!(raw(PJRT_Extension_Type_FFI), ExtensionType::Ffi);
+        assert_eq!(raw(PJRT_Extension_Type_Unknown), ExtensionType::Unknown);
+        assert_eq!(
+            raw(PJRT_Extension_Type_XlaTransform),
+            ExtensionType::XlaTransform
+        );
+        assert_eq!(
+            ExtensionType::KNOWN.len(),
+            PJRT_Extension_Type_XlaTransform as usize + 1
+        );
+        assert_eq!(ExtensionType::from_raw(25), ExtensionType::Other(25));
+        assert_eq!(ExtensionType::from_raw(-1), ExtensionType::Other(-1));
+    }
 
     #[test]
     fn unsupported_tables_are_refused() {
