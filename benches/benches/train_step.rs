@@ -15,7 +15,8 @@ fn train_steps(c: &mut Criterion) {
         plugin.api_version()
     );
     for (sizes, batch, name) in benches::MLPS {
-        let (mut step, [xb, yb]) = benches::mlp_step(&client, sizes, batch, name);
+        let (mut step, [xb, yb]) =
+            benches::mlp_step(&client, sizes, batch, name).unwrap_or_else(|e| panic!("{e}"));
         c.bench_function(name, |b| {
             b.iter(|| step.step_buffers(&[&xb, &yb]).expect("step"))
         });

@@ -9,6 +9,9 @@ use hlo_builder::nn::{self, Activation, Model};
 use hlo_builder::{ElementType, TensorType};
 use pjrt::{Buffer, Client};
 
+/// What can go wrong building or checking a benchmark step.
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The MLPs of the README's comparison: (layer sizes, batch, benchmark name).
 pub const MLPS: [(&[i64], i64, &str); 2] = [
     (&[64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64"),
@@ -27,12 +30,19 @@ pub fn mlp_step(
     sizes: &[i64],
     batch: i64,
     name: &str,
-) -> (TrainStep, [Buffer; 2]) {
+) -> Result<(TrainStep, [Buffer; 2]), BenchError> {
     let model = nn::Mlp::new("mlp", sizes, Activation::Relu);
     let specs = model.params();
     let initial = nn::init_all(&specs, 0);
-    let classes = *sizes.last().expect("sizes");
-    let x_ty = TensorType::new(ElementType::F32, [batch, sizes[0]]);
+    let (&inputs, &classes) = match (sizes.first(), sizes.last()) {
+        (Some(i), Some(c)) if sizes.len() >= 2 => (i, c),
+        _ => {
+            return Err(
+                format!("{name}: an MLP needs at least two layer sizes, got {sizes:?}").into(),
+            )
+        }
+    };
+    let x_ty = TensorType::new(ElementType::F32, [batch, inputs]);
     let y_ty = TensorType::new(ElementType::F32, [batch, classes]);
     let mut step = TrainStep::compile(
         client,
@@ -45,22 +55,23 @@ pub fn mlp_step(
             nn::softmax_cross_entropy(b, logits, inputs[1])
         },
         &Sgd::new(0.01),
-    )
-    .expect("compile train step");
+    )?;
 
     let mut rng = nn::Rng::new(1);
-    let x: Vec<f32> = (0..batch * sizes[0]).map(|_| rng.uniform01()).collect();
+    let x: Vec<f32> = (0..batch * inputs).map(|_| rng.uniform01()).collect();
     let mut y = vec![0f32; (batch * classes) as usize];
     for r in 0..batch as usize {
         y[r * classes as usize + (rng.next_u64() % classes as u64) as usize] = 1.0;
     }
-    let xb = client.buffer_from_host(&x, &[batch, sizes[0]]).expect("x");
-    let yb = client.buffer_from_host(&y, &[batch, classes]).expect("y");
-    let first = step.step_buffers(&[&xb, &yb]).expect("step");
-    let second = step.step_buffers(&[&xb, &yb]).expect("step");
-    assert!(
-        second < first,
-        "SGD on a fixed batch lowers the loss: {first} -> {second}"
-    );
-    (step, [xb, yb])
+    let xb = client.buffer_from_host(&x, &[batch, inputs])?;
+    let yb = client.buffer_from_host(&y, &[batch, classes])?;
+    let first = step.step_buffers(&[&xb, &yb])?;
+    let second = step.step_buffers(&[&xb, &yb])?;
+    if second.partial_cmp(&first) != Some(std::cmp::Ordering::Less) {
+        return Err(format!(
+            "{name}: SGD on a fixed batch must lower the loss, got {first} -> {second}"
+        )
+        .into());
+    }
+    Ok((step, [xb, yb]))
 }

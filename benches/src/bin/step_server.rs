@@ -9,28 +9,42 @@
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
+use benches::BenchError;
 use pjrt::{Client, ClientOptions, Plugin};
 
 fn main() {
+    if let Err(e) = serve() {
+        eprintln!("step_server: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn serve() -> Result<(), BenchError> {
     let name = std::env::args().nth(1).unwrap_or_default();
     let Some(&(sizes, batch, name)) = benches::MLPS.iter().find(|m| m.2 == name) else {
         let names: Vec<&str> = benches::MLPS.iter().map(|m| m.2).collect();
-        eprintln!("usage: step_server <name>, name one of {names:?}");
-        std::process::exit(2);
+        return Err(
+            format!("usage: step_server <name>, name one of {names:?} (got {name:?})").into(),
+        );
     };
-    let plugin = Plugin::load_default().expect("plugin");
-    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
-    let (mut step, [xb, yb]) = benches::mlp_step(&client, sizes, batch, name);
+    let plugin = Plugin::load_default()?;
+    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1))?;
+    let (mut step, [xb, yb]) = benches::mlp_step(&client, sizes, batch, name)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "ready").expect("stdout");
-    out.flush().expect("stdout");
+    writeln!(out, "ready")?;
+    out.flush()?;
     for line in std::io::stdin().lock().lines() {
-        let n: u32 = line.expect("stdin").trim().parse().expect("a step count");
+        let line = line?;
+        let n: u32 = line
+            .trim()
+            .parse()
+            .map_err(|e| format!("expected a step count on stdin, got {line:?}: {e}"))?;
         let t = Instant::now();
         for _ in 0..n {
-            step.step_buffers(&[&xb, &yb]).expect("step");
+            step.step_buffers(&[&xb, &yb])?;
         }
-        writeln!(out, "{:e}", t.elapsed().as_secs_f64() / f64::from(n.max(1))).expect("stdout");
-        out.flush().expect("stdout");
+        writeln!(out, "{:e}", t.elapsed().as_secs_f64() / f64::from(n.max(1)))?;
+        out.flush()?;
     }
+    Ok(())
 }
