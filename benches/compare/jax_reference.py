@@ -56,6 +56,13 @@ def transfers():
     report("h2d_64mib", median_time(h2d, warmup=3, reps=20))
 
 
+# The MLPs of the comparison, as benches::MLPS lists them: (layer sizes, batch, name).
+MLPS = [
+    ([64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64"),
+    ([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128"),
+]
+
+
 def mlp_step(sizes, batch, name, server=None):
     rng = np.random.default_rng(0)
     params = []
@@ -179,14 +186,13 @@ if __name__ == "__main__":
     if "transfers" in which:
         transfers()
     if "mlp" in which:
-        mlp_step([64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64")
-        mlp_step([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128")
+        for sizes, batch, name in MLPS:
+            mlp_step(sizes, batch, name)
     for arg in which:
         # mlp_interleaved=PATH: the same steps alternated with ours, served by PATH (step_server).
         if arg.startswith("mlp_interleaved="):
-            server = arg.split("=", 1)[1]
-            mlp_step([64, 128, 128, 10], 64, "train_step_mlp_64_128_128_10_b64", server)
-            mlp_step([784, 256, 256, 10], 128, "train_step_mlp_784_256_256_10_b128", server)
+            for sizes, batch, name in MLPS:
+                mlp_step(sizes, batch, name, arg.split("=", 1)[1])
     if "chain" in which:
         chain()
     if "grad" in which:

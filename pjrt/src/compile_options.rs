@@ -45,17 +45,6 @@ impl PartialEq for XlaOption {
 
 impl Eq for XlaOption {}
 
-impl std::fmt::Display for XlaOption {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            XlaOption::Bool(v) => write!(f, "{v}"),
-            XlaOption::Int(v) => write!(f, "{v}"),
-            XlaOption::Float(v) => write!(f, "{v}"),
-            XlaOption::Str(v) => write!(f, "{v:?}"),
-        }
-    }
-}
-
 impl From<bool> for XlaOption {
     fn from(v: bool) -> XlaOption {
         XlaOption::Bool(v)
