@@ -5,13 +5,16 @@ use std::io::Write;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
-use pjrt::{Client, LoadedExecutable, Program};
+use pjrt::{Client, ClientOptions, LoadedExecutable, Plugin, Program};
 
-/// The client of the plugin under test (created once; prints the plugin's version once).
+/// The client of the plugin under test, with the plugin's own default options (4 devices on
+/// the CPU plugins; created once; prints the plugin's version once).
 pub fn client() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        let c = Client::default_cpu().expect("create client of the plugin under test");
+        let plugin = Plugin::load_default().expect("load the plugin under test");
+        let c = Client::new(&plugin, &ClientOptions::new())
+            .expect("create client of the plugin under test");
         // Written to stderr directly, past the test harness's capture, so it shows once.
         let _ = writeln!(
             std::io::stderr(),

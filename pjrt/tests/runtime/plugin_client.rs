@@ -96,6 +96,19 @@ fn client_options_are_checked_before_the_plugin_sees_them() {
 }
 
 #[test]
+fn default_cpu_client_has_one_device() {
+    // The plugin's own default is 4 devices (and a thread pool at least that large);
+    // `default_cpu` asks for one, as JAX does.
+    let c = Client::default_cpu().unwrap();
+    assert_eq!(c.plugin().path(), client().plugin().path());
+    assert_eq!(c.platform_name(), "cpu");
+    assert_eq!(c.addressable_devices().unwrap().len(), 1);
+    assert_eq!(c.devices().unwrap().len(), 1);
+    let x = c.buffer_from_host(&[1f32, 2.0, 3.0], &[3]).unwrap();
+    assert_eq!(x.to_vec::<f32>().unwrap(), [1.0, 2.0, 3.0]);
+}
+
+#[test]
 fn cpu_device_count_option() {
     let c = Client::new(client().plugin(), &ClientOptions::new().cpu_device_count(2)).unwrap();
     assert_eq!(c.addressable_devices().unwrap().len(), 2);
