@@ -784,6 +784,8 @@ impl Builder {
     /// with `update` (a computation of 2N scalars -> N scalars). Returns N results.
     ///
     /// Shapes: `T_i[operand...] (N), S[indices...], T_i[updates...] (N) -> T_i[operand...] (N)`.
+    // One argument per attribute of StableHLO's scatter.
+    #[allow(clippy::too_many_arguments)]
     pub fn scatter_with(
         &mut self,
         inputs: &[Tensor],

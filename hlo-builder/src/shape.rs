@@ -930,6 +930,8 @@ pub fn dot_general(lhs: &TensorType, rhs: &TensorType, d: &DotDims) -> Result<Te
     Ok(TensorType { ty: lhs.ty, dims })
 }
 
+// One spatial axis of a window: its size, padding, dilations and stride, as StableHLO names them.
+#[allow(clippy::too_many_arguments)]
 fn window_out(
     op: &'static str,
     i: usize,
@@ -1437,14 +1439,14 @@ mod tests {
     #[test]
     fn reduce_and_window_shapes() {
         let s = t(F32, &[]);
-        let body = comp(&[s.clone(), s.clone()], &[s.clone()]);
+        let body = comp(&[s.clone(), s.clone()], std::slice::from_ref(&s));
         let x = t(F32, &[4, 5, 6]);
         assert_eq!(
             reduce(&[&x], &[&s], &[0, 2], &body).unwrap(),
             vec![t(F32, &[5])]
         );
         assert!(reduce(&[&x], &[&s], &[3], &body).is_err());
-        let bad = comp(&[s.clone()], &[s.clone()]);
+        let bad = comp(std::slice::from_ref(&s), std::slice::from_ref(&s));
         assert!(reduce(&[&x], &[&s], &[0], &bad)
             .unwrap_err()
             .to_string()
@@ -1471,7 +1473,7 @@ mod tests {
     #[test]
     fn scatter_shapes() {
         let s = t(F32, &[]);
-        let upd = comp(&[s.clone(), s.clone()], &[s.clone()]);
+        let upd = comp(&[s.clone(), s.clone()], std::slice::from_ref(&s));
         let d = ScatterDims {
             update_window_dims: vec![1],
             inserted_window_dims: vec![0],

@@ -569,7 +569,7 @@ mod tests {
     #[test]
     fn extension_types_follow_the_header_numbering() {
         use sys::*;
-        let raw = |t| ExtensionType::from_raw(t as i32);
+        let raw = ExtensionType::from_raw;
         assert_eq!(
             raw(PJRT_Extension_Type_Gpu_Custom_Call),
             ExtensionType::GpuCustomCall

@@ -203,6 +203,11 @@ impl LoadedExecutable {
     }
 }
 
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,9 +243,4 @@ mod tests {
         let e = SerializedExecutable::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
         assert!(e.to_string().contains("truncated in blob"), "{e}");
     }
-}
-
-/// Lower-case hexadecimal of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

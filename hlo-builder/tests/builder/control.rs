@@ -81,7 +81,7 @@ fn calls_several_functions_and_results() {
     })
     .unwrap();
     let f2 = f.clone();
-    let g = Builder::computation("g", &[t.clone()], move |b, a| {
+    let g = Builder::computation("g", std::slice::from_ref(&t), move |b, a| {
         let r = b.call(&f2, &[a[0], a[0]])?;
         let one = b.scalar(F32, 1.0)?;
         Ok(vec![b.add(r[0], one)?])
