@@ -21,7 +21,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 3,
     };
     let plugin = Plugin::load_default()?;
-    println!("plugin {} (API {})", plugin.path().display(), plugin.api_version());
+    println!(
+        "plugin {} (API {})",
+        plugin.path().display(),
+        plugin.api_version()
+    );
     let x = Literal::vector(&[1.0f32, 2.0, 3.0, 4.0]);
     // w = identity, so w.x + x = 2x and the sum is 20.
     let mut eye = vec![0.0f32; 16];

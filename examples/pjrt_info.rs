@@ -8,7 +8,11 @@ use pjrt::{Client, ClientOptions, Plugin};
 fn main() -> pjrt::Result<()> {
     let plugin = Plugin::load_default()?;
     println!("plugin:      {}", plugin.path().display());
-    println!("PJRT API:    {} ({} bytes of function table)", plugin.api_version(), plugin.api_struct_size());
+    println!(
+        "PJRT API:    {} ({} bytes of function table)",
+        plugin.api_version(),
+        plugin.api_struct_size()
+    );
 
     println!("attributes:");
     for a in plugin.attributes()? {
@@ -20,7 +24,11 @@ fn main() -> pjrt::Result<()> {
     }
 
     let client = Client::new(&plugin, &ClientOptions::new())?;
-    println!("platform:    {} {}", client.platform_name(), client.platform_version());
+    println!(
+        "platform:    {} {}",
+        client.platform_name(),
+        client.platform_version()
+    );
     println!("process:     {}", client.process_index()?);
     println!("devices:");
     for d in client.devices()? {
@@ -41,7 +49,12 @@ fn main() -> pjrt::Result<()> {
         let default = d.default_memory()?;
         for m in d.addressable_memories()? {
             let mark = if m == default { " (default)" } else { "" };
-            println!("    memory {} kind {:?} (kind id {}){mark}", m.id()?, m.kind()?, m.kind_id()?);
+            println!(
+                "    memory {} kind {:?} (kind id {}){mark}",
+                m.id()?,
+                m.kind()?,
+                m.kind_id()?
+            );
         }
         match d.memory_stats() {
             Ok(s) => println!("    memory stats: {s:?}"),
@@ -50,9 +63,17 @@ fn main() -> pjrt::Result<()> {
     }
     println!("memories:");
     for m in client.addressable_memories()? {
-        let by: Vec<String> =
-            m.addressable_by_devices()?.iter().map(|d| d.id().map(|i| i.to_string()).unwrap_or_default()).collect();
-        println!("  {} ({}), addressable by devices [{}]", m.to_string_repr()?, m.debug_string()?, by.join(", "));
+        let by: Vec<String> = m
+            .addressable_by_devices()?
+            .iter()
+            .map(|d| d.id().map(|i| i.to_string()).unwrap_or_default())
+            .collect();
+        println!(
+            "  {} ({}), addressable by devices [{}]",
+            m.to_string_repr()?,
+            m.debug_string()?,
+            by.join(", ")
+        );
     }
     Ok(())
 }

@@ -25,14 +25,28 @@ module @dense_relu_rowsum {
 
 fn main() -> pjrt::Result<()> {
     let client = Client::default_cpu()?;
-    println!("plugin {} (PJRT API {})", client.plugin().path().display(), client.plugin().api_version());
+    println!(
+        "plugin {} (PJRT API {})",
+        client.plugin().path().display(),
+        client.plugin().api_version()
+    );
     println!("{MODULE}");
 
     let exe = client.compile(&Program::mlir_text(MODULE))?;
-    println!("compiled `{}`: {} outputs, {} bytes of code", exe.name()?, exe.num_outputs()?, exe.code_size()?);
+    println!(
+        "compiled `{}`: {} outputs, {} bytes of code",
+        exe.name()?,
+        exe.num_outputs()?,
+        exe.code_size()?
+    );
 
     let x = Literal::from_slice(&[1.0f32, 2.0, 3.0, -1.0, 0.5, 2.0], &[2, 3])?;
-    let w = Literal::from_slice(&[0.1f32, -0.2, 0.3, 1.0, 0.4, 0.5, -0.6, -1.0, 0.7, 0.8, 0.9, 0.5], &[3, 4])?;
+    let w = Literal::from_slice(
+        &[
+            0.1f32, -0.2, 0.3, 1.0, 0.4, 0.5, -0.6, -1.0, 0.7, 0.8, 0.9, 0.5,
+        ],
+        &[3, 4],
+    )?;
     let b = Literal::from_slice(&[0.0f32, 0.1, -5.0, 0.2], &[4])?;
     println!("x = {x:?}\nw = {w:?}\nb = {b:?}");
 

@@ -54,7 +54,11 @@ fn run(c: &mut Criterion) {
     let xb = client.buffer_from_host(&xs, &[64]).unwrap();
     let raw = exe.loaded();
     let first = raw.execute(&[&xb]).unwrap();
-    assert!(first[0].to_vec::<f32>().unwrap().iter().all(|v| v.is_finite()));
+    assert!(first[0]
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .all(|v| v.is_finite()));
     c.bench_function("grad of a 300-op chain (compiled, run)", |bench| {
         bench.iter(|| black_box(raw.execute(&[&xb]).unwrap()))
     });

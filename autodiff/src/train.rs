@@ -330,10 +330,12 @@ impl TrainStep {
         let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
         // Parameters and optimizer state are donated: each step consumes their buffers and
         // writes the updated values in place.
-        let module = b.build_with_donations(&outs, &donations).map_err(|e| TrainError::Donation {
-            name: name.to_string(),
-            message: e.to_string(),
-        })?;
+        let module =
+            b.build_with_donations(&outs, &donations)
+                .map_err(|e| TrainError::Donation {
+                    name: name.to_string(),
+                    message: e.to_string(),
+                })?;
         let ptypes = module.parameter_types();
         let text = module.to_text().to_string();
         let exe = client.compile(&module.program())?;

@@ -1,13 +1,13 @@
 //! The crate's one integration-test binary (each binary linking MLIR is large); the tests
 //! live in modules under `tests/autodiff/`.
 
-#[path = "autodiff/common.rs"]
-mod common;
-#[path = "autodiff/rules.rs"]
-mod rules;
 #[path = "autodiff/api.rs"]
 mod api;
-#[path = "autodiff/optim.rs"]
-mod optim;
+#[path = "autodiff/common.rs"]
+mod common;
 #[path = "autodiff/fixtures.rs"]
 mod fixtures;
+#[path = "autodiff/optim.rs"]
+mod optim;
+#[path = "autodiff/rules.rs"]
+mod rules;

@@ -2,6 +2,6 @@
 
 pub mod checkpoint;
 pub mod digits;
-pub mod plot;
 pub mod inference;
 pub mod models;
+pub mod plot;

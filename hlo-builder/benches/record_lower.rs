@@ -33,12 +33,18 @@ static GLOBAL: Counting = Counting;
 
 /// Prints the heap bytes per recorded op of the two graphs (graph only, nothing lowered).
 fn memory_per_op() {
-    for (name, make, n) in [("3000-op chain", chain as fn(usize) -> Builder, 3000), ("10000-op graph", graph, 10000)] {
+    for (name, make, n) in [
+        ("3000-op chain", chain as fn(usize) -> Builder, 3000),
+        ("10000-op graph", graph, 10000),
+    ] {
         let before = LIVE.load(Ordering::Relaxed);
         let b = make(n);
         let bytes = LIVE.load(Ordering::Relaxed) - before;
         let ops = b.graph().len();
-        println!("memory: {name}: {ops} nodes, {bytes} bytes live, {:.0} bytes per recorded op", bytes as f64 / ops as f64);
+        println!(
+            "memory: {name}: {ops} nodes, {bytes} bytes live, {:.0} bytes per recorded op",
+            bytes as f64 / ops as f64
+        );
         drop(b);
     }
 }

@@ -35,7 +35,10 @@ pub(crate) struct Lowered {
 /// `aliases` lists `(parameter, result)` pairs of the entry point whose buffers are donated:
 /// the parameter's buffer is consumed by the call and reused for that result
 /// (`tf.aliasing_output` argument attributes, which XLA turns into input/output aliasing).
-pub(crate) fn lower_module(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) -> Result<Lowered> {
+pub(crate) fn lower_module(
+    funcs: &[Arc<Computation>],
+    aliases: &[(usize, usize)],
+) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
     ctx.set_allow_unregistered_dialects(true);

@@ -49,7 +49,11 @@ impl Module {
         let mut seen_p = vec![false; params.len()];
         let mut seen_r = vec![false; results.len()];
         for &(p, r) in donations {
-            let bad = |why: String| Err(crate::Error::Lower(format!("donate parameter {p} to result {r}: {why}")));
+            let bad = |why: String| {
+                Err(crate::Error::Lower(format!(
+                    "donate parameter {p} to result {r}: {why}"
+                )))
+            };
             let (Some(pt), Some(rt)) = (params.get(p), results.get(r)) else {
                 return bad(format!(
                     "out of range ({} parameters, {} results)",

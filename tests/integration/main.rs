@@ -1,3 +1,2 @@
-
 mod readme;
 mod training;

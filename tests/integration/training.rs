@@ -822,7 +822,10 @@ mod nn_gradients {
         let numeric = (lp - lm) / (2.0 * h);
         let analytic: f64 = grad.iter().zip(&v).map(|(g, d)| g * d).sum();
         // A vanishing derivative would make the comparison meaningless.
-        assert!(analytic.abs() > 1e-3, "{name}: directional derivative {analytic}");
+        assert!(
+            analytic.abs() > 1e-3,
+            "{name}: directional derivative {analytic}"
+        );
         assert!(
             (numeric - analytic).abs() <= 1e-6 * (1.0 + analytic.abs()),
             "{name}: directional derivative {analytic} (autodiff) vs {numeric} (central difference)"

@@ -18,7 +18,11 @@ fn step() -> (Builder, Tensor) {
 fn donated_argument_is_marked_consumed_and_updated_in_place() {
     let (b, y) = step();
     let m = b.build_with_donations(&[y], &[(0, 0)]).unwrap();
-    assert!(m.to_text().contains("tf.aliasing_output = 0 : i32"), "{}", m.to_text());
+    assert!(
+        m.to_text().contains("tf.aliasing_output = 0 : i32"),
+        "{}",
+        m.to_text()
+    );
     let exe = m.compile(client()).unwrap();
     let c = client();
     let state = c.buffer_from_host(&[1.0f32, 2.0, 3.0, 4.0], &[4]).unwrap();
@@ -34,13 +38,31 @@ fn donated_argument_is_marked_consumed_and_updated_in_place() {
 #[test]
 fn bad_donations_are_errors() {
     let (mut b, y) = step();
-    let e = b.build_with_donations(&[y], &[(2, 0)]).unwrap_err().to_string();
-    assert!(e.contains("donate parameter 2 to result 0: out of range"), "{e}");
-    let e = b.build_with_donations(&[y, y], &[(0, 0), (0, 1)]).unwrap_err().to_string();
+    let e = b
+        .build_with_donations(&[y], &[(2, 0)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("donate parameter 2 to result 0: out of range"),
+        "{e}"
+    );
+    let e = b
+        .build_with_donations(&[y, y], &[(0, 0), (0, 1)])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("already donated"), "{e}");
-    let e = b.build_with_donations(&[y], &[(0, 0), (1, 0)]).unwrap_err().to_string();
+    let e = b
+        .build_with_donations(&[y], &[(0, 0), (1, 0)])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("already reuses"), "{e}");
     let r = b.reduce_sum(y, [0]).unwrap();
-    let e = b.build_with_donations(&[r], &[(0, 0)]).unwrap_err().to_string();
-    assert!(e.contains("the parameter is f32[4] but the result is f32[]"), "{e}");
+    let e = b
+        .build_with_donations(&[r], &[(0, 0)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the parameter is f32[4] but the result is f32[]"),
+        "{e}"
+    );
 }

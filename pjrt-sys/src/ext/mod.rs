@@ -34,8 +34,8 @@ pub mod stream;
 pub mod tpu_executable;
 pub mod tpu_topology;
 pub mod triton;
-pub mod xla_transform;
 pub mod xla_ffi;
+pub mod xla_transform;
 
 #[cfg(test)]
 mod layout_tests;

@@ -7,8 +7,8 @@
 
 use core::ffi::{c_char, c_int, c_void};
 
-use crate::PJRT_Extension_Base;
 use crate::layout::{pjrt_opaque, pjrt_structs};
+use crate::PJRT_Extension_Base;
 
 pub const PJRT_API_PROFILER_EXTENSION_VERSION: i32 = 1;
 pub const PLUGIN_PROFILER_VERSION: i32 = 1;

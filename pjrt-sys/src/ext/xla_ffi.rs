@@ -108,7 +108,8 @@ pub mod data_type {
 }
 
 /// A handler: called with a call frame, returns null or an error made by `XLA_FFI_Error_Create`.
-pub type XLA_FFI_Handler = unsafe extern "C" fn(call_frame: *mut XLA_FFI_CallFrame) -> *mut XLA_FFI_Error;
+pub type XLA_FFI_Handler =
+    unsafe extern "C" fn(call_frame: *mut XLA_FFI_CallFrame) -> *mut XLA_FFI_Error;
 
 pjrt_structs! {
     /// Header of an FFI extension node.
@@ -314,7 +315,10 @@ mod tests {
         assert_eq!(core::mem::offset_of!(XLA_FFI_CallFrame, future), 168);
         assert_eq!(core::mem::size_of::<XLA_FFI_CallFrame>(), 176);
         assert_eq!(core::mem::offset_of!(XLA_FFI_Api, XLA_FFI_Error_Create), 48);
-        assert_eq!(core::mem::offset_of!(XLA_FFI_Api, XLA_FFI_DeviceOrdinal_Get), 184);
+        assert_eq!(
+            core::mem::offset_of!(XLA_FFI_Api, XLA_FFI_DeviceOrdinal_Get),
+            184
+        );
         assert_eq!(core::mem::size_of::<XLA_FFI_Api>(), 192);
         assert_eq!(core::mem::offset_of!(XLA_FFI_Metadata, traits), 32);
         assert_eq!(core::mem::offset_of!(XLA_FFI_Metadata, state_type_id), 40);
@@ -322,7 +326,10 @@ mod tests {
         assert_eq!(core::mem::size_of::<XLA_FFI_Metadata_Extension>(), 32);
         assert_eq!(core::mem::size_of::<XLA_FFI_Scalar>(), 16);
         assert_eq!(core::mem::offset_of!(XLA_FFI_Array, data), 16);
-        assert_eq!(core::mem::offset_of!(XLA_FFI_ExecutionContext_Get_Args, data), 32);
+        assert_eq!(
+            core::mem::offset_of!(XLA_FFI_ExecutionContext_Get_Args, data),
+            32
+        );
         assert_eq!(core::mem::offset_of!(XLA_FFI_Error_Create_Args, errc), 24);
         assert!(!xla_ffi_layouts().is_empty());
     }
