@@ -20,4 +20,6 @@ server="${CARGO_TARGET_DIR:-$root/target}/release/step_server"
 out="$(mktemp)"
 .venv/bin/python benches/compare/jax_reference.py dispatch transfers mlp chain grad \
   "mlp_interleaved=$server" | tee "$out"
+# The interleaved steps once more with one intra-op thread in both processes.
+PJRT_NPROC=1 .venv/bin/python benches/compare/jax_reference.py "mlp_interleaved=$server" | tee -a "$out"
 python3 benches/compare/table.py "$out"

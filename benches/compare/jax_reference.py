@@ -6,6 +6,7 @@ benches/compare/compare.sh, which also runs the matching criterion benchmarks an
 binary) and adds our median ("ours_s") and the median per-round ratio to each line.
 """
 import json
+import os
 import sys
 import time
 
@@ -122,7 +123,10 @@ def interleaved(name, run, server, rounds=200, warmup_rounds=10):
     proc.stdin.close()
     proc.wait()
     ratios = [o / j for o, j in zip(ours, theirs)]
-    report("interleaved_" + name, float(np.median(theirs)), ours_s=float(np.median(ours)),
+    # Both processes size their thread pools from PJRT_NPROC (the server inherits it).
+    nproc = os.environ.get("PJRT_NPROC")
+    prefix = f"interleaved_nproc{nproc}_" if nproc else "interleaved_"
+    report(prefix + name, float(np.median(theirs)), ours_s=float(np.median(ours)),
            median_ratio=float(np.median(ratios)), rounds=rounds, steps_per_block=block)
 
 

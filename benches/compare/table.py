@@ -70,11 +70,13 @@ def main():
         print(f"| {what} | {fmt(o)} | {fmt(j)} | {ratio} | {base} | {bratio} |")
     # The same steps alternated with JAX's in blocks (jax_reference.py mlp_interleaved=...):
     # the ratio to trust on a machine whose speed drifts.
-    for what, oid, jid, bid in ROWS:
-        r = ref.get("interleaved_" + (jid or ""))
-        if r:
-            print(f"| {what}, interleaved with JAX ({r['rounds']} rounds of {r['steps_per_block']} steps) "
-                  f"| {fmt(r['ours_s'])} | {fmt(r['median_s'])} | {r['median_ratio']:.2f} | – | – |")
+    # The interleaved run again with PJRT_NPROC=1 (one intra-op thread in both processes).
+    for prefix, how in (("interleaved_", ""), ("interleaved_nproc1_", ", both on one thread (PJRT_NPROC=1)")):
+        for what, oid, jid, bid in ROWS:
+            r = ref.get(prefix + (jid or ""))
+            if r:
+                print(f"| {what}, interleaved with JAX ({r['rounds']} rounds of {r['steps_per_block']} steps){how} "
+                      f"| {fmt(r['ours_s'])} | {fmt(r['median_s'])} | {r['median_ratio']:.2f} | – | – |")
 
 
 if __name__ == "__main__":
