@@ -123,169 +123,91 @@ pub enum ConstantValue {
     Dense(Arc<[u8]>),
 }
 
-/// Elementwise unary primitives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UnaryOp {
-    Neg,
-    Abs,
-    Sign,
-    Exp,
-    Expm1,
-    Log,
-    Log1p,
-    Sqrt,
-    Rsqrt,
-    Cbrt,
-    Tanh,
-    Logistic,
-    Sin,
-    Cos,
-    Tan,
-    Floor,
-    Ceil,
-    /// Round half away from zero.
-    RoundNearestAfz,
-    /// Round half to even.
-    RoundNearestEven,
-    Not,
-    /// pred result: neither infinite nor NaN.
-    IsFinite,
-    Popcnt,
-    CountLeadingZeros,
-    /// Real part (complex -> float; identity on floats).
-    Real,
-    /// Imaginary part (complex -> float; zero on floats).
-    Imag,
+/// Declares an op enum once: its variants with their snake-case names, `ALL` (every variant,
+/// in declaration order) and `name()`.
+macro_rules! op_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $ty:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $name:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $ty {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $ty {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// Snake-case name used in errors.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( $ty::$variant => $name, )+
+                }
+            }
+        }
+    };
 }
 
-impl UnaryOp {
-    pub const ALL: [UnaryOp; 25] = {
-        use UnaryOp::*;
-        [
-            Neg,
-            Abs,
-            Sign,
-            Exp,
-            Expm1,
-            Log,
-            Log1p,
-            Sqrt,
-            Rsqrt,
-            Cbrt,
-            Tanh,
-            Logistic,
-            Sin,
-            Cos,
-            Tan,
-            Floor,
-            Ceil,
-            RoundNearestAfz,
-            RoundNearestEven,
-            Not,
-            IsFinite,
-            Popcnt,
-            CountLeadingZeros,
-            Real,
-            Imag,
-        ]
-    };
-    /// Snake-case name used in errors.
-    pub fn name(self) -> &'static str {
-        use UnaryOp::*;
-        match self {
-            Neg => "neg",
-            Abs => "abs",
-            Sign => "sign",
-            Exp => "exp",
-            Expm1 => "expm1",
-            Log => "log",
-            Log1p => "log1p",
-            Sqrt => "sqrt",
-            Rsqrt => "rsqrt",
-            Cbrt => "cbrt",
-            Tanh => "tanh",
-            Logistic => "logistic",
-            Sin => "sin",
-            Cos => "cos",
-            Tan => "tan",
-            Floor => "floor",
-            Ceil => "ceil",
-            RoundNearestAfz => "round_nearest_afz",
-            RoundNearestEven => "round_nearest_even",
-            Not => "not",
-            IsFinite => "is_finite",
-            Popcnt => "popcnt",
-            CountLeadingZeros => "count_leading_zeros",
-            Real => "real",
-            Imag => "imag",
-        }
+op_enum! {
+    /// Elementwise unary primitives.
+    pub enum UnaryOp {
+        Neg => "neg",
+        Abs => "abs",
+        Sign => "sign",
+        Exp => "exp",
+        Expm1 => "expm1",
+        Log => "log",
+        Log1p => "log1p",
+        Sqrt => "sqrt",
+        Rsqrt => "rsqrt",
+        Cbrt => "cbrt",
+        Tanh => "tanh",
+        Logistic => "logistic",
+        Sin => "sin",
+        Cos => "cos",
+        Tan => "tan",
+        Floor => "floor",
+        Ceil => "ceil",
+        /// Round half away from zero.
+        RoundNearestAfz => "round_nearest_afz",
+        /// Round half to even.
+        RoundNearestEven => "round_nearest_even",
+        Not => "not",
+        /// pred result: neither infinite nor NaN.
+        IsFinite => "is_finite",
+        Popcnt => "popcnt",
+        CountLeadingZeros => "count_leading_zeros",
+        /// Real part (complex -> float; identity on floats).
+        Real => "real",
+        /// Imaginary part (complex -> float; zero on floats).
+        Imag => "imag",
     }
 }
 
-/// Elementwise binary primitives (operands of equal type and shape).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-    Pow,
-    Max,
-    Min,
-    Atan2,
-    And,
-    Or,
-    Xor,
-    ShiftLeft,
-    ShiftRightArithmetic,
-    ShiftRightLogical,
-    /// Two floats -> complex (real, imaginary).
-    Complex,
-}
-
-impl BinaryOp {
-    pub const ALL: [BinaryOp; 16] = {
-        use BinaryOp::*;
-        [
-            Add,
-            Sub,
-            Mul,
-            Div,
-            Rem,
-            Pow,
-            Max,
-            Min,
-            Atan2,
-            And,
-            Or,
-            Xor,
-            ShiftLeft,
-            ShiftRightArithmetic,
-            ShiftRightLogical,
-            Complex,
-        ]
-    };
-    pub fn name(self) -> &'static str {
-        use BinaryOp::*;
-        match self {
-            Add => "add",
-            Sub => "sub",
-            Mul => "mul",
-            Div => "div",
-            Rem => "rem",
-            Pow => "pow",
-            Max => "max",
-            Min => "min",
-            Atan2 => "atan2",
-            And => "and",
-            Or => "or",
-            Xor => "xor",
-            ShiftLeft => "shift_left",
-            ShiftRightArithmetic => "shift_right_arithmetic",
-            ShiftRightLogical => "shift_right_logical",
-            Complex => "complex",
-        }
+op_enum! {
+    /// Elementwise binary primitives (operands of equal type and shape).
+    pub enum BinaryOp {
+        Add => "add",
+        Sub => "sub",
+        Mul => "mul",
+        Div => "div",
+        Rem => "rem",
+        Pow => "pow",
+        Max => "max",
+        Min => "min",
+        Atan2 => "atan2",
+        And => "and",
+        Or => "or",
+        Xor => "xor",
+        ShiftLeft => "shift_left",
+        ShiftRightArithmetic => "shift_right_arithmetic",
+        ShiftRightLogical => "shift_right_logical",
+        /// Two floats -> complex (real, imaginary).
+        Complex => "complex",
     }
 }
 

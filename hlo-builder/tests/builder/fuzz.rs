@@ -82,8 +82,8 @@ fn random_op(
     let rank = b.ty(x).map(|t| t.rank()).unwrap_or(1);
     let which = r.below(39);
     let res: Result<Vec<Tensor>> = match which {
-        0 => b.unary(r.pick(&UnaryOp::ALL), x).map(|v| vec![v]),
-        1 => b.binary(r.pick(&BinaryOp::ALL), x, y).map(|v| vec![v]),
+        0 => b.unary(r.pick(UnaryOp::ALL), x).map(|v| vec![v]),
+        1 => b.binary(r.pick(BinaryOp::ALL), x, y).map(|v| vec![v]),
         2 => b
             .compare(r.pick(&ComparisonDirection::ALL), x, y)
             .map(|v| vec![v]),
@@ -194,7 +194,7 @@ fn random_op(
         }
         21 => {
             let a = r.axes(rank);
-            let op = r.pick(&BinaryOp::ALL);
+            let op = r.pick(BinaryOp::ALL);
             let init = y;
             b.reduce(&[x], &[init], a, move |b, a| {
                 Ok(vec![b.binary(op, a[0], a[1])?])
