@@ -63,7 +63,7 @@ use hlo_builder::nn::ParamSpec;
 use hlo_builder::{Builder, ElementType, Tensor, TensorType};
 
 use crate::optim::Optimizer;
-use pjrt::{Buffer, Client, Literal, LoadedExecutable};
+use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
 
 /// Why a train step could not be built, compiled or run.
 #[derive(Debug, thiserror::Error)]
@@ -239,15 +239,29 @@ impl TrainStep {
         loss: impl LossFn,
         optimizer: &O,
     ) -> Result<TrainStep, TrainError> {
-        Self::compile_with_grads(
-            client,
-            name,
-            params,
-            initial,
-            inputs,
-            loss,
-            optimizer,
-            |b, l, wrt| Ok(crate::grad(b, l, wrt)?),
+        let options = CompileOptions::new();
+        Self::compile_with_options(
+            client, name, params, initial, inputs, loss, optimizer, &options,
+        )
+    }
+
+    /// [`TrainStep::compile`] with compile options for the step's executable: XLA options
+    /// (say `xla_option("xla_dump_to", dir)` to see what XLA made of the step), device
+    /// assignment, and the rest of [`CompileOptions`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn compile_with_options<O: Optimizer>(
+        client: &Client,
+        name: &str,
+        params: &[ParamSpec],
+        initial: &[Vec<f32>],
+        inputs: &[(&str, TensorType)],
+        loss: impl LossFn,
+        optimizer: &O,
+        options: &CompileOptions,
+    ) -> Result<TrainStep, TrainError> {
+        let grads = |b: &mut Builder, l, wrt: &[Tensor]| Ok(crate::grad(b, l, wrt)?);
+        Self::build(
+            client, name, params, initial, inputs, loss, optimizer, grads, options,
         )
     }
 
@@ -264,6 +278,25 @@ impl TrainStep {
         loss: impl LossFn,
         optimizer: &O,
         grads: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>, TrainError>,
+    ) -> Result<TrainStep, TrainError> {
+        let options = CompileOptions::new();
+        Self::build(
+            client, name, params, initial, inputs, loss, optimizer, grads, &options,
+        )
+    }
+
+    /// What the `compile*` entry points share: record, differentiate, compile, upload.
+    #[allow(clippy::too_many_arguments)]
+    fn build<O: Optimizer>(
+        client: &Client,
+        name: &str,
+        params: &[ParamSpec],
+        initial: &[Vec<f32>],
+        inputs: &[(&str, TensorType)],
+        loss: impl LossFn,
+        optimizer: &O,
+        grads: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>, TrainError>,
+        options: &CompileOptions,
     ) -> Result<TrainStep, TrainError> {
         let spec_err = |message: String| TrainError::Spec {
             name: name.to_string(),
@@ -338,7 +371,7 @@ impl TrainStep {
                 })?;
         let ptypes = module.parameter_types();
         let text = module.to_text().to_string();
-        let exe = client.compile(&module.program())?;
+        let exe = client.compile_with(&module.program(), options)?;
         let mut state = Vec::with_capacity(n_state);
         for (s, v) in params.iter().zip(initial) {
             if s.len() != v.len() {
@@ -371,7 +404,6 @@ impl TrainStep {
             text,
         })
     }
-
     /// Runs one step on host data (one slice per declared input); returns the loss before
     /// the update.
     pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<f32, TrainError> {

@@ -384,10 +384,10 @@ mod nn_layers {
 
 mod train_step {
     use autodiff::optim::Sgd;
-    use autodiff::train::{self, HostData, Schedule, TrainStep};
+    use autodiff::train::{self, HostData, Schedule, TrainError, TrainStep};
     use hlo_builder::nn::{Init, ParamSpec};
     use hlo_builder::{ElementType::F32, TensorType};
-    use pjrt::Client;
+    use pjrt::{Client, CompileOptions};
 
     /// Least squares `mean((x w + b - y)^2)` with its gradient written by hand:
     /// d/dw = 2/n x^T r, d/db = 2/n sum(r), r = x w + b - y.
@@ -517,6 +517,79 @@ mod train_step {
         assert!(e.contains("s32"), "{e}");
         let _ = Schedule::default();
         let _ = train::epoch_order(3, 0, 0);
+    }
+
+    /// `y = 2 x - 1` fitted by one weight and a bias through the crate's own gradients.
+    fn line_step(client: &Client, options: &CompileOptions) -> Result<TrainStep, TrainError> {
+        let params = [
+            ParamSpec::new("w", [1, 1], Init::Zeros),
+            ParamSpec::new("b", [1], Init::Zeros),
+        ];
+        let inputs = [
+            ("x", TensorType::new(F32, [4, 1])),
+            ("y", TensorType::new(F32, [4, 1])),
+        ];
+        TrainStep::compile_with_options(
+            client,
+            "line",
+            &params,
+            &[vec![0.0], vec![0.0]],
+            &inputs,
+            |b, p, x| {
+                let pred = b.matmul(x[0], p[0])?;
+                let pred = b.add(pred, p[1])?;
+                let r = b.sub(pred, x[1])?;
+                let r2 = b.mul(r, r)?;
+                b.mean(r2)
+            },
+            &Sgd::new(0.1),
+            options,
+        )
+    }
+
+    #[test]
+    fn compile_options_reach_the_step_executable() {
+        let client = Client::default_cpu().unwrap();
+        let x = [0f32, 1.0, 2.0, 3.0];
+        let y: Vec<f32> = x.iter().map(|v| 2.0 * v - 1.0).collect();
+        let run = |step: &mut TrainStep| -> Vec<u32> {
+            (0..20)
+                .map(|_| {
+                    step.step(&[HostData::from(&x[..]), HostData::from(&y)])
+                        .unwrap()
+                        .to_bits()
+                })
+                .collect()
+        };
+        // XLA writes its dumps of the step where the options say.
+        let dir = super::scratch_dir("step-dump");
+        let mut dumped = line_step(
+            &client,
+            &CompileOptions::new().xla_option("xla_dump_to", dir.to_str().unwrap()),
+        )
+        .unwrap();
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.contains("after_optimizations")),
+            "{names:?}"
+        );
+        // Same program, same numbers as the default options.
+        let mut plain = line_step(&client, &CompileOptions::new()).unwrap();
+        let losses = run(&mut dumped);
+        assert_eq!(losses, run(&mut plain));
+        assert!(f32::from_bits(losses[19]) < 0.5 * f32::from_bits(losses[0]));
+        // An option XLA does not know is an error naming it, from the compile.
+        let e = line_step(
+            &client,
+            &CompileOptions::new().xla_option("xla_no_such_flag", true),
+        )
+        .unwrap_err();
+        assert!(matches!(e, TrainError::Pjrt(_)), "{e:?}");
+        assert!(e.to_string().contains("xla_no_such_flag"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
