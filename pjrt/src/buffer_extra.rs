@@ -25,14 +25,9 @@ impl Client {
         placement: &BufferPlacement,
     ) -> Result<Buffer> {
         element_count("create_uninitialized_buffer", dims)?;
-        let mut raw_layout = match layout {
-            Some(l) => Some(RawLayout::new(
-                "create_uninitialized_buffer",
-                l,
-                dims.len(),
-            )?),
-            None => None,
-        };
+        let mut raw_layout = layout
+            .map(|l| RawLayout::new("create_uninitialized_buffer", l, dims.len()))
+            .transpose()?;
         let device = self.target_device(placement)?;
         let mut a = sys::PJRT_Client_CreateUninitializedBuffer_Args::new();
         a.client = self.raw();
@@ -164,10 +159,9 @@ impl Buffer {
     ) -> Result<Buffer> {
         self.check_live("Buffer::bitcast")?;
         element_count("Buffer::bitcast", dims)?;
-        let mut raw_layout = match layout {
-            Some(l) => Some(RawLayout::new("Buffer::bitcast", l, dims.len())?),
-            None => None,
-        };
+        let mut raw_layout = layout
+            .map(|l| RawLayout::new("Buffer::bitcast", l, dims.len()))
+            .transpose()?;
         let mut a = sys::PJRT_Buffer_Bitcast_Args::new();
         a.buffer = self.raw();
         a.element_type = element_type.to_raw();

@@ -159,14 +159,9 @@ impl Client {
                 "create_view_of_device_buffer: null pointer".into(),
             ));
         }
-        let mut raw_layout = match layout {
-            Some(l) => Some(RawLayout::new(
-                "create_view_of_device_buffer",
-                l,
-                dims.len(),
-            )?),
-            None => None,
-        };
+        let mut raw_layout = layout
+            .map(|l| RawLayout::new("create_view_of_device_buffer", l, dims.len()))
+            .transpose()?;
         let device = self.target_device(placement)?;
         let mut a = sys::PJRT_Client_CreateViewOfDeviceBuffer_Args::new();
         a.client = self.raw();
