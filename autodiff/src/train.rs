@@ -790,6 +790,8 @@ where
     Ok(h)
 }
 
+// Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
+// none of it is compiled into the library.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -878,6 +880,8 @@ mod tests {
     }
 }
 
+// Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
+// none of it is compiled into the library.
 #[cfg(all(test, feature = "ndarray"))]
 mod ndarray_tests {
     use super::*;

@@ -327,6 +327,8 @@ impl Checkpoint {
     }
 }
 
+// Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
+// none of it is compiled into the library.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -477,6 +477,8 @@ pub fn read_png(path: impl AsRef<Path>) -> Result<(u32, u32, Vec<u8>), PlotError
     Ok((info.width, info.height, rgb))
 }
 
+// Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
+// none of it is compiled into the library.
 #[cfg(test)]
 mod tests {
     use super::*;
