@@ -1,15 +1,15 @@
-//! Calls with special gradients: `stop_gradient`, user-defined VJPs and checkpointed
-//! (rematerialized) subgraphs. Each is recorded as an ordinary `call` of a computation; the
-//! computation (by identity) is registered here with its special rule, so the graph itself
-//! stays plain StableHLO.
+//! Calls with rules of their own: `stop_gradient`, user-defined VJPs and JVPs, checkpointed
+//! (rematerialized) subgraphs, and counted loops. Each is recorded as an ordinary node whose
+//! op says what it means (`MiscOp::StopGradient`, `CallKind::Custom` carrying the rules,
+//! `CallKind::Checkpoint`, a `Counted` while); nothing is registered anywhere, and dropping
+//! the graph drops the rules.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use hlo_builder::{Builder, Computation, Tensor, TensorType};
+use hlo_builder::{Builder, CallKind, CheckpointPolicy, Computation, CustomRules, Tensor};
 
+use crate::check::check_value;
 use crate::error::{Error, Result};
-use crate::reverse::check_value;
 
 /// A user VJP rule: `(builder, inputs, outputs, output cotangents) -> input cotangents`
 /// (`None` = zero). Cotangents of outputs that had none are zeros.
@@ -17,68 +17,23 @@ pub type VjpRule = dyn Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Resu
     + Send
     + Sync;
 
-#[derive(Clone)]
-pub(crate) enum Special {
-    StopGradient,
-    Custom(Arc<VjpRule>),
-    Checkpoint,
+/// A user JVP rule: `(builder, inputs, outputs, input tangents) -> output tangents`
+/// (`None` = zero). Tangents of inputs that had none are zeros. It must be linear in the
+/// tangents (the VJP is its transpose).
+pub type JvpRule = dyn Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Result<Vec<Option<Tensor>>>
+    + Send
+    + Sync;
+
+/// The rules a custom call carries (in its node, as `CallKind::Custom`).
+pub(crate) struct Rules {
+    pub vjp: Option<Arc<VjpRule>>,
+    pub jvp: Option<Arc<JvpRule>>,
 }
 
-struct Registry {
-    /// Keyed by the computation's address; the `Arc` kept here keeps that address unique.
-    rules: HashMap<usize, (Arc<Computation>, Special)>,
-    /// One identity computation per type for `stop_gradient`.
-    identities: HashMap<TensorType, Arc<Computation>>,
-}
-
-fn registry() -> &'static Mutex<Registry> {
-    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
-    R.get_or_init(|| {
-        Mutex::new(Registry {
-            rules: HashMap::new(),
-            identities: HashMap::new(),
-        })
-    })
-}
-
-fn register(c: &Arc<Computation>, s: Special) {
-    let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
-    r.rules.insert(Arc::as_ptr(c) as usize, (c.clone(), s));
-}
-
-pub(crate) fn lookup(c: &Arc<Computation>) -> Option<Special> {
-    let r = registry().lock().unwrap_or_else(|e| e.into_inner());
-    r.rules
-        .get(&(Arc::as_ptr(c) as usize))
-        .map(|(_, s)| s.clone())
-}
-
-/// `x` unchanged in value, with a zero gradient (recorded as a call of an identity function,
-/// which the compiler inlines).
+/// `x` unchanged in value, with a zero gradient (a `stop_gradient` node, which emits nothing).
 pub fn stop_gradient(b: &mut Builder, x: Tensor) -> Result<Tensor> {
-    let t = check_value(b, "stop_gradient", "input", x)?;
-    let existing = registry()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .identities
-        .get(&t)
-        .cloned();
-    let c = match existing {
-        Some(c) => c,
-        None => {
-            let c = Builder::computation("stop_gradient", std::slice::from_ref(&t), |_, a| {
-                Ok(vec![a[0]])
-            })?;
-            register(&c, Special::StopGradient);
-            registry()
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .identities
-                .insert(t, c.clone());
-            c
-        }
-    };
-    Ok(b.call(&c, &[x])?[0])
+    check_value(b, "stop_gradient", "input", x)?;
+    Ok(b.stop_gradient(x)?)
 }
 
 fn record(
@@ -101,6 +56,17 @@ fn record(
     Ok(Arc::new(cb.finish(&outs)?))
 }
 
+fn custom_call(
+    b: &mut Builder,
+    name: &str,
+    c: &Arc<Computation>,
+    inputs: &[Tensor],
+    rules: Rules,
+) -> Result<Vec<Tensor>> {
+    let kind = CallKind::Custom(CustomRules::new(name, Arc::new(rules)));
+    Ok(b.call_as(c, inputs, kind)?)
+}
+
 /// Records `forward` (a function of `inputs`, recorded into its own computation) as a call
 /// whose gradient is given by `rule` instead of by differentiating `forward`.
 ///
@@ -118,8 +84,34 @@ pub fn custom_vjp(
         + 'static,
 ) -> Result<Vec<Tensor>> {
     let c = record(name, b, "custom_vjp", inputs, forward)?;
-    register(&c, Special::Custom(Arc::new(rule)));
-    Ok(b.call(&c, inputs)?)
+    let rules = Rules {
+        vjp: Some(Arc::new(rule)),
+        jvp: None,
+    };
+    custom_call(b, name, &c, inputs, rules)
+}
+
+/// Records `forward` as a call whose tangent is given by `rule` instead of by differentiating
+/// `forward`; its gradient is the rule transposed (so the rule must be linear in the
+/// tangents).
+///
+/// `rule(b, inputs, outputs, tangents)` records the output tangents in the outer builder.
+pub fn custom_jvp(
+    b: &mut Builder,
+    name: &str,
+    inputs: &[Tensor],
+    forward: impl FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>,
+    rule: impl Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Result<Vec<Option<Tensor>>>
+        + Send
+        + Sync
+        + 'static,
+) -> Result<Vec<Tensor>> {
+    let c = record(name, b, "custom_jvp", inputs, forward)?;
+    let rules = Rules {
+        vjp: None,
+        jvp: Some(Arc::new(rule)),
+    };
+    custom_call(b, name, &c, inputs, rules)
 }
 
 /// Gradient checkpointing: records `f` as a call whose intermediate values are not kept for
@@ -132,51 +124,38 @@ pub fn checkpoint(
     f: impl FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>,
 ) -> Result<Vec<Tensor>> {
     let c = record(name, b, "checkpoint", inputs, f)?;
-    register(&c, Special::Checkpoint);
-    Ok(b.call(&c, inputs)?)
+    let kind = CallKind::Checkpoint(CheckpointPolicy::RecomputeAll);
+    Ok(b.call_as(&c, inputs, kind)?)
 }
 
 /// A counted loop `for i in 0..trips { state = body(i, state) }` recorded as a `while` whose
-/// trip count the gradient can read (counter first in the loop state, s32). Returns the final
-/// state (without the counter).
+/// trip count the graph knows (see [`Builder::fori_loop`]). Returns the final state.
 pub fn fori_loop(
     b: &mut Builder,
     trips: i32,
     state: &[Tensor],
     body: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>>,
 ) -> Result<Vec<Tensor>> {
-    let i0 = b.scalar(hlo_builder::ElementType::S32, 0.0)?;
-    let mut init = vec![i0];
-    init.extend_from_slice(state);
-    let mut tys = Vec::new();
-    for &s in &init {
-        tys.push(check_value(b, "fori_loop", "state", s)?);
+    for &s in state {
+        check_value(b, "fori_loop", "state", s)?;
     }
-    let cond = Builder::computation("fori_cond", &tys, move |cb, a| {
-        let n = cb.scalar(hlo_builder::ElementType::S32, trips as f64)?;
-        Ok(vec![cb.lt(a[0], n)?])
-    })?;
-    let mut cb = Builder::new("fori_body");
-    let mut ps = Vec::new();
-    for (i, t) in tys.iter().enumerate() {
-        ps.push(cb.parameter(format!("arg{i}"), t.ty, &t.dims)?);
+    // The body's own errors (autodiff's) travel through the builder's error type and back.
+    let mut inner: Option<Error> = None;
+    let r = b.fori_loop(trips, state, |cb, i, s| match body(cb, i, s) {
+        Ok(v) => Ok(v),
+        Err(Error::Builder(e)) => Err(e),
+        Err(e) => {
+            let msg = e.to_string();
+            inner = Some(e);
+            Err(hlo_builder::Error::Shape {
+                op: "fori_loop",
+                message: msg,
+            })
+        }
+    });
+    match (r, inner) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(e.into()),
     }
-    let outs = body(&mut cb, ps[0], &ps[1..])?;
-    if outs.len() != ps.len() - 1 {
-        return Err(Error::Arity {
-            func: "fori_loop",
-            message: format!(
-                "the body returned {} values for a state of {}",
-                outs.len(),
-                ps.len() - 1
-            ),
-        });
-    }
-    let one = cb.scalar(hlo_builder::ElementType::S32, 1.0)?;
-    let next = cb.add(ps[0], one)?;
-    let mut res = vec![next];
-    res.extend(outs);
-    let body = Arc::new(cb.finish(&res)?);
-    let r = b.while_loop_with(&init, cond, body)?;
-    Ok(r[1..].to_vec())
 }

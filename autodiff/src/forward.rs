@@ -1,30 +1,19 @@
-//! Forward mode: tangents pushed through the graph in recording order.
+//! Forward mode: tangents pushed through the graph in recording order, and the public `jvp`.
 //!
-//! Elementwise and linear ops have direct tangent rules. Every other op (sort, max/min and
-//! custom reductions, loops, branches, calls, ...) takes its tangent from its own VJP rule by
-//! transposition: the VJP of one node is linear in the node's cotangent `u`, so recording it
-//! with a placeholder `u` and differentiating the result with respect to `u` (seeded with the
-//! operand tangents) gives the node's Jacobian-vector product. So every op with a VJP rule
-//! also has a tangent, and the two cannot disagree.
+//! Each op family gives its tangent rule (`crate::rules`); ops whose rule says so take their
+//! tangent from their VJP rule by transposition: the VJP of one node is linear in the node's
+//! cotangent `u`, so recording it with a placeholder `u` and differentiating the result with
+//! respect to `u` (seeded with the operand tangents) gives the node's Jacobian-vector product.
+//! So every op with a VJP rule also has a tangent, and the two cannot disagree.
 
 use std::collections::HashMap;
 
-use hlo_builder::{BinaryOp, Builder, Node, NodeId, Op, Tensor, ValueId};
+use hlo_builder::{Builder, Node, NodeId, Tensor, ValueId};
 
-use crate::error::Result;
-use crate::replay::emit;
-use crate::reverse::{backprop, differentiable};
-use crate::rules;
-
-type Tangents = Vec<Option<Tensor>>;
-
-fn add(b: &mut Builder, a: Option<Tensor>, c: Option<Tensor>) -> Result<Option<Tensor>> {
-    Ok(match (a, c) {
-        (Some(a), Some(c)) => Some(b.binary_same_shape(BinaryOp::Add, a, c)?),
-        (a, None) => a,
-        (None, c) => c,
-    })
-}
+use crate::check::{check_value, differentiable};
+use crate::error::{Error, Result};
+use crate::reverse::{backprop, check_inputs, check_outputs, materialize, CX};
+use crate::rules::{self, add, Cts, Jvp};
 
 /// Pushes `tangents` of `wrt` forward to `outputs`; `None` = zero tangent.
 pub(crate) fn forward(
@@ -32,7 +21,7 @@ pub(crate) fn forward(
     wrt: &[ValueId],
     tangents: &[Tensor],
     outputs: &[ValueId],
-) -> Result<Tangents> {
+) -> Result<Cts> {
     let end = b.graph().len();
     let start = wrt.iter().map(|v| v.node.index()).min().unwrap_or(end);
     // Nodes that the outputs need (backward reachability), walked forward below.
@@ -63,12 +52,15 @@ pub(crate) fn forward(
             continue;
         }
         let node = b.graph().nodes()[i].clone();
-        let tin: Tangents = node.operands.iter().map(|v| tan.get(v).copied()).collect();
+        let tin: Cts = node.operands.iter().map(|v| tan.get(v).copied()).collect();
         if tin.iter().all(Option::is_none) {
             continue;
         }
         let id = NodeId(i as u32);
-        let touts = jvp_node(b, &node, id, &tin)?;
+        let touts = match rules::jvp(b, &node, id, &tin)? {
+            Jvp::Tangents(t) => t,
+            Jvp::FromVjp => by_transpose(b, &node, id, &tin)?,
+        };
         for (o, t) in touts.into_iter().enumerate() {
             let v = ValueId {
                 node: id,
@@ -85,52 +77,8 @@ pub(crate) fn forward(
     Ok(outputs.iter().map(|v| tan.get(v).copied()).collect())
 }
 
-/// The op applied to the tangents (zeros for missing float operands, the original values for
-/// the others): right for ops that are linear in all their float operands.
-fn linear(b: &mut Builder, node: &Node, x: &[Tensor], tin: &[Option<Tensor>]) -> Result<Tangents> {
-    let mut args = Vec::with_capacity(x.len());
-    for (k, &xk) in x.iter().enumerate() {
-        let t = b.ty(xk)?.clone();
-        args.push(if differentiable(t.ty) {
-            match tin[k] {
-                Some(tk) => tk,
-                None => b.zeros_like(xk)?,
-            }
-        } else {
-            xk
-        });
-    }
-    Ok(emit(b, &node.op, &args, &node.types)?
-        .into_iter()
-        .map(Some)
-        .collect())
-}
-
-/// Bilinear ops (dot_general, convolution): `op(tx, y) + op(x, ty)`.
-fn bilinear(
-    b: &mut Builder,
-    node: &Node,
-    x: &[Tensor],
-    tin: &[Option<Tensor>],
-) -> Result<Tangents> {
-    let l = match tin[0] {
-        Some(t) => Some(emit(b, &node.op, &[t, x[1]], &node.types)?[0]),
-        None => None,
-    };
-    let r = match tin[1] {
-        Some(t) => Some(emit(b, &node.op, &[x[0], t], &node.types)?[0]),
-        None => None,
-    };
-    Ok(vec![add(b, l, r)?])
-}
-
 /// The tangent of a node from its VJP rule, by transposition (see the module docs).
-fn by_transpose(
-    b: &mut Builder,
-    node: &Node,
-    id: NodeId,
-    tin: &[Option<Tensor>],
-) -> Result<Tangents> {
+fn by_transpose(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]) -> Result<Cts> {
     let start = b.graph().len();
     let mut us = Vec::with_capacity(node.types.len());
     for t in &node.types {
@@ -141,7 +89,7 @@ fn by_transpose(
         });
     }
     let want: Vec<bool> = tin.iter().map(Option::is_some).collect();
-    let cts = rules::vjp(b, node, id, &us, &want)?;
+    let cts = rules::vjp(&CX, b, node, id, &us, &want)?;
     let seeds: Vec<(ValueId, Tensor)> = cts
         .iter()
         .zip(tin)
@@ -165,75 +113,38 @@ fn by_transpose(
         .collect())
 }
 
-fn jvp_node(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]) -> Result<Tangents> {
-    let x: Vec<Tensor> = node.operands.iter().map(|v| b.tensor(*v)).collect();
-    let y: Vec<Tensor> = b.results(id);
-    match &node.op {
-        Op::Parameter { .. } | Op::Constant(_) | Op::Iota { .. } => {
-            Ok(vec![None; node.types.len()])
-        }
-        // Elementwise: the derivative is diagonal, so the VJP formula applied to the tangent
-        // is the JVP.
-        Op::Unary(u) => match tin[0] {
-            Some(t) => Ok(vec![rules::unary(b, *u, x[0], y[0], t)?]),
-            None => Ok(vec![None]),
-        },
-        Op::Binary(op) => {
-            let l = match tin[0] {
-                Some(t) => rules::binary(b, *op, x[0], x[1], y[0], t, &[true, false])?[0],
-                None => None,
-            };
-            let r = match tin[1] {
-                Some(t) => rules::binary(b, *op, x[0], x[1], y[0], t, &[false, true])?[1],
-                None => None,
-            };
-            Ok(vec![add(b, l, r)?])
-        }
-        Op::Compare(_) => Ok(vec![None]),
-        Op::Select
-        | Op::Reshape
-        | Op::Transpose { .. }
-        | Op::BroadcastInDim { .. }
-        | Op::Slice { .. }
-        | Op::DynamicSlice { .. }
-        | Op::DynamicUpdateSlice
-        | Op::Concatenate { .. }
-        | Op::Pad { .. }
-        | Op::Reverse { .. }
-        | Op::Gather { .. }
-        | Op::OptimizationBarrier => linear(b, node, &x, tin),
-        Op::Convert => {
-            let from = b.ty(x[0])?.ty;
-            match tin[0] {
-                Some(t) if differentiable(from) && differentiable(node.types[0].ty) => {
-                    Ok(vec![Some(b.convert(t, node.types[0].ty)?)])
-                }
-                _ => Ok(vec![None]),
-            }
-        }
-        Op::DotGeneral { .. } | Op::Convolution(_) => bilinear(b, node, &x, tin),
-        Op::Reduce { body, .. } | Op::ReduceWindow { body, .. }
-            if x.len() == 2 && rules::body_binop(body) == Some(BinaryOp::Add) =>
-        {
-            linear(b, node, &x, tin)
-        }
-        Op::Scatter { update, .. }
-            if rules::scatter_kind(update, (x.len() - 1) / 2)
-                .is_some_and(|k| k.iter().all(|&a| a)) =>
-        {
-            linear(b, node, &x, tin)
-        }
-        Op::Clamp
-        | Op::BitcastConvert
-        | Op::Scatter { .. }
-        | Op::Sort { .. }
-        | Op::Reduce { .. }
-        | Op::ReduceWindow { .. }
-        | Op::While { .. }
-        | Op::If { .. }
-        | Op::Case { .. }
-        | Op::Call { .. }
-        | Op::RngBitGenerator { .. }
-        | Op::CustomCall { .. } => by_transpose(b, node, id, tin),
+/// Forward mode: the Jacobian-vector products `J_i t` of each output, for tangents `tangents`
+/// of `wrt` (one per input, same types), recorded in `b`. Tangents are pushed forward through
+/// the nodes between the inputs and the outputs (see the `forward` module for the rules).
+pub fn jvp(
+    b: &mut Builder,
+    outputs: &[Tensor],
+    wrt: &[Tensor],
+    tangents: &[Tensor],
+) -> Result<Vec<Tensor>> {
+    let func = "jvp";
+    if wrt.len() != tangents.len() {
+        return Err(Error::Arity {
+            func,
+            message: format!("{} inputs but {} tangents", wrt.len(), tangents.len()),
+        });
     }
+    check_outputs(b, func, outputs)?;
+    let itys = check_inputs(b, func, wrt)?;
+    for (i, &t) in tangents.iter().enumerate() {
+        let tt = check_value(b, func, "tangent", t)?;
+        if tt != itys[i] {
+            return Err(Error::TypeMismatch {
+                func,
+                role: "tangent",
+                index: i,
+                got: Box::new(tt),
+                want: Box::new(itys[i].clone()),
+            });
+        }
+    }
+    let ids: Vec<ValueId> = wrt.iter().map(|w| w.value()).collect();
+    let oids: Vec<ValueId> = outputs.iter().map(|o| o.value()).collect();
+    let js = forward(b, &ids, tangents, &oids)?;
+    materialize(b, outputs, js)
 }

@@ -34,20 +34,21 @@
 //!
 //! - [`grad`], [`value_and_grad`], [`vjp`], [`jvp`], [`hvp`]: with respect to any values of the
 //!   graph (parameters or intermediates).
-//! - [`stop_gradient`], [`custom_vjp`], [`checkpoint`], [`fori_loop`] (a `while` whose trip
-//!   count the gradient can read).
+//! - [`stop_gradient`], [`custom_vjp`], [`custom_jvp`], [`checkpoint`], [`fori_loop`] (a
+//!   `while` whose trip count the graph records).
 //! - [`optim`]: SGD (momentum, Nesterov), Adam, AdamW, RMSProp, weight decay, clipping by
 //!   global norm, learning-rate schedules.
 
+mod check;
 mod custom;
 mod error;
 mod forward;
 pub mod optim;
-mod replay;
 mod reverse;
 mod rules;
 pub mod train;
 
-pub use custom::{checkpoint, custom_vjp, fori_loop, stop_gradient, VjpRule};
+pub use custom::{checkpoint, custom_jvp, custom_vjp, fori_loop, stop_gradient, JvpRule, VjpRule};
 pub use error::{Error, Result};
-pub use reverse::{grad, hvp, jvp, value_and_grad, vjp};
+pub use forward::jvp;
+pub use reverse::{grad, hvp, value_and_grad, vjp};

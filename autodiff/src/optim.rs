@@ -24,8 +24,8 @@
 
 use hlo_builder::{BinaryOp, Builder, ElementType, Tensor, TensorType};
 
+use crate::check::check_value;
 use crate::error::{Error, Result};
-use crate::reverse::check_value;
 
 /// A learning rate that may depend on the step number (the number of completed steps).
 #[derive(Debug, Clone, PartialEq)]

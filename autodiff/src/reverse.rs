@@ -1,5 +1,5 @@
 //! Reverse mode: the backward sweep over the recorded graph, and the public `grad`,
-//! `value_and_grad`, `vjp` and `jvp`.
+//! `value_and_grad`, `vjp` and `hvp`.
 //!
 //! The sweep first prunes the graph to the nodes on a path from the inputs to the outputs,
 //! then walks them in reverse recording order. Cotangents are kept in a map: a value with no
@@ -8,33 +8,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hlo_builder::{BinaryOp, Builder, ElementType, NodeId, Op, Tensor, TensorType, ValueId};
+use hlo_builder::{BinaryOp, Builder, ElementType, NodeId, Tensor, TensorType, ValueId};
 
+use crate::check::{check_value, differentiable};
 use crate::error::{Error, Result};
-use crate::rules;
+use crate::rules::{self, Cx};
 
-/// Checks that `t` is a value of `b` and returns its type.
-pub(crate) fn check_value(
-    b: &Builder,
-    func: &'static str,
-    role: &'static str,
-    t: Tensor,
-) -> Result<TensorType> {
-    match b.ty(t) {
-        Ok(ty) => Ok(ty.clone()),
-        Err(e) => Err(Error::NotInGraph {
-            func,
-            role,
-            node: t.node().0,
-            output: t.output(),
-            reason: e.to_string(),
-        }),
-    }
-}
-
-pub(crate) fn differentiable(t: ElementType) -> bool {
-    t.is_float()
-}
+/// The rule context of this sweep: rules that differentiate bodies call back into it.
+pub(crate) const CX: Cx = Cx { backprop };
 
 /// Adds `c` to the cotangent of `v` (the first contribution is stored as is).
 fn accumulate(
@@ -114,7 +95,7 @@ pub(crate) fn backprop(
         if !want.iter().any(|&w| w) {
             continue;
         }
-        let res = rules::vjp(b, &node, NodeId(i as u32), &outs, &want)?;
+        let res = rules::vjp(&CX, b, &node, NodeId(i as u32), &outs, &want)?;
         for (k, (v, r)) in node.operands.iter().zip(res).enumerate() {
             let (true, Some(r)) = (want[k], r) else {
                 continue;
@@ -153,7 +134,11 @@ pub(crate) fn materialize(
         .collect()
 }
 
-fn check_inputs(b: &Builder, func: &'static str, wrt: &[Tensor]) -> Result<Vec<TensorType>> {
+pub(crate) fn check_inputs(
+    b: &Builder,
+    func: &'static str,
+    wrt: &[Tensor],
+) -> Result<Vec<TensorType>> {
     let mut tys = Vec::with_capacity(wrt.len());
     for (i, &w) in wrt.iter().enumerate() {
         let t = check_value(b, func, "input", w)?;
@@ -169,7 +154,11 @@ fn check_inputs(b: &Builder, func: &'static str, wrt: &[Tensor]) -> Result<Vec<T
     Ok(tys)
 }
 
-fn check_outputs(b: &Builder, func: &'static str, outputs: &[Tensor]) -> Result<Vec<TensorType>> {
+pub(crate) fn check_outputs(
+    b: &Builder,
+    func: &'static str,
+    outputs: &[Tensor],
+) -> Result<Vec<TensorType>> {
     let mut tys = Vec::with_capacity(outputs.len());
     for (i, &o) in outputs.iter().enumerate() {
         let t = check_value(b, func, "output", o)?;
@@ -262,42 +251,6 @@ pub fn value_and_grad(
     Ok((output, materialize(b, wrt, gs)?))
 }
 
-/// Forward mode: the Jacobian-vector products `J_i t` of each output, for tangents `tangents`
-/// of `wrt` (one per input, same types), recorded in `b`. Tangents are pushed forward through
-/// the nodes between the inputs and the outputs (see the `forward` module for the rules).
-pub fn jvp(
-    b: &mut Builder,
-    outputs: &[Tensor],
-    wrt: &[Tensor],
-    tangents: &[Tensor],
-) -> Result<Vec<Tensor>> {
-    let func = "jvp";
-    if wrt.len() != tangents.len() {
-        return Err(Error::Arity {
-            func,
-            message: format!("{} inputs but {} tangents", wrt.len(), tangents.len()),
-        });
-    }
-    check_outputs(b, func, outputs)?;
-    let itys = check_inputs(b, func, wrt)?;
-    for (i, &t) in tangents.iter().enumerate() {
-        let tt = check_value(b, func, "tangent", t)?;
-        if tt != itys[i] {
-            return Err(Error::TypeMismatch {
-                func,
-                role: "tangent",
-                index: i,
-                got: Box::new(tt),
-                want: Box::new(itys[i].clone()),
-            });
-        }
-    }
-    let ids: Vec<ValueId> = wrt.iter().map(|w| w.value()).collect();
-    let oids: Vec<ValueId> = outputs.iter().map(|o| o.value()).collect();
-    let js = crate::forward::forward(b, &ids, tangents, &oids)?;
-    materialize(b, outputs, js)
-}
-
 /// The Hessian-vector product `H v` of the scalar `output` with respect to `wrt` (reverse
 /// over reverse: the gradient of `<grad(output), v>`).
 pub fn hvp(b: &mut Builder, output: Tensor, wrt: &[Tensor], v: &[Tensor]) -> Result<Vec<Tensor>> {
@@ -334,10 +287,4 @@ pub fn hvp(b: &mut Builder, output: Tensor, wrt: &[Tensor], v: &[Tensor]) -> Res
         Some(t) => grad(b, t, wrt),
         None => Ok(Vec::new()),
     }
-}
-
-/// Whether `op` is a parameter (used by callers that inspect graphs).
-#[allow(dead_code)]
-pub(crate) fn is_parameter(op: &Op) -> bool {
-    matches!(op, Op::Parameter { .. })
 }

@@ -14,8 +14,8 @@ pub enum Error {
     #[error("{op}: tensor belongs to builder #{tensor_builder}, not to this builder #{builder}")]
     ForeignTensor {
         op: &'static str,
-        tensor_builder: u32,
-        builder: u32,
+        tensor_builder: u64,
+        builder: u64,
     },
 
     /// A tensor handle that does not name a value of this builder's graph.

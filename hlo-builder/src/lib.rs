@@ -32,25 +32,28 @@
 //! ```
 //!
 //! The graph ([`Graph`], [`Node`], [`Op`]) is public so other crates (autodiff) can walk it
-//! and append ops through the same [`Builder`] methods; see `DESIGN.md`.
+//! and append ops through the same checked path ([`Builder::record`]); see `DESIGN.md`.
+//! Primitives are grouped by family in [`ops`]: each family file holds its ops' attributes,
+//! shape rules and lowering table.
 
 mod builder;
-mod compose;
 mod error;
 mod graph;
 mod lower;
+mod methods;
 mod module;
 pub mod nn;
-mod record;
-pub mod shape;
+pub mod ops;
 mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
 pub use error::{Error, Result};
-pub use graph::{
-    BinaryOp, ComparisonDirection, Computation, ConstantValue, ConvConfig, ConvDims, DotDims,
-    GatherDims, Graph, Node, NodeId, Op, Precision, RngAlgorithm, ScatterDims, Tensor, UnaryOp,
-    ValueId, WindowConfig,
-};
+pub use graph::{Computation, Graph, Node, NodeId, Tensor, ValueId};
 pub use module::{Executable, Module};
+pub use ops::{
+    BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,
+    ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims, LinalgOp,
+    MiscOp, Op, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp,
+    UnaryOp, WindowConfig,
+};
 pub use types::{Dims, ElementType, TensorType};

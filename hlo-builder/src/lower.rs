@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -19,10 +18,9 @@ use melior::ir::{
 use melior::Context;
 
 use crate::error::{Error, Result};
-use crate::graph::{
-    BinaryOp, ComparisonDirection, Computation, ConstantValue, ConvDims, Node, Op, Precision,
-    RngAlgorithm, UnaryOp,
-};
+use crate::graph::{Computation, Node};
+use crate::ops::common::mlir_string;
+use crate::ops::{Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
 use crate::types::{ElementType, TensorType};
 
 /// A lowered module: MLIR text and MLIR bytecode.
@@ -266,7 +264,7 @@ impl<'c> Lowerer<'c> {
     ) -> Result<Vec<Value<'c, 'a>>> {
         let mut vals: Vec<Vec<Value<'c, 'a>>> = Vec::with_capacity(c.graph.nodes.len());
         for node in &c.graph.nodes {
-            if let Op::Parameter { index, .. } = node.op {
+            if let Op::Source(SourceOp::Parameter { index, .. }) = node.op {
                 let v = *params
                     .get(index)
                     .ok_or_else(|| self.err(format!("parameter {index} has no value")))?;
@@ -286,8 +284,23 @@ impl<'c> Lowerer<'c> {
                     })?;
                 operands.push(*v);
             }
-            let first = node.operands.first().and_then(|o| c.graph.ty(*o));
-            let op = self.op(node, first, &operands)?;
+            let mut tys = Vec::with_capacity(node.operands.len());
+            for o in &node.operands {
+                tys.push(
+                    c.graph
+                        .ty(*o)
+                        .ok_or_else(|| self.err(format!("operand %{} has no type", o.node.0)))?,
+                );
+            }
+            let lowering = node.op.lower(&tys, &node.types, node.regions.len())?;
+            if lowering == Lowering::Forward {
+                let v = *operands
+                    .first()
+                    .ok_or_else(|| self.err(format!("{} has no operand", node.op.name())))?;
+                vals.push(vec![v]);
+                continue;
+            }
+            let op = self.op(node, lowering, &operands)?;
             let op = block.append_operation(op);
             let mut res = Vec::with_capacity(node.types.len());
             for i in 0..node.types.len() {
@@ -309,530 +322,115 @@ impl<'c> Lowerer<'c> {
     fn op<'a>(
         &mut self,
         node: &Node,
-        first: Option<&TensorType>,
+        lowering: Lowering,
         operands: &[Value<'c, 'a>],
     ) -> Result<melior::ir::Operation<'c>> {
         let mut rtys = Vec::with_capacity(node.types.len());
         for t in &node.types {
             rtys.push(self.ty(t)?);
         }
-        let (name, attrs) = op_name_and_attrs(node, first)?;
-        let mut regions = Vec::new();
-        match &node.op {
-            Op::Scatter { update, .. } => regions.push(self.region_with_args(update)?),
-            Op::Sort { comparator, .. } => regions.push(self.region_with_args(comparator)?),
-            Op::Reduce { body, .. } | Op::ReduceWindow { body, .. } => {
-                regions.push(self.region_with_args(body)?)
-            }
-            Op::While { cond, body } => {
-                regions.push(self.region_with_args(cond)?);
-                regions.push(self.region_with_args(body)?);
-            }
-            Op::If {
-                true_branch,
-                false_branch,
-            } => {
-                regions.push(self.region_capturing(true_branch, &operands[1..])?);
-                regions.push(self.region_capturing(false_branch, &operands[1..])?);
-            }
-            Op::Case { branches } => {
-                for b in branches {
-                    regions.push(self.region_capturing(b, &operands[1..])?);
-                }
-            }
-            _ => {}
-        }
-        let mut named = Vec::with_capacity(attrs.len() + 1);
-        for (k, v) in &attrs {
-            named.push((Identifier::new(self.ctx, k), self.attr(v)?));
-        }
-        // Operands of if/case branches are captured, not passed.
-        let passed: &[Value<'c, 'a>] = match &node.op {
-            Op::If { .. } | Op::Case { .. } => &operands[..1],
-            _ => operands,
-        };
-        let name = match &node.op {
-            Op::Call { callee } => {
+        let e = match lowering {
+            Lowering::Op(e) => e,
+            Lowering::Call => {
+                let callee = node
+                    .regions
+                    .first()
+                    .ok_or_else(|| self.err("call without a callee"))?;
                 let sym = self.unique_name(&callee.name, callee);
                 if self.scheduled.insert(Arc::as_ptr(callee)) {
                     self.queue.push((callee.clone(), sym.clone()));
                 }
-                named.push((
+                let attr = (
                     Identifier::new(self.ctx, "callee"),
                     self.attr(&format!("@{sym}"))?,
-                ));
-                "func.call".to_string()
+                );
+                return OperationBuilder::new("func.call", self.loc)
+                    .add_operands(operands)
+                    .add_results(&rtys)
+                    .add_attributes(&[attr])
+                    .build()
+                    .map_err(|e| self.err(e));
             }
-            _ => name,
+            Lowering::Forward => return Err(self.err("an identity has no operation")),
         };
-        OperationBuilder::new(&name, self.loc)
-            .add_operands(passed)
+        let Emission {
+            name,
+            attrs,
+            regions: uses,
+            passed,
+        } = e;
+        let passed = passed.unwrap_or(operands.len()).min(operands.len());
+        let mut regions = Vec::with_capacity(uses.len());
+        for u in uses {
+            let region = |i: usize| {
+                node.regions
+                    .get(i)
+                    .ok_or_else(|| self.err(format!("{} has no region {i}", node.op.name())))
+            };
+            regions.push(match u {
+                RegionUse::Block(i) => {
+                    let c = region(i)?.clone();
+                    self.region_with_args(&c)?
+                }
+                RegionUse::Capture(i) => {
+                    let c = region(i)?.clone();
+                    self.region_capturing(&c, &operands[passed..])?
+                }
+                RegionUse::Reducer(kind, tys) => self.reducer_region(kind, &tys)?,
+            });
+        }
+        let mut named = Vec::with_capacity(attrs.len());
+        for (k, v) in &attrs {
+            named.push((Identifier::new(self.ctx, k), self.attr(v)?));
+        }
+        OperationBuilder::new(name, self.loc)
+            .add_operands(&operands[..passed])
             .add_results(&rtys)
             .add_attributes(&named)
             .add_regions_vec(regions)
             .build()
             .map_err(|e| self.err(e))
     }
-}
 
-fn arr(v: &[i64]) -> String {
-    if v.is_empty() {
-        return "array<i64>".into();
-    }
-    let mut s = String::from("array<i64: ");
-    for (i, x) in v.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        let _ = write!(s, "{x}");
-    }
-    s.push('>');
-    s
-}
-
-fn list(v: &[i64]) -> String {
-    format!(
-        "[{}]",
-        v.iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
-fn precision(p: &[Precision; 2]) -> String {
-    let one = |p: Precision| match p {
-        Precision::Default => "#stablehlo<precision DEFAULT>",
-        Precision::High => "#stablehlo<precision HIGH>",
-        Precision::Highest => "#stablehlo<precision HIGHEST>",
-    };
-    format!("[{}, {}]", one(p[0]), one(p[1]))
-}
-
-fn padding(p: &[(i64, i64)]) -> String {
-    format!(
-        "dense<[{}]> : tensor<{}x2xi64>",
-        p.iter()
-            .map(|(a, b)| format!("[{a}, {b}]"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        p.len()
-    )
-}
-
-fn conv_dims(d: &ConvDims) -> String {
-    let roles = |rank: usize, a: i64, an: &str, b: i64, bn: &str, sp: &[i64]| -> String {
-        let mut v = vec![String::new(); rank];
-        if let Some(x) = v.get_mut(a as usize) {
-            *x = an.into();
-        }
-        if let Some(x) = v.get_mut(b as usize) {
-            *x = bn.into();
-        }
-        for (i, &s) in sp.iter().enumerate() {
-            if let Some(x) = v.get_mut(s as usize) {
-                *x = i.to_string();
+    /// The region of a named reducer: `(a..., b...) -> (a_j op b_j)...` on scalars of `tys`
+    /// (for `Replace`: `-> b...`).
+    fn reducer_region(&mut self, kind: Reducer, tys: &[ElementType]) -> Result<Region<'c>> {
+        let mut args = Vec::with_capacity(2 * tys.len());
+        for _ in 0..2 {
+            for &t in tys {
+                args.push((self.ty(&TensorType::scalar(t))?, self.loc));
             }
         }
-        format!("[{}]", v.join(", "))
-    };
-    let r = d.input_spatial.len() + 2;
-    format!(
-        "#stablehlo.conv<{}x{}->{}>",
-        roles(
-            r,
-            d.input_batch,
-            "b",
-            d.input_feature,
-            "f",
-            &d.input_spatial
-        ),
-        roles(
-            r,
-            d.kernel_input_feature,
-            "i",
-            d.kernel_output_feature,
-            "o",
-            &d.kernel_spatial
-        ),
-        roles(
-            r,
-            d.output_batch,
-            "b",
-            d.output_feature,
-            "f",
-            &d.output_spatial
-        )
-    )
-}
-
-fn compare_type(t: ElementType) -> &'static str {
-    if t.is_float() || t.is_complex() {
-        "FLOAT"
-    } else if t.is_signed_int() {
-        "SIGNED"
-    } else {
-        "UNSIGNED"
-    }
-}
-
-/// The textual `dense<...>` attribute of a constant.
-pub(crate) fn dense_attr(t: &TensorType, v: &ConstantValue) -> String {
-    let ty = t.mlir();
-    let bytes: &[u8] = match v {
-        ConstantValue::Splat(b) => b,
-        ConstantValue::Dense(b) => b,
-    };
-    if t.ty == ElementType::Pred && t.element_count() > 0 {
-        let lit = |b: u8| if b != 0 { "true" } else { "false" };
-        return match v {
-            ConstantValue::Splat(b) => {
-                format!("dense<{}> : {ty}", lit(b.first().copied().unwrap_or(0)))
-            }
-            ConstantValue::Dense(b) => {
-                let elems: Vec<&str> = b.iter().map(|&x| lit(x)).collect();
-                format!("dense<{}> : {ty}", nested(&t.dims, &elems))
-            }
-        };
-    }
-    if t.element_count() == 0 {
-        return format!("dense<> : {ty}");
-    }
-    let mut s = String::with_capacity(bytes.len() * 2 + 32);
-    s.push_str("dense<\"0x");
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    let _ = write!(s, "\"> : {ty}");
-    s
-}
-
-/// Nested bracket literal of `elems` in row-major order over `dims`.
-fn nested(dims: &[i64], elems: &[&str]) -> String {
-    fn go(dims: &[i64], elems: &[&str], pos: &mut usize, out: &mut String) {
-        match dims.split_first() {
-            None => {
-                out.push_str(elems.get(*pos).copied().unwrap_or("0"));
-                *pos += 1;
-            }
-            Some((&d, rest)) => {
-                out.push('[');
-                for i in 0..d {
-                    if i > 0 {
-                        out.push_str(", ");
+        let n = tys.len();
+        let block = Block::new(&args);
+        {
+            let mut outs: Vec<Value<'c, '_>> = Vec::with_capacity(n);
+            for j in 0..n {
+                let a: Value = block.argument(j).map_err(|e| self.err(e))?.into();
+                let b: Value = block.argument(n + j).map_err(|e| self.err(e))?.into();
+                match kind.stablehlo_op() {
+                    None if kind == Reducer::Replace => outs.push(b),
+                    None => return Err(self.err(format!("{kind:?} needs a region of its own"))),
+                    Some(name) => {
+                        let rt = self.ty(&TensorType::scalar(tys[j]))?;
+                        let op = OperationBuilder::new(name, self.loc)
+                            .add_operands(&[a, b])
+                            .add_results(&[rt])
+                            .build()
+                            .map_err(|e| self.err(e))?;
+                        let op = block.append_operation(op);
+                        outs.push(op.result(0).map_err(|e| self.err(e))?.into());
                     }
-                    go(rest, elems, pos, out);
                 }
-                out.push(']');
             }
+            let ret = OperationBuilder::new("stablehlo.return", self.loc)
+                .add_operands(&outs)
+                .build()
+                .map_err(|e| self.err(e))?;
+            block.append_operation(ret);
         }
+        let region = Region::new();
+        region.append_block(block);
+        Ok(region)
     }
-    let mut out = String::new();
-    let mut pos = 0;
-    go(dims, elems, &mut pos, &mut out);
-    out
-}
-
-fn unary_name(u: UnaryOp) -> &'static str {
-    use UnaryOp::*;
-    match u {
-        Neg => "stablehlo.negate",
-        Abs => "stablehlo.abs",
-        Sign => "stablehlo.sign",
-        Exp => "stablehlo.exponential",
-        Expm1 => "stablehlo.exponential_minus_one",
-        Log => "stablehlo.log",
-        Log1p => "stablehlo.log_plus_one",
-        Sqrt => "stablehlo.sqrt",
-        Rsqrt => "stablehlo.rsqrt",
-        Cbrt => "stablehlo.cbrt",
-        Tanh => "stablehlo.tanh",
-        Logistic => "stablehlo.logistic",
-        Sin => "stablehlo.sine",
-        Cos => "stablehlo.cosine",
-        Tan => "stablehlo.tan",
-        Floor => "stablehlo.floor",
-        Ceil => "stablehlo.ceil",
-        RoundNearestAfz => "stablehlo.round_nearest_afz",
-        RoundNearestEven => "stablehlo.round_nearest_even",
-        Not => "stablehlo.not",
-        IsFinite => "stablehlo.is_finite",
-        Popcnt => "stablehlo.popcnt",
-        CountLeadingZeros => "stablehlo.count_leading_zeros",
-        Real => "stablehlo.real",
-        Imag => "stablehlo.imag",
-    }
-}
-
-fn binary_name(b: BinaryOp) -> &'static str {
-    use BinaryOp::*;
-    match b {
-        Add => "stablehlo.add",
-        Sub => "stablehlo.subtract",
-        Mul => "stablehlo.multiply",
-        Div => "stablehlo.divide",
-        Rem => "stablehlo.remainder",
-        Pow => "stablehlo.power",
-        Max => "stablehlo.maximum",
-        Min => "stablehlo.minimum",
-        Atan2 => "stablehlo.atan2",
-        And => "stablehlo.and",
-        Or => "stablehlo.or",
-        Xor => "stablehlo.xor",
-        ShiftLeft => "stablehlo.shift_left",
-        ShiftRightArithmetic => "stablehlo.shift_right_arithmetic",
-        ShiftRightLogical => "stablehlo.shift_right_logical",
-        Complex => "stablehlo.complex",
-    }
-}
-
-/// A quoted MLIR string literal (printable ASCII kept, everything else as `\XX`).
-fn mlir_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for b in s.bytes() {
-        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "\\{b:02X}");
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn bool_attr(b: bool) -> String {
-    if b {
-        "true".into()
-    } else {
-        "false".into()
-    }
-}
-
-/// The StableHLO op name and textual attributes of a node (regions handled by the caller).
-fn op_name_and_attrs(
-    node: &Node,
-    first: Option<&TensorType>,
-) -> Result<(String, Vec<(&'static str, String)>)> {
-    let t0 = node
-        .types
-        .first()
-        .ok_or_else(|| Error::Lower(format!("{} has no result", node.op.name())))?;
-    let mut a: Vec<(&'static str, String)> = Vec::new();
-    let name = match &node.op {
-        Op::Parameter { .. } => return Err(Error::Lower("parameters are block arguments".into())),
-        Op::Constant(v) => {
-            a.push(("value", dense_attr(t0, v)));
-            "stablehlo.constant"
-        }
-        Op::Iota { dimension } => {
-            a.push(("iota_dimension", format!("{dimension} : i64")));
-            "stablehlo.iota"
-        }
-        Op::Unary(u) => unary_name(*u),
-        Op::Binary(b) => binary_name(*b),
-        Op::Compare(dir) => {
-            let d = match dir {
-                ComparisonDirection::Eq => "EQ",
-                ComparisonDirection::Ne => "NE",
-                ComparisonDirection::Ge => "GE",
-                ComparisonDirection::Gt => "GT",
-                ComparisonDirection::Le => "LE",
-                ComparisonDirection::Lt => "LT",
-            };
-            a.push((
-                "comparison_direction",
-                format!("#stablehlo<comparison_direction {d}>"),
-            ));
-            // The operand type decides signed/unsigned/float ordering (t0 is pred).
-            let ct = compare_type(first.map(|t| t.ty).unwrap_or(ElementType::F32));
-            a.push(("compare_type", format!("#stablehlo<comparison_type {ct}>")));
-            "stablehlo.compare"
-        }
-        Op::Select => "stablehlo.select",
-        Op::Clamp => "stablehlo.clamp",
-        Op::Convert => "stablehlo.convert",
-        Op::BitcastConvert => "stablehlo.bitcast_convert",
-        Op::Reshape => "stablehlo.reshape",
-        Op::Transpose { permutation } => {
-            a.push(("permutation", arr(permutation)));
-            "stablehlo.transpose"
-        }
-        Op::BroadcastInDim {
-            broadcast_dimensions,
-        } => {
-            a.push(("broadcast_dimensions", arr(broadcast_dimensions)));
-            "stablehlo.broadcast_in_dim"
-        }
-        Op::Slice {
-            start,
-            limit,
-            strides,
-        } => {
-            a.push(("start_indices", arr(start)));
-            a.push(("limit_indices", arr(limit)));
-            a.push(("strides", arr(strides)));
-            "stablehlo.slice"
-        }
-        Op::DynamicSlice { slice_sizes } => {
-            a.push(("slice_sizes", arr(slice_sizes)));
-            "stablehlo.dynamic_slice"
-        }
-        Op::DynamicUpdateSlice => "stablehlo.dynamic_update_slice",
-        Op::Concatenate { dimension } => {
-            a.push(("dimension", format!("{dimension} : i64")));
-            "stablehlo.concatenate"
-        }
-        Op::Pad {
-            low,
-            high,
-            interior,
-        } => {
-            a.push(("edge_padding_low", arr(low)));
-            a.push(("edge_padding_high", arr(high)));
-            a.push(("interior_padding", arr(interior)));
-            "stablehlo.pad"
-        }
-        Op::Reverse { dimensions } => {
-            a.push(("dimensions", arr(dimensions)));
-            "stablehlo.reverse"
-        }
-        Op::Gather {
-            dims,
-            slice_sizes,
-            indices_are_sorted,
-        } => {
-            a.push((
-                "dimension_numbers",
-                format!(
-                    "#stablehlo.gather<offset_dims = {}, collapsed_slice_dims = {}, start_index_map = {}, index_vector_dim = {}>",
-                    list(&dims.offset_dims),
-                    list(&dims.collapsed_slice_dims),
-                    list(&dims.start_index_map),
-                    dims.index_vector_dim
-                ),
-            ));
-            a.push(("slice_sizes", arr(slice_sizes)));
-            a.push(("indices_are_sorted", bool_attr(*indices_are_sorted)));
-            "stablehlo.gather"
-        }
-        Op::Scatter {
-            dims,
-            indices_are_sorted,
-            unique_indices,
-            ..
-        } => {
-            a.push((
-                "scatter_dimension_numbers",
-                format!(
-                    "#stablehlo.scatter<update_window_dims = {}, inserted_window_dims = {}, scatter_dims_to_operand_dims = {}, index_vector_dim = {}>",
-                    list(&dims.update_window_dims),
-                    list(&dims.inserted_window_dims),
-                    list(&dims.scatter_dims_to_operand_dims),
-                    dims.index_vector_dim
-                ),
-            ));
-            a.push(("indices_are_sorted", bool_attr(*indices_are_sorted)));
-            a.push(("unique_indices", bool_attr(*unique_indices)));
-            "stablehlo.scatter"
-        }
-        Op::Sort {
-            dimension,
-            is_stable,
-            ..
-        } => {
-            a.push(("dimension", format!("{dimension} : i64")));
-            a.push(("is_stable", bool_attr(*is_stable)));
-            "stablehlo.sort"
-        }
-        Op::DotGeneral { dims, precision: p } => {
-            let mut parts = Vec::new();
-            if !dims.lhs_batch.is_empty() {
-                parts.push(format!(
-                    "lhs_batching_dimensions = {}",
-                    list(&dims.lhs_batch)
-                ));
-                parts.push(format!(
-                    "rhs_batching_dimensions = {}",
-                    list(&dims.rhs_batch)
-                ));
-            }
-            if !dims.lhs_contracting.is_empty() {
-                parts.push(format!(
-                    "lhs_contracting_dimensions = {}",
-                    list(&dims.lhs_contracting)
-                ));
-                parts.push(format!(
-                    "rhs_contracting_dimensions = {}",
-                    list(&dims.rhs_contracting)
-                ));
-            }
-            a.push((
-                "dot_dimension_numbers",
-                format!("#stablehlo.dot<{}>", parts.join(", ")),
-            ));
-            a.push(("precision_config", precision(p)));
-            "stablehlo.dot_general"
-        }
-        Op::Convolution(c) => {
-            a.push(("window_strides", arr(&c.window_strides)));
-            if !c.padding.is_empty() {
-                a.push(("padding", padding(&c.padding)));
-            }
-            a.push(("lhs_dilation", arr(&c.lhs_dilation)));
-            a.push(("rhs_dilation", arr(&c.rhs_dilation)));
-            a.push(("dimension_numbers", conv_dims(&c.dims)));
-            a.push((
-                "feature_group_count",
-                format!("{} : i64", c.feature_group_count),
-            ));
-            a.push((
-                "batch_group_count",
-                format!("{} : i64", c.batch_group_count),
-            ));
-            a.push(("precision_config", precision(&c.precision)));
-            "stablehlo.convolution"
-        }
-        Op::Reduce { dimensions, .. } => {
-            a.push(("dimensions", arr(dimensions)));
-            "stablehlo.reduce"
-        }
-        Op::ReduceWindow { window, .. } => {
-            a.push(("window_dimensions", arr(&window.dimensions)));
-            a.push(("window_strides", arr(&window.strides)));
-            a.push(("base_dilations", arr(&window.base_dilations)));
-            a.push(("window_dilations", arr(&window.window_dilations)));
-            if !window.padding.is_empty() {
-                a.push(("padding", padding(&window.padding)));
-            }
-            "stablehlo.reduce_window"
-        }
-        Op::While { .. } => "stablehlo.while",
-        Op::If { .. } => "stablehlo.if",
-        Op::Case { .. } => "stablehlo.case",
-        Op::Call { .. } => "func.call",
-        Op::RngBitGenerator { algorithm } => {
-            let n = match algorithm {
-                RngAlgorithm::Default => "DEFAULT",
-                RngAlgorithm::ThreeFry => "THREE_FRY",
-                RngAlgorithm::Philox => "PHILOX",
-            };
-            a.push(("rng_algorithm", format!("#stablehlo<rng_algorithm {n}>")));
-            "stablehlo.rng_bit_generator"
-        }
-        Op::OptimizationBarrier => "stablehlo.optimization_barrier",
-        Op::CustomCall {
-            target,
-            backend_config,
-            has_side_effect,
-        } => {
-            a.push(("call_target_name", mlir_string(target)));
-            a.push(("backend_config", mlir_string(backend_config)));
-            a.push(("has_side_effect", bool_attr(*has_side_effect)));
-            "stablehlo.custom_call"
-        }
-    };
-    Ok((name.to_string(), a))
 }

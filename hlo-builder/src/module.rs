@@ -143,7 +143,7 @@ impl Executable {
             return Err(Error::Run(format!(
                 "expected {} arguments ({}), got {}",
                 self.params.len(),
-                crate::shape::list(&self.params),
+                crate::ops::common::list(&self.params),
                 args.len()
             )));
         }

@@ -3,7 +3,8 @@
 
 use crate::builder::Builder;
 use crate::error::{shape_err, Result};
-use crate::graph::{ConvConfig, ConvDims, Tensor, WindowConfig};
+use crate::graph::Tensor;
+use crate::ops::{ConvConfig, ConvDims, WindowConfig};
 use crate::types::{ElementType, TensorType};
 
 /// Spatial padding of a convolution or pooling window.

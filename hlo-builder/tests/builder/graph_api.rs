@@ -42,7 +42,7 @@ fn walk_the_graph() {
     assert_eq!(params.len(), 2);
     assert!(matches!(
         b.op(params[0]).unwrap(),
-        Op::Parameter { index: 0, .. }
+        Op::Source(SourceOp::Parameter { index: 0, .. })
     ));
     // every node's operands come before it, and every type is known
     for (id, node) in b.nodes() {
@@ -55,9 +55,12 @@ fn walk_the_graph() {
     // the argmax reduce has two results; the handle names the second
     let am = outs[1];
     assert_eq!(am.output(), 1);
-    assert!(matches!(b.op(am).unwrap(), Op::Reduce { .. }));
+    assert!(matches!(
+        b.op(am).unwrap(),
+        Op::Reduce(ReduceOp::Reduce { .. })
+    ));
     assert_eq!(b.operands(am).unwrap().len(), 4);
-    assert_eq!(b.op(am).unwrap().regions().len(), 1);
+    assert_eq!(b.node(am).unwrap().regions.len(), 1);
 }
 
 #[test]
@@ -97,13 +100,35 @@ fn inline_replays_a_computation() {
 fn record_checks_operand_counts() {
     let mut b = Builder::new("rec");
     let x = b.parameter("x", F32, [2]).unwrap();
-    assert!(b.record(&Op::Binary(BinaryOp::Add), &[x], &[]).is_err());
-    assert!(b.record(&Op::Convert, &[x], &[]).is_err()); // target type missing
-    let y = b
-        .record(&Op::Convert, &[x], &[TensorType::new(F16, [2])])
-        .unwrap();
+    let add = Op::Elementwise(ElementwiseOp::Binary(BinaryOp::Add));
+    assert!(b.record(&add, &[x], &[]).is_err());
+    // The op carries everything it means (here the target type); a wrong arity or a region
+    // it does not take is an error.
+    let to_f16 = Op::Elementwise(ElementwiseOp::Convert { to: F16 });
+    assert!(b.record(&to_f16, &[x, x], &[]).is_err());
+    let region =
+        Builder::computation("id", &[TensorType::new(F32, [2])], |_, a| Ok(a.to_vec())).unwrap();
+    assert!(b.record(&to_f16, &[x], &[region]).is_err());
+    assert!(b
+        .record(
+            &Op::Source(SourceOp::Parameter {
+                index: 1,
+                name: "p".into(),
+                ty: TensorType::new(F32, [2])
+            }),
+            &[],
+            &[]
+        )
+        .is_err());
+    let y = b.record(&to_f16, &[x], &[]).unwrap();
     assert_eq!(b.ty(y[0]).unwrap().ty, F16);
-    let z = b.record(&Op::Unary(UnaryOp::Exp), &[x], &[]).unwrap();
+    let z = b
+        .record(
+            &Op::Elementwise(ElementwiseOp::Unary(UnaryOp::Exp)),
+            &[x],
+            &[],
+        )
+        .unwrap();
     let got = run(&b, &[y[0], z[0]], &[&lit(&[0.0f32, 1.0], &[2])]);
     assert_eq!(
         got[0].to_vec::<half::f16>().unwrap(),

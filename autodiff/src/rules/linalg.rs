@@ -1,0 +1,291 @@
+//! Rules of the linear algebra family. Both ops are bilinear: the tangent is
+//! `op(tx, y) + op(x, ty)`, and each cotangent is the same op again with transposed roles.
+
+use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, Tensor};
+
+use super::common::{bilinear, first, ty, At, Cts, Jvp};
+use crate::error::Result;
+
+/// The VJP of a linear algebra node.
+pub(crate) fn vjp(
+    b: &mut Builder,
+    op: &LinalgOp,
+    at: &At,
+    cts: &[Option<Tensor>],
+    want: &[bool],
+) -> Result<Cts> {
+    let x = &at.x;
+    let g = first(op.name(), cts)?;
+    match op {
+        LinalgOp::DotGeneral { dims, precision } => {
+            // The gradients are dot_generals again (not broadcast-multiply-reduce): XLA maps
+            // dot_general to its tuned matrix-multiply kernels, and the result stays one op
+            // that is itself differentiable.
+            let xr = ty(b, x[0])?.rank();
+            let yr = ty(b, x[1])?.rank();
+            let dx = if want[0] {
+                Some(dot_transpose_lhs(
+                    b, g, x[1], xr, yr, dims, false, *precision,
+                )?)
+            } else {
+                None
+            };
+            let dy = if want[1] {
+                let sw = DotDims {
+                    lhs_batch: dims.rhs_batch.clone(),
+                    rhs_batch: dims.lhs_batch.clone(),
+                    lhs_contracting: dims.rhs_contracting.clone(),
+                    rhs_contracting: dims.lhs_contracting.clone(),
+                };
+                Some(dot_transpose_lhs(
+                    b,
+                    g,
+                    x[0],
+                    yr,
+                    xr,
+                    &sw,
+                    true,
+                    [precision[1], precision[0]],
+                )?)
+            } else {
+                None
+            };
+            Ok(vec![dx, dy])
+        }
+        LinalgOp::Convolution(c) => {
+            let dx = if want[0] {
+                Some(conv_lhs(b, g, x[0], x[1], c)?)
+            } else {
+                None
+            };
+            let dk = if want[1] {
+                Some(conv_rhs(b, g, x[0], x[1], c)?)
+            } else {
+                None
+            };
+            Ok(vec![dx, dk])
+        }
+    }
+}
+
+/// The JVP of a linear algebra node.
+pub(crate) fn jvp(b: &mut Builder, op: &LinalgOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
+    match op {
+        LinalgOp::DotGeneral { .. } | LinalgOp::Convolution(_) => bilinear(b, at.node, &at.x, tin),
+    }
+}
+
+fn argsort(v: &[i64]) -> Vec<i64> {
+    let mut idx: Vec<i64> = (0..v.len() as i64).collect();
+    idx.sort_by_key(|&i| v[i as usize]);
+    idx
+}
+
+/// The cotangent of a dot_general's lhs `x` (rank `xr`) given the rhs `y` (rank `yr`).
+#[allow(clippy::too_many_arguments)]
+fn dot_transpose_lhs(
+    b: &mut Builder,
+    g: Tensor,
+    y: Tensor,
+    xr: usize,
+    yr: usize,
+    d: &DotDims,
+    swap_ans: bool,
+    precision: [Precision; 2],
+) -> Result<Tensor> {
+    let x_kept: Vec<i64> = (0..xr as i64)
+        .filter(|a| !d.lhs_contracting.contains(a) && !d.lhs_batch.contains(a))
+        .collect();
+    let y_kept: Vec<i64> = (0..yr as i64)
+        .filter(|a| !d.rhs_contracting.contains(a) && !d.rhs_batch.contains(a))
+        .collect();
+    let nb = d.lhs_batch.len() as i64;
+    let ans_batch: Vec<i64> = (0..nb).collect();
+    let ans_y: Vec<i64> = if swap_ans {
+        (nb..nb + y_kept.len() as i64).collect()
+    } else {
+        let s = nb + x_kept.len() as i64;
+        (s..s + y_kept.len() as i64).collect()
+    };
+    let dims = DotDims {
+        lhs_batch: ans_batch,
+        rhs_batch: d.rhs_batch.clone(),
+        lhs_contracting: ans_y,
+        rhs_contracting: y_kept,
+    };
+    let order = argsort(&d.rhs_contracting);
+    let x_contract_sorted_by_y: Vec<i64> = order
+        .iter()
+        .map(|&i| d.lhs_contracting[i as usize])
+        .collect();
+    let mut pre = d.lhs_batch.clone();
+    pre.extend(&x_kept);
+    pre.extend(&x_contract_sorted_by_y);
+    let out_axes = argsort(&pre);
+    let r = b.dot_general(g, y, dims, precision)?;
+    if out_axes.iter().enumerate().all(|(i, &p)| i as i64 == p) {
+        Ok(r)
+    } else {
+        Ok(b.transpose(r, out_axes)?)
+    }
+}
+
+fn dilate(s: i64, d: i64) -> i64 {
+    if s == 0 {
+        0
+    } else {
+        1 + d * (s - 1)
+    }
+}
+
+/// Axis specs as (batch/out-feature, feature/in-feature, spatial...).
+struct Specs {
+    lhs: Vec<i64>,
+    rhs: Vec<i64>,
+    out: Vec<i64>,
+}
+
+fn specs(d: &ConvDims) -> Specs {
+    let mut lhs = vec![d.input_batch, d.input_feature];
+    lhs.extend(&d.input_spatial);
+    let mut rhs = vec![d.kernel_output_feature, d.kernel_input_feature];
+    rhs.extend(&d.kernel_spatial);
+    let mut out = vec![d.output_batch, d.output_feature];
+    out.extend(&d.output_spatial);
+    Specs { lhs, rhs, out }
+}
+
+fn conv_dims(lhs: &[i64], rhs: &[i64], out: &[i64]) -> ConvDims {
+    ConvDims {
+        input_batch: lhs[0],
+        input_feature: lhs[1],
+        input_spatial: lhs[2..].to_vec(),
+        kernel_output_feature: rhs[0],
+        kernel_input_feature: rhs[1],
+        kernel_spatial: rhs[2..].to_vec(),
+        output_batch: out[0],
+        output_feature: out[1],
+        output_spatial: out[2..].to_vec(),
+    }
+}
+
+fn swap01(s: &[i64]) -> Vec<i64> {
+    let mut v = vec![s[1], s[0]];
+    v.extend(&s[2..]);
+    v
+}
+
+fn reshape_axis_out_of(b: &mut Builder, src: usize, size1: i64, x: Tensor) -> Result<Tensor> {
+    let mut d = ty(b, x)?.dims.to_vec();
+    let s2 = d[src] / size1;
+    d.splice(src..=src, [size1, s2]);
+    Ok(b.reshape(x, d)?)
+}
+
+fn reshape_axis_into(b: &mut Builder, src: usize, dst: usize, x: Tensor) -> Result<Tensor> {
+    let d = ty(b, x)?.dims.to_vec();
+    let mut perm: Vec<i64> = (0..d.len() as i64).filter(|&i| i as usize != src).collect();
+    perm.insert(dst, src as i64);
+    let mut nd: Vec<i64> = d
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != src)
+        .map(|(_, &v)| v)
+        .collect();
+    nd[dst] *= d[src];
+    let t = b.transpose(x, perm)?;
+    Ok(b.reshape(t, nd)?)
+}
+
+fn conv_lhs(
+    b: &mut Builder,
+    g: Tensor,
+    lhs: Tensor,
+    rhs: Tensor,
+    c: &ConvConfig,
+) -> Result<Tensor> {
+    let s = specs(&c.dims);
+    let (fg, bg) = (c.feature_group_count, c.batch_group_count);
+    let mut kernel = rhs;
+    let mut groups = fg;
+    if fg > 1 || bg > 1 {
+        let k = fg.max(bg);
+        kernel = reshape_axis_out_of(b, s.rhs[0] as usize, k, kernel)?;
+        kernel = reshape_axis_into(b, s.rhs[0] as usize, s.rhs[1] as usize, kernel)?;
+        groups = k;
+    }
+    let lt = ty(b, lhs)?;
+    let kt = ty(b, kernel)?;
+    let gt = ty(b, g)?;
+    let ns = c.dims.input_spatial.len();
+    let mut padding = Vec::with_capacity(ns);
+    for i in 0..ns {
+        let ld = dilate(lt.dims[s.lhs[2 + i] as usize], c.lhs_dilation[i]);
+        let rd = dilate(kt.dims[s.rhs[2 + i] as usize], c.rhs_dilation[i]);
+        let od = dilate(gt.dims[s.out[2 + i] as usize], c.window_strides[i]);
+        let before = rd - c.padding[i].0 - 1;
+        let after = ld + rd - 1 - od - before;
+        padding.push((before, after));
+    }
+    let rev = b.reverse(kernel, &s.rhs[2..])?;
+    let cfg = ConvConfig {
+        window_strides: c.lhs_dilation.clone(),
+        padding,
+        lhs_dilation: c.window_strides.clone(),
+        rhs_dilation: c.rhs_dilation.clone(),
+        feature_group_count: groups,
+        batch_group_count: 1,
+        dims: conv_dims(&s.out, &swap01(&s.rhs), &s.lhs),
+        precision: c.precision,
+    };
+    let mut out = b.convolution(g, rev, cfg)?;
+    if bg > 1 {
+        out = reshape_axis_out_of(b, s.lhs[1] as usize, bg, out)?;
+        out = reshape_axis_into(b, s.lhs[1] as usize, s.lhs[0] as usize, out)?;
+    }
+    Ok(out)
+}
+
+fn conv_rhs(
+    b: &mut Builder,
+    g: Tensor,
+    lhs: Tensor,
+    rhs: Tensor,
+    c: &ConvConfig,
+) -> Result<Tensor> {
+    let s = specs(&c.dims);
+    let (fg, bg) = if c.batch_group_count > 1 {
+        (c.batch_group_count, 1)
+    } else if c.feature_group_count > 1 {
+        (1, c.feature_group_count)
+    } else {
+        (1, 1)
+    };
+    let lt = ty(b, lhs)?;
+    let kt = ty(b, rhs)?;
+    let gt = ty(b, g)?;
+    if gt.element_count() == 0 {
+        return Ok(b.zeros_like(rhs)?);
+    }
+    let ns = c.dims.input_spatial.len();
+    let mut padding = Vec::with_capacity(ns);
+    for i in 0..ns {
+        let ld = dilate(lt.dims[s.lhs[2 + i] as usize], c.lhs_dilation[i]);
+        let rd = dilate(kt.dims[s.rhs[2 + i] as usize], c.rhs_dilation[i]);
+        let od = dilate(gt.dims[s.out[2 + i] as usize], c.window_strides[i]);
+        let lo = c.padding[i].0;
+        let hi = (od - ld) + (rd - lo - 1);
+        padding.push((lo, hi));
+    }
+    let cfg = ConvConfig {
+        window_strides: c.rhs_dilation.clone(),
+        padding,
+        lhs_dilation: c.lhs_dilation.clone(),
+        rhs_dilation: c.window_strides.clone(),
+        feature_group_count: fg,
+        batch_group_count: bg,
+        dims: conv_dims(&swap01(&s.lhs), &swap01(&s.out), &swap01(&s.rhs)),
+        precision: c.precision,
+    };
+    Ok(b.convolution(lhs, g, cfg)?)
+}

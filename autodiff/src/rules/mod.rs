@@ -1,0 +1,68 @@
+//! One VJP rule and one JVP rule per primitive, in one file per op family (mirroring
+//! `hlo_builder::ops`), each an exhaustive `match` over its family's ops (no wildcard arm: a
+//! new primitive does not compile until it has its rules). Rules only record builder ops, so
+//! a gradient graph can be differentiated again.
+//!
+//! A VJP rule gets the node, the cotangents of its results (`None` = zero) and which operands
+//! need a cotangent (`want`: those that depend on the inputs and have a float type), and
+//! returns one `Option` per operand (`None` = zero, nothing recorded). A JVP rule gets the
+//! operand tangents and returns the result tangents, or says to take them from the VJP.
+
+mod common;
+mod control;
+mod elementwise;
+mod linalg;
+mod misc;
+mod reduce;
+mod shape;
+mod source;
+
+pub(crate) use common::{add, Cts, Cx, Jvp};
+
+use hlo_builder::{Builder, Node, NodeId, Op, Tensor};
+
+use crate::error::Result;
+use common::At;
+
+fn at<'a>(b: &Builder, node: &'a Node, id: NodeId) -> At<'a> {
+    At {
+        node,
+        x: node.operands.iter().map(|v| b.tensor(*v)).collect(),
+        y: b.results(id),
+    }
+}
+
+/// The VJP of one node (see the module documentation).
+pub(crate) fn vjp(
+    cx: &Cx,
+    b: &mut Builder,
+    node: &Node,
+    id: NodeId,
+    cts: &[Option<Tensor>],
+    want: &[bool],
+) -> Result<Cts> {
+    let at = at(b, node, id);
+    match &node.op {
+        Op::Source(o) => source::vjp(o),
+        Op::Elementwise(o) => elementwise::vjp(b, o, &at, cts, want),
+        Op::Shape(o) => shape::vjp(b, o, &at, cts, want),
+        Op::Linalg(o) => linalg::vjp(b, o, &at, cts, want),
+        Op::Reduce(o) => reduce::vjp(cx, b, o, &at, cts, want),
+        Op::Control(o) => control::vjp(cx, b, o, &at, cts, want),
+        Op::Misc(o) => misc::vjp(o, &at, cts),
+    }
+}
+
+/// The JVP of one node, given the tangents of its operands (see the module documentation).
+pub(crate) fn jvp(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]) -> Result<Jvp> {
+    let at = at(b, node, id);
+    match &node.op {
+        Op::Source(o) => source::jvp(o, &at),
+        Op::Elementwise(o) => elementwise::jvp(b, o, &at, tin),
+        Op::Shape(o) => shape::jvp(b, o, &at, tin),
+        Op::Linalg(o) => linalg::jvp(b, o, &at, tin),
+        Op::Reduce(o) => reduce::jvp(b, o, &at, tin),
+        Op::Control(o) => control::jvp(b, o, &at, tin),
+        Op::Misc(o) => misc::jvp(b, o, &at, tin),
+    }
+}

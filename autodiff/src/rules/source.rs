@@ -1,0 +1,24 @@
+//! Rules of the sources (parameters, constants, iota): no operands, nothing to propagate.
+
+use hlo_builder::SourceOp;
+
+use super::common::{At, Cts, Jvp};
+use crate::error::Result;
+
+/// The VJP of a source node: it has no operands.
+pub(crate) fn vjp(op: &SourceOp) -> Result<Cts> {
+    match op {
+        SourceOp::Parameter { .. } | SourceOp::Constant { .. } | SourceOp::Iota { .. } => {
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// The JVP of a source node: its value does not depend on the inputs.
+pub(crate) fn jvp(op: &SourceOp, at: &At) -> Result<Jvp> {
+    match op {
+        SourceOp::Parameter { .. } | SourceOp::Constant { .. } | SourceOp::Iota { .. } => {
+            Ok(Jvp::Tangents(vec![None; at.y.len()]))
+        }
+    }
+}

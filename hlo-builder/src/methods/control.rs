@@ -1,0 +1,258 @@
+//! Control flow: `while` (and the counted `fori_loop`), `if`, `case` and calls.
+
+use std::sync::Arc;
+
+use smallvec::{smallvec, SmallVec};
+
+use crate::builder::{BranchFn, Builder, RegionFn};
+use crate::error::{shape_err, Result};
+use crate::graph::{Computation, Tensor, ValueId};
+use crate::ops::source::int_scalar;
+use crate::ops::{BinaryOp, CallKind, ComparisonDirection, ControlOp, Counted, ElementwiseOp, Op};
+use crate::types::{ElementType, TensorType};
+
+/// Whether a `while` with state `init`, `cond` and `body` counts: state entry k starts at an
+/// integer constant, the body adds the constant 1 to it, and `cond` is `k < constant` (or
+/// `constant > k`). Read once, when the loop is recorded.
+fn counted(
+    b: &Builder,
+    init: &[Tensor],
+    cond: &Computation,
+    body: &Computation,
+) -> Option<Counted> {
+    let cp = cond.graph.parameters();
+    let bp = body.graph.parameters();
+    let scalar = |c: &Computation, v: ValueId| match &c.graph.node(v.node)?.op {
+        Op::Source(s) => int_scalar(s),
+        _ => None,
+    };
+    let param_of = |ps: &[crate::graph::NodeId], v: ValueId| ps.iter().position(|&p| p == v.node);
+    let c = cond.graph.node(cond.results.first()?.node)?;
+    let (k, limit) = match c.op {
+        Op::Elementwise(ElementwiseOp::Compare(ComparisonDirection::Lt)) => {
+            (param_of(cp, c.operands[0])?, scalar(cond, c.operands[1])?)
+        }
+        Op::Elementwise(ElementwiseOp::Compare(ComparisonDirection::Gt)) => {
+            (param_of(cp, c.operands[1])?, scalar(cond, c.operands[0])?)
+        }
+        _ => return None,
+    };
+    let r = body.graph.node(body.results.get(k)?.node)?;
+    let Op::Elementwise(ElementwiseOp::Binary(BinaryOp::Add)) = r.op else {
+        return None;
+    };
+    let (a, o) = (r.operands[0], r.operands[1]);
+    let step = if param_of(bp, a) == Some(k) {
+        scalar(body, o)?
+    } else if param_of(bp, o) == Some(k) {
+        scalar(body, a)?
+    } else {
+        return None;
+    };
+    if step != 1 {
+        return None;
+    }
+    let start = match b.op(*init.get(k)?).ok()? {
+        Op::Source(s) => int_scalar(s)?,
+        _ => return None,
+    };
+    Some(Counted {
+        counter: k,
+        start,
+        limit,
+    })
+}
+
+impl Builder {
+    /// `while cond(state) { state = body(state) }`; returns the final state. A loop that
+    /// counts (a counter starting at a constant, incremented by 1, compared `<` with a
+    /// constant) is recorded as [`Counted`], so its trip count is known to the graph.
+    ///
+    /// Shapes: `S_i (N) -> S_i (N)`.
+    pub fn while_loop_with(
+        &mut self,
+        state: &[Tensor],
+        cond: Arc<Computation>,
+        body: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
+        let counted = counted(self, state, &cond, &body);
+        self.record_owned(
+            ControlOp::While { counted }.into(),
+            state,
+            smallvec![cond, body],
+        )
+    }
+
+    /// [`Builder::while_loop_with`] with cond and body recorded from closures.
+    ///
+    /// Shapes: `S_i (N) -> S_i (N)`.
+    pub fn while_loop(
+        &mut self,
+        state: &[Tensor],
+        cond: impl RegionFn,
+        body: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
+        let st = self.types("while", state)?;
+        let c = Builder::computation("while_cond", &st, cond)?;
+        let b = Builder::computation("while_body", &st, body)?;
+        self.while_loop_with(state, c, b)
+    }
+
+    /// A counted loop `for i in 0..trips { state = body(i, state) }` (`i` an s32 scalar),
+    /// recorded as a `while` whose trip count the graph knows (counter first in the loop
+    /// state). Returns the final state (without the counter).
+    ///
+    /// Shapes: `S_i (N) -> S_i (N)`.
+    pub fn fori_loop(
+        &mut self,
+        trips: i32,
+        state: &[Tensor],
+        body: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>>,
+    ) -> Result<Vec<Tensor>> {
+        let i0 = self.scalar(ElementType::S32, 0.0)?;
+        let mut init = vec![i0];
+        init.extend_from_slice(state);
+        let tys = self.types("fori_loop", &init)?;
+        let cond = Builder::computation("fori_cond", &tys, move |cb, a| {
+            let n = cb.scalar(ElementType::S32, trips as f64)?;
+            Ok(vec![cb.lt(a[0], n)?])
+        })?;
+        let mut cb = Builder::new("fori_body");
+        let mut ps = Vec::new();
+        for (i, t) in tys.iter().enumerate() {
+            ps.push(cb.parameter(format!("arg{i}"), t.ty, &t.dims)?);
+        }
+        let outs = body(&mut cb, ps[0], &ps[1..])?;
+        if outs.len() != ps.len() - 1 {
+            return shape_err(
+                "fori_loop",
+                format!(
+                    "the body returned {} values for a state of {}",
+                    outs.len(),
+                    ps.len() - 1
+                ),
+            );
+        }
+        let one = cb.scalar(ElementType::S32, 1.0)?;
+        let next = cb.add(ps[0], one)?;
+        let mut res = vec![next];
+        res.extend(outs);
+        let body = Arc::new(cb.finish(&res)?);
+        let counted = Some(Counted {
+            counter: 0,
+            start: 0,
+            limit: trips as i64,
+        });
+        let r = self.record_owned(
+            ControlOp::While { counted }.into(),
+            &init,
+            smallvec![cond, body],
+        )?;
+        Ok(r[1..].to_vec())
+    }
+
+    /// `if pred { true_branch(args) } else { false_branch(args) }`; `pred` is pred[].
+    ///
+    /// Shapes: `pred[], A_i (N) -> R_j` (the branches' common result types).
+    pub fn cond_with(
+        &mut self,
+        pred: Tensor,
+        args: &[Tensor],
+        true_branch: Arc<Computation>,
+        false_branch: Arc<Computation>,
+    ) -> Result<Vec<Tensor>> {
+        let mut ops = vec![pred];
+        ops.extend_from_slice(args);
+        self.record_owned(
+            ControlOp::If.into(),
+            &ops,
+            smallvec![true_branch, false_branch],
+        )
+    }
+
+    /// [`Builder::cond_with`] with both branches recorded from closures over `args`.
+    ///
+    /// Shapes: `pred[], A_i (N) -> R_j` (the branches' common result types).
+    pub fn cond(
+        &mut self,
+        pred: Tensor,
+        args: &[Tensor],
+        true_branch: impl RegionFn,
+        false_branch: impl RegionFn,
+    ) -> Result<Vec<Tensor>> {
+        let at = self.types("if", args)?;
+        let t = Builder::computation("if_true", &at, true_branch)?;
+        let f = Builder::computation("if_false", &at, false_branch)?;
+        self.cond_with(pred, args, t, f)
+    }
+
+    /// Runs branch `index` (s32[]; out of range runs the last branch) on `args`, each branch
+    /// recorded from a closure that receives its own builder and `args`' values.
+    ///
+    /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
+    pub fn case(
+        &mut self,
+        index: Tensor,
+        args: &[Tensor],
+        branches: Vec<BranchFn<'_>>,
+    ) -> Result<Vec<Tensor>> {
+        let at = self.types("case", args)?;
+        let mut recorded = Vec::with_capacity(branches.len());
+        for (k, f) in branches.into_iter().enumerate() {
+            recorded.push(Builder::computation(format!("case_{k}"), &at, f)?);
+        }
+        self.case_with(index, args, recorded)
+    }
+
+    /// [`case`](Self::case) with branches made by [`Builder::computation`] taking the types
+    /// of `args`.
+    ///
+    /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
+    pub fn case_with(
+        &mut self,
+        index: Tensor,
+        args: &[Tensor],
+        branches: Vec<Arc<Computation>>,
+    ) -> Result<Vec<Tensor>> {
+        let mut ops = vec![index];
+        ops.extend_from_slice(args);
+        self.record_owned(ControlOp::Case.into(), &ops, SmallVec::from_vec(branches))
+    }
+
+    /// Calls `callee` (made with [`Builder::computation`]); it is emitted once per module as a
+    /// private function.
+    ///
+    /// Shapes: `A_i (callee parameters) -> R_j (callee results)`.
+    pub fn call(&mut self, callee: &Arc<Computation>, args: &[Tensor]) -> Result<Vec<Tensor>> {
+        self.call_as(callee, args, CallKind::Plain)
+    }
+
+    /// [`call`](Self::call) with a [`CallKind`] saying how transformations treat the call
+    /// (checkpointed, or with rules of its own).
+    ///
+    /// Shapes: `A_i (callee parameters) -> R_j (callee results)`.
+    pub fn call_as(
+        &mut self,
+        callee: &Arc<Computation>,
+        args: &[Tensor],
+        kind: CallKind,
+    ) -> Result<Vec<Tensor>> {
+        self.record_owned(
+            ControlOp::Call { kind }.into(),
+            args,
+            smallvec![callee.clone()],
+        )
+    }
+
+    /// Records `f` as a computation taking values of the types of `inputs` (its parameters
+    /// are named `arg0`, `arg1`, ...).
+    pub fn computation_like(
+        &self,
+        name: &str,
+        inputs: &[Tensor],
+        f: impl RegionFn,
+    ) -> Result<Arc<Computation>> {
+        let tys: Vec<TensorType> = self.types("computation", inputs)?;
+        Builder::computation(name, &tys, f)
+    }
+}

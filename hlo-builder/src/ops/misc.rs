@@ -1,0 +1,158 @@
+//! Random bits, optimization barriers, custom calls and `stop_gradient`.
+
+use super::common::{arity, bool_attr, check_dims, check_type, mlir_string, Emission, Lowering};
+use crate::error::{shape_err, Result};
+use crate::types::{ElementType, TensorType};
+
+/// Algorithm of `rng_bit_generator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RngAlgorithm {
+    #[default]
+    Default,
+    ThreeFry,
+    Philox,
+}
+
+/// The other primitives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MiscOp {
+    /// operands: state. Results: new state, random bits of type `out`.
+    RngBitGenerator {
+        algorithm: RngAlgorithm,
+        out: TensorType,
+    },
+    /// Identity that the compiler may not move ops across (any number of values).
+    OptimizationBarrier,
+    /// A call to a backend-specific target with the given result types.
+    CustomCall {
+        target: String,
+        backend_config: String,
+        has_side_effect: bool,
+        results: Vec<TensorType>,
+    },
+    /// The identity, whose derivative is zero. It emits nothing.
+    StopGradient,
+}
+
+impl MiscOp {
+    /// The op's name in errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MiscOp::RngBitGenerator { .. } => "rng_bit_generator",
+            MiscOp::OptimizationBarrier => "optimization_barrier",
+            MiscOp::CustomCall { .. } => "custom_call",
+            MiscOp::StopGradient => "stop_gradient",
+        }
+    }
+
+    /// The shape rule.
+    pub fn infer(&self, xs: &[&TensorType]) -> Result<Vec<TensorType>> {
+        let op = self.name();
+        match self {
+            MiscOp::RngBitGenerator { algorithm, out } => {
+                arity(op, xs, 1)?;
+                rng_bit_generator(xs[0], *algorithm, out)
+            }
+            MiscOp::OptimizationBarrier => Ok(xs.iter().map(|t| (*t).clone()).collect()),
+            MiscOp::CustomCall {
+                target, results, ..
+            } => {
+                if target.is_empty()
+                    || !target
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-$".contains(c))
+                {
+                    return shape_err(op, format!("target name {target:?} must be non-empty ASCII letters, digits, '_', '.', '-' or '$'"));
+                }
+                for r in results {
+                    check_type(op, r)?;
+                }
+                Ok(results.clone())
+            }
+            MiscOp::StopGradient => {
+                arity(op, xs, 1)?;
+                Ok(vec![xs[0].clone()])
+            }
+        }
+    }
+
+    /// The lowering table.
+    pub fn lower(&self) -> Result<Lowering> {
+        Ok(match self {
+            MiscOp::RngBitGenerator { algorithm, .. } => {
+                let n = match algorithm {
+                    RngAlgorithm::Default => "DEFAULT",
+                    RngAlgorithm::ThreeFry => "THREE_FRY",
+                    RngAlgorithm::Philox => "PHILOX",
+                };
+                Lowering::Op(Emission::with(
+                    "stablehlo.rng_bit_generator",
+                    vec![("rng_algorithm", format!("#stablehlo<rng_algorithm {n}>"))],
+                ))
+            }
+            MiscOp::OptimizationBarrier => {
+                Lowering::Op(Emission::plain("stablehlo.optimization_barrier"))
+            }
+            MiscOp::CustomCall {
+                target,
+                backend_config,
+                has_side_effect,
+                ..
+            } => Lowering::Op(Emission::with(
+                "stablehlo.custom_call",
+                vec![
+                    ("call_target_name", mlir_string(target)),
+                    ("backend_config", mlir_string(backend_config)),
+                    ("has_side_effect", bool_attr(*has_side_effect)),
+                ],
+            )),
+            MiscOp::StopGradient => Lowering::Forward,
+        })
+    }
+}
+
+/// `rng_bit_generator`: the state is `u64[2]` (ThreeFry) or `u64[2]`/`u64[3]` (Philox, default).
+pub fn rng_bit_generator(
+    state: &TensorType,
+    algorithm: RngAlgorithm,
+    out: &TensorType,
+) -> Result<Vec<TensorType>> {
+    let op = "rng_bit_generator";
+    let ok_len = match algorithm {
+        RngAlgorithm::ThreeFry => state.dims.as_slice() == [2],
+        _ => state.dims.as_slice() == [2] || state.dims.as_slice() == [3],
+    };
+    if !(state.ty == ElementType::U64 && ok_len) {
+        return shape_err(
+            op,
+            format!("state {state} must be u64[2] (or u64[3] for Philox) for {algorithm:?}"),
+        );
+    }
+    // XLA reinterprets signed outputs as unsigned, so their users then see the wrong type
+    // (0.115 CPU plugin: "Call parameter must match argument ... s32[] vs u32[]").
+    if !(out.ty.is_unsigned_int() && out.ty.bit_width() >= 8) {
+        return shape_err(
+            op,
+            format!(
+                "output {out} must have an unsigned integer element type (u8, u16, u32 or u64)"
+            ),
+        );
+    }
+    check_dims(op, &out.dims)?;
+    Ok(vec![state.clone(), out.clone()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ElementType::*;
+
+    #[test]
+    fn rng_types() {
+        let t = |ty, d: &[i64]| TensorType::new(ty, d);
+        let st = t(U64, &[2]);
+        assert!(rng_bit_generator(&st, RngAlgorithm::ThreeFry, &t(U32, &[3])).is_ok());
+        assert!(rng_bit_generator(&st, RngAlgorithm::ThreeFry, &t(S32, &[3])).is_err());
+        assert!(rng_bit_generator(&t(U64, &[3]), RngAlgorithm::ThreeFry, &t(U32, &[3])).is_err());
+    }
+}
