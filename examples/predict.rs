@@ -9,8 +9,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use autodiff::train::export::ExportPaths;
 use examples::digits::{self, Digits, SPLIT_SEED, TRAIN_FRACTION};
-use examples::inference::{self, ExportPaths};
+use examples::inference;
 use pjrt::Client;
 
 fn main() -> ExitCode {
@@ -77,7 +78,7 @@ fn run(out: &std::path::Path, models: &[String]) -> Result<bool, Box<dyn std::er
         let mine = out.join(format!("{name}_predict.txt"));
         inference::write_predictions(&mine, &pred)?;
         let acc = inference::accuracy(&pred, &test.labels);
-        let theirs = inference::read_predictions(&paths.predictions)?;
+        let theirs = inference::read_predictions(&inference::predictions_path(out, name))?;
         let same = theirs == pred;
         let differing = pred.iter().zip(&theirs).filter(|(a, b)| a != b).count()
             + pred.len().abs_diff(theirs.len());

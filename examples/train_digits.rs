@@ -21,13 +21,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use autodiff::train::checkpoint::{Checkpoint, Tensor as CkTensor};
+use autodiff::train::export::{self, ExportPaths};
+use autodiff::train::nn::{self, Model};
 use autodiff::train::{self, FitError, HostData, Schedule, TrainError, TrainStep};
-use examples::checkpoint::{Checkpoint, Tensor as CkTensor};
 use examples::digits::{self, Digits, PIXELS, SPLIT_SEED, TRAIN_FRACTION};
-use examples::inference::{self, ExportPaths};
+use examples::inference;
 use examples::models;
 use examples::plot::{Figure, Panel, Series};
-use hlo_builder::nn::{self, Model};
 use hlo_builder::{Builder, ElementType, TensorType};
 use pjrt::{Buffer, Client, Literal, LoadedExecutable};
 
@@ -261,7 +262,7 @@ fn train_model(
     let n_params: usize = specs.iter().map(|s| s.len()).sum();
     let shuffle_seed = cfg.seed.wrapping_mul(1000) + name.len() as u64;
     let initial = nn::init_all(&specs, cfg.seed);
-    let optimizer = autodiff::optim::Adam::new(lr);
+    let optimizer = autodiff::train::optim::Adam::new(lr);
     let inputs = [
         (
             "x",
@@ -433,8 +434,10 @@ fn train_model(
 
     // Export: inference with the weights baked in, compiled, serialized, and its predictions.
     let paths = ExportPaths::new(&cfg.out, &name);
-    let module = inference::inference_module(model, &params, test_set.len() as i64)?;
-    let pred = inference::export(client, &module, &test_set.images, &paths)?;
+    let module = export::inference_module(model, &params, test_set.len() as i64)?;
+    let exe = export::export(client, &module, &paths)?;
+    let pred = inference::run_predict(&exe, &test_set.images)?;
+    inference::write_predictions(&inference::predictions_path(&cfg.out, &name), &pred)?;
     let same = pred == last_eval.2;
     println!(
         "{name}: exported {} ({} bytes), {} and {}; its predictions {} the training process's evaluation",

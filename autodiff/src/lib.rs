@@ -36,14 +36,15 @@
 //!   graph (parameters or intermediates).
 //! - [`stop_gradient`], [`custom_vjp`], [`custom_jvp`], [`checkpoint`], [`fori_loop`] (a
 //!   `while` whose trip count the graph records).
-//! - [`optim`]: SGD (momentum, Nesterov), Adam, AdamW, RMSProp, weight decay, clipping by
-//!   global norm, learning-rate schedules.
+//! - [`train`]: the training library: layers, losses and initializers ([`train::nn`]),
+//!   optimizers ([`train::optim`]: SGD with momentum and Nesterov, Adam, AdamW, RMSProp,
+//!   weight decay, clipping by global norm, learning-rate schedules), one-executable train
+//!   steps, the loop, checkpoints and export.
 
 mod check;
 mod custom;
 mod error;
 mod forward;
-pub mod optim;
 mod reverse;
 mod rules;
 pub mod train;

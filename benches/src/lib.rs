@@ -3,9 +3,9 @@
 //! training step they time ([`mlp_step`]), also served to `compare/jax_reference.py` by the
 //! `step_server` binary so that the two can run interleaved.
 
-use autodiff::optim::Sgd;
+use autodiff::train::nn::{self, Activation, Model};
+use autodiff::train::optim::Sgd;
 use autodiff::train::TrainStep;
-use hlo_builder::nn::{self, Activation, Model};
 use hlo_builder::{ElementType, TensorType};
 use pjrt::{Buffer, Client};
 
@@ -57,11 +57,13 @@ pub fn mlp_step(
         &Sgd::new(0.01),
     )?;
 
-    let mut rng = nn::Rng::new(1);
-    let x: Vec<f32> = (0..batch * inputs).map(|_| rng.uniform01()).collect();
+    let mut rng = nn::seeded(1);
+    let x: Vec<f32> = (0..batch * inputs)
+        .map(|_| nn::init::uniform01(&mut rng))
+        .collect();
     let mut y = vec![0f32; (batch * classes) as usize];
     for r in 0..batch as usize {
-        y[r * classes as usize + (rng.next_u64() % classes as u64) as usize] = 1.0;
+        y[r * classes as usize + (rand::Rng::next_u64(&mut rng) % classes as u64) as usize] = 1.0;
     }
     let xb = client.buffer_from_host(&x, &[batch, inputs])?;
     let yb = client.buffer_from_host(&y, &[batch, classes])?;

@@ -1,17 +1,15 @@
-//! Inference functions with the trained weights baked in: compiled, saved as a serialized
-//! executable (with the identity of the plugin that made it), and written as StableHLO text
-//! and bytecode; plus the predictions files that `train_digits` and `predict` compare.
+//! What the digits examples add to `autodiff::train::export`: running an exported classifier
+//! on the test images, and the predictions files that `train_digits` and `predict` compare.
 
 use std::path::{Path, PathBuf};
 
-use hlo_builder::nn::{self, Model};
-use hlo_builder::{Builder, ElementType, Module};
+use autodiff::train::export::{write_file, ExportError};
 
-/// Why an export or a prediction failed.
+/// Why a prediction or a predictions file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum InferenceError {
     #[error(transparent)]
-    Builder(#[from] hlo_builder::Error),
+    Export(#[from] ExportError),
     #[error(transparent)]
     Pjrt(#[from] pjrt::Error),
     #[error("{path}: {source}")]
@@ -27,107 +25,11 @@ pub enum InferenceError {
     },
     #[error("the inference executable returned {found} outputs; (logits, classes) expected")]
     Outputs { found: usize },
-    #[error("model {model}: {expected} parameter tensors expected, {found} given")]
-    ParamCount {
-        model: String,
-        expected: usize,
-        found: usize,
-    },
-    #[error("model {model}: parameter `{name}` needs {expected} values, {found} given")]
-    ParamSize {
-        model: String,
-        name: String,
-        expected: usize,
-        found: usize,
-    },
 }
 
-/// Records `model`'s inference function for `batch` rows with `params` baked in as
-/// constants: `f32[batch, 64] -> (f32[batch, 10] logits, s32[batch] predicted classes)`.
-pub fn inference_module(
-    model: &dyn Model,
-    params: &[Vec<f32>],
-    batch: i64,
-) -> Result<Module, InferenceError> {
-    let specs = model.params();
-    if specs.len() != params.len() {
-        return Err(InferenceError::ParamCount {
-            model: model.name().into(),
-            expected: specs.len(),
-            found: params.len(),
-        });
-    }
-    let mut b = Builder::new(format!("{}_predict", model.name()));
-    let x = b.parameter("x", ElementType::F32, model.input_dims(batch))?;
-    let mut ps = Vec::with_capacity(specs.len());
-    for (s, v) in specs.iter().zip(params) {
-        if s.len() != v.len() {
-            return Err(InferenceError::ParamSize {
-                model: model.name().into(),
-                name: s.name.clone(),
-                expected: s.len(),
-                found: v.len(),
-            });
-        }
-        ps.push(b.constant(v, &s.dims)?);
-    }
-    let logits = model.forward(&mut b, &ps, x)?;
-    let pred = nn::predictions(&mut b, logits)?;
-    Ok(b.build(&[logits, pred])?)
-}
-
-/// Paths of one model's exported files under `dir`.
-#[derive(Clone, Debug)]
-pub struct ExportPaths {
-    /// Serialized executable (plugin identity + the plugin's bytes).
-    pub executable: PathBuf,
-    /// StableHLO as MLIR text.
-    pub mlir_text: PathBuf,
-    /// StableHLO as MLIR bytecode.
-    pub mlir_bytecode: PathBuf,
-    /// Predicted classes of the test set, one a line, as computed by the training process.
-    pub predictions: PathBuf,
-}
-
-impl ExportPaths {
-    pub fn new(dir: &Path, model: &str) -> ExportPaths {
-        ExportPaths {
-            executable: dir.join(format!("{model}.pjrt")),
-            mlir_text: dir.join(format!("{model}.mlir")),
-            mlir_bytecode: dir.join(format!("{model}.mlirbc")),
-            predictions: dir.join(format!("{model}_predictions.txt")),
-        }
-    }
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), InferenceError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| InferenceError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    std::fs::write(path, bytes).map_err(|source| InferenceError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Compiles `module`, saves the executable and the StableHLO (text and bytecode), runs it on
-/// `x` and writes the predictions; returns them.
-pub fn export(
-    client: &pjrt::Client,
-    module: &Module,
-    x: &[f32],
-    paths: &ExportPaths,
-) -> Result<Vec<i32>, InferenceError> {
-    write(&paths.mlir_text, module.to_text().as_bytes())?;
-    write(&paths.mlir_bytecode, module.bytecode())?;
-    let exe = client.compile(&module.program())?;
-    exe.save(&paths.executable)?;
-    let pred = run_predict(&exe, x)?;
-    write_predictions(&paths.predictions, &pred)?;
-    Ok(pred)
+/// Where the training process writes a model's test-set predictions.
+pub fn predictions_path(dir: &Path, model: &str) -> PathBuf {
+    dir.join(format!("{model}_predictions.txt"))
 }
 
 /// Runs an inference executable (`f32[n, 64] -> (logits, s32[n])`) on `x`.
@@ -144,7 +46,7 @@ pub fn run_predict(exe: &pjrt::LoadedExecutable, x: &[f32]) -> Result<Vec<i32>, 
 /// Writes one class a line.
 pub fn write_predictions(path: &Path, pred: &[i32]) -> Result<(), InferenceError> {
     let text: String = pred.iter().map(|p| format!("{p}\n")).collect();
-    write(path, text.as_bytes())
+    Ok(write_file(path, text.as_bytes())?)
 }
 
 /// Reads a file written by [`write_predictions`].

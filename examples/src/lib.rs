@@ -1,6 +1,5 @@
 //! Helpers shared by the examples.
 
-pub mod checkpoint;
 pub mod digits;
 pub mod inference;
 pub mod models;

@@ -1,6 +1,6 @@
 //! The two digit classifiers of `train_digits`: an MLP and a small CNN.
 
-use hlo_builder::nn::{self, Activation, Init, Model, Padding, ParamSpec};
+use autodiff::train::nn::{self, Activation, Init, Model, Padding, ParamSpec};
 use hlo_builder::{Builder, Result, Tensor};
 
 /// The MLP 64-128-128-10 with ReLU.

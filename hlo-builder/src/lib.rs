@@ -42,7 +42,6 @@ mod graph;
 mod lower;
 mod methods;
 mod module;
-pub mod nn;
 pub mod ops;
 mod types;
 

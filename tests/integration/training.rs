@@ -1,7 +1,7 @@
 //! End-to-end training pieces: the digits loader, checkpoints, charts, and (on the CPU
 //! plugin) the nn layers and the train step.
 
-use examples::checkpoint::{Checkpoint, Tensor};
+use autodiff::train::checkpoint::{Checkpoint, Tensor};
 use examples::digits::{self, Digits};
 use examples::plot::{self, Figure, Panel, Series};
 
@@ -166,7 +166,7 @@ fn chart_is_a_valid_png_with_the_series_drawn() {
 // ------------------------------------------------------------------ nn layers on the plugin
 
 mod nn_layers {
-    use hlo_builder::nn::{self, Activation, Padding};
+    use autodiff::train::nn::{self, Activation, Padding};
     use hlo_builder::{Builder, ElementType::F32, ElementType::S32, ElementType::U64, Tensor};
     use pjrt::{Client, Literal};
 
@@ -358,7 +358,7 @@ mod nn_layers {
 
     #[test]
     fn mlp_model_shapes_and_init() {
-        use hlo_builder::nn::Model;
+        use autodiff::train::nn::Model;
         let m = nn::Mlp::new("mlp", &[64, 128, 128, 10], Activation::Relu);
         let specs = m.params();
         assert_eq!(
@@ -383,9 +383,9 @@ mod nn_layers {
 // ------------------------------------------------------------------ the train step
 
 mod train_step {
-    use autodiff::optim::Sgd;
+    use autodiff::train::nn::{Init, ParamSpec};
+    use autodiff::train::optim::Sgd;
     use autodiff::train::{self, HostData, Schedule, TrainError, TrainStep};
-    use hlo_builder::nn::{Init, ParamSpec};
     use hlo_builder::{ElementType::F32, TensorType};
     use pjrt::{Client, CompileOptions};
 
@@ -596,9 +596,10 @@ mod train_step {
 // ------------------------------------------------------------------ export and predict
 
 mod export {
+    use autodiff::train::export::{self, ExportPaths};
+    use autodiff::train::nn::{self, Model};
     use examples::digits::{self, Digits, SPLIT_SEED, TRAIN_FRACTION};
-    use examples::inference::{self, ExportPaths};
-    use hlo_builder::nn::{self, Model};
+    use examples::inference;
     use pjrt::Client;
 
     const CHILD_DIR: &str = "TRAINING_TEST_CHILD_DIR";
@@ -640,14 +641,14 @@ mod export {
         // image; an untrained ReLU net tends to answer one class everywhere).
         let model = nn::Mlp::new("probe", &[64, 32, 10], nn::Activation::Tanh);
         let params = nn::init_all(&model.params(), 3);
-        let module = inference::inference_module(&model, &params, test.len() as i64).unwrap();
+        let module = export::inference_module(&model, &params, test.len() as i64).unwrap();
         let paths = ExportPaths::new(&dir, "probe");
-        let pred = inference::export(&client, &module, &test.images, &paths).unwrap();
+        let exe = export::export(&client, &module, &paths).unwrap();
+        let pred = inference::run_predict(&exe, &test.images).unwrap();
+        let pred_path = inference::predictions_path(&dir, "probe");
+        inference::write_predictions(&pred_path, &pred).unwrap();
         assert_eq!(pred.len(), 359);
-        assert_eq!(
-            inference::read_predictions(&paths.predictions).unwrap(),
-            pred
-        );
+        assert_eq!(inference::read_predictions(&pred_path).unwrap(), pred);
         assert!(std::fs::read_to_string(&paths.mlir_text)
             .unwrap()
             .contains("stablehlo.dot_general"));
@@ -688,11 +689,11 @@ mod export {
 // ------------------------------------------------------------------ real training
 
 mod digits_training {
-    use autodiff::optim::Adam;
+    use autodiff::train::checkpoint::{Checkpoint, Tensor as CkTensor};
+    use autodiff::train::nn::{self, Activation, Model};
+    use autodiff::train::optim::Adam;
     use autodiff::train::{self, HostData, TrainStep};
-    use examples::checkpoint::{Checkpoint, Tensor as CkTensor};
     use examples::digits::{self, Digits, PIXELS, SPLIT_SEED, TRAIN_FRACTION};
-    use hlo_builder::nn::{self, Activation, Model};
     use hlo_builder::{Builder, ElementType, TensorType};
     use pjrt::{Client, Literal};
 
@@ -839,13 +840,17 @@ mod digits_training {
 /// `sum(f(x) * r)` (fixed random `r`) along a random direction `v` matches the central
 /// difference `(L(x + h v) - L(x - h v)) / 2h`, in f64.
 mod nn_gradients {
-    use hlo_builder::nn::{self, Padding, Rng};
+    use autodiff::train::nn::{self, Padding};
     use hlo_builder::{Builder, ElementType::F64, ElementType::S32, Result, Tensor};
     use pjrt::{Client, Literal};
+    use rand_xoshiro::Xoshiro256StarStar as Rng;
 
     fn consts(b: &mut Builder, rng: &mut Rng, dims: &[i64], scale: f64) -> Tensor {
         let n: i64 = dims.iter().product();
-        let v: Vec<f64> = (0..n).map(|_| scale * rng.normal() as f64).collect();
+        let v: Vec<f64> = nn::init::normals(rng, n as usize)
+            .into_iter()
+            .map(|z| scale * z as f64)
+            .collect();
         b.constant(&v, dims).unwrap()
     }
 
@@ -855,7 +860,7 @@ mod nn_gradients {
         f: impl Fn(&mut Builder, &mut Rng, Tensor) -> Result<Tensor>,
     ) {
         let client = Client::default_cpu().unwrap();
-        let mut rng = Rng::new(11);
+        let mut rng = nn::seeded(11);
         let mut b = Builder::new(name);
         let x = b.parameter("x", F64, dims).unwrap();
         let y = f(&mut b, &mut rng, x).unwrap();
@@ -873,8 +878,14 @@ mod nn_gradients {
             .compile(&b.build(&[loss, g[0]]).unwrap().program())
             .unwrap();
         let n: i64 = dims.iter().product();
-        let x0: Vec<f64> = (0..n).map(|_| rng.normal() as f64).collect();
-        let v: Vec<f64> = (0..n).map(|_| rng.normal() as f64).collect();
+        let x0: Vec<f64> = nn::init::normals(&mut rng, n as usize)
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let v: Vec<f64> = nn::init::normals(&mut rng, n as usize)
+            .into_iter()
+            .map(f64::from)
+            .collect();
         let run = |xs: &[f64]| {
             let out = exe.run(&[&Literal::from_slice(xs, dims).unwrap()]).unwrap();
             (

@@ -1,7 +1,9 @@
 //! Optimizers: several steps on the plugin against a host reference in f64; clipping;
 //! schedules; and a small regression that trains.
 
-use autodiff::optim::{clip_by_global_norm, Adam, AdamW, LearningRate, Optimizer, RmsProp, Sgd};
+use autodiff::train::optim::{
+    clip_by_global_norm, Adam, AdamW, LearningRate, Optimizer, RmsProp, Sgd,
+};
 
 use crate::common::*;
 

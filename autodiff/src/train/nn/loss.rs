@@ -1,9 +1,10 @@
 //! Losses (each the mean over all examples, a scalar) and classification metrics.
 
-use crate::builder::Builder;
-use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
-use crate::types::{ElementType, TensorType};
+use super::shape_err;
+use hlo_builder::Builder;
+use hlo_builder::Result;
+use hlo_builder::Tensor;
+use hlo_builder::{ElementType, TensorType};
 
 fn ty(b: &Builder, x: Tensor) -> Result<TensorType> {
     Ok(b.ty(x)?.clone())

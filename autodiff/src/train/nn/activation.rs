@@ -1,9 +1,10 @@
 //! Activations beyond the builder's own (`relu`, `gelu`, `silu`, `tanh`, `logistic`,
 //! `softmax`, `log_softmax`), and an enum to pick one by value.
 
-use crate::builder::Builder;
-use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
+use super::shape_err;
+use hlo_builder::Builder;
+use hlo_builder::Result;
+use hlo_builder::Tensor;
 
 /// An elementwise activation, chosen by value (e.g. in a model's configuration).
 #[derive(Clone, Copy, Debug, PartialEq)]

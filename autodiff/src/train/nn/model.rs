@@ -1,13 +1,14 @@
 //! Parameter declarations and a small model interface, so a training step, an inference
 //! function and a checkpoint can all be derived from one description.
 
-use crate::builder::Builder;
-use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
-use crate::nn::activation::{activation, Activation};
-use crate::nn::init::{Init, Rng};
-use crate::nn::layers::dense;
-use crate::types::{ElementType, TensorType};
+use super::activation::{activation, Activation};
+use super::init::{seeded, Init};
+use super::layers::dense;
+use super::shape_err;
+use hlo_builder::Builder;
+use hlo_builder::Result;
+use hlo_builder::Tensor;
+use hlo_builder::{ElementType, TensorType};
 
 /// One f32 parameter: its name (used in checkpoints), dimensions and initialiser.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,7 +39,7 @@ impl ParamSpec {
         self.len() == 0
     }
     /// Initial values drawn from `rng`.
-    pub fn sample(&self, rng: &mut Rng) -> Vec<f32> {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> Vec<f32> {
         let dims: Vec<usize> = self.dims.iter().map(|&d| d as usize).collect();
         self.init.sample(rng, &dims)
     }
@@ -46,8 +47,12 @@ impl ParamSpec {
 
 /// Initial values for every parameter, in order, from one seed.
 pub fn init_all(specs: &[ParamSpec], seed: u64) -> Vec<Vec<f32>> {
-    let mut rng = Rng::new(seed);
-    specs.iter().map(|s| s.sample(&mut rng)).collect()
+    init_all_from(specs, &mut seeded(seed))
+}
+
+/// Initial values for every parameter, in order, drawn from `rng`.
+pub fn init_all_from<R: rand::Rng + ?Sized>(specs: &[ParamSpec], rng: &mut R) -> Vec<Vec<f32>> {
+    specs.iter().map(|s| s.sample(rng)).collect()
 }
 
 /// A model: named parameters and a forward function from an input batch to outputs.

@@ -1,11 +1,12 @@
 //! Layers: dense, 2-D convolution, pooling, batch and layer normalisation, dropout,
 //! embedding. Images are NHWC, kernels HWIO.
 
-use crate::builder::Builder;
-use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
-use crate::ops::{ConvConfig, ConvDims, WindowConfig};
-use crate::types::{ElementType, TensorType};
+use super::shape_err;
+use hlo_builder::Builder;
+use hlo_builder::Result;
+use hlo_builder::Tensor;
+use hlo_builder::{ConvConfig, ConvDims, WindowConfig};
+use hlo_builder::{ElementType, TensorType};
 
 /// Spatial padding of a convolution or pooling window.
 #[derive(Clone, Debug, PartialEq, Eq)]

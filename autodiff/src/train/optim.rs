@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # use hlo_builder::{Builder, ElementType::F32};
-//! # use autodiff::optim::{Adam, Optimizer};
+//! # use autodiff::train::optim::{Adam, Optimizer};
 //! # fn main() -> autodiff::Result<()> {
 //! let mut b = Builder::new("step");
 //! let w = b.parameter("w", F32, [4])?;

@@ -1,14 +1,15 @@
 //! Neural-network building blocks as compositions of builder ops: layers, activations,
 //! losses, and host-side seeded initialisers.
 //!
-//! Every layer is a plain function of a [`Builder`] and tensors: parameters are ordinary
+//! Every layer is a plain function of a [`Builder`](hlo_builder::Builder) and tensors: parameters are ordinary
 //! function parameters (or any tensor), so the same functions serve a training step (where
 //! autodiff differentiates them: they record only primitives) and an inference function.
 //! Layouts follow TensorFlow: images are NHWC, convolution kernels HWIO, dense weights
 //! `[in, out]`.
 //!
 //! ```
-//! use hlo_builder::{nn, Builder, ElementType::F32};
+//! use autodiff::train::nn;
+//! use hlo_builder::{Builder, ElementType::F32};
 //!
 //! let mut b = Builder::new("classifier");
 //! let x = b.parameter("x", F32, [32, 64])?;
@@ -28,7 +29,7 @@ pub mod loss;
 pub mod model;
 
 pub use activation::{activation, elu, leaky_relu, sigmoid, softplus, Activation};
-pub use init::{Init, Rng};
+pub use init::{permutation, seeded, shuffle, Init};
 pub use layers::{
     avg_pool2d, batch_norm_infer, batch_norm_train, conv2d, dense, dropout, embedding, flatten,
     layer_norm, max_pool2d, moving_average, Padding,
@@ -37,4 +38,12 @@ pub use loss::{
     accuracy, binary_cross_entropy, binary_cross_entropy_with_logits, mse, predictions,
     softmax_cross_entropy, sparse_softmax_cross_entropy,
 };
-pub use model::{init_all, Mlp, Model, ParamSpec};
+pub use model::{init_all, init_all_from, Mlp, Model, ParamSpec};
+
+/// Shorthand for a shape error naming a layer.
+pub(crate) fn shape_err<T>(op: &'static str, message: impl Into<String>) -> hlo_builder::Result<T> {
+    Err(hlo_builder::Error::Shape {
+        op,
+        message: message.into(),
+    })
+}
