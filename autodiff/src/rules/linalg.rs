@@ -1,6 +1,7 @@
 //! Rules of the linear algebra family. Both ops are bilinear: the tangent is
 //! `op(tx, y) + op(x, ty)`, and each cotangent is the same op again with transposed roles.
 
+use hlo_builder::ops::linalg::Transpose;
 use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, Tensor};
 
 use super::common::{bilinear, first, ty, At, Cts, Jvp};
@@ -65,6 +66,48 @@ pub(crate) fn vjp(
             };
             Ok(vec![dx, dk])
         }
+        LinalgOp::Cholesky { lower } => Ok(vec![Some(cholesky(b, at.y[0], g, *lower)?)]),
+        LinalgOp::TriangularSolve {
+            left_side,
+            lower,
+            unit_diagonal,
+            transpose_a,
+        } => {
+            let (a, sol) = (x[0], at.y[0]);
+            let flip = match transpose_a {
+                Transpose::NoTranspose => Transpose::Transpose,
+                Transpose::Transpose | Transpose::Adjoint => Transpose::NoTranspose,
+            };
+            // x = op(a)⁻¹ b (left) or b op(a)⁻¹ (right): the cotangent of b is the same solve
+            // with op(a) transposed; that of op(a) is -b̄ xᵀ (left) or -xᵀ b̄ (right), kept on
+            // the triangle the op reads (without the diagonal when it is taken as ones).
+            let gb = b.triangular_solve(a, g, *left_side, *lower, *unit_diagonal, flip)?;
+            let da = if want[0] {
+                let r = ty(b, a)?.rank();
+                let st = b.transpose(sol, swap_last_two(r))?;
+                let d = if *left_side {
+                    b.matmul(gb, st)?
+                } else {
+                    b.matmul(st, gb)?
+                };
+                let d = b.neg(d)?;
+                let d = match transpose_a {
+                    Transpose::NoTranspose => d,
+                    Transpose::Transpose | Transpose::Adjoint => {
+                        b.transpose(d, swap_last_two(r))?
+                    }
+                };
+                let k = if *unit_diagonal { 1 } else { 0 };
+                Some(if *lower {
+                    b.tril(d, -k)?
+                } else {
+                    b.triu(d, k)?
+                })
+            } else {
+                None
+            };
+            Ok(vec![da, if want[1] { Some(gb) } else { None }])
+        }
     }
 }
 
@@ -72,7 +115,57 @@ pub(crate) fn vjp(
 pub(crate) fn jvp(b: &mut Builder, op: &LinalgOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
     match op {
         LinalgOp::DotGeneral { .. } | LinalgOp::Convolution(_) => bilinear(b, at.node, &at.x, tin),
+        LinalgOp::Cholesky { .. } | LinalgOp::TriangularSolve { .. } => Ok(Jvp::FromVjp),
     }
+}
+
+fn swap_last_two(rank: usize) -> Vec<i64> {
+    let mut p: Vec<i64> = (0..rank as i64).collect();
+    p.swap(rank - 2, rank - 1);
+    p
+}
+
+/// The cotangent of a Cholesky factorization's input (Murray, "Differentiation of the
+/// Cholesky decomposition", 2016). With `l` the lower factor and `l̄` its cotangent (both read
+/// on the lower triangle), `Σ = sym(l⁻ᵀ Φ(lᵀ l̄) l⁻¹)` is the gradient for a symmetric input,
+/// `Φ` taking the lower triangle with the diagonal halved. The op reads one triangle of its
+/// input, whose entries below the diagonal stand for two of the symmetric matrix: their
+/// cotangent is `2Σ`, the diagonal's `Σ`. An upper factor `u = lᵀ` takes the same path.
+fn cholesky(b: &mut Builder, y: Tensor, g: Tensor, lower: bool) -> Result<Tensor> {
+    let r = ty(b, y)?.rank();
+    let (l, lb) = if lower {
+        (b.tril(y, 0)?, b.tril(g, 0)?)
+    } else {
+        let u = b.triu(y, 0)?;
+        let ub = b.triu(g, 0)?;
+        (
+            b.transpose(u, swap_last_two(r))?,
+            b.transpose(ub, swap_last_two(r))?,
+        )
+    };
+    let lt = b.transpose(l, swap_last_two(r))?;
+    let m = b.matmul(lt, lb)?;
+    // Φ(m) = (tril(m) + strictly lower(m)) / 2
+    let m0 = b.tril(m, 0)?;
+    let m1 = b.tril(m, -1)?;
+    let p = b.add(m0, m1)?;
+    let half = b.scalar_like(p, 0.5)?;
+    let p = b.mul(p, half)?;
+    // l⁻ᵀ p l⁻¹: solve lᵀ z = p, then w l = z.
+    let z = b.triangular_solve(l, p, true, true, false, Transpose::Transpose)?;
+    let w = b.triangular_solve(l, z, false, true, false, Transpose::NoTranspose)?;
+    let wt = b.transpose(w, swap_last_two(r))?;
+    let s = b.add(w, wt)?;
+    let sigma = b.mul(s, half)?;
+    Ok(if lower {
+        let a = b.tril(sigma, 0)?;
+        let c = b.tril(sigma, -1)?;
+        b.add(a, c)?
+    } else {
+        let a = b.triu(sigma, 0)?;
+        let c = b.triu(sigma, 1)?;
+        b.add(a, c)?
+    })
 }
 
 fn argsort(v: &[i64]) -> Vec<i64> {

@@ -559,6 +559,88 @@ fn dot_conv_cases() -> Vec<Case> {
     v
 }
 
+/// Cholesky and triangular solves: inputs made well conditioned inside the function.
+fn factor_solve_cases() -> Vec<Case> {
+    use hlo_builder::ops::linalg::Transpose;
+    let mut v = Vec::new();
+    // a = m mᵀ + 3 I is symmetric positive definite for any m.
+    let spd = |b: &mut Builder, m: Tensor| -> Result<Tensor, Box<dyn std::error::Error>> {
+        let r = b.ty(m)?.rank();
+        let mut p: Vec<i64> = (0..r as i64).collect();
+        p.swap(r - 2, r - 1);
+        let mt = b.transpose(m, p)?;
+        let a = b.matmul(m, mt)?;
+        let n = b.dims(m)?[r - 1];
+        let eye = b.iota(S32, [n, n], 0)?;
+        let col = b.iota(S32, [n, n], 1)?;
+        let eye = b.eq(eye, col)?;
+        let eye = b.convert(eye, F64)?;
+        let three = b.scalar(F64, 3.0)?;
+        let eye = b.mul(eye, three)?;
+        Ok(b.add(a, eye)?)
+    };
+    for (name, lower) in [("cholesky_lower", true), ("cholesky_upper", false)] {
+        v.push(case(name, &[(&[3, 3], -1.0, 1.0)], true, move |b, x| {
+            let a = spd(b, x[0])?;
+            Ok(b.cholesky(a, lower)?)
+        }));
+    }
+    v.push(case(
+        "cholesky_batched_raw_input",
+        &[(&[2, 3, 3], -1.0, 1.0), (&[2, 3, 3], -0.3, 0.3)],
+        true,
+        move |b, x| {
+            // A non-symmetric perturbation: the factor sees its symmetric part.
+            let a = spd(b, x[0])?;
+            let a = b.add(a, x[1])?;
+            Ok(b.cholesky(a, true)?)
+        },
+    ));
+    for (name, left, lower, unit, tr) in [
+        ("trsm_left_lower", true, true, false, Transpose::NoTranspose),
+        (
+            "trsm_left_upper_t",
+            true,
+            false,
+            false,
+            Transpose::Transpose,
+        ),
+        (
+            "trsm_right_lower_unit",
+            false,
+            true,
+            true,
+            Transpose::NoTranspose,
+        ),
+        (
+            "trsm_right_upper_adjoint",
+            false,
+            false,
+            false,
+            Transpose::Adjoint,
+        ),
+    ] {
+        let bdims: &'static [i64] = if left { &[3, 2] } else { &[2, 3] };
+        v.push(case(
+            name,
+            &[(&[3, 3], -0.5, 0.5), (bdims, -1.0, 1.0)],
+            true,
+            move |b, x| {
+                // The diagonal pushed away from zero keeps the solve well conditioned.
+                let eye = b.iota(S32, [3, 3], 0)?;
+                let col = b.iota(S32, [3, 3], 1)?;
+                let eye = b.eq(eye, col)?;
+                let eye = b.convert(eye, F64)?;
+                let two = b.scalar(F64, 2.0)?;
+                let eye = b.mul(eye, two)?;
+                let a = b.add(x[0], eye)?;
+                Ok(b.triangular_solve(a, x[1], left, lower, unit, tr)?)
+            },
+        ));
+    }
+    v
+}
+
 fn reduce_cases() -> Vec<Case> {
     let mut v = Vec::new();
     v.push(case(
@@ -924,6 +1006,7 @@ fn every_rule_matches_finite_differences() {
     all.extend(binary_cases());
     all.extend(movement_cases());
     all.extend(dot_conv_cases());
+    all.extend(factor_solve_cases());
     all.extend(reduce_cases());
     all.extend(control_cases());
     let only = std::env::var("AUTODIFF_CASE").ok();

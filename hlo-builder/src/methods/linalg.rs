@@ -4,8 +4,9 @@ use crate::builder::Builder;
 use crate::error::{shape_err, Result};
 use crate::graph::Tensor;
 use crate::ops::common::broadcast_shapes;
+use crate::ops::linalg::Transpose;
 use crate::ops::{ConvConfig, DotDims, LinalgOp, Precision};
-use crate::types::TensorType;
+use crate::types::{ElementType, TensorType};
 
 impl Builder {
     /// General dot: result axes are batch, lhs free, rhs free (see
@@ -107,4 +108,101 @@ impl Builder {
         }
         self.reshape(r, out)
     }
+
+    /// The Cholesky factor of a batch of symmetric positive definite matrices: `l` with
+    /// `a = l lᵀ` when `lower`, else `u` with `a = uᵀ u`; the other triangle is zero. The
+    /// symmetric part `(a + aᵀ) / 2` is factored (as JAX does), so the gradient with respect
+    /// to `a` is symmetric. A matrix that is not positive definite gives NaNs.
+    ///
+    /// Shapes: `T[..., n, n] -> T[..., n, n]` (float types).
+    pub fn cholesky(&mut self, a: Tensor, lower: bool) -> Result<Tensor> {
+        let t = self.value("cholesky", a)?.1;
+        crate::ops::linalg::cholesky(&t)?;
+        if t.ty.is_complex() {
+            return shape_err(
+                "cholesky",
+                format!("{t}: complex matrices are factored by recording LinalgOp::Cholesky"),
+            );
+        }
+        let at = self.transpose(a, swap_last_two(t.rank()))?;
+        let s = self.add(a, at)?;
+        let half = self.scalar_like(a, 0.5)?;
+        let sym = self.mul(s, half)?;
+        let f = self.record1(LinalgOp::Cholesky { lower }, &[sym])?;
+        if lower {
+            self.tril(f, 0)
+        } else {
+            self.triu(f, 0)
+        }
+    }
+
+    /// Solves a triangular system: `op(a) x = b` when `left_side`, else `x op(a) = b`, with
+    /// `op(a)` = `a`, `aᵀ` or `aᴴ` per `transpose_a`. Only the `lower` (else upper) triangle
+    /// of `a` is read, and with `unit_diagonal` its diagonal is taken as ones.
+    ///
+    /// Shapes: `T[..., n, n], T[..., n, k] -> T[..., n, k]` (left side);
+    /// `T[..., n, n], T[..., k, n] -> T[..., k, n]` (right side).
+    pub fn triangular_solve(
+        &mut self,
+        a: Tensor,
+        b: Tensor,
+        left_side: bool,
+        lower: bool,
+        unit_diagonal: bool,
+        transpose_a: Transpose,
+    ) -> Result<Tensor> {
+        self.record1(
+            LinalgOp::TriangularSolve {
+                left_side,
+                lower,
+                unit_diagonal,
+                transpose_a,
+            },
+            &[a, b],
+        )
+    }
+
+    /// The lower triangle of the last two axes: elements on and below diagonal `k` (0 the
+    /// main diagonal, negative below, positive above) kept, the rest zero (numpy's `tril`).
+    ///
+    /// Shapes: `T[..., m, n] -> T[..., m, n]`.
+    pub fn tril(&mut self, x: Tensor, k: i64) -> Result<Tensor> {
+        self.triangle("tril", x, k, true)
+    }
+
+    /// The upper triangle of the last two axes: elements on and above diagonal `k` kept, the
+    /// rest zero (numpy's `triu`).
+    ///
+    /// Shapes: `T[..., m, n] -> T[..., m, n]`.
+    pub fn triu(&mut self, x: Tensor, k: i64) -> Result<Tensor> {
+        self.triangle("triu", x, k, false)
+    }
+
+    fn triangle(&mut self, op: &'static str, x: Tensor, k: i64, lower: bool) -> Result<Tensor> {
+        let t = self.value(op, x)?.1;
+        let r = t.rank();
+        if r < 2 {
+            return shape_err(op, format!("operand {t} must have rank >= 2"));
+        }
+        let rows = self.iota(ElementType::S64, &t.dims, r as i64 - 2)?;
+        let cols = self.iota(ElementType::S64, &t.dims, r as i64 - 1)?;
+        let d = self.sub(cols, rows)?;
+        let kk = self.scalar(ElementType::S64, k as f64)?;
+        let keep = if lower {
+            self.le(d, kk)?
+        } else {
+            self.ge(d, kk)?
+        };
+        let z = self.zeros_like(x)?;
+        self.select(keep, x, z)
+    }
+}
+
+/// The permutation that swaps the last two of `rank` axes.
+pub(crate) fn swap_last_two(rank: usize) -> Vec<i64> {
+    let mut p: Vec<i64> = (0..rank as i64).collect();
+    if rank >= 2 {
+        p.swap(rank - 2, rank - 1);
+    }
+    p
 }

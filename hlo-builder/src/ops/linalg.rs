@@ -1,8 +1,8 @@
 //! Linear algebra primitives: `dot_general` and `convolution`.
 
 use super::common::{
-    arity, arr, bad_type, check_dims, i64_attr, int_list, padding, same_type, unique_axes,
-    window_out, Emission, Lowering,
+    arity, arr, bad_type, bool_attr, check_dims, float_or_complex, i64_attr, int_list, padding,
+    same_type, unique_axes, window_out, Emission, Lowering,
 };
 use crate::error::{shape_err, Result};
 use crate::types::{Dims, ElementType, TensorType};
@@ -103,6 +103,18 @@ impl ConvConfig {
     }
 }
 
+/// Which form of the triangular matrix a triangular solve uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Transpose {
+    /// `a` itself.
+    #[default]
+    NoTranspose,
+    /// `a` transposed.
+    Transpose,
+    /// `a` conjugate-transposed (the transpose for real types).
+    Adjoint,
+}
+
 /// The linear algebra primitives.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinalgOp {
@@ -113,6 +125,20 @@ pub enum LinalgOp {
     },
     /// operands: input, kernel.
     Convolution(Box<ConvConfig>),
+    /// operand: `a[..., n, n]`, symmetric (Hermitian) positive definite; only its `lower` (or
+    /// upper) triangle is read. Result: the factor `l` with `a = l lᵀ` (lower) or `u` with
+    /// `a = uᵀ u`, in that triangle; the other triangle's values are unspecified.
+    Cholesky { lower: bool },
+    /// operands: `a[..., n, n]` triangular (its `lower` or upper triangle is read, the
+    /// diagonal taken as ones when `unit_diagonal`), `b`. Solves `op(a) x = b` when
+    /// `left_side` (`b[..., n, k]`), else `x op(a) = b` (`b[..., k, n]`); `op` per
+    /// `transpose_a`. Result: `x`, of `b`'s type.
+    TriangularSolve {
+        left_side: bool,
+        lower: bool,
+        unit_diagonal: bool,
+        transpose_a: Transpose,
+    },
 }
 
 impl LinalgOp {
@@ -121,15 +147,25 @@ impl LinalgOp {
         match self {
             LinalgOp::DotGeneral { .. } => "dot_general",
             LinalgOp::Convolution(_) => "convolution",
+            LinalgOp::Cholesky { .. } => "cholesky",
+            LinalgOp::TriangularSolve { .. } => "triangular_solve",
         }
     }
 
     /// The shape rule.
     pub fn infer(&self, xs: &[&TensorType]) -> Result<Vec<TensorType>> {
-        arity(self.name(), xs, 2)?;
+        let n = match self {
+            LinalgOp::Cholesky { .. } => 1,
+            _ => 2,
+        };
+        arity(self.name(), xs, n)?;
         Ok(vec![match self {
             LinalgOp::DotGeneral { dims, .. } => dot_general(xs[0], xs[1], dims)?,
             LinalgOp::Convolution(c) => convolution(xs[0], xs[1], c)?,
+            LinalgOp::Cholesky { .. } => cholesky(xs[0])?,
+            LinalgOp::TriangularSolve { left_side, .. } => {
+                triangular_solve(xs[0], xs[1], *left_side)?
+            }
         }])
     }
 
@@ -178,6 +214,27 @@ impl LinalgOp {
                 a.push(("batch_group_count", i64_attr(c.batch_group_count)));
                 a.push(("precision_config", precision(&c.precision)));
                 "stablehlo.convolution"
+            }
+            LinalgOp::Cholesky { lower } => {
+                a.push(("lower", bool_attr(*lower)));
+                "stablehlo.cholesky"
+            }
+            LinalgOp::TriangularSolve {
+                left_side,
+                lower,
+                unit_diagonal,
+                transpose_a,
+            } => {
+                let t = match transpose_a {
+                    Transpose::NoTranspose => "NO_TRANSPOSE",
+                    Transpose::Transpose => "TRANSPOSE",
+                    Transpose::Adjoint => "ADJOINT",
+                };
+                a.push(("left_side", bool_attr(*left_side)));
+                a.push(("lower", bool_attr(*lower)));
+                a.push(("unit_diagonal", bool_attr(*unit_diagonal)));
+                a.push(("transpose_a", format!("#stablehlo<transpose {t}>")));
+                "stablehlo.triangular_solve"
             }
         };
         Ok(Lowering::Op(Emission::with(name, a)))
@@ -408,6 +465,57 @@ pub fn convolution(input: &TensorType, kernel: &TensorType, c: &ConvConfig) -> R
     Ok(TensorType { ty: input.ty, dims })
 }
 
+/// A batch of square matrices `T[..., n, n]` of a float or complex type; returns `n`.
+fn square(op: &'static str, what: &str, a: &TensorType) -> Result<i64> {
+    if !float_or_complex(a.ty) {
+        return bad_type(op, a, "a float or complex type");
+    }
+    let r = a.rank();
+    if r < 2 || a.dims[r - 1] != a.dims[r - 2] {
+        return shape_err(
+            op,
+            format!("{what} {a} must be a batch of square matrices [..., n, n]"),
+        );
+    }
+    Ok(a.dims[r - 1])
+}
+
+/// `cholesky`: a batch of square matrices; the factor has the same type.
+pub fn cholesky(a: &TensorType) -> Result<TensorType> {
+    square("cholesky", "operand", a)?;
+    Ok(a.clone())
+}
+
+/// `triangular_solve`: `a[..., n, n]` and `b` of the same rank and batch axes, with `n` rows
+/// (left side) or `n` columns (right side); the result has `b`'s type.
+pub fn triangular_solve(a: &TensorType, b: &TensorType, left_side: bool) -> Result<TensorType> {
+    let op = "triangular_solve";
+    let n = square(op, "matrix", a)?;
+    same_type(op, a, b)?;
+    let r = a.rank();
+    if b.rank() != r || a.dims[..r - 2] != b.dims[..r - 2] {
+        return shape_err(
+            op,
+            format!("right-hand side {b} must have the batch axes of {a} and rank {r}"),
+        );
+    }
+    let (axis, side) = if left_side {
+        (r - 2, "rows")
+    } else {
+        (r - 1, "columns")
+    };
+    if b.dims[axis] != n {
+        return shape_err(
+            op,
+            format!(
+                "right-hand side {b} has {} {side} (axis {axis}), the {n}x{n} matrix {a} needs {n}",
+                b.dims[axis]
+            ),
+        );
+    }
+    Ok(b.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,5 +559,26 @@ mod tests {
         let o = convolution(&t(F32, &[1, 8, 8, 3]), &t(F32, &[3, 3, 3, 16]), &c).unwrap();
         assert_eq!(o, t(F32, &[1, 4, 4, 16]));
         assert!(convolution(&t(F32, &[1, 8, 8, 4]), &t(F32, &[3, 3, 3, 16]), &c).is_err());
+    }
+
+    #[test]
+    fn factor_and_solve_shapes() {
+        assert_eq!(cholesky(&t(F64, &[2, 3, 3])).unwrap(), t(F64, &[2, 3, 3]));
+        assert!(cholesky(&t(F32, &[3, 4])).is_err());
+        assert!(cholesky(&t(S32, &[3, 3])).is_err());
+        let a = t(F32, &[2, 3, 3]);
+        assert_eq!(
+            triangular_solve(&a, &t(F32, &[2, 3, 5]), true).unwrap(),
+            t(F32, &[2, 3, 5])
+        );
+        assert_eq!(
+            triangular_solve(&a, &t(F32, &[2, 5, 3]), false).unwrap(),
+            t(F32, &[2, 5, 3])
+        );
+        let e = triangular_solve(&a, &t(F32, &[2, 5, 3]), true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("f32[2,5,3]") && e.contains("rows"), "{e}");
+        assert!(triangular_solve(&a, &t(F32, &[3, 3, 5]), true).is_err());
     }
 }

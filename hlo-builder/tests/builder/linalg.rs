@@ -256,3 +256,140 @@ fn convolution_nchw_layout_matches_nhwc() {
     );
     assert_close("nchw", &f32s(&got[0]), &want, 1e-5);
 }
+
+/// Naive Cholesky (lower) of a row-major n x n symmetric positive definite matrix.
+fn cholesky_host(a: &[f64], n: usize) -> Vec<f64> {
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            l[i * n + j] = if i == j {
+                (a[i * n + i] - s).sqrt()
+            } else {
+                (a[i * n + j] - s) / l[j * n + j]
+            };
+        }
+    }
+    l
+}
+
+#[test]
+fn cholesky_factors_a_batch_and_zeroes_the_other_triangle() {
+    // Two SPD matrices: m mᵀ + 4 I from deterministic m.
+    let n = 4;
+    let mut host = Vec::new();
+    for salt in 0..2 {
+        let m: Vec<f64> = data(n * n, salt + 3).iter().map(|&v| v as f64).collect();
+        for i in 0..n {
+            for j in 0..n {
+                let s: f64 = (0..n).map(|k| m[i * n + k] * m[j * n + k]).sum();
+                host.push(s + if i == j { 4.0 } else { 0.0 });
+            }
+        }
+    }
+    let mut b = Builder::new("chol");
+    let a = b.parameter("a", F64, [2, 4, 4]).unwrap();
+    let l = b.cholesky(a, true).unwrap();
+    let u = b.cholesky(a, false).unwrap();
+    let out = run(&b, &[l, u], &[&lit(&host, &[2, 4, 4])]);
+    let (gl, gu) = (f64s(&out[0]), f64s(&out[1]));
+    for k in 0..2 {
+        let want = cholesky_host(&host[k * 16..(k + 1) * 16], n);
+        assert_close64("lower factor", &gl[k * 16..(k + 1) * 16], &want, 1e-12);
+        // u = lᵀ
+        for i in 0..n {
+            for j in 0..n {
+                assert!((gu[k * 16 + i * n + j] - want[j * n + i]).abs() < 1e-12);
+            }
+        }
+    }
+}
+
+#[test]
+fn triangular_solve_left_right_transposed_and_unit() {
+    use hlo_builder::ops::linalg::Transpose;
+    // a lower triangular with a dominant diagonal; the strict upper part is garbage that the
+    // solve must not read.
+    let n = 3;
+    let mut a = vec![0.0f64; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            a[i * n + j] = if j < i {
+                0.5 + (i + j) as f64 * 0.25
+            } else if i == j {
+                2.0 + i as f64
+            } else {
+                99.0
+            };
+        }
+    }
+    let bm: Vec<f64> = data(n * 2, 5).iter().map(|&v| v as f64).collect(); // [3, 2]
+    let mut b = Builder::new("trsm");
+    let pa = b.parameter("a", F64, [3, 3]).unwrap();
+    let pb = b.parameter("b", F64, [3, 2]).unwrap();
+    let pbt = b.parameter("bt", F64, [2, 3]).unwrap();
+    let left = b
+        .triangular_solve(pa, pb, true, true, false, Transpose::NoTranspose)
+        .unwrap();
+    let left_t = b
+        .triangular_solve(pa, pb, true, true, false, Transpose::Transpose)
+        .unwrap();
+    let right = b
+        .triangular_solve(pa, pbt, false, true, true, Transpose::NoTranspose)
+        .unwrap();
+    let bt: Vec<f64> = (0..2)
+        .flat_map(|r| (0..3).map(move |c| (r, c)))
+        .map(|(r, c)| bm[c * 2 + r])
+        .collect();
+    let out = run(
+        &b,
+        &[left, left_t, right],
+        &[&lit(&a, &[3, 3]), &lit(&bm, &[3, 2]), &lit(&bt, &[2, 3])],
+    );
+    let tri = |i: usize, j: usize, unit: bool| -> f64 {
+        if j > i {
+            0.0
+        } else if i == j && unit {
+            1.0
+        } else {
+            a[i * n + j]
+        }
+    };
+    // Check op(a) x = b by multiplying back.
+    let x = f64s(&out[0]);
+    for i in 0..n {
+        for c in 0..2 {
+            let s: f64 = (0..n).map(|k| tri(i, k, false) * x[k * 2 + c]).sum();
+            assert!(
+                (s - bm[i * 2 + c]).abs() < 1e-12,
+                "left: {s} vs {}",
+                bm[i * 2 + c]
+            );
+        }
+    }
+    let x = f64s(&out[1]);
+    for i in 0..n {
+        for c in 0..2 {
+            let s: f64 = (0..n).map(|k| tri(k, i, false) * x[k * 2 + c]).sum();
+            assert!((s - bm[i * 2 + c]).abs() < 1e-12, "left transposed");
+        }
+    }
+    let x = f64s(&out[2]); // x [2, 3] with x a = bt, unit diagonal
+    for r in 0..2 {
+        for j in 0..n {
+            let s: f64 = (0..n).map(|k| x[r * 3 + k] * tri(k, j, true)).sum();
+            assert!((s - bt[r * 3 + j]).abs() < 1e-12, "right unit");
+        }
+    }
+    // Shape mistakes are errors naming the op.
+    let e = b
+        .triangular_solve(pa, pbt, true, true, false, Transpose::NoTranspose)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("triangular_solve:"), "{e}");
+    assert!(b
+        .cholesky(pb, true)
+        .unwrap_err()
+        .to_string()
+        .starts_with("cholesky:"));
+}
