@@ -7,6 +7,8 @@ mod api;
 mod common;
 #[path = "autodiff/fixtures.rs"]
 mod fixtures;
+#[path = "autodiff/lifetime.rs"]
+mod lifetime;
 #[path = "autodiff/optim.rs"]
 mod optim;
 #[path = "autodiff/rules.rs"]
