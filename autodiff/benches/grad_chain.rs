@@ -4,11 +4,11 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use hlo_builder::{Builder, ElementType::F32, Tensor};
+use hlo_builder::{Builder, ElementType::F32, Value};
 
 /// A builder holding `x: f32[64]` and a chain of `ops` ops (sin, mul, add, tanh, ...) ending in
 /// a scalar loss.
-fn chain(ops: usize) -> (Builder, Tensor, Tensor) {
+fn chain(ops: usize) -> (Builder, Value, Value) {
     let mut b = Builder::new("chain");
     let x = b.parameter("x", F32, [64]).unwrap();
     let c = b.splat(F32, [64], 0.5).unwrap();

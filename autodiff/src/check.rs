@@ -1,7 +1,7 @@
 //! Checks shared by the transformations: is a tensor a value of this builder, and can it
 //! carry a derivative.
 
-use hlo_builder::{Builder, ElementType, Tensor, TensorType};
+use hlo_builder::{Builder, ElementType, TensorType, Value};
 
 use crate::error::{Error, Result};
 
@@ -10,7 +10,7 @@ pub(crate) fn check_value(
     b: &Builder,
     func: &'static str,
     role: &'static str,
-    t: Tensor,
+    t: Value,
 ) -> Result<TensorType> {
     match b.ty(t) {
         Ok(ty) => Ok(ty.clone()),

@@ -6,23 +6,21 @@
 
 use std::sync::Arc;
 
-use hlo_builder::{Builder, CallKind, CheckpointPolicy, Computation, CustomRules, Tensor};
+use hlo_builder::{Builder, CallKind, CheckpointPolicy, Computation, CustomRules, Value};
 
 use crate::check::check_value;
 use crate::error::{Error, Result};
 
 /// A user VJP rule: `(builder, inputs, outputs, output cotangents) -> input cotangents`
 /// (`None` = zero). Cotangents of outputs that had none are zeros.
-pub type VjpRule = dyn Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Result<Vec<Option<Tensor>>>
-    + Send
-    + Sync;
+pub type VjpRule =
+    dyn Fn(&mut Builder, &[Value], &[Value], &[Value]) -> Result<Vec<Option<Value>>> + Send + Sync;
 
 /// A user JVP rule: `(builder, inputs, outputs, input tangents) -> output tangents`
 /// (`None` = zero). Tangents of inputs that had none are zeros. It must be linear in the
 /// tangents (the VJP is its transpose).
-pub type JvpRule = dyn Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Result<Vec<Option<Tensor>>>
-    + Send
-    + Sync;
+pub type JvpRule =
+    dyn Fn(&mut Builder, &[Value], &[Value], &[Value]) -> Result<Vec<Option<Value>>> + Send + Sync;
 
 /// The rules a custom call carries (in its node, as `CallKind::Custom`).
 pub(crate) struct Rules {
@@ -31,7 +29,7 @@ pub(crate) struct Rules {
 }
 
 /// `x` unchanged in value, with a zero gradient (a `stop_gradient` node, which emits nothing).
-pub fn stop_gradient(b: &mut Builder, x: Tensor) -> Result<Tensor> {
+pub fn stop_gradient(b: &mut Builder, x: Value) -> Result<Value> {
     check_value(b, "stop_gradient", "input", x)?;
     Ok(b.stop_gradient(x)?)
 }
@@ -40,8 +38,8 @@ fn record(
     name: &str,
     b: &Builder,
     func: &'static str,
-    inputs: &[Tensor],
-    f: impl FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>,
+    inputs: &[Value],
+    f: impl FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>,
 ) -> Result<Arc<Computation>> {
     let mut tys = Vec::with_capacity(inputs.len());
     for &x in inputs {
@@ -60,9 +58,9 @@ fn custom_call(
     b: &mut Builder,
     name: &str,
     c: &Arc<Computation>,
-    inputs: &[Tensor],
+    inputs: &[Value],
     rules: Rules,
-) -> Result<Vec<Tensor>> {
+) -> Result<Vec<Value>> {
     let kind = CallKind::Custom(CustomRules::new(name, Arc::new(rules)));
     Ok(b.call_as(c, inputs, kind)?)
 }
@@ -76,13 +74,13 @@ fn custom_call(
 pub fn custom_vjp(
     b: &mut Builder,
     name: &str,
-    inputs: &[Tensor],
-    forward: impl FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>,
-    rule: impl Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Result<Vec<Option<Tensor>>>
+    inputs: &[Value],
+    forward: impl FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>,
+    rule: impl Fn(&mut Builder, &[Value], &[Value], &[Value]) -> Result<Vec<Option<Value>>>
         + Send
         + Sync
         + 'static,
-) -> Result<Vec<Tensor>> {
+) -> Result<Vec<Value>> {
     let c = record(name, b, "custom_vjp", inputs, forward)?;
     let rules = Rules {
         vjp: Some(Arc::new(rule)),
@@ -99,13 +97,13 @@ pub fn custom_vjp(
 pub fn custom_jvp(
     b: &mut Builder,
     name: &str,
-    inputs: &[Tensor],
-    forward: impl FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>,
-    rule: impl Fn(&mut Builder, &[Tensor], &[Tensor], &[Tensor]) -> Result<Vec<Option<Tensor>>>
+    inputs: &[Value],
+    forward: impl FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>,
+    rule: impl Fn(&mut Builder, &[Value], &[Value], &[Value]) -> Result<Vec<Option<Value>>>
         + Send
         + Sync
         + 'static,
-) -> Result<Vec<Tensor>> {
+) -> Result<Vec<Value>> {
     let c = record(name, b, "custom_jvp", inputs, forward)?;
     let rules = Rules {
         vjp: None,
@@ -120,9 +118,9 @@ pub fn custom_jvp(
 pub fn checkpoint(
     b: &mut Builder,
     name: &str,
-    inputs: &[Tensor],
-    f: impl FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>,
-) -> Result<Vec<Tensor>> {
+    inputs: &[Value],
+    f: impl FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>,
+) -> Result<Vec<Value>> {
     let c = record(name, b, "checkpoint", inputs, f)?;
     let kind = CallKind::Checkpoint(CheckpointPolicy::RecomputeAll);
     Ok(b.call_as(&c, inputs, kind)?)
@@ -133,9 +131,9 @@ pub fn checkpoint(
 pub fn fori_loop(
     b: &mut Builder,
     trips: i32,
-    state: &[Tensor],
-    body: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>>,
-) -> Result<Vec<Tensor>> {
+    state: &[Value],
+    body: impl FnOnce(&mut Builder, Value, &[Value]) -> Result<Vec<Value>>,
+) -> Result<Vec<Value>> {
     for &s in state {
         check_value(b, "fori_loop", "state", s)?;
     }

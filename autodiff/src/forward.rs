@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use hlo_builder::{Builder, Node, NodeId, Tensor, ValueId};
+use hlo_builder::{Builder, Node, NodeId, Value, ValueId};
 
 use crate::check::{check_value, differentiable};
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ use crate::rules::{self, add, Cts, Jvp};
 pub(crate) fn forward(
     b: &mut Builder,
     wrt: &[ValueId],
-    tangents: &[Tensor],
+    tangents: &[Value],
     outputs: &[ValueId],
 ) -> Result<Cts> {
     let end = b.graph().len();
@@ -40,7 +40,7 @@ pub(crate) fn forward(
             }
         }
     }
-    let mut tan: HashMap<ValueId, Tensor> = HashMap::new();
+    let mut tan: HashMap<ValueId, Value> = HashMap::new();
     for (&w, &t) in wrt.iter().zip(tangents) {
         let prev = tan.get(&w).copied();
         if let Some(s) = add(b, prev, Some(t))? {
@@ -78,7 +78,7 @@ pub(crate) fn forward(
 }
 
 /// The tangent of a node from its VJP rule, by transposition (see the module docs).
-fn by_transpose(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]) -> Result<Cts> {
+fn by_transpose(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Value>]) -> Result<Cts> {
     let start = b.graph().len();
     let mut us = Vec::with_capacity(node.types.len());
     for t in &node.types {
@@ -90,7 +90,7 @@ fn by_transpose(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]
     }
     let want: Vec<bool> = tin.iter().map(Option::is_some).collect();
     let cts = rules::vjp(&CX, b, node, id, &us, &want)?;
-    let seeds: Vec<(ValueId, Tensor)> = cts
+    let seeds: Vec<(ValueId, Value)> = cts
         .iter()
         .zip(tin)
         .filter_map(|(c, t)| match (c, t) {
@@ -118,10 +118,10 @@ fn by_transpose(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]
 /// the nodes between the inputs and the outputs (see the `forward` module for the rules).
 pub fn jvp(
     b: &mut Builder,
-    outputs: &[Tensor],
-    wrt: &[Tensor],
-    tangents: &[Tensor],
-) -> Result<Vec<Tensor>> {
+    outputs: &[Value],
+    wrt: &[Value],
+    tangents: &[Value],
+) -> Result<Vec<Value>> {
     let func = "jvp";
     if wrt.len() != tangents.len() {
         return Err(Error::Arity {

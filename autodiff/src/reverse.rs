@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hlo_builder::{BinaryOp, Builder, ElementType, NodeId, Tensor, TensorType, ValueId};
+use hlo_builder::{BinaryOp, Builder, ElementType, NodeId, TensorType, Value, ValueId};
 
 use crate::check::{check_value, differentiable};
 use crate::error::{Error, Result};
@@ -20,9 +20,9 @@ pub(crate) const CX: Cx = Cx { backprop };
 /// Adds `c` to the cotangent of `v` (the first contribution is stored as is).
 fn accumulate(
     b: &mut Builder,
-    cts: &mut HashMap<ValueId, Tensor>,
+    cts: &mut HashMap<ValueId, Value>,
     v: ValueId,
-    c: Tensor,
+    c: Value,
 ) -> Result<()> {
     let new = match cts.get(&v) {
         Some(&old) => b.binary_same_shape(BinaryOp::Add, old, c)?,
@@ -37,10 +37,10 @@ fn accumulate(
 /// before `start` are roots); callers pass the first node that can depend on `wrt`.
 pub(crate) fn backprop(
     b: &mut Builder,
-    seeds: &[(ValueId, Tensor)],
+    seeds: &[(ValueId, Value)],
     wrt: &[ValueId],
     start: usize,
-) -> Result<Vec<Option<Tensor>>> {
+) -> Result<Vec<Option<Value>>> {
     let end = b.graph().len();
     let wrt_set: HashSet<ValueId> = wrt.iter().copied().collect();
     // Forward: which nodes depend on an input.
@@ -57,7 +57,7 @@ pub(crate) fn backprop(
     };
     // Backward: which of those the outputs depend on.
     let mut live = vec![false; dep.len()];
-    let mut cts: HashMap<ValueId, Tensor> = HashMap::new();
+    let mut cts: HashMap<ValueId, Value> = HashMap::new();
     for &(v, c) in seeds {
         if depends(&v, &dep) {
             if v.node.index() >= start {
@@ -71,7 +71,7 @@ pub(crate) fn backprop(
             continue;
         }
         let node = b.graph().nodes()[i].clone();
-        let outs: Vec<Option<Tensor>> = (0..node.types.len() as u32)
+        let outs: Vec<Option<Value>> = (0..node.types.len() as u32)
             .map(|o| {
                 cts.get(&ValueId {
                     node: NodeId(i as u32),
@@ -122,9 +122,9 @@ pub(crate) fn backprop(
 /// Cotangents, zero-filled where `None`.
 pub(crate) fn materialize(
     b: &mut Builder,
-    xs: &[Tensor],
-    gs: Vec<Option<Tensor>>,
-) -> Result<Vec<Tensor>> {
+    xs: &[Value],
+    gs: Vec<Option<Value>>,
+) -> Result<Vec<Value>> {
     xs.iter()
         .zip(gs)
         .map(|(&x, g)| match g {
@@ -137,7 +137,7 @@ pub(crate) fn materialize(
 pub(crate) fn check_inputs(
     b: &Builder,
     func: &'static str,
-    wrt: &[Tensor],
+    wrt: &[Value],
 ) -> Result<Vec<TensorType>> {
     let mut tys = Vec::with_capacity(wrt.len());
     for (i, &w) in wrt.iter().enumerate() {
@@ -157,7 +157,7 @@ pub(crate) fn check_inputs(
 pub(crate) fn check_outputs(
     b: &Builder,
     func: &'static str,
-    outputs: &[Tensor],
+    outputs: &[Value],
 ) -> Result<Vec<TensorType>> {
     let mut tys = Vec::with_capacity(outputs.len());
     for (i, &o) in outputs.iter().enumerate() {
@@ -174,7 +174,7 @@ pub(crate) fn check_outputs(
     Ok(tys)
 }
 
-fn start_of(wrt: &[Tensor]) -> usize {
+fn start_of(wrt: &[Value]) -> usize {
     wrt.iter()
         .map(|w| w.node().index())
         .min()
@@ -186,10 +186,10 @@ fn start_of(wrt: &[Tensor]) -> usize {
 /// (parameters or intermediate values); an input the outputs do not depend on gets zeros.
 pub fn vjp(
     b: &mut Builder,
-    outputs: &[Tensor],
-    cotangents: &[Tensor],
-    wrt: &[Tensor],
-) -> Result<Vec<Tensor>> {
+    outputs: &[Value],
+    cotangents: &[Value],
+    wrt: &[Value],
+) -> Result<Vec<Value>> {
     let func = "vjp";
     if outputs.len() != cotangents.len() {
         return Err(Error::Arity {
@@ -226,16 +226,16 @@ pub fn vjp(
 ///
 /// Errors (never panics) when `output` is not a float scalar, or when a tensor is not a value
 /// of `b`.
-pub fn grad(b: &mut Builder, output: Tensor, wrt: &[Tensor]) -> Result<Vec<Tensor>> {
+pub fn grad(b: &mut Builder, output: Value, wrt: &[Value]) -> Result<Vec<Value>> {
     Ok(value_and_grad(b, output, wrt)?.1)
 }
 
 /// `(output, grad(output, wrt))`: the value is the output itself (already in the graph).
 pub fn value_and_grad(
     b: &mut Builder,
-    output: Tensor,
-    wrt: &[Tensor],
-) -> Result<(Tensor, Vec<Tensor>)> {
+    output: Value,
+    wrt: &[Value],
+) -> Result<(Value, Vec<Value>)> {
     let func = "grad";
     let t = check_outputs(b, func, &[output])?.remove(0);
     if t.rank() != 0 {
@@ -253,7 +253,7 @@ pub fn value_and_grad(
 
 /// The Hessian-vector product `H v` of the scalar `output` with respect to `wrt` (reverse
 /// over reverse: the gradient of `<grad(output), v>`).
-pub fn hvp(b: &mut Builder, output: Tensor, wrt: &[Tensor], v: &[Tensor]) -> Result<Vec<Tensor>> {
+pub fn hvp(b: &mut Builder, output: Value, wrt: &[Value], v: &[Value]) -> Result<Vec<Value>> {
     let func = "hvp";
     if wrt.len() != v.len() {
         return Err(Error::Arity {
@@ -262,7 +262,7 @@ pub fn hvp(b: &mut Builder, output: Tensor, wrt: &[Tensor], v: &[Tensor]) -> Res
         });
     }
     let g = grad(b, output, wrt)?;
-    let mut total: Option<Tensor> = None;
+    let mut total: Option<Value> = None;
     for (i, (&gi, &vi)) in g.iter().zip(v).enumerate() {
         let gt = b.ty(gi)?.clone();
         let vt = check_value(b, func, "vector", vi)?;

@@ -1,7 +1,7 @@
 //! The two digit classifiers of `train_digits`: an MLP and a small CNN.
 
 use autodiff::train::nn::{self, Activation, Init, Model, Padding, ParamSpec};
-use hlo_builder::{Builder, Result, Tensor};
+use hlo_builder::{Builder, Result, Value};
 
 /// The MLP 64-128-128-10 with ReLU.
 pub fn mlp() -> nn::Mlp {
@@ -52,7 +52,7 @@ impl Model for Cnn {
         vec![batch, 64]
     }
 
-    fn forward(&self, b: &mut Builder, p: &[Tensor], x: Tensor) -> Result<Tensor> {
+    fn forward(&self, b: &mut Builder, p: &[Value], x: Value) -> Result<Value> {
         let n = b.dims(x)?[0];
         let img = b.reshape(x, [n, 8, 8, 1])?;
         let h = nn::conv2d(b, img, p[0], Some(p[1]), [1, 1], &Padding::Same)?;

@@ -48,7 +48,7 @@ fn memory_per_op() {
         drop(b);
     }
 }
-use hlo_builder::{Builder, ElementType::F32, Tensor};
+use hlo_builder::{Builder, ElementType::F32, Value};
 
 /// x -> sin -> *x -> +x -> exp ... (3000 unary/binary ops on f32[128]).
 fn chain(n: usize) -> Builder {
@@ -73,7 +73,7 @@ fn graph(n: usize) -> Builder {
     let w = b.parameter("w", F32, [32, 32]).unwrap();
     let bias = b.parameter("b", F32, [32]).unwrap();
     let mut h = x;
-    let mut outs: Vec<Tensor> = Vec::new();
+    let mut outs: Vec<Value> = Vec::new();
     while b.graph().len() < n {
         let m = b.matmul(h, w).unwrap();
         let a = b.add(m, bias).unwrap();
@@ -88,10 +88,10 @@ fn graph(n: usize) -> Builder {
 }
 
 trait FinishCheck {
-    fn finish_check(self, t: Tensor) -> Self;
+    fn finish_check(self, t: Value) -> Self;
 }
 impl FinishCheck for Builder {
-    fn finish_check(self, t: Tensor) -> Self {
+    fn finish_check(self, t: Value) -> Self {
         assert!(self.ty(t).is_ok());
         self
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::error::{shape_err, Error, Result};
-use crate::graph::{Computation, Graph, Node, NodeId, Tensor, ValueId};
+use crate::graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 use crate::module::Module;
 use crate::ops::{common, MiscOp, Op, ShapeOp, SourceOp};
 use crate::types::{ElementType, TensorType};
@@ -33,11 +33,11 @@ pub struct Builder {
 
 /// A closure that records a region body: it gets a fresh builder and the region's arguments,
 /// and returns the region's results.
-pub trait RegionFn: FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>> {}
-impl<F: FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>>> RegionFn for F {}
+pub trait RegionFn: FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>> {}
+impl<F: FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>> RegionFn for F {}
 
 /// One branch of [`Builder::case`], as a boxed closure (branches differ in type).
-pub type BranchFn<'a> = Box<dyn FnOnce(&mut Builder, &[Tensor]) -> Result<Vec<Tensor>> + 'a>;
+pub type BranchFn<'a> = Box<dyn FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>> + 'a>;
 
 impl Builder {
     /// A new, empty builder for a function called `name`.
@@ -79,15 +79,15 @@ impl Builder {
     }
 
     /// The handle of a value of this builder's graph.
-    pub fn tensor(&self, v: ValueId) -> Tensor {
-        Tensor {
+    pub fn tensor(&self, v: ValueId) -> Value {
+        Value {
             builder: self.id,
             value: v,
         }
     }
 
     /// The node that produced `t`.
-    pub fn node(&self, t: Tensor) -> Result<&Node> {
+    pub fn node(&self, t: Value) -> Result<&Node> {
         self.value("node", t)?;
         self.graph.node(t.value.node).ok_or(Error::UnknownTensor {
             op: "node",
@@ -96,11 +96,11 @@ impl Builder {
         })
     }
     /// The op that produced `t`.
-    pub fn op(&self, t: Tensor) -> Result<&Op> {
+    pub fn op(&self, t: Value) -> Result<&Op> {
         Ok(&self.node(t)?.op)
     }
     /// The type of `t`.
-    pub fn ty(&self, t: Tensor) -> Result<&TensorType> {
+    pub fn ty(&self, t: Value) -> Result<&TensorType> {
         self.value("ty", t)?;
         self.graph.ty(t.value).ok_or(Error::UnknownTensor {
             op: "ty",
@@ -109,11 +109,11 @@ impl Builder {
         })
     }
     /// The dimensions of `t`.
-    pub fn dims(&self, t: Tensor) -> Result<&[i64]> {
+    pub fn dims(&self, t: Value) -> Result<&[i64]> {
         Ok(&self.ty(t)?.dims)
     }
     /// The operands of the node that produced `t`, as handles.
-    pub fn operands(&self, t: Tensor) -> Result<Vec<Tensor>> {
+    pub fn operands(&self, t: Value) -> Result<Vec<Value>> {
         Ok(self
             .node(t)?
             .operands
@@ -122,7 +122,7 @@ impl Builder {
             .collect())
     }
     /// All results of a node, as handles.
-    pub fn results(&self, node: NodeId) -> Vec<Tensor> {
+    pub fn results(&self, node: NodeId) -> Vec<Value> {
         match self.graph.node(node) {
             Some(n) => (0..n.types.len() as u32)
                 .map(|o| self.tensor(ValueId { node, output: o }))
@@ -131,7 +131,7 @@ impl Builder {
         }
     }
     /// The parameters recorded so far, in order.
-    pub fn parameters(&self) -> Vec<Tensor> {
+    pub fn parameters(&self) -> Vec<Value> {
         self.graph
             .params
             .iter()
@@ -148,7 +148,7 @@ impl Builder {
     }
 
     /// Checks that `t` is a value of this builder; returns its id and type.
-    pub(crate) fn value(&self, op: &'static str, t: Tensor) -> Result<(ValueId, TensorType)> {
+    pub(crate) fn value(&self, op: &'static str, t: Value) -> Result<(ValueId, TensorType)> {
         if t.builder != self.id {
             return Err(Error::ForeignTensor {
                 op,
@@ -167,7 +167,7 @@ impl Builder {
     }
 
     /// The types of values of this builder.
-    pub(crate) fn types(&self, op: &'static str, ts: &[Tensor]) -> Result<Vec<TensorType>> {
+    pub(crate) fn types(&self, op: &'static str, ts: &[Value]) -> Result<Vec<TensorType>> {
         ts.iter().map(|t| self.value(op, *t).map(|v| v.1)).collect()
     }
 
@@ -177,9 +177,9 @@ impl Builder {
     pub fn record(
         &mut self,
         op: &Op,
-        operands: &[Tensor],
+        operands: &[Value],
         regions: &[Arc<Computation>],
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.record_owned(op.clone(), operands, regions.iter().cloned().collect())
     }
 
@@ -187,9 +187,9 @@ impl Builder {
     pub(crate) fn record_owned(
         &mut self,
         op: Op,
-        operands: &[Tensor],
+        operands: &[Value],
         regions: SmallVec<[Arc<Computation>; 1]>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let name = op.name();
         if let Op::Source(SourceOp::Parameter { .. }) = op {
             return shape_err(name, "parameters are recorded with `Builder::parameter`");
@@ -204,7 +204,7 @@ impl Builder {
     }
 
     /// [`record`](Self::record) for an op with one result and no regions.
-    pub(crate) fn record1(&mut self, op: impl Into<Op>, operands: &[Tensor]) -> Result<Tensor> {
+    pub(crate) fn record1(&mut self, op: impl Into<Op>, operands: &[Value]) -> Result<Value> {
         let op = op.into();
         let name = op.name();
         let r = self.record_owned(op, operands, SmallVec::new())?;
@@ -218,10 +218,10 @@ impl Builder {
     fn push(
         &mut self,
         op: Op,
-        operands: &[Tensor],
+        operands: &[Value],
         regions: SmallVec<[Arc<Computation>; 1]>,
         types: Vec<TensorType>,
-    ) -> Vec<Tensor> {
+    ) -> Vec<Value> {
         let node = NodeId(self.graph.nodes.len() as u32);
         let n = types.len() as u32;
         self.graph.nodes.push(Node {
@@ -236,7 +236,7 @@ impl Builder {
     }
 
     /// Finishes the function with `results` and returns it as a [`Computation`].
-    pub fn finish(self, results: &[Tensor]) -> Result<Computation> {
+    pub fn finish(self, results: &[Value]) -> Result<Computation> {
         let mut res = Vec::with_capacity(results.len());
         for r in results {
             res.push(self.value("build", *r)?.0);
@@ -250,12 +250,12 @@ impl Builder {
 
     /// Lowers the function with `results` into a StableHLO module (function `main`).
     /// The builder stays usable (its graph is copied).
-    pub fn build(&self, results: &[Tensor]) -> Result<Module> {
+    pub fn build(&self, results: &[Value]) -> Result<Module> {
         Module::new(Arc::new(self.main_computation(results)?))
     }
 
     /// The function `main` returning `results` (the graph is copied).
-    fn main_computation(&self, results: &[Tensor]) -> Result<Computation> {
+    fn main_computation(&self, results: &[Value]) -> Result<Computation> {
         let mut res = Vec::with_capacity(results.len());
         for r in results {
             res.push(self.value("build", *r)?.0);
@@ -272,7 +272,7 @@ impl Builder {
     /// [`Module::with_donations`]). A donated argument buffer is deleted by the call.
     pub fn build_with_donations(
         &self,
-        results: &[Tensor],
+        results: &[Value],
         donations: &[(usize, usize)],
     ) -> Result<Module> {
         Module::with_donations(Arc::new(self.main_computation(results)?), donations)
@@ -286,7 +286,7 @@ impl Builder {
         name: impl Into<String>,
         ty: ElementType,
         dims: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let t = TensorType::new(ty, dims.as_ref());
         common::check_type("parameter", &t)?;
         let index = self.graph.params.len();
@@ -303,7 +303,7 @@ impl Builder {
 
     /// Replays `c` into this builder with `args` bound to its parameters; returns the values
     /// of its results. Every op goes through [`Builder::record`] again.
-    pub fn inline(&mut self, c: &Computation, args: &[Tensor]) -> Result<Vec<Tensor>> {
+    pub fn inline(&mut self, c: &Computation, args: &[Value]) -> Result<Vec<Value>> {
         let want = c.param_types();
         let got = self.types("inline", args)?;
         if got != want {
@@ -326,19 +326,19 @@ impl Builder {
     pub fn inline_elementwise(
         &mut self,
         c: &Computation,
-        args: &[Tensor],
+        args: &[Value],
         dims: &[i64],
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.replay(c, args, Some(dims))
     }
 
     fn replay(
         &mut self,
         c: &Computation,
-        args: &[Tensor],
+        args: &[Value],
         elementwise: Option<&[i64]>,
-    ) -> Result<Vec<Tensor>> {
-        let mut vals: Vec<Vec<Tensor>> = Vec::with_capacity(c.graph.nodes.len());
+    ) -> Result<Vec<Value>> {
+        let mut vals: Vec<Vec<Value>> = Vec::with_capacity(c.graph.nodes.len());
         for node in &c.graph.nodes {
             let outs = match &node.op {
                 Op::Source(SourceOp::Parameter { index, .. }) => {
@@ -392,9 +392,9 @@ impl Builder {
         &mut self,
         comp: &str,
         op: &Op,
-        ops: &[Tensor],
+        ops: &[Value],
         dims: &[i64],
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         match op {
             Op::Source(SourceOp::Constant { ty, .. }) if ty.rank() == 0 => {
                 let s = self.record(op, &[], &[])?;

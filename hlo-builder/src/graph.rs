@@ -30,12 +30,12 @@ pub struct ValueId {
 /// builder made it (by a 64-bit id that is never reused), so passing it to another builder is
 /// an error, not a wrong program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Tensor {
+pub struct Value {
     pub(crate) builder: u64,
     pub(crate) value: ValueId,
 }
 
-impl Tensor {
+impl Value {
     /// The value this handle names inside its builder's graph.
     pub fn value(self) -> ValueId {
         self.value

@@ -47,7 +47,7 @@ mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
 pub use error::{Error, Result};
-pub use graph::{Computation, Graph, Node, NodeId, Tensor, ValueId};
+pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 pub use module::{Executable, Module};
 pub use ops::{
     BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,

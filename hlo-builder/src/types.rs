@@ -1,4 +1,4 @@
-//! Tensor types: an element type and static dimensions.
+//! Value types: an element type and static dimensions.
 
 use std::fmt;
 

@@ -167,10 +167,10 @@ fn chart_is_a_valid_png_with_the_series_drawn() {
 
 mod nn_layers {
     use autodiff::train::nn::{self, Activation, Padding};
-    use hlo_builder::{Builder, ElementType::F32, ElementType::S32, ElementType::U64, Tensor};
+    use hlo_builder::{Builder, ElementType::F32, ElementType::S32, ElementType::U64, Value};
     use pjrt::{Client, Literal};
 
-    fn run(b: &Builder, outs: &[Tensor], args: &[Literal]) -> Vec<Vec<f32>> {
+    fn run(b: &Builder, outs: &[Value], args: &[Literal]) -> Vec<Vec<f32>> {
         let client = Client::default_cpu().unwrap();
         let exe = client.compile(&b.build(outs).unwrap().program()).unwrap();
         let refs: Vec<&Literal> = args.iter().collect();
@@ -369,7 +369,7 @@ mod nn_layers {
         assert_eq!(vals, nn::init_all(&specs, 1));
         assert!(vals[1].iter().all(|&v| v == 0.0));
         let mut b = Builder::new("fwd");
-        let ps: Vec<Tensor> = specs
+        let ps: Vec<Value> = specs
             .iter()
             .map(|s| b.parameter(&s.name, F32, &s.dims).unwrap())
             .collect();
@@ -841,11 +841,11 @@ mod digits_training {
 /// difference `(L(x + h v) - L(x - h v)) / 2h`, in f64.
 mod nn_gradients {
     use autodiff::train::nn::{self, Padding};
-    use hlo_builder::{Builder, ElementType::F64, ElementType::S32, Result, Tensor};
+    use hlo_builder::{Builder, ElementType::F64, ElementType::S32, Result, Value};
     use pjrt::{Client, Literal};
     use rand_xoshiro::Xoshiro256StarStar as Rng;
 
-    fn consts(b: &mut Builder, rng: &mut Rng, dims: &[i64], scale: f64) -> Tensor {
+    fn consts(b: &mut Builder, rng: &mut Rng, dims: &[i64], scale: f64) -> Value {
         let n: i64 = dims.iter().product();
         let v: Vec<f64> = nn::init::normals(rng, n as usize)
             .into_iter()
@@ -854,11 +854,7 @@ mod nn_gradients {
         b.constant(&v, dims).unwrap()
     }
 
-    fn check(
-        name: &str,
-        dims: &[i64],
-        f: impl Fn(&mut Builder, &mut Rng, Tensor) -> Result<Tensor>,
-    ) {
+    fn check(name: &str, dims: &[i64], f: impl Fn(&mut Builder, &mut Rng, Value) -> Result<Value>) {
         let client = Client::default_cpu().unwrap();
         let mut rng = nn::seeded(11);
         let mut b = Builder::new(name);

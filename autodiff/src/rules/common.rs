@@ -1,18 +1,18 @@
 //! What the rule families share: the rule context (the reverse sweep, handed in so rules that
 //! differentiate bodies need not import it), the JVP answer type, and small helpers.
 
-use hlo_builder::{BinaryOp, Builder, Node, Tensor, TensorType, ValueId};
+use hlo_builder::{BinaryOp, Builder, Node, TensorType, Value, ValueId};
 
 use crate::check::differentiable;
 use crate::error::{Error, Result};
 
 /// Cotangents (or tangents), one per operand (or result); `None` is a symbolic zero.
-pub(crate) type Cts = Vec<Option<Tensor>>;
+pub(crate) type Cts = Vec<Option<Value>>;
 
 /// The reverse sweep: cotangents of `wrt` from `(output, cotangent)` seeds, walking nodes
 /// from `start` on (see `crate::reverse::backprop`).
 pub(crate) type Backprop =
-    fn(&mut Builder, &[(ValueId, Tensor)], &[ValueId], usize) -> Result<Vec<Option<Tensor>>>;
+    fn(&mut Builder, &[(ValueId, Value)], &[ValueId], usize) -> Result<Vec<Option<Value>>>;
 
 /// What rules get besides the node: the reverse sweep, for rules that differentiate bodies
 /// (loops, branches, calls, decompositions).
@@ -31,12 +31,12 @@ pub(crate) enum Jvp {
     FromVjp,
 }
 
-pub(crate) fn ty(b: &Builder, t: Tensor) -> Result<TensorType> {
+pub(crate) fn ty(b: &Builder, t: Value) -> Result<TensorType> {
     Ok(b.ty(t)?.clone())
 }
 
 /// The cotangent of a node's single result (rules for one-result ops are only called with one).
-pub(crate) fn first(op: &'static str, cts: &[Option<Tensor>]) -> Result<Tensor> {
+pub(crate) fn first(op: &'static str, cts: &[Option<Value>]) -> Result<Value> {
     cts.first()
         .copied()
         .flatten()
@@ -46,7 +46,7 @@ pub(crate) fn first(op: &'static str, cts: &[Option<Tensor>]) -> Result<Tensor> 
         })
 }
 
-pub(crate) fn zeros_ty(b: &mut Builder, t: &TensorType) -> Result<Tensor> {
+pub(crate) fn zeros_ty(b: &mut Builder, t: &TensorType) -> Result<Value> {
     Ok(b.splat(t.ty, &t.dims, 0.0)?)
 }
 
@@ -54,13 +54,13 @@ pub(crate) fn all_axes(rank: usize) -> Vec<i64> {
     (0..rank as i64).collect()
 }
 
-pub(crate) fn sum_all(b: &mut Builder, x: Tensor) -> Result<Tensor> {
+pub(crate) fn sum_all(b: &mut Builder, x: Value) -> Result<Value> {
     let r = ty(b, x)?.rank();
     Ok(b.reduce_sum(x, all_axes(r))?)
 }
 
 /// `a + c` with symbolic zeros.
-pub(crate) fn add(b: &mut Builder, a: Option<Tensor>, c: Option<Tensor>) -> Result<Option<Tensor>> {
+pub(crate) fn add(b: &mut Builder, a: Option<Value>, c: Option<Value>) -> Result<Option<Value>> {
     Ok(match (a, c) {
         (Some(a), Some(c)) => Some(b.binary_same_shape(BinaryOp::Add, a, c)?),
         (a, None) => a,
@@ -71,9 +71,9 @@ pub(crate) fn add(b: &mut Builder, a: Option<Tensor>, c: Option<Tensor>) -> Resu
 /// Cotangents of `ys`, zero-filled where `None`.
 pub(crate) fn materialize_cts(
     b: &mut Builder,
-    ys: &[Tensor],
-    cts: &[Option<Tensor>],
-) -> Result<Vec<Tensor>> {
+    ys: &[Value],
+    cts: &[Option<Value>],
+) -> Result<Vec<Value>> {
     ys.iter()
         .zip(cts)
         .map(|(&y, c)| match c {
@@ -89,10 +89,10 @@ pub(crate) fn materialize_cts(
 pub(crate) fn via(
     cx: &Cx,
     b: &mut Builder,
-    inputs: &[Tensor],
-    cts: &[Option<Tensor>],
+    inputs: &[Value],
+    cts: &[Option<Value>],
     want: &[bool],
-    f: impl FnOnce(&mut Builder) -> Result<Vec<Tensor>>,
+    f: impl FnOnce(&mut Builder) -> Result<Vec<Value>>,
 ) -> Result<Cts> {
     let start = b.graph().len();
     let outs = f(b)?;
@@ -106,7 +106,7 @@ pub(crate) fn via(
             ),
         });
     }
-    let seeds: Vec<(ValueId, Tensor)> = outs
+    let seeds: Vec<(ValueId, Value)> = outs
         .iter()
         .zip(cts)
         .filter_map(|(o, c)| c.map(|c| (o.value(), c)))
@@ -130,8 +130,8 @@ pub(crate) fn via(
 pub(crate) fn linear(
     b: &mut Builder,
     node: &Node,
-    x: &[Tensor],
-    tin: &[Option<Tensor>],
+    x: &[Value],
+    tin: &[Option<Value>],
 ) -> Result<Jvp> {
     let mut args = Vec::with_capacity(x.len());
     for (k, &xk) in x.iter().enumerate() {
@@ -157,8 +157,8 @@ pub(crate) fn linear(
 pub(crate) fn bilinear(
     b: &mut Builder,
     node: &Node,
-    x: &[Tensor],
-    tin: &[Option<Tensor>],
+    x: &[Value],
+    tin: &[Option<Value>],
 ) -> Result<Jvp> {
     let l = match tin[0] {
         Some(t) => Some(b.record(&node.op, &[t, x[1]], &node.regions)?[0]),
@@ -174,6 +174,6 @@ pub(crate) fn bilinear(
 /// A node being differentiated: the node, and its operands and results as handles.
 pub(crate) struct At<'a> {
     pub node: &'a Node,
-    pub x: Vec<Tensor>,
-    pub y: Vec<Tensor>,
+    pub x: Vec<Value>,
+    pub y: Vec<Value>,
 }

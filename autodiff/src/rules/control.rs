@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use hlo_builder::{
-    Builder, CallKind, CheckpointPolicy, Computation, ControlOp, Counted, ElementType, Tensor,
-    TensorType, ValueId,
+    Builder, CallKind, CheckpointPolicy, Computation, ControlOp, Counted, ElementType, TensorType,
+    Value, ValueId,
 };
 
 use super::common::{materialize_cts, ty, via, zeros_ty, At, Cts, Cx, Jvp};
@@ -20,7 +20,7 @@ pub(crate) fn vjp(
     b: &mut Builder,
     op: &ControlOp,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     match op {
@@ -49,7 +49,7 @@ pub(crate) fn vjp(
 }
 
 /// The JVP of a control-flow node: a call's own JVP rule if it has one, else from the VJP.
-pub(crate) fn jvp(b: &mut Builder, op: &ControlOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
+pub(crate) fn jvp(b: &mut Builder, op: &ControlOp, at: &At, tin: &[Option<Value>]) -> Result<Jvp> {
     match op {
         ControlOp::Call {
             kind: CallKind::Custom(r),
@@ -86,7 +86,7 @@ fn custom_vjp(
     rules: &Rules,
     name: &str,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let n = at.x.len();
@@ -117,7 +117,7 @@ fn custom_vjp(
         us.push(b.zeros_like(xk)?);
     }
     let ts = rule(b, &at.x, &at.y, &us)?;
-    let seeds: Vec<(ValueId, Tensor)> = ts
+    let seeds: Vec<(ValueId, Value)> = ts
         .iter()
         .zip(cts)
         .filter_map(|(t, c)| match (t, c) {
@@ -143,7 +143,7 @@ fn while_loop(
     cx: &Cx,
     b: &mut Builder,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
     counted: Option<Counted>,
 ) -> Result<Cts> {
@@ -187,7 +187,7 @@ fn while_loop(
         let c = cb.lt(ps[0], n)?;
         Ok(Arc::new(cb.finish(&[c])?))
     };
-    let row = |cb: &mut Builder, i: Tensor, t: &TensorType| -> Result<Vec<Tensor>> {
+    let row = |cb: &mut Builder, i: Value, t: &TensorType| -> Result<Vec<Value>> {
         let mut st = vec![i];
         for _ in 0..t.rank() {
             st.push(cb.scalar(ElementType::S32, 0.0)?);
@@ -267,7 +267,7 @@ fn while_loop(
         // `start`) and the invariant parameters.
         let start = cb.graph().len();
         let outs = cb.inline(body, &xs)?;
-        let seeds: Vec<(ValueId, Tensor)> = float
+        let seeds: Vec<(ValueId, Value)> = float
             .iter()
             .enumerate()
             .map(|(k, &j)| (outs[j].value(), ps[1 + k]))
@@ -310,7 +310,7 @@ fn branches(
     cx: &Cx,
     b: &mut Builder,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let (node, x, bs) = (at.node, &at.x, &at.node.regions);
@@ -344,7 +344,7 @@ fn branches(
             ps.push(cb.parameter(format!("arg{i}"), t.ty, &t.dims)?);
         }
         let outs = cb.inline(br, &ps[..m])?;
-        let seeds: Vec<(ValueId, Tensor)> = ct_outs
+        let seeds: Vec<(ValueId, Value)> = ct_outs
             .iter()
             .enumerate()
             .map(|(k, &o)| (outs[o].value(), ps[m + k]))
@@ -363,7 +363,7 @@ fn branches(
         }
         new_branches.push(Arc::new(cb.finish(&res)?));
     }
-    let mut ops: Vec<Tensor> = args.to_vec();
+    let mut ops: Vec<Value> = args.to_vec();
     ops.extend(&ct_vals);
     let r = b.record(
         &node.op,
@@ -388,7 +388,7 @@ fn checkpoint(
     cx: &Cx,
     b: &mut Builder,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let (callee, x, y) = (&at.node.regions[0], &at.x, &at.y);
@@ -399,7 +399,7 @@ fn checkpoint(
     let start = b.graph().len();
     let held = b.optimization_barrier(&ops)?;
     let outs = b.inline(callee, &held[..n])?;
-    let seeds: Vec<(ValueId, Tensor)> = outs
+    let seeds: Vec<(ValueId, Value)> = outs
         .iter()
         .zip(&held[n..])
         .map(|(o, c)| (o.value(), *c))

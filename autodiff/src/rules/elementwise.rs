@@ -1,7 +1,7 @@
 //! Rules of the elementwise family: each op's derivative is diagonal, so the VJP formula
 //! applied to a tangent is the JVP.
 
-use hlo_builder::{BinaryOp, Builder, ComparisonDirection, ElementwiseOp, Tensor, UnaryOp};
+use hlo_builder::{BinaryOp, Builder, ComparisonDirection, ElementwiseOp, UnaryOp, Value};
 
 use super::common::{add, first, linear, sum_all, ty, At, Cts, Jvp};
 use crate::check::differentiable;
@@ -12,7 +12,7 @@ pub(crate) fn vjp(
     b: &mut Builder,
     op: &ElementwiseOp,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let (x, y, n) = (&at.x, &at.y, at.x.len());
@@ -67,7 +67,7 @@ pub(crate) fn jvp(
     b: &mut Builder,
     op: &ElementwiseOp,
     at: &At,
-    tin: &[Option<Tensor>],
+    tin: &[Option<Value>],
 ) -> Result<Jvp> {
     let (x, y) = (&at.x, &at.y);
     Ok(Jvp::Tangents(match op {
@@ -101,7 +101,7 @@ pub(crate) fn jvp(
     }))
 }
 
-fn unary(b: &mut Builder, u: UnaryOp, x: Tensor, y: Tensor, g: Tensor) -> Result<Option<Tensor>> {
+fn unary(b: &mut Builder, u: UnaryOp, x: Value, y: Value, g: Value) -> Result<Option<Value>> {
     use UnaryOp::*;
     let r = match u {
         Neg => b.neg(g)?,
@@ -183,10 +183,10 @@ fn unary(b: &mut Builder, u: UnaryOp, x: Tensor, y: Tensor, g: Tensor) -> Result
 fn binary(
     b: &mut Builder,
     op: BinaryOp,
-    x: Tensor,
-    y: Tensor,
-    z: Tensor,
-    g: Tensor,
+    x: Value,
+    y: Value,
+    z: Value,
+    g: Value,
     want: &[bool],
 ) -> Result<Cts> {
     use BinaryOp::*;
@@ -261,7 +261,7 @@ fn binary(
             let eqf = b.convert(eq, t)?;
             let half = b.scalar_like(x, 0.5)?;
             let heq = b.mul(eqf, half)?;
-            let one = |b: &mut Builder, p: Tensor, q: Tensor| -> Result<Tensor> {
+            let one = |b: &mut Builder, p: Value, q: Value| -> Result<Value> {
                 let w = b.compare(dir, p, q)?;
                 let wf = b.convert(w, t)?;
                 let m = b.add(wf, heq)?;
@@ -300,7 +300,7 @@ fn binary(
     Ok(vec![if wx { dx } else { None }, if wy { dy } else { None }])
 }
 
-fn clamp(b: &mut Builder, x: &[Tensor], g: Tensor, want: &[bool]) -> Result<Cts> {
+fn clamp(b: &mut Builder, x: &[Value], g: Value, want: &[bool]) -> Result<Cts> {
     let (lo, v, hi) = (x[0], x[1], x[2]);
     let z = b.zeros_like(g)?;
     let mut out = vec![None, None, None];
@@ -310,7 +310,7 @@ fn clamp(b: &mut Builder, x: &[Tensor], g: Tensor, want: &[bool]) -> Result<Cts>
         let m = b.and(a, c)?;
         out[1] = Some(b.select(m, g, z)?);
     }
-    let fit = |b: &mut Builder, t: Tensor, like: Tensor| -> Result<Tensor> {
+    let fit = |b: &mut Builder, t: Value, like: Value| -> Result<Value> {
         if ty(b, like)?.rank() == 0 && ty(b, t)?.rank() != 0 {
             sum_all(b, t)
         } else {

@@ -2,7 +2,7 @@
 //! `op(tx, y) + op(x, ty)`, and each cotangent is the same op again with transposed roles.
 
 use hlo_builder::ops::linalg::Transpose;
-use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, Tensor};
+use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, Value};
 
 use super::common::{bilinear, first, ty, At, Cts, Jvp};
 use crate::error::Result;
@@ -12,7 +12,7 @@ pub(crate) fn vjp(
     b: &mut Builder,
     op: &LinalgOp,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let x = &at.x;
@@ -112,7 +112,7 @@ pub(crate) fn vjp(
 }
 
 /// The JVP of a linear algebra node.
-pub(crate) fn jvp(b: &mut Builder, op: &LinalgOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
+pub(crate) fn jvp(b: &mut Builder, op: &LinalgOp, at: &At, tin: &[Option<Value>]) -> Result<Jvp> {
     match op {
         LinalgOp::DotGeneral { .. } | LinalgOp::Convolution(_) => bilinear(b, at.node, &at.x, tin),
         LinalgOp::Cholesky { .. } | LinalgOp::TriangularSolve { .. } => Ok(Jvp::FromVjp),
@@ -131,7 +131,7 @@ fn swap_last_two(rank: usize) -> Vec<i64> {
 /// `Φ` taking the lower triangle with the diagonal halved. The op reads one triangle of its
 /// input, whose entries below the diagonal stand for two of the symmetric matrix: their
 /// cotangent is `2Σ`, the diagonal's `Σ`. An upper factor `u = lᵀ` takes the same path.
-fn cholesky(b: &mut Builder, y: Tensor, g: Tensor, lower: bool) -> Result<Tensor> {
+fn cholesky(b: &mut Builder, y: Value, g: Value, lower: bool) -> Result<Value> {
     let r = ty(b, y)?.rank();
     let (l, lb) = if lower {
         (b.tril(y, 0)?, b.tril(g, 0)?)
@@ -178,14 +178,14 @@ fn argsort(v: &[i64]) -> Vec<i64> {
 #[allow(clippy::too_many_arguments)]
 fn dot_transpose_lhs(
     b: &mut Builder,
-    g: Tensor,
-    y: Tensor,
+    g: Value,
+    y: Value,
     xr: usize,
     yr: usize,
     d: &DotDims,
     swap_ans: bool,
     precision: [Precision; 2],
-) -> Result<Tensor> {
+) -> Result<Value> {
     let x_kept: Vec<i64> = (0..xr as i64)
         .filter(|a| !d.lhs_contracting.contains(a) && !d.lhs_batch.contains(a))
         .collect();
@@ -268,14 +268,14 @@ fn swap01(s: &[i64]) -> Vec<i64> {
     v
 }
 
-fn reshape_axis_out_of(b: &mut Builder, src: usize, size1: i64, x: Tensor) -> Result<Tensor> {
+fn reshape_axis_out_of(b: &mut Builder, src: usize, size1: i64, x: Value) -> Result<Value> {
     let mut d = ty(b, x)?.dims.to_vec();
     let s2 = d[src] / size1;
     d.splice(src..=src, [size1, s2]);
     Ok(b.reshape(x, d)?)
 }
 
-fn reshape_axis_into(b: &mut Builder, src: usize, dst: usize, x: Tensor) -> Result<Tensor> {
+fn reshape_axis_into(b: &mut Builder, src: usize, dst: usize, x: Value) -> Result<Value> {
     let d = ty(b, x)?.dims.to_vec();
     let mut perm: Vec<i64> = (0..d.len() as i64).filter(|&i| i as usize != src).collect();
     perm.insert(dst, src as i64);
@@ -290,13 +290,7 @@ fn reshape_axis_into(b: &mut Builder, src: usize, dst: usize, x: Tensor) -> Resu
     Ok(b.reshape(t, nd)?)
 }
 
-fn conv_lhs(
-    b: &mut Builder,
-    g: Tensor,
-    lhs: Tensor,
-    rhs: Tensor,
-    c: &ConvConfig,
-) -> Result<Tensor> {
+fn conv_lhs(b: &mut Builder, g: Value, lhs: Value, rhs: Value, c: &ConvConfig) -> Result<Value> {
     let s = specs(&c.dims);
     let (fg, bg) = (c.feature_group_count, c.batch_group_count);
     let mut kernel = rhs;
@@ -339,13 +333,7 @@ fn conv_lhs(
     Ok(out)
 }
 
-fn conv_rhs(
-    b: &mut Builder,
-    g: Tensor,
-    lhs: Tensor,
-    rhs: Tensor,
-    c: &ConvConfig,
-) -> Result<Tensor> {
+fn conv_rhs(b: &mut Builder, g: Value, lhs: Value, rhs: Value, c: &ConvConfig) -> Result<Value> {
     let s = specs(&c.dims);
     let (fg, bg) = if c.batch_group_count > 1 {
         (c.batch_group_count, 1)

@@ -1,13 +1,13 @@
 //! Rules of the remaining primitives: random bits have no derivative, a barrier passes
 //! cotangents through, `stop_gradient` stops them, custom calls are opaque.
 
-use hlo_builder::{Builder, MiscOp, Tensor};
+use hlo_builder::{Builder, MiscOp, Value};
 
 use super::common::{linear, At, Cts, Jvp};
 use crate::error::{not_diff, Result};
 
 /// The VJP of one of these nodes.
-pub(crate) fn vjp(op: &MiscOp, at: &At, cts: &[Option<Tensor>]) -> Result<Cts> {
+pub(crate) fn vjp(op: &MiscOp, at: &At, cts: &[Option<Value>]) -> Result<Cts> {
     match op {
         // Random bits are integers; the u64 state has no derivative.
         MiscOp::RngBitGenerator { .. } => Ok(vec![None]),
@@ -21,7 +21,7 @@ pub(crate) fn vjp(op: &MiscOp, at: &At, cts: &[Option<Tensor>]) -> Result<Cts> {
 }
 
 /// The JVP of one of these nodes.
-pub(crate) fn jvp(b: &mut Builder, op: &MiscOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
+pub(crate) fn jvp(b: &mut Builder, op: &MiscOp, at: &At, tin: &[Option<Value>]) -> Result<Jvp> {
     match op {
         MiscOp::OptimizationBarrier => linear(b, at.node, &at.x, tin),
         MiscOp::StopGradient => Ok(Jvp::Tangents(vec![None])),

@@ -19,7 +19,7 @@ mod source;
 
 pub(crate) use common::{add, Cts, Cx, Jvp};
 
-use hlo_builder::{Builder, Node, NodeId, Op, Tensor};
+use hlo_builder::{Builder, Node, NodeId, Op, Value};
 
 use crate::error::Result;
 use common::At;
@@ -38,7 +38,7 @@ pub(crate) fn vjp(
     b: &mut Builder,
     node: &Node,
     id: NodeId,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let at = at(b, node, id);
@@ -54,7 +54,7 @@ pub(crate) fn vjp(
 }
 
 /// The JVP of one node, given the tangents of its operands (see the module documentation).
-pub(crate) fn jvp(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Tensor>]) -> Result<Jvp> {
+pub(crate) fn jvp(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Value>]) -> Result<Jvp> {
     let at = at(b, node, id);
     match &node.op {
         Op::Source(o) => source::jvp(o, &at),

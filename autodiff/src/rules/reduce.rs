@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use hlo_builder::{BinaryOp, Builder, Computation, ReduceOp, Reducer, Tensor, WindowConfig};
+use hlo_builder::{BinaryOp, Builder, Computation, ReduceOp, Reducer, Value, WindowConfig};
 
 use super::common::{linear, sum_all, ty, via, At, Cts, Cx, Jvp};
 use crate::error::{not_diff, Result};
@@ -20,7 +20,7 @@ pub(crate) fn vjp(
     b: &mut Builder,
     op: &ReduceOp,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     match op {
@@ -35,7 +35,7 @@ pub(crate) fn vjp(
 }
 
 /// The JVP of a reduction node: sums are linear; the rest come from their VJPs.
-pub(crate) fn jvp(b: &mut Builder, op: &ReduceOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
+pub(crate) fn jvp(b: &mut Builder, op: &ReduceOp, at: &At, tin: &[Option<Value>]) -> Result<Jvp> {
     match op.reducer() {
         Reducer::Sum => linear(b, at.node, &at.x, tin),
         Reducer::Product
@@ -84,10 +84,10 @@ impl Combine<'_> {
     fn apply(
         &self,
         b: &mut Builder,
-        acc: &[Tensor],
-        xs: &[Tensor],
+        acc: &[Value],
+        xs: &[Value],
         dims: &[i64],
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         match self {
             Combine::Kind(op) => acc
                 .iter()
@@ -104,7 +104,7 @@ impl Combine<'_> {
 }
 
 /// Moves the reduced axes of `x` last and flattens them: `[kept..., R]`.
-fn flatten_reduced(b: &mut Builder, x: Tensor, dims: &[i64]) -> Result<(Tensor, Vec<i64>, i64)> {
+fn flatten_reduced(b: &mut Builder, x: Value, dims: &[i64]) -> Result<(Value, Vec<i64>, i64)> {
     let t = ty(b, x)?;
     let kept: Vec<i64> = (0..t.rank() as i64).filter(|a| !dims.contains(a)).collect();
     let mut perm = kept.clone();
@@ -122,11 +122,11 @@ fn flatten_reduced(b: &mut Builder, x: Tensor, dims: &[i64]) -> Result<(Tensor, 
 fn one_named(
     b: &mut Builder,
     reducer: Reducer,
-    (x, init, y, g): (Tensor, Tensor, Tensor, Tensor),
+    (x, init, y, g): (Value, Value, Value, Value),
     want_x: bool,
     want_init: bool,
     dims: &[i64],
-) -> Result<(Option<Tensor>, Option<Tensor>)> {
+) -> Result<(Option<Value>, Option<Value>)> {
     let xt = ty(b, x)?;
     let kept: Vec<i64> = (0..xt.rank() as i64)
         .filter(|a| !dims.contains(a))
@@ -197,7 +197,7 @@ fn reduce(
     cx: &Cx,
     b: &mut Builder,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
     dims: &[i64],
     reducer: Reducer,
@@ -282,7 +282,7 @@ fn reduce_window(
     cx: &Cx,
     b: &mut Builder,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
     w: &WindowConfig,
     reducer: Reducer,

@@ -3,7 +3,7 @@
 //! transposed movements (unbroadcast, pad for slice, scatter-add for gather, ...).
 
 use hlo_builder::{
-    Builder, ElementType, GatherDims, Reducer, ScatterDims, ShapeOp, Tensor, TensorType,
+    Builder, ElementType, GatherDims, Reducer, ScatterDims, ShapeOp, TensorType, Value,
 };
 
 use super::common::{first, linear, sum_all, ty, zeros_ty, At, Cts, Jvp};
@@ -14,7 +14,7 @@ pub(crate) fn vjp(
     b: &mut Builder,
     op: &ShapeOp,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
     let (x, n) = (&at.x, at.x.len());
@@ -168,7 +168,7 @@ pub(crate) fn vjp(
 }
 
 /// The JVP of a shape or indexing node.
-pub(crate) fn jvp(b: &mut Builder, op: &ShapeOp, at: &At, tin: &[Option<Tensor>]) -> Result<Jvp> {
+pub(crate) fn jvp(b: &mut Builder, op: &ShapeOp, at: &At, tin: &[Option<Value>]) -> Result<Jvp> {
     match op {
         ShapeOp::Reshape { .. }
         | ShapeOp::Transpose { .. }
@@ -190,7 +190,7 @@ pub(crate) fn jvp(b: &mut Builder, op: &ShapeOp, at: &At, tin: &[Option<Tensor>]
 }
 
 /// The transpose of `broadcast_in_dim`: sum over the new axes and the stretched size-1 axes.
-fn unbroadcast(b: &mut Builder, g: Tensor, x: Tensor, bd: &[i64]) -> Result<Tensor> {
+fn unbroadcast(b: &mut Builder, g: Value, x: Value, bd: &[i64]) -> Result<Value> {
     let xt = ty(b, x)?;
     let gt = ty(b, g)?;
     let mut sum_axes = Vec::new();
@@ -229,8 +229,8 @@ fn unbroadcast(b: &mut Builder, g: Tensor, x: Tensor, bd: &[i64]) -> Result<Tens
 
 fn scatter(
     b: &mut Builder,
-    x: &[Tensor],
-    cts: &[Option<Tensor>],
+    x: &[Value],
+    cts: &[Option<Value>],
     want: &[bool],
     dims: &ScatterDims,
     combiner: Reducer,
@@ -297,7 +297,7 @@ fn scatter(
 fn sort(
     b: &mut Builder,
     at: &At,
-    cts: &[Option<Tensor>],
+    cts: &[Option<Value>],
     want: &[bool],
     dimension: i64,
     stable: bool,

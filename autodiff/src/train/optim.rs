@@ -22,7 +22,7 @@
 //! State layout: element 0 is the number of completed steps (`s32[]`), then the
 //! optimizer's slots (per parameter, in parameter order, slot by slot).
 
-use hlo_builder::{BinaryOp, Builder, ElementType, Tensor, TensorType};
+use hlo_builder::{BinaryOp, Builder, ElementType, TensorType, Value};
 
 use crate::check::check_value;
 use crate::error::{Error, Result};
@@ -93,7 +93,7 @@ impl LearningRate {
 
     /// The rate at `step` (completed steps, as floats: a scalar, or any shape for several
     /// steps at once), recorded in `b`.
-    pub fn at(&self, b: &mut Builder, step: Tensor) -> Result<Tensor> {
+    pub fn at(&self, b: &mut Builder, step: Value) -> Result<Value> {
         Ok(match self {
             LearningRate::Constant(v) => b.full_like(step, *v)?,
             LearningRate::Step { base, gamma, every } => {
@@ -139,11 +139,7 @@ impl LearningRate {
 
 /// Scales `grads` so that their global L2 norm is at most `max_norm`:
 /// `g * max_norm / max(norm, max_norm)`. The norm is accumulated in f32 (f64 for f64 grads).
-pub fn clip_by_global_norm(
-    b: &mut Builder,
-    grads: &[Tensor],
-    max_norm: f64,
-) -> Result<Vec<Tensor>> {
+pub fn clip_by_global_norm(b: &mut Builder, grads: &[Value], max_norm: f64) -> Result<Vec<Value>> {
     if grads.is_empty() {
         return Ok(Vec::new());
     }
@@ -153,7 +149,7 @@ pub fn clip_by_global_norm(
             acc_ty = ElementType::F64;
         }
     }
-    let mut total: Option<Tensor> = None;
+    let mut total: Option<Value> = None;
     for &g in grads {
         let gw = b.convert(g, acc_ty)?;
         let sq = b.mul(gw, gw)?;
@@ -191,10 +187,10 @@ pub trait Optimizer {
     fn update(
         &self,
         b: &mut Builder,
-        params: &[Tensor],
-        grads: &[Tensor],
-        state: &[Tensor],
-    ) -> Result<(Vec<Tensor>, Vec<Tensor>)>;
+        params: &[Value],
+        grads: &[Value],
+        state: &[Value],
+    ) -> Result<(Vec<Value>, Vec<Value>)>;
 
     /// The state's types for parameters of types `params`: `s32[]` step count, then the slots.
     fn state_types(&self, params: &[TensorType]) -> Vec<TensorType> {
@@ -219,7 +215,7 @@ pub trait Optimizer {
     }
 
     /// Declares the state as parameters of `b` (after those already declared), for `params`.
-    fn state_parameters(&self, b: &mut Builder, params: &[Tensor]) -> Result<Vec<Tensor>> {
+    fn state_parameters(&self, b: &mut Builder, params: &[Value]) -> Result<Vec<Value>> {
         let mut tys = Vec::with_capacity(params.len());
         for &p in params {
             tys.push(check_value(b, "state_parameters", "parameter", p)?);
@@ -242,10 +238,10 @@ fn prologue(
     b: &mut Builder,
     func: &'static str,
     slots: usize,
-    params: &[Tensor],
-    grads: &[Tensor],
-    state: &[Tensor],
-) -> Result<(Vec<TensorType>, Tensor)> {
+    params: &[Value],
+    grads: &[Value],
+    state: &[Value],
+) -> Result<(Vec<TensorType>, Value)> {
     if params.len() != grads.len() {
         return Err(Error::Arity {
             func,
@@ -302,18 +298,18 @@ fn prologue(
     Ok((tys, state[0]))
 }
 
-fn next_step(b: &mut Builder, step: Tensor) -> Result<Tensor> {
+fn next_step(b: &mut Builder, step: Value) -> Result<Value> {
     let one = b.scalar(ElementType::S32, 1.0)?;
     Ok(b.add(step, one)?)
 }
 
 fn prep_grads(
     b: &mut Builder,
-    params: &[Tensor],
-    grads: &[Tensor],
+    params: &[Value],
+    grads: &[Value],
     clip: Option<f64>,
     l2: f64,
-) -> Result<Vec<Tensor>> {
+) -> Result<Vec<Value>> {
     let mut g = match clip {
         Some(c) => clip_by_global_norm(b, grads, c)?,
         None => grads.to_vec(),
@@ -328,12 +324,12 @@ fn prep_grads(
     Ok(g)
 }
 
-fn lr_for(b: &mut Builder, lr: &LearningRate, step: Tensor, ty: ElementType) -> Result<Tensor> {
+fn lr_for(b: &mut Builder, lr: &LearningRate, step: Value, ty: ElementType) -> Result<Value> {
     let s = b.convert(step, ty)?;
     lr.at(b, s)
 }
 
-fn axpy(b: &mut Builder, a: f64, x: Tensor, c: f64, y: Tensor) -> Result<Tensor> {
+fn axpy(b: &mut Builder, a: f64, x: Value, c: f64, y: Value) -> Result<Value> {
     let ka = b.scalar_like(x, a)?;
     let kc = b.scalar_like(y, c)?;
     let ax = b.mul(x, ka)?;
@@ -391,10 +387,10 @@ impl Optimizer for Sgd {
     fn update(
         &self,
         b: &mut Builder,
-        params: &[Tensor],
-        grads: &[Tensor],
-        state: &[Tensor],
-    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        params: &[Value],
+        grads: &[Value],
+        state: &[Value],
+    ) -> Result<(Vec<Value>, Vec<Value>)> {
         let (tys, step) = prologue(b, "sgd", self.slots(), params, grads, state)?;
         let g = prep_grads(b, params, grads, self.clip_norm, self.weight_decay)?;
         let n = params.len();
@@ -491,10 +487,10 @@ impl Optimizer for Adam {
     fn update(
         &self,
         b: &mut Builder,
-        params: &[Tensor],
-        grads: &[Tensor],
-        state: &[Tensor],
-    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        params: &[Value],
+        grads: &[Value],
+        state: &[Value],
+    ) -> Result<(Vec<Value>, Vec<Value>)> {
         let (tys, step) = prologue(b, "adam", 2, params, grads, state)?;
         let g = prep_grads(b, params, grads, self.clip_norm, self.weight_decay)?;
         let n = params.len();
@@ -588,10 +584,10 @@ impl Optimizer for RmsProp {
     fn update(
         &self,
         b: &mut Builder,
-        params: &[Tensor],
-        grads: &[Tensor],
-        state: &[Tensor],
-    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        params: &[Value],
+        grads: &[Value],
+        state: &[Value],
+    ) -> Result<(Vec<Value>, Vec<Value>)> {
         let (tys, step) = prologue(b, "rmsprop", self.slots(), params, grads, state)?;
         let g = prep_grads(b, params, grads, self.clip_norm, self.weight_decay)?;
         let n = params.len();

@@ -5,7 +5,7 @@
 //! them; only the batch is copied in and the loss (a scalar) out.
 
 use super::nn::ParamSpec;
-use hlo_builder::{Builder, ElementType, Tensor, TensorType};
+use hlo_builder::{Builder, ElementType, TensorType, Value};
 
 use super::optim::Optimizer;
 use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
@@ -140,11 +140,8 @@ host_from_ndarray!(f32 => F32, f64 => F64, i32 => S32, i64 => S64, u32 => U32, u
 
 /// What a step's loss function receives: the builder, the parameters (in spec order) and
 /// the batch inputs (in declaration order); it returns the scalar loss.
-pub trait LossFn:
-    FnOnce(&mut Builder, &[Tensor], &[Tensor]) -> hlo_builder::Result<Tensor>
-{
-}
-impl<F: FnOnce(&mut Builder, &[Tensor], &[Tensor]) -> hlo_builder::Result<Tensor>> LossFn for F {}
+pub trait LossFn: FnOnce(&mut Builder, &[Value], &[Value]) -> hlo_builder::Result<Value> {}
+impl<F: FnOnce(&mut Builder, &[Value], &[Value]) -> hlo_builder::Result<Value>> LossFn for F {}
 
 /// A compiled training step with its parameters and optimizer state on the device.
 pub struct TrainStep {
@@ -204,7 +201,7 @@ impl TrainStep {
         optimizer: &O,
         options: &CompileOptions,
     ) -> Result<TrainStep, TrainError> {
-        let grads = |b: &mut Builder, l, wrt: &[Tensor]| Ok(crate::grad(b, l, wrt)?);
+        let grads = |b: &mut Builder, l, wrt: &[Value]| Ok(crate::grad(b, l, wrt)?);
         Self::build(
             client, name, params, initial, inputs, loss, optimizer, grads, options,
         )
@@ -222,7 +219,7 @@ impl TrainStep {
         inputs: &[(&str, TensorType)],
         loss: impl LossFn,
         optimizer: &O,
-        grads: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>, TrainError>,
+        grads: impl FnOnce(&mut Builder, Value, &[Value]) -> Result<Vec<Value>, TrainError>,
     ) -> Result<TrainStep, TrainError> {
         let options = CompileOptions::new();
         Self::build(
@@ -240,7 +237,7 @@ impl TrainStep {
         inputs: &[(&str, TensorType)],
         loss: impl LossFn,
         optimizer: &O,
-        grads: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>, TrainError>,
+        grads: impl FnOnce(&mut Builder, Value, &[Value]) -> Result<Vec<Value>, TrainError>,
         options: &CompileOptions,
     ) -> Result<TrainStep, TrainError> {
         let spec_err = |message: String| TrainError::Spec {

@@ -13,13 +13,13 @@ pub fn client() -> &'static pjrt::Client {
     C.get_or_init(|| pjrt::Client::default_cpu().expect("the CPU plugin (run scripts/setup.sh)"))
 }
 
-pub fn compile(b: &Builder, outs: &[Tensor]) -> Executable {
+pub fn compile(b: &Builder, outs: &[Value]) -> Executable {
     let m = b.build(outs).unwrap_or_else(|e| panic!("build: {e}"));
     m.compile(client())
         .unwrap_or_else(|e| panic!("compile: {e}\n{}", m.to_text()))
 }
 
-pub fn run(b: &Builder, outs: &[Tensor], args: &[&Literal]) -> Vec<Literal> {
+pub fn run(b: &Builder, outs: &[Value], args: &[&Literal]) -> Vec<Literal> {
     compile(b, outs)
         .run(args)
         .unwrap_or_else(|e| panic!("run: {e}"))

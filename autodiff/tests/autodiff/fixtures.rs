@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::Value as Json;
 
 use crate::common::*;
 
@@ -15,7 +15,7 @@ struct HostTensor {
     int: bool,
 }
 
-fn parse(v: &Value) -> HostTensor {
+fn parse(v: &Json) -> HostTensor {
     let dims: Vec<i64> = v["dims"]
         .as_array()
         .unwrap()
@@ -40,19 +40,19 @@ fn parse(v: &Value) -> HostTensor {
     }
 }
 
-fn fixtures() -> Value {
+fn fixtures() -> Json {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/gradients.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixtures/gradients.json")).unwrap()
 }
 
-type Model = fn(&mut Builder, &HashMap<String, Tensor>) -> hlo_builder::Result<Tensor>;
+type Model = fn(&mut Builder, &HashMap<String, Value>) -> hlo_builder::Result<Value>;
 
 fn cross_entropy(
     b: &mut Builder,
-    logits: Tensor,
-    labels: Tensor,
+    logits: Value,
+    labels: Value,
     n: i64,
-) -> hlo_builder::Result<Tensor> {
+) -> hlo_builder::Result<Value> {
     let oh = b.one_hot(labels, n, F32)?;
     let lse = b.logsumexp(logits, [1])?;
     let picked = b.mul(logits, oh)?;
@@ -61,7 +61,7 @@ fn cross_entropy(
     b.mean(l)
 }
 
-fn mlp(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<Tensor> {
+fn mlp(b: &mut Builder, t: &HashMap<String, Value>) -> hlo_builder::Result<Value> {
     let h = b.matmul(t["x"], t["w1"])?;
     let h = b.add(h, t["b1"])?;
     let h = b.relu(h)?;
@@ -73,7 +73,7 @@ fn mlp(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<Tens
     cross_entropy(b, l, t["labels"], 4)
 }
 
-fn convnet(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<Tensor> {
+fn convnet(b: &mut Builder, t: &HashMap<String, Value>) -> hlo_builder::Result<Value> {
     let mut c1 = ConvConfig::new(ConvDims::nhwc(2));
     c1.padding = vec![(1, 1), (1, 1)];
     let y = b.convolution(t["x"], t["k1"], c1)?;
@@ -91,7 +91,7 @@ fn convnet(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<
     cross_entropy(b, l, t["labels"], 3)
 }
 
-fn layer_norm(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<Tensor> {
+fn layer_norm(b: &mut Builder, t: &HashMap<String, Value>) -> hlo_builder::Result<Value> {
     let x = t["x"];
     let m = b.mean_axes(x, [1])?;
     let m = b.reshape(m, [4, 1])?;
@@ -109,7 +109,7 @@ fn layer_norm(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Resu
     b.reduce_sum(y, [0, 1])
 }
 
-fn attention(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<Tensor> {
+fn attention(b: &mut Builder, t: &HashMap<String, Value>) -> hlo_builder::Result<Value> {
     let kt = b.transpose(t["k"], [1, 0])?;
     let s = b.matmul(t["q"], kt)?;
     let two = b.scalar(F32, 2.0)?;
@@ -120,7 +120,7 @@ fn attention(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Resul
     b.reduce_sum(o, [0, 1])
 }
 
-fn logsumexp(b: &mut Builder, t: &HashMap<String, Tensor>) -> hlo_builder::Result<Tensor> {
+fn logsumexp(b: &mut Builder, t: &HashMap<String, Value>) -> hlo_builder::Result<Value> {
     let l = b.logsumexp(t["x"], [1])?;
     let l = b.mul(l, t["r"])?;
     b.reduce_sum(l, [0])

@@ -11,7 +11,7 @@ const TARGET: [f32; 4] = [1.0, -2.0, 0.5, 3.0];
 
 /// One step function: loss = sum((p - target)^2 * k) for p: f32[4]; returns (loss, new p,
 /// new state...).
-fn step_fn(opt: &dyn Optimizer) -> (Builder, Vec<Tensor>, usize) {
+fn step_fn(opt: &dyn Optimizer) -> (Builder, Vec<Value>, usize) {
     let mut b = Builder::new("step");
     let p = b.parameter("p", F32, [4]).unwrap();
     let t = b.constant(&TARGET, [4]).unwrap();
@@ -210,7 +210,7 @@ fn learning_rate_schedules_in_the_graph_match_the_host() {
     let steps: Vec<u64> = (0..15).collect();
     let mut b = Builder::new("lr");
     let s = b.parameter("s", F32, [15]).unwrap();
-    let outs: Vec<Tensor> = schedules.iter().map(|l| l.at(&mut b, s).unwrap()).collect();
+    let outs: Vec<Value> = schedules.iter().map(|l| l.at(&mut b, s).unwrap()).collect();
     let sv: Vec<f32> = steps.iter().map(|&v| v as f32).collect();
     let r = run(&b, &outs, &[&lit(&sv, &[15])]);
     for (l, o) in schedules.iter().zip(&r) {

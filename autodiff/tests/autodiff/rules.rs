@@ -5,8 +5,8 @@
 
 use crate::common::*;
 
-type Res = Result<Tensor, Box<dyn std::error::Error>>;
-type F = Box<dyn Fn(&mut Builder, &[Tensor]) -> Res>;
+type Res = Result<Value, Box<dyn std::error::Error>>;
+type F = Box<dyn Fn(&mut Builder, &[Value]) -> Res>;
 
 struct Case {
     name: &'static str,
@@ -22,7 +22,7 @@ fn case(
     name: &'static str,
     inputs: &[(&[i64], f64, f64)],
     second: bool,
-    f: impl Fn(&mut Builder, &[Tensor]) -> Res + 'static,
+    f: impl Fn(&mut Builder, &[Value]) -> Res + 'static,
 ) -> Case {
     Case {
         name,
@@ -43,17 +43,17 @@ fn tuned(mut c: Case, h: f64, tol: f64) -> Case {
     c
 }
 
-fn i32c(b: &mut Builder, v: &[i32], dims: &[i64]) -> Tensor {
+fn i32c(b: &mut Builder, v: &[i32], dims: &[i64]) -> Value {
     b.constant(v, dims).unwrap()
 }
 
-fn s32(b: &mut Builder, v: i32) -> Tensor {
+fn s32(b: &mut Builder, v: i32) -> Value {
     b.scalar(S32, v as f64).unwrap()
 }
 
 fn check(c: &Case, seed: u64) {
     let mut b = Builder::new(c.name);
-    let xs: Vec<Tensor> = c
+    let xs: Vec<Value> = c
         .inputs
         .iter()
         .enumerate()
@@ -63,13 +63,13 @@ fn check(c: &Case, seed: u64) {
     let ot = b.ty(out).unwrap().clone();
     assert_eq!(ot.ty, F64, "{}: output type", c.name);
     let w = b.parameter("w", F64, &ot.dims).unwrap();
-    let vs: Vec<Tensor> = c
+    let vs: Vec<Value> = c
         .inputs
         .iter()
         .enumerate()
         .map(|(i, (d, _, _))| b.parameter(format!("v{i}"), F64, d).unwrap())
         .collect();
-    let _us: Vec<Tensor> = c
+    let _us: Vec<Value> = c
         .inputs
         .iter()
         .enumerate()
@@ -564,7 +564,7 @@ fn factor_solve_cases() -> Vec<Case> {
     use hlo_builder::ops::linalg::Transpose;
     let mut v = Vec::new();
     // a = m mᵀ + 3 I is symmetric positive definite for any m.
-    let spd = |b: &mut Builder, m: Tensor| -> Result<Tensor, Box<dyn std::error::Error>> {
+    let spd = |b: &mut Builder, m: Value| -> Result<Value, Box<dyn std::error::Error>> {
         let r = b.ty(m)?.rank();
         let mut p: Vec<i64> = (0..r as i64).collect();
         p.swap(r - 2, r - 1);

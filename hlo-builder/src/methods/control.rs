@@ -6,7 +6,7 @@ use smallvec::{smallvec, SmallVec};
 
 use crate::builder::{BranchFn, Builder, RegionFn};
 use crate::error::{shape_err, Result};
-use crate::graph::{Computation, Tensor, ValueId};
+use crate::graph::{Computation, Value, ValueId};
 use crate::ops::source::int_scalar;
 use crate::ops::{BinaryOp, CallKind, ComparisonDirection, ControlOp, Counted, ElementwiseOp, Op};
 use crate::types::{ElementType, TensorType};
@@ -14,12 +14,7 @@ use crate::types::{ElementType, TensorType};
 /// Whether a `while` with state `init`, `cond` and `body` counts: state entry k starts at an
 /// integer constant, the body adds the constant 1 to it, and `cond` is `k < constant` (or
 /// `constant > k`). Read once, when the loop is recorded.
-fn counted(
-    b: &Builder,
-    init: &[Tensor],
-    cond: &Computation,
-    body: &Computation,
-) -> Option<Counted> {
+fn counted(b: &Builder, init: &[Value], cond: &Computation, body: &Computation) -> Option<Counted> {
     let cp = cond.graph.parameters();
     let bp = body.graph.parameters();
     let scalar = |c: &Computation, v: ValueId| match &c.graph.node(v.node)?.op {
@@ -71,10 +66,10 @@ impl Builder {
     /// Shapes: `S_i (N) -> S_i (N)`.
     pub fn while_loop_with(
         &mut self,
-        state: &[Tensor],
+        state: &[Value],
         cond: Arc<Computation>,
         body: Arc<Computation>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let counted = counted(self, state, &cond, &body);
         self.record_owned(
             ControlOp::While { counted }.into(),
@@ -88,10 +83,10 @@ impl Builder {
     /// Shapes: `S_i (N) -> S_i (N)`.
     pub fn while_loop(
         &mut self,
-        state: &[Tensor],
+        state: &[Value],
         cond: impl RegionFn,
         body: impl RegionFn,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let st = self.types("while", state)?;
         let c = Builder::computation("while_cond", &st, cond)?;
         let b = Builder::computation("while_body", &st, body)?;
@@ -106,9 +101,9 @@ impl Builder {
     pub fn fori_loop(
         &mut self,
         trips: i32,
-        state: &[Tensor],
-        body: impl FnOnce(&mut Builder, Tensor, &[Tensor]) -> Result<Vec<Tensor>>,
-    ) -> Result<Vec<Tensor>> {
+        state: &[Value],
+        body: impl FnOnce(&mut Builder, Value, &[Value]) -> Result<Vec<Value>>,
+    ) -> Result<Vec<Value>> {
         let i0 = self.scalar(ElementType::S32, 0.0)?;
         let mut init = vec![i0];
         init.extend_from_slice(state);
@@ -156,11 +151,11 @@ impl Builder {
     /// Shapes: `pred[], A_i (N) -> R_j` (the branches' common result types).
     pub fn cond_with(
         &mut self,
-        pred: Tensor,
-        args: &[Tensor],
+        pred: Value,
+        args: &[Value],
         true_branch: Arc<Computation>,
         false_branch: Arc<Computation>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let mut ops = vec![pred];
         ops.extend_from_slice(args);
         self.record_owned(
@@ -175,11 +170,11 @@ impl Builder {
     /// Shapes: `pred[], A_i (N) -> R_j` (the branches' common result types).
     pub fn cond(
         &mut self,
-        pred: Tensor,
-        args: &[Tensor],
+        pred: Value,
+        args: &[Value],
         true_branch: impl RegionFn,
         false_branch: impl RegionFn,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let at = self.types("if", args)?;
         let t = Builder::computation("if_true", &at, true_branch)?;
         let f = Builder::computation("if_false", &at, false_branch)?;
@@ -192,10 +187,10 @@ impl Builder {
     /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
     pub fn case(
         &mut self,
-        index: Tensor,
-        args: &[Tensor],
+        index: Value,
+        args: &[Value],
         branches: Vec<BranchFn<'_>>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let at = self.types("case", args)?;
         let mut recorded = Vec::with_capacity(branches.len());
         for (k, f) in branches.into_iter().enumerate() {
@@ -210,10 +205,10 @@ impl Builder {
     /// Shapes: `s32[], A_i (N) -> R_j` (the branches' common result types).
     pub fn case_with(
         &mut self,
-        index: Tensor,
-        args: &[Tensor],
+        index: Value,
+        args: &[Value],
         branches: Vec<Arc<Computation>>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let mut ops = vec![index];
         ops.extend_from_slice(args);
         self.record_owned(ControlOp::Case.into(), &ops, SmallVec::from_vec(branches))
@@ -223,7 +218,7 @@ impl Builder {
     /// private function.
     ///
     /// Shapes: `A_i (callee parameters) -> R_j (callee results)`.
-    pub fn call(&mut self, callee: &Arc<Computation>, args: &[Tensor]) -> Result<Vec<Tensor>> {
+    pub fn call(&mut self, callee: &Arc<Computation>, args: &[Value]) -> Result<Vec<Value>> {
         self.call_as(callee, args, CallKind::Plain)
     }
 
@@ -234,9 +229,9 @@ impl Builder {
     pub fn call_as(
         &mut self,
         callee: &Arc<Computation>,
-        args: &[Tensor],
+        args: &[Value],
         kind: CallKind,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.record_owned(
             ControlOp::Call { kind }.into(),
             args,
@@ -249,7 +244,7 @@ impl Builder {
     pub fn computation_like(
         &self,
         name: &str,
-        inputs: &[Tensor],
+        inputs: &[Value],
         f: impl RegionFn,
     ) -> Result<Arc<Computation>> {
         let tys: Vec<TensorType> = self.types("computation", inputs)?;

@@ -5,7 +5,7 @@ use std::f64::consts::PI;
 
 use crate::builder::Builder;
 use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
+use crate::graph::Value;
 use crate::ops::common::broadcast_shapes;
 use crate::ops::{BinaryOp, ComparisonDirection, ElementwiseOp, MiscOp, Op, UnaryOp};
 use crate::types::ElementType;
@@ -15,14 +15,14 @@ impl Builder {
     /// [`crate::ops::elementwise::unary`]).
     ///
     /// Shapes: `T[d...] -> U[d...]` (`U = T` except abs/real/imag of complex and is_finite).
-    pub fn unary(&mut self, u: UnaryOp, x: Tensor) -> Result<Tensor> {
+    pub fn unary(&mut self, u: UnaryOp, x: Value) -> Result<Value> {
         self.record1(ElementwiseOp::Unary(u), &[x])
     }
 
     /// Elementwise binary primitive on operands of identical shape and type (no broadcasting).
     ///
     /// Shapes: `T[d...], T[d...] -> T[d...]` (complex: `F[d], F[d] -> C[d]`).
-    pub fn binary_same_shape(&mut self, b: BinaryOp, x: Tensor, y: Tensor) -> Result<Tensor> {
+    pub fn binary_same_shape(&mut self, b: BinaryOp, x: Value, y: Value) -> Result<Value> {
         self.record1(ElementwiseOp::Binary(b), &[x, y])
     }
 
@@ -30,7 +30,7 @@ impl Builder {
     /// Element types must match.
     ///
     /// Shapes: `T[a...], T[b...] -> T[broadcast(a, b)]`.
-    pub fn binary(&mut self, b: BinaryOp, x: Tensor, y: Tensor) -> Result<Tensor> {
+    pub fn binary(&mut self, b: BinaryOp, x: Value, y: Value) -> Result<Value> {
         let (x, y) = self.broadcast_pair(b.name(), x, y)?;
         self.binary_same_shape(b, x, y)
     }
@@ -41,9 +41,9 @@ impl Builder {
     pub fn broadcast_pair(
         &mut self,
         op: &'static str,
-        x: Tensor,
-        y: Tensor,
-    ) -> Result<(Tensor, Tensor)> {
+        x: Value,
+        y: Value,
+    ) -> Result<(Value, Value)> {
         let tx = self.value(op, x)?.1;
         let ty = self.value(op, y)?.1;
         if tx.dims == ty.dims {
@@ -56,7 +56,7 @@ impl Builder {
     /// Elementwise comparison with numpy broadcasting; result is pred.
     ///
     /// Shapes: `T[a...], T[b...] -> pred[broadcast(a, b)]`.
-    pub fn compare(&mut self, dir: ComparisonDirection, x: Tensor, y: Tensor) -> Result<Tensor> {
+    pub fn compare(&mut self, dir: ComparisonDirection, x: Value, y: Value) -> Result<Value> {
         let (x, y) = self.broadcast_pair("compare", x, y)?;
         self.record1(ElementwiseOp::Compare(dir), &[x, y])
     }
@@ -64,21 +64,21 @@ impl Builder {
     /// `select(pred, on_true, on_false)`: pred[] or pred of the branches' shape.
     ///
     /// Shapes: `pred[] or pred[d...], T[d...], T[d...] -> T[d...]`.
-    pub fn select(&mut self, pred: Tensor, on_true: Tensor, on_false: Tensor) -> Result<Tensor> {
+    pub fn select(&mut self, pred: Value, on_true: Value, on_false: Value) -> Result<Value> {
         self.record1(ElementwiseOp::Select, &[pred, on_true, on_false])
     }
 
     /// `clamp(min, x, max)`: bounds are scalars or of `x`'s shape.
     ///
     /// Shapes: `T[] or T[d...], T[d...], T[] or T[d...] -> T[d...]`.
-    pub fn clamp(&mut self, min: Tensor, x: Tensor, max: Tensor) -> Result<Tensor> {
+    pub fn clamp(&mut self, min: Value, x: Value, max: Value) -> Result<Value> {
         self.record1(ElementwiseOp::Clamp, &[min, x, max])
     }
 
     /// Converts values to element type `to` (same shape).
     ///
     /// Shapes: `T[d...] -> to[d...]`.
-    pub fn convert(&mut self, x: Tensor, to: ElementType) -> Result<Tensor> {
+    pub fn convert(&mut self, x: Value, to: ElementType) -> Result<Value> {
         let t = self.value("convert", x)?.1;
         if t.ty == to {
             return Ok(x);
@@ -90,7 +90,7 @@ impl Builder {
     /// shape rule.
     ///
     /// Shapes: `T[d...] -> to[d...]` for equal widths; `T[d...] -> to[d..., w_T/w_to]` to a narrower type; `T[d..., w_to/w_T] -> to[d...]` to a wider one.
-    pub fn bitcast_convert(&mut self, x: Tensor, to: ElementType) -> Result<Tensor> {
+    pub fn bitcast_convert(&mut self, x: Value, to: ElementType) -> Result<Value> {
         let t = self.value("bitcast_convert", x)?.1;
         let out = crate::ops::elementwise::bitcast_convert(&t, to)?;
         // XLA's simplifier folds two shape-changing bitcast_converts in a row into one with
@@ -113,7 +113,7 @@ macro_rules! unary_ops {
                 ///
                 /// Shapes: `T[d...] -> T[d...]` (see [`crate::ops::elementwise::unary`] for the
                 /// element types).
-                pub fn $name(&mut self, x: Tensor) -> Result<Tensor> {
+                pub fn $name(&mut self, x: Value) -> Result<Value> {
                     self.unary(UnaryOp::$op, x)
                 }
             )*
@@ -182,7 +182,7 @@ macro_rules! binary_ops {
                 ///
                 /// Shapes: numpy broadcasting, `T[a...], T[b...] -> T[broadcast(a, b)]`; element
                 /// types must match (see [`crate::ops::elementwise::binary`]).
-                pub fn $name(&mut self, x: Tensor, y: Tensor) -> Result<Tensor> {
+                pub fn $name(&mut self, x: Value, y: Value) -> Result<Value> {
                     self.binary(BinaryOp::$op, x, y)
                 }
             )*
@@ -232,7 +232,7 @@ macro_rules! compare_ops {
                 $(#[$m])*
                 ///
                 /// Shapes: numpy broadcasting, `T[a...], T[b...] -> pred[broadcast(a, b)]`.
-                pub fn $name(&mut self, x: Tensor, y: Tensor) -> Result<Tensor> {
+                pub fn $name(&mut self, x: Value, y: Value) -> Result<Value> {
                     self.compare(ComparisonDirection::$op, x, y)
                 }
             )*
@@ -260,7 +260,7 @@ impl Builder {
     /// (through `max` a tie at 0 would split the gradient in half). Recorded as
     /// `select(!(x <= 0), x, 0)`, so a NaN passes through as it does with `max`.
     /// Shapes: `T[d...] -> T[d...]`.
-    pub fn relu(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn relu(&mut self, x: Value) -> Result<Value> {
         let z = self.zeros_like(x)?;
         let nonpositive = self.le(x, z)?;
         let keep = self.not(nonpositive)?;
@@ -268,14 +268,14 @@ impl Builder {
     }
 
     /// `x * logistic(x)`. Shapes: `T[d...] -> T[d...]` (float types).
-    pub fn silu(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn silu(&mut self, x: Value) -> Result<Value> {
         let s = self.logistic(x)?;
         self.mul(x, s)
     }
 
     /// GELU: `x/2 * (1 + erf(x/sqrt(2)))`, or with `approximate` the tanh form
     /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`. Shapes: `T[d...] -> T[d...]`.
-    pub fn gelu(&mut self, x: Tensor, approximate: bool) -> Result<Tensor> {
+    pub fn gelu(&mut self, x: Value, approximate: bool) -> Result<Value> {
         self.float_op("gelu", x)?;
         let half = self.scalar_like(x, 0.5)?;
         let one = self.scalar_like(x, 1.0)?;
@@ -301,7 +301,7 @@ impl Builder {
     /// The error function, composed from primitives (no `chlo.erf`, which not every plugin
     /// accepts). `|x| < 0.5`: Taylor series to x^13; otherwise Abramowitz & Stegun 7.1.26
     /// (absolute error below 1.5e-7). f16/bf16 are computed in f32. Shapes: `T[d...] -> T[d...]`.
-    pub fn erf(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn erf(&mut self, x: Value) -> Result<Value> {
         let t = self.ty(x)?.clone();
         if !t.ty.is_float() {
             return shape_err("erf", format!("operand {t} must have a float element type"));
@@ -367,13 +367,13 @@ impl Builder {
     }
 
     /// `x * x`. Shapes: `T[d...] -> T[d...]`.
-    pub fn square(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn square(&mut self, x: Value) -> Result<Value> {
         self.mul(x, x)
     }
 
     /// Numpy `where`: `cond ? x : y` with broadcasting of all three.
     /// Shapes: `pred[a...], T[b...], T[c...] -> T[broadcast(a, b, c)]`.
-    pub fn where_(&mut self, cond: Tensor, x: Tensor, y: Tensor) -> Result<Tensor> {
+    pub fn where_(&mut self, cond: Value, x: Value, y: Value) -> Result<Value> {
         let (x, y) = self.broadcast_pair("where", x, y)?;
         let (c, x) = {
             let ct = self.ty(cond)?.clone();
@@ -390,7 +390,7 @@ impl Builder {
     }
 
     /// Checks that `x` has a float or complex element type.
-    pub(crate) fn float_op(&self, op: &'static str, x: Tensor) -> Result<crate::TensorType> {
+    pub(crate) fn float_op(&self, op: &'static str, x: Value) -> Result<crate::TensorType> {
         let t = self.ty(x)?.clone();
         if !(t.ty.is_float() || t.ty.is_complex()) {
             return shape_err(

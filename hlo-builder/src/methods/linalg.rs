@@ -2,7 +2,7 @@
 
 use crate::builder::Builder;
 use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
+use crate::graph::Value;
 use crate::ops::common::broadcast_shapes;
 use crate::ops::linalg::Transpose;
 use crate::ops::{ConvConfig, DotDims, LinalgOp, Precision};
@@ -15,11 +15,11 @@ impl Builder {
     /// Shapes: `T[lhs...], T[rhs...] -> T[batch..., lhs free..., rhs free...]`.
     pub fn dot_general(
         &mut self,
-        lhs: Tensor,
-        rhs: Tensor,
+        lhs: Value,
+        rhs: Value,
         dims: DotDims,
         precision: [Precision; 2],
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(LinalgOp::DotGeneral { dims, precision }, &[lhs, rhs])
     }
 
@@ -28,16 +28,16 @@ impl Builder {
     /// Shapes: `T[input], T[kernel] -> T[output]`, output batch = input batch / batch_group_count, output features = kernel output features, spatial size `(padded dilated input - dilated window) / stride + 1`.
     pub fn convolution(
         &mut self,
-        input: Tensor,
-        kernel: Tensor,
+        input: Value,
+        kernel: Value,
         config: ConvConfig,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(LinalgOp::Convolution(Box::new(config)), &[input, kernel])
     }
 
     /// Numpy `matmul`: 1-D operands are promoted (and the added axis dropped), leading batch
     /// axes broadcast. Shapes: `T[..., m, k] @ T[..., k, n] -> T[..., m, n]`; `T[k] @ T[k] -> T[]`.
-    pub fn matmul(&mut self, a: Tensor, b: Tensor) -> Result<Tensor> {
+    pub fn matmul(&mut self, a: Value, b: Value) -> Result<Value> {
         let op = "matmul";
         let ta = self.ty(a)?.clone();
         let tb = self.ty(b)?.clone();
@@ -115,7 +115,7 @@ impl Builder {
     /// to `a` is symmetric. A matrix that is not positive definite gives NaNs.
     ///
     /// Shapes: `T[..., n, n] -> T[..., n, n]` (float types).
-    pub fn cholesky(&mut self, a: Tensor, lower: bool) -> Result<Tensor> {
+    pub fn cholesky(&mut self, a: Value, lower: bool) -> Result<Value> {
         let t = self.value("cholesky", a)?.1;
         crate::ops::linalg::cholesky(&t)?;
         if t.ty.is_complex() {
@@ -144,13 +144,13 @@ impl Builder {
     /// `T[..., n, n], T[..., k, n] -> T[..., k, n]` (right side).
     pub fn triangular_solve(
         &mut self,
-        a: Tensor,
-        b: Tensor,
+        a: Value,
+        b: Value,
         left_side: bool,
         lower: bool,
         unit_diagonal: bool,
         transpose_a: Transpose,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(
             LinalgOp::TriangularSolve {
                 left_side,
@@ -166,7 +166,7 @@ impl Builder {
     /// main diagonal, negative below, positive above) kept, the rest zero (numpy's `tril`).
     ///
     /// Shapes: `T[..., m, n] -> T[..., m, n]`.
-    pub fn tril(&mut self, x: Tensor, k: i64) -> Result<Tensor> {
+    pub fn tril(&mut self, x: Value, k: i64) -> Result<Value> {
         self.triangle("tril", x, k, true)
     }
 
@@ -174,11 +174,11 @@ impl Builder {
     /// rest zero (numpy's `triu`).
     ///
     /// Shapes: `T[..., m, n] -> T[..., m, n]`.
-    pub fn triu(&mut self, x: Tensor, k: i64) -> Result<Tensor> {
+    pub fn triu(&mut self, x: Value, k: i64) -> Result<Value> {
         self.triangle("triu", x, k, false)
     }
 
-    fn triangle(&mut self, op: &'static str, x: Tensor, k: i64, lower: bool) -> Result<Tensor> {
+    fn triangle(&mut self, op: &'static str, x: Value, k: i64, lower: bool) -> Result<Value> {
         let t = self.value(op, x)?.1;
         let r = t.rank();
         if r < 2 {

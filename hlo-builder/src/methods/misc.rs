@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use crate::builder::Builder;
 use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
+use crate::graph::Value;
 use crate::ops::{MiscOp, RngAlgorithm};
 use crate::types::{ElementType, TensorType};
 
@@ -17,10 +17,10 @@ impl Builder {
     /// Shapes: `u64[2] -> (u64[2], out)`.
     pub fn rng_bit_generator(
         &mut self,
-        state: Tensor,
+        state: Value,
         algorithm: RngAlgorithm,
         out: TensorType,
-    ) -> Result<(Tensor, Tensor)> {
+    ) -> Result<(Value, Value)> {
         let r = self.record_owned(
             MiscOp::RngBitGenerator { algorithm, out }.into(),
             &[state],
@@ -32,7 +32,7 @@ impl Builder {
     /// Identity that the compiler may not move ops across.
     ///
     /// Shapes: `T_i (N) -> T_i (N)`.
-    pub fn optimization_barrier(&mut self, xs: &[Tensor]) -> Result<Vec<Tensor>> {
+    pub fn optimization_barrier(&mut self, xs: &[Value]) -> Result<Vec<Value>> {
         self.record_owned(MiscOp::OptimizationBarrier.into(), xs, SmallVec::new())
     }
 
@@ -42,11 +42,11 @@ impl Builder {
     pub fn custom_call(
         &mut self,
         target: impl Into<String>,
-        args: &[Tensor],
+        args: &[Value],
         results: &[TensorType],
         backend_config: impl Into<String>,
         has_side_effect: bool,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.record_owned(
             MiscOp::CustomCall {
                 target: target.into(),
@@ -63,7 +63,7 @@ impl Builder {
     /// `x` unchanged in value, with a zero derivative (it emits no operation).
     ///
     /// Shapes: `T[d...] -> T[d...]`.
-    pub fn stop_gradient(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn stop_gradient(&mut self, x: Value) -> Result<Value> {
         self.record1(MiscOp::StopGradient, &[x])
     }
 
@@ -71,10 +71,10 @@ impl Builder {
     /// returns (new state, values). Uses the mantissa bits of `rng_bit_generator` output.
     pub fn rng_uniform(
         &mut self,
-        state: Tensor,
+        state: Value,
         ty: ElementType,
         dims: impl AsRef<[i64]>,
-    ) -> Result<(Tensor, Tensor)> {
+    ) -> Result<(Value, Value)> {
         let dims = dims.as_ref();
         if !ty.is_float() {
             return shape_err(
@@ -115,10 +115,10 @@ impl Builder {
     /// Standard normal random numbers of `ty[dims]` (Box-Muller); returns (new state, values).
     pub fn rng_normal(
         &mut self,
-        state: Tensor,
+        state: Value,
         ty: ElementType,
         dims: impl AsRef<[i64]>,
-    ) -> Result<(Tensor, Tensor)> {
+    ) -> Result<(Value, Value)> {
         let dims = dims.as_ref();
         if !ty.is_float() {
             return shape_err(

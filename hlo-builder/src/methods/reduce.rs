@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use crate::builder::{Builder, RegionFn};
 use crate::error::{shape_err, Result};
-use crate::graph::{Computation, Tensor};
+use crate::graph::{Computation, Value};
 use crate::ops::{
     BinaryOp, ComparisonDirection, ElementwiseOp, Op, ReduceOp, Reducer, WindowConfig,
 };
@@ -90,11 +90,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[d without dimensions] (N)`.
     pub fn reduce_by(
         &mut self,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         dimensions: impl AsRef<[i64]>,
         reducer: Reducer,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.reduce_op(
             ReduceOp::Reduce {
                 dimensions: dimensions.as_ref().to_vec(),
@@ -109,10 +109,10 @@ impl Builder {
     fn reduce_op(
         &mut self,
         op: ReduceOp,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         body: Option<Arc<Computation>>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let mut ops = xs.to_vec();
         ops.extend_from_slice(inits);
         let regions: SmallVec<[Arc<Computation>; 1]> = body.into_iter().collect();
@@ -127,11 +127,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[d without dimensions] (N)`.
     pub fn reduce_with(
         &mut self,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         dimensions: impl AsRef<[i64]>,
         body: Arc<Computation>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let reducer = reducer_of(&body, inits.len(), false);
         self.reduce_op(
             ReduceOp::Reduce {
@@ -149,11 +149,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[d without dimensions] (N)`.
     pub fn reduce(
         &mut self,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         dimensions: impl AsRef<[i64]>,
         body: impl RegionFn,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let it = self.types("reduce", inits)?;
         let mut params = it.clone();
         params.extend(it.iter().cloned());
@@ -166,11 +166,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[(padded dilated d - dilated window) / stride + 1 ...] (N)`.
     pub fn reduce_window_by(
         &mut self,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         window: WindowConfig,
         reducer: Reducer,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.reduce_op(ReduceOp::ReduceWindow { window, reducer }, xs, inits, None)
     }
 
@@ -179,11 +179,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[(padded dilated d - dilated window) / stride + 1 ...] (N)`.
     pub fn reduce_window_with(
         &mut self,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         window: WindowConfig,
         body: Arc<Computation>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let reducer = reducer_of(&body, inits.len(), false);
         self.reduce_op(
             ReduceOp::ReduceWindow { window, reducer },
@@ -198,11 +198,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[(padded dilated d - dilated window) / stride + 1 ...] (N)`.
     pub fn reduce_window(
         &mut self,
-        xs: &[Tensor],
-        inits: &[Tensor],
+        xs: &[Value],
+        inits: &[Value],
         window: WindowConfig,
         body: impl RegionFn,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let it = self.types("reduce_window", inits)?;
         let mut params = it.clone();
         params.extend(it.iter().cloned());
@@ -215,9 +215,9 @@ impl Builder {
         &mut self,
         op: &'static str,
         which: Reducer,
-        x: Tensor,
+        x: Value,
         axes: &[i64],
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let t = self.value(op, x)?.1;
         let init = match which {
             Reducer::Sum | Reducer::Or => 0.0,
@@ -245,36 +245,36 @@ impl Builder {
     }
 
     /// Sum over `axes`. Shapes: `T[d...] -> T[d without axes]`.
-    pub fn reduce_sum(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reduce_sum(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         self.canned("reduce_sum", Reducer::Sum, x, axes.as_ref())
     }
     /// Product over `axes`. Shapes: `T[d...] -> T[d without axes]`.
-    pub fn reduce_prod(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reduce_prod(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         self.canned("reduce_prod", Reducer::Product, x, axes.as_ref())
     }
     /// Maximum over `axes` (-inf / type minimum for empty). Shapes: `T[d...] -> T[d without axes]`.
-    pub fn reduce_max(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reduce_max(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         self.canned("reduce_max", Reducer::Max, x, axes.as_ref())
     }
     /// Minimum over `axes`. Shapes: `T[d...] -> T[d without axes]`.
-    pub fn reduce_min(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reduce_min(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         self.canned("reduce_min", Reducer::Min, x, axes.as_ref())
     }
     /// Logical / bitwise and over `axes`. Shapes: `T[d...] -> T[d without axes]`.
-    pub fn reduce_and(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reduce_and(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         self.canned("reduce_and", Reducer::And, x, axes.as_ref())
     }
     /// Logical / bitwise or over `axes`. Shapes: `T[d...] -> T[d without axes]`.
-    pub fn reduce_or(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reduce_or(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         self.canned("reduce_or", Reducer::Or, x, axes.as_ref())
     }
 
-    fn all_axes(&self, x: Tensor) -> Result<Vec<i64>> {
+    fn all_axes(&self, x: Value) -> Result<Vec<i64>> {
         Ok((0..self.ty(x)?.rank() as i64).collect())
     }
 
     /// `x` with size-1 axes re-inserted at `axes` (for broadcasting a reduction back).
-    fn keep_dims(&mut self, reduced: Tensor, full: &TensorType, axes: &[i64]) -> Result<Tensor> {
+    fn keep_dims(&mut self, reduced: Value, full: &TensorType, axes: &[i64]) -> Result<Value> {
         let dims: Vec<i64> = (0..full.rank())
             .map(|i| {
                 if axes.contains(&(i as i64)) {
@@ -288,13 +288,13 @@ impl Builder {
     }
 
     /// Mean over all elements. Shapes: `T[d...] -> T[]` (float types).
-    pub fn mean(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn mean(&mut self, x: Value) -> Result<Value> {
         let axes = self.all_axes(x)?;
         self.mean_axes(x, axes)
     }
 
     /// Mean over `axes`. Shapes: `T[d...] -> T[d without axes]` (float types).
-    pub fn mean_axes(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn mean_axes(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         let t = self.float_op("mean", x)?;
         let axes = axes.as_ref();
         let s = self.reduce_sum(x, axes)?;
@@ -305,7 +305,7 @@ impl Builder {
 
     /// Population variance over `axes` (`mean((x - mean(x))^2)`).
     /// Shapes: `T[d...] -> T[d without axes]` (float types).
-    pub fn var(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn var(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         let t = self.float_op("var", x)?;
         let axes = axes.as_ref();
         let m = self.mean_axes(x, axes)?;
@@ -317,7 +317,7 @@ impl Builder {
 
     /// `log(sum(exp(x)))` over `axes`, computed stably (max subtracted first).
     /// Shapes: `T[d...] -> T[d without axes]` (float types).
-    pub fn logsumexp(&mut self, x: Tensor, axes: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn logsumexp(&mut self, x: Value, axes: impl AsRef<[i64]>) -> Result<Value> {
         let t = self.float_op("logsumexp", x)?;
         let axes = axes.as_ref();
         let m = self.reduce_max(x, axes)?;
@@ -334,7 +334,7 @@ impl Builder {
     }
 
     /// Softmax along `axis`. Shapes: `T[d...] -> T[d...]` (float types).
-    pub fn softmax(&mut self, x: Tensor, axis: i64) -> Result<Tensor> {
+    pub fn softmax(&mut self, x: Value, axis: i64) -> Result<Value> {
         let t = self.float_op("softmax", x)?;
         let m = self.reduce_max(x, [axis])?;
         let m = self.keep_dims(m, &t, &[axis])?;
@@ -346,14 +346,14 @@ impl Builder {
     }
 
     /// Log-softmax along `axis`: `x - logsumexp(x)`. Shapes: `T[d...] -> T[d...]`.
-    pub fn log_softmax(&mut self, x: Tensor, axis: i64) -> Result<Tensor> {
+    pub fn log_softmax(&mut self, x: Value, axis: i64) -> Result<Value> {
         let t = self.float_op("log_softmax", x)?;
         let l = self.logsumexp(x, [axis])?;
         let l = self.keep_dims(l, &t, &[axis])?;
         self.sub(x, l)
     }
 
-    fn arg_reduce(&mut self, op: &'static str, x: Tensor, axis: i64, max: bool) -> Result<Tensor> {
+    fn arg_reduce(&mut self, op: &'static str, x: Value, axis: i64, max: bool) -> Result<Value> {
         let t = self.ty(x)?.clone();
         if axis < 0 || axis as usize >= t.rank() {
             return shape_err(op, format!("axis {axis} is out of range for {t}"));
@@ -393,19 +393,19 @@ impl Builder {
 
     /// Index (s32) of the largest element along `axis` (first on ties; NaN counts as largest).
     /// Shapes: `T[d...] -> s32[d without axis]`.
-    pub fn argmax(&mut self, x: Tensor, axis: i64) -> Result<Tensor> {
+    pub fn argmax(&mut self, x: Value, axis: i64) -> Result<Value> {
         self.arg_reduce("argmax", x, axis, true)
     }
 
     /// Index (s32) of the smallest element along `axis` (first on ties).
     /// Shapes: `T[d...] -> s32[d without axis]`.
-    pub fn argmin(&mut self, x: Tensor, axis: i64) -> Result<Tensor> {
+    pub fn argmin(&mut self, x: Value, axis: i64) -> Result<Value> {
         self.arg_reduce("argmin", x, axis, false)
     }
 
     /// Inclusive cumulative sum along `axis` (a `reduce_window` with the window spanning the
     /// axis, padded in front). Shapes: `T[d...] -> T[d...]`.
-    pub fn cumsum(&mut self, x: Tensor, axis: i64) -> Result<Tensor> {
+    pub fn cumsum(&mut self, x: Value, axis: i64) -> Result<Value> {
         let t = self.ty(x)?.clone();
         if axis < 0 || axis as usize >= t.rank() {
             return shape_err("cumsum", format!("axis {axis} is out of range for {t}"));
@@ -423,10 +423,10 @@ impl Builder {
     /// Shapes: `T[d...] -> T[(d - w) / s + 1 ...]`.
     pub fn max_pool(
         &mut self,
-        x: Tensor,
+        x: Value,
         window: impl AsRef<[i64]>,
         strides: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let t = self.ty(x)?.clone();
         let init = self.splat(t.ty, [], lowest(t.ty))?;
         let w = WindowConfig::new(window.as_ref().to_vec(), strides.as_ref().to_vec());
@@ -437,10 +437,10 @@ impl Builder {
     /// Shapes: `T[d...] -> T[(d - w) / s + 1 ...]` (float types).
     pub fn avg_pool(
         &mut self,
-        x: Tensor,
+        x: Value,
         window: impl AsRef<[i64]>,
         strides: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let t = self.float_op("avg_pool", x)?;
         let init = self.splat(t.ty, [], 0.0)?;
         let w = WindowConfig::new(window.as_ref().to_vec(), strides.as_ref().to_vec());

@@ -8,7 +8,7 @@ use smallvec::{smallvec, SmallVec};
 use super::reduce::reducer_of;
 use crate::builder::{Builder, RegionFn};
 use crate::error::{shape_err, Result};
-use crate::graph::{Computation, Tensor};
+use crate::graph::{Computation, Value};
 use crate::ops::{GatherDims, Reducer, ScatterDims, ShapeOp};
 use crate::types::{ElementType, TensorType};
 
@@ -16,7 +16,7 @@ impl Builder {
     /// Same elements, new dimensions (equal element count).
     ///
     /// Shapes: `T[a...] -> T[dims]`, `prod(a) == prod(dims)`.
-    pub fn reshape(&mut self, x: Tensor, dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reshape(&mut self, x: Value, dims: impl AsRef<[i64]>) -> Result<Value> {
         let t = self.value("reshape", x)?.1;
         if t.dims.as_slice() == dims.as_ref() {
             return Ok(x);
@@ -32,7 +32,7 @@ impl Builder {
     /// Result axis i is operand axis `permutation[i]`.
     ///
     /// Shapes: `T[d...] -> T[d[permutation[0]], d[permutation[1]], ...]`.
-    pub fn transpose(&mut self, x: Tensor, permutation: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn transpose(&mut self, x: Value, permutation: impl AsRef<[i64]>) -> Result<Value> {
         self.record1(
             ShapeOp::Transpose {
                 permutation: permutation.as_ref().to_vec(),
@@ -46,10 +46,10 @@ impl Builder {
     /// Shapes: `T[a...] -> T[dims]`, `a[i]` is 1 or `dims[broadcast_dimensions[i]]`.
     pub fn broadcast_in_dim(
         &mut self,
-        x: Tensor,
+        x: Value,
         dims: impl AsRef<[i64]>,
         broadcast_dimensions: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(
             ShapeOp::BroadcastInDim {
                 dims: dims.as_ref().to_vec(),
@@ -62,7 +62,7 @@ impl Builder {
     /// Numpy-style broadcast of `x` to `dims` (trailing axes aligned; sizes equal or 1).
     ///
     /// Shapes: `T[a...] -> T[dims]`, `a` aligned with the trailing axes of `dims`.
-    pub fn broadcast_to(&mut self, x: Tensor, dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn broadcast_to(&mut self, x: Value, dims: impl AsRef<[i64]>) -> Result<Value> {
         let dims = dims.as_ref();
         let t = self.value("broadcast_to", x)?.1;
         if t.dims.as_slice() == dims {
@@ -84,11 +84,11 @@ impl Builder {
     /// Shapes: `T[d...] -> T[ceil((limit - start) / strides)...]`.
     pub fn slice(
         &mut self,
-        x: Tensor,
+        x: Value,
         start: impl AsRef<[i64]>,
         limit: impl AsRef<[i64]>,
         strides: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(
             ShapeOp::Slice {
                 start: start.as_ref().to_vec(),
@@ -102,7 +102,7 @@ impl Builder {
     /// `[start, limit)` along one axis, stride 1.
     ///
     /// Shapes: `T[d...] -> T[d...]` with axis `axis` of size `limit - start`.
-    pub fn slice_axis(&mut self, x: Tensor, axis: i64, start: i64, limit: i64) -> Result<Tensor> {
+    pub fn slice_axis(&mut self, x: Value, axis: i64, start: i64, limit: i64) -> Result<Value> {
         let t = self.value("slice_axis", x)?.1;
         if axis < 0 || axis as usize >= t.rank() {
             return shape_err("slice_axis", format!("axis {axis} is out of range for {t}"));
@@ -120,10 +120,10 @@ impl Builder {
     /// Shapes: `T[d...], S[]... (rank of them) -> T[slice_sizes]`.
     pub fn dynamic_slice(
         &mut self,
-        x: Tensor,
-        starts: &[Tensor],
+        x: Value,
+        starts: &[Value],
         slice_sizes: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let mut ops = vec![x];
         ops.extend_from_slice(starts);
         self.record1(
@@ -139,10 +139,10 @@ impl Builder {
     /// Shapes: `T[d...], T[u...], S[]... -> T[d...]` with `u <= d`.
     pub fn dynamic_update_slice(
         &mut self,
-        x: Tensor,
-        update: Tensor,
-        starts: &[Tensor],
-    ) -> Result<Tensor> {
+        x: Value,
+        update: Value,
+        starts: &[Value],
+    ) -> Result<Value> {
         let mut ops = vec![x, update];
         ops.extend_from_slice(starts);
         self.record1(ShapeOp::DynamicUpdateSlice, &ops)
@@ -151,7 +151,7 @@ impl Builder {
     /// Joins tensors along `dimension` (other axes equal).
     ///
     /// Shapes: `T[a..., n_i, b...]... -> T[a..., sum(n_i), b...]`.
-    pub fn concatenate(&mut self, xs: &[Tensor], dimension: i64) -> Result<Tensor> {
+    pub fn concatenate(&mut self, xs: &[Value], dimension: i64) -> Result<Value> {
         self.record1(ShapeOp::Concatenate { dimension }, xs)
     }
 
@@ -160,12 +160,12 @@ impl Builder {
     /// Shapes: `T[d...], T[] -> T[low + high + d + (d - 1) * interior ...]`.
     pub fn pad(
         &mut self,
-        x: Tensor,
-        value: Tensor,
+        x: Value,
+        value: Value,
         low: impl AsRef<[i64]>,
         high: impl AsRef<[i64]>,
         interior: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(
             ShapeOp::Pad {
                 low: low.as_ref().to_vec(),
@@ -179,7 +179,7 @@ impl Builder {
     /// Reverses the order of elements along `dimensions`.
     ///
     /// Shapes: `T[d...] -> T[d...]`.
-    pub fn reverse(&mut self, x: Tensor, dimensions: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn reverse(&mut self, x: Value, dimensions: impl AsRef<[i64]>) -> Result<Value> {
         self.record1(
             ShapeOp::Reverse {
                 dimensions: dimensions.as_ref().to_vec(),
@@ -193,12 +193,12 @@ impl Builder {
     /// Shapes: `T[operand...], S[indices...] -> T[batch axes of indices interleaved with the uncollapsed slice sizes at offset_dims]`.
     pub fn gather(
         &mut self,
-        x: Tensor,
-        indices: Tensor,
+        x: Value,
+        indices: Value,
         dims: GatherDims,
         slice_sizes: impl AsRef<[i64]>,
         indices_are_sorted: bool,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         self.record1(
             ShapeOp::Gather {
                 dims,
@@ -218,15 +218,15 @@ impl Builder {
     #[allow(clippy::too_many_arguments)]
     pub fn scatter_reducer(
         &mut self,
-        inputs: &[Tensor],
-        indices: Tensor,
-        updates: &[Tensor],
+        inputs: &[Value],
+        indices: Value,
+        updates: &[Value],
         dims: ScatterDims,
         combiner: Reducer,
         update: Option<Arc<Computation>>,
         indices_are_sorted: bool,
         unique_indices: bool,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let mut ops = inputs.to_vec();
         ops.push(indices);
         ops.extend_from_slice(updates);
@@ -251,14 +251,14 @@ impl Builder {
     #[allow(clippy::too_many_arguments)]
     pub fn scatter_with(
         &mut self,
-        inputs: &[Tensor],
-        indices: Tensor,
-        updates: &[Tensor],
+        inputs: &[Value],
+        indices: Value,
+        updates: &[Value],
         dims: ScatterDims,
         update: Arc<Computation>,
         indices_are_sorted: bool,
         unique_indices: bool,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let kind = reducer_of(&update, inputs.len(), true);
         let region = (kind == Reducer::Custom).then_some(update);
         self.scatter_reducer(
@@ -279,12 +279,12 @@ impl Builder {
     /// Shapes: `T_i[operand...] (N), S[indices...], T_i[updates...] (N) -> T_i[operand...] (N)`.
     pub fn scatter(
         &mut self,
-        inputs: &[Tensor],
-        indices: Tensor,
-        updates: &[Tensor],
+        inputs: &[Value],
+        indices: Value,
+        updates: &[Value],
         dims: ScatterDims,
         update: impl RegionFn,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let it = self.types("scatter", inputs)?;
         let mut params: Vec<TensorType> = it.iter().map(|t| TensorType::scalar(t.ty)).collect();
         params.extend(it.iter().map(|t| TensorType::scalar(t.ty)));
@@ -298,11 +298,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N) -> T_i[d...] (N)`.
     pub fn sort_with(
         &mut self,
-        xs: &[Tensor],
+        xs: &[Value],
         dimension: i64,
         is_stable: bool,
         comparator: Arc<Computation>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         self.record_owned(
             ShapeOp::Sort {
                 dimension,
@@ -319,11 +319,11 @@ impl Builder {
     /// Shapes: `T_i[d...] (N) -> T_i[d...] (N)`.
     pub fn sort(
         &mut self,
-        xs: &[Tensor],
+        xs: &[Value],
         dimension: i64,
         is_stable: bool,
         comparator: impl RegionFn,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Value>> {
         let tys = self.types("sort", xs)?;
         let mut params = Vec::new();
         for t in &tys {
@@ -337,7 +337,7 @@ impl Builder {
     /// The `k` largest elements along the last axis, in descending order, and their s32
     /// indices (a stable sort on (value, iota), then a slice).
     /// Shapes: `T[..., n] -> (T[..., k], s32[..., k])`.
-    pub fn top_k(&mut self, x: Tensor, k: i64) -> Result<(Tensor, Tensor)> {
+    pub fn top_k(&mut self, x: Value, k: i64) -> Result<(Value, Value)> {
         let t = self.ty(x)?.clone();
         if t.rank() == 0 {
             return shape_err("top_k", format!("operand {t} must have rank >= 1"));
@@ -362,7 +362,7 @@ impl Builder {
 
     /// One-hot encoding: `indices` (integers) -> `ty[indices..., depth]`, 1 where the last axis
     /// equals the index (out-of-range indices give all zeros).
-    pub fn one_hot(&mut self, indices: Tensor, depth: i64, ty: ElementType) -> Result<Tensor> {
+    pub fn one_hot(&mut self, indices: Value, depth: i64, ty: ElementType) -> Result<Value> {
         let t = self.ty(indices)?.clone();
         if !t.ty.is_integer() {
             return shape_err(

@@ -6,7 +6,7 @@ use smallvec::SmallVec;
 
 use crate::builder::Builder;
 use crate::error::{shape_err, Result};
-use crate::graph::Tensor;
+use crate::graph::Value;
 use crate::ops::common::{check_type, complex_part};
 use crate::ops::source::scalar_bytes;
 use crate::ops::{ConstantValue, SourceOp};
@@ -20,7 +20,7 @@ impl Builder {
         &mut self,
         data: &[T],
         dims: impl AsRef<[i64]>,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let size = std::mem::size_of_val(data);
         // SAFETY: NativeType guarantees plain data without padding; we read `size` bytes of
         // the slice's own memory.
@@ -36,7 +36,7 @@ impl Builder {
         ty: ElementType,
         dims: impl AsRef<[i64]>,
         bytes: &[u8],
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let t = TensorType::new(ty, dims.as_ref());
         let value = ConstantValue::Dense(Arc::from(bytes));
         self.record1(SourceOp::Constant { ty: t, value }, &[])
@@ -45,7 +45,7 @@ impl Builder {
     /// A pred constant.
     ///
     /// Shapes: `-> pred[dims]`.
-    pub fn constant_bool(&mut self, data: &[bool], dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn constant_bool(&mut self, data: &[bool], dims: impl AsRef<[i64]>) -> Result<Value> {
         let bytes: Vec<u8> = data.iter().map(|&b| b as u8).collect();
         self.constant_bytes(ElementType::Pred, dims, &bytes)
     }
@@ -54,12 +54,7 @@ impl Builder {
     /// zero and saturated for integers, `value != 0` for pred, real part for complex).
     ///
     /// Shapes: `-> ty[dims]`.
-    pub fn splat(
-        &mut self,
-        ty: ElementType,
-        dims: impl AsRef<[i64]>,
-        value: f64,
-    ) -> Result<Tensor> {
+    pub fn splat(&mut self, ty: ElementType, dims: impl AsRef<[i64]>, value: f64) -> Result<Value> {
         let t = TensorType::new(ty, dims.as_ref());
         check_type("splat", &t)?;
         match scalar_bytes(ty, value) {
@@ -86,7 +81,7 @@ impl Builder {
     /// A splat constant from the raw bytes of one element (as stored in [`ConstantValue::Splat`]).
     ///
     /// Shapes: `-> t`.
-    pub fn splat_bytes(&mut self, t: &TensorType, element: &[u8]) -> Result<Tensor> {
+    pub fn splat_bytes(&mut self, t: &TensorType, element: &[u8]) -> Result<Value> {
         let value = ConstantValue::Splat(SmallVec::from_slice(element));
         let r = self.record1(
             SourceOp::Constant {
@@ -114,44 +109,44 @@ impl Builder {
     /// A scalar constant `ty[]`.
     ///
     /// Shapes: `-> ty[]`.
-    pub fn scalar(&mut self, ty: ElementType, value: f64) -> Result<Tensor> {
+    pub fn scalar(&mut self, ty: ElementType, value: f64) -> Result<Value> {
         self.splat(ty, [], value)
     }
     /// Zeros of `ty[dims]`.
     ///
     /// Shapes: `-> ty[dims]`.
-    pub fn zeros(&mut self, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn zeros(&mut self, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Value> {
         self.splat(ty, dims, 0.0)
     }
     /// Ones of `ty[dims]`.
     ///
     /// Shapes: `-> ty[dims]`.
-    pub fn ones(&mut self, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Tensor> {
+    pub fn ones(&mut self, ty: ElementType, dims: impl AsRef<[i64]>) -> Result<Value> {
         self.splat(ty, dims, 1.0)
     }
     /// A constant of `x`'s type filled with `value`.
     ///
     /// Shapes: `T[d...] -> T[d...]`.
-    pub fn full_like(&mut self, x: Tensor, value: f64) -> Result<Tensor> {
+    pub fn full_like(&mut self, x: Value, value: f64) -> Result<Value> {
         let t = self.value("full_like", x)?.1;
         self.splat(t.ty, &t.dims, value)
     }
     /// Zeros of `x`'s type.
     ///
     /// Shapes: `T[d...] -> T[d...]`.
-    pub fn zeros_like(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn zeros_like(&mut self, x: Value) -> Result<Value> {
         self.full_like(x, 0.0)
     }
     /// Ones of `x`'s type.
     ///
     /// Shapes: `T[d...] -> T[d...]`.
-    pub fn ones_like(&mut self, x: Tensor) -> Result<Tensor> {
+    pub fn ones_like(&mut self, x: Value) -> Result<Value> {
         self.full_like(x, 1.0)
     }
     /// A scalar constant of `x`'s element type.
     ///
     /// Shapes: `T[d...] -> T[]`.
-    pub fn scalar_like(&mut self, x: Tensor, value: f64) -> Result<Tensor> {
+    pub fn scalar_like(&mut self, x: Value, value: f64) -> Result<Value> {
         let t = self.value("scalar_like", x)?.1;
         self.splat(t.ty, [], value)
     }
@@ -164,7 +159,7 @@ impl Builder {
         ty: ElementType,
         dims: impl AsRef<[i64]>,
         dimension: i64,
-    ) -> Result<Tensor> {
+    ) -> Result<Value> {
         let t = TensorType::new(ty, dims.as_ref());
         // A complex iota is made as a real iota and converted (see `ops::source::iota`).
         if let Some(part) = complex_part(ty) {

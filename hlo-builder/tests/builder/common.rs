@@ -15,7 +15,7 @@ pub fn client() -> &'static pjrt::Client {
 }
 
 /// Builds `outs`, compiles on the CPU plugin and runs on `args`.
-pub fn run(b: &Builder, outs: &[Tensor], args: &[&Literal]) -> Vec<Literal> {
+pub fn run(b: &Builder, outs: &[Value], args: &[&Literal]) -> Vec<Literal> {
     let m = b.build(outs).unwrap_or_else(|e| panic!("build: {e}"));
     let exe = m
         .compile(client())

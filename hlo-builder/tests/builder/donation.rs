@@ -4,7 +4,7 @@
 use crate::common::*;
 
 /// `state' = state * 2 + x`, with `state` (parameter 0) donated to result 0.
-fn step() -> (Builder, Tensor) {
+fn step() -> (Builder, Value) {
     let mut b = Builder::new("step");
     let s = b.parameter("state", F32, [4]).unwrap();
     let x = b.parameter("x", F32, [4]).unwrap();

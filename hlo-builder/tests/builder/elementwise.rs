@@ -48,7 +48,7 @@ fn float_unary_ops() {
         ("real", UnaryOp::Real, |x| x),
         ("imag", UnaryOp::Imag, |_| 0.0),
     ];
-    let outs: Vec<Tensor> = table
+    let outs: Vec<Value> = table
         .iter()
         .map(|(_, u, _)| b.unary(*u, x).unwrap())
         .collect();
@@ -174,7 +174,7 @@ fn float_binary_ops() {
         (BinaryOp::Min, f32::min),
         (BinaryOp::Atan2, f32::atan2),
     ];
-    let outs: Vec<Tensor> = table
+    let outs: Vec<Value> = table
         .iter()
         .map(|(op, _)| b.binary(*op, x, y).unwrap())
         .collect();

@@ -66,8 +66,8 @@ const CONVERT_TO: [ElementType; 9] = [F32, S32, Pred, F16, BF16, C64, F8E4M3FN, 
 fn random_op(
     r: &mut Rng,
     b: &mut Builder,
-    pool: &mut Vec<Tensor>,
-    foreign: Tensor,
+    pool: &mut Vec<Value>,
+    foreign: Value,
 ) -> (String, bool) {
     let t = |r: &mut Rng| {
         if r.chance(2) {
@@ -81,7 +81,7 @@ fn random_op(
     let z = t(r);
     let rank = b.ty(x).map(|t| t.rank()).unwrap_or(1);
     let which = r.below(39);
-    let res: Result<Vec<Tensor>> = match which {
+    let res: Result<Vec<Value>> = match which {
         0 => b.unary(r.pick(UnaryOp::ALL), x).map(|v| vec![v]),
         1 => b.binary(r.pick(BinaryOp::ALL), x, y).map(|v| vec![v]),
         2 => b
@@ -421,7 +421,7 @@ fn random_misuse_never_panics_and_accepted_graphs_compile() {
             }
         }
         let n = pool.len();
-        let outs: Vec<Tensor> = pool[n.saturating_sub(3)..].to_vec();
+        let outs: Vec<Value> = pool[n.saturating_sub(3)..].to_vec();
         let m = match catch_unwind(AssertUnwindSafe(|| b.build(&outs))) {
             Ok(Ok(m)) => m,
             Ok(Err(e)) => {

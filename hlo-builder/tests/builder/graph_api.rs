@@ -2,7 +2,7 @@
 use crate::common::*;
 
 /// A function using many kinds of primitives (regions, several results, constants, rng).
-fn many_ops(b: &mut Builder) -> Vec<Tensor> {
+fn many_ops(b: &mut Builder) -> Vec<Value> {
     let x = b.parameter("x", F32, [2, 3]).unwrap();
     let w = b.parameter("w", F32, [3, 3]).unwrap();
     let y = b.matmul(x, w).unwrap();

@@ -4,7 +4,7 @@
 use super::shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
-use hlo_builder::Tensor;
+use hlo_builder::Value;
 
 /// An elementwise activation, chosen by value (e.g. in a model's configuration).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,7 +26,7 @@ pub enum Activation {
 }
 
 /// Applies `act` elementwise. Shapes: `T[d...] -> T[d...]`.
-pub fn activation(b: &mut Builder, x: Tensor, act: Activation) -> Result<Tensor> {
+pub fn activation(b: &mut Builder, x: Value, act: Activation) -> Result<Value> {
     match act {
         Activation::Identity => Ok(x),
         Activation::Relu => b.relu(x),
@@ -42,12 +42,12 @@ pub fn activation(b: &mut Builder, x: Tensor, act: Activation) -> Result<Tensor>
 }
 
 /// `1 / (1 + e^-x)`. Shapes: `T[d...] -> T[d...]`.
-pub fn sigmoid(b: &mut Builder, x: Tensor) -> Result<Tensor> {
+pub fn sigmoid(b: &mut Builder, x: Value) -> Result<Value> {
     b.logistic(x)
 }
 
 /// `max(x, alpha x)` for `0 <= alpha < 1`. Shapes: `T[d...] -> T[d...]`.
-pub fn leaky_relu(b: &mut Builder, x: Tensor, alpha: f32) -> Result<Tensor> {
+pub fn leaky_relu(b: &mut Builder, x: Value, alpha: f32) -> Result<Value> {
     if !(0.0..1.0).contains(&alpha) {
         return shape_err("leaky_relu", format!("alpha {alpha} must be in [0, 1)"));
     }
@@ -57,7 +57,7 @@ pub fn leaky_relu(b: &mut Builder, x: Tensor, alpha: f32) -> Result<Tensor> {
 }
 
 /// `x` where `x > 0`, else `alpha (e^x - 1)`. Shapes: `T[d...] -> T[d...]`.
-pub fn elu(b: &mut Builder, x: Tensor, alpha: f32) -> Result<Tensor> {
+pub fn elu(b: &mut Builder, x: Value, alpha: f32) -> Result<Value> {
     let zero = b.zeros_like(x)?;
     let pos = b.gt(x, zero)?;
     // expm1 of min(x, 0) so the unused branch never overflows.
@@ -70,7 +70,7 @@ pub fn elu(b: &mut Builder, x: Tensor, alpha: f32) -> Result<Tensor> {
 
 /// `log(1 + e^x)`, computed as `max(x, 0) + log1p(e^-|x|)` (no overflow).
 /// Shapes: `T[d...] -> T[d...]`.
-pub fn softplus(b: &mut Builder, x: Tensor) -> Result<Tensor> {
+pub fn softplus(b: &mut Builder, x: Value) -> Result<Value> {
     let r = b.relu(x)?;
     let a = b.abs(x)?;
     let na = b.neg(a)?;

@@ -4,7 +4,7 @@
 use super::shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
-use hlo_builder::Tensor;
+use hlo_builder::Value;
 use hlo_builder::{ConvConfig, ConvDims, WindowConfig};
 use hlo_builder::{ElementType, TensorType};
 
@@ -58,13 +58,13 @@ impl Padding {
     }
 }
 
-fn ty(b: &Builder, x: Tensor) -> Result<TensorType> {
+fn ty(b: &Builder, x: Value) -> Result<TensorType> {
     Ok(b.ty(x)?.clone())
 }
 
 /// Fully connected layer `x @ w + bias`.
 /// Shapes: `x: T[..., in]`, `w: T[in, out]`, `bias: T[out]` -> `T[..., out]`.
-pub fn dense(b: &mut Builder, x: Tensor, w: Tensor, bias: Option<Tensor>) -> Result<Tensor> {
+pub fn dense(b: &mut Builder, x: Value, w: Value, bias: Option<Value>) -> Result<Value> {
     let (tx, tw) = (ty(b, x)?, ty(b, w)?);
     if tw.rank() != 2 || tx.rank() == 0 {
         return shape_err(
@@ -89,7 +89,7 @@ pub fn dense(b: &mut Builder, x: Tensor, w: Tensor, bias: Option<Tensor>) -> Res
 }
 
 /// Reshapes `T[n, d1, d2, ...]` to `T[n, d1 * d2 * ...]`.
-pub fn flatten(b: &mut Builder, x: Tensor) -> Result<Tensor> {
+pub fn flatten(b: &mut Builder, x: Value) -> Result<Value> {
     let t = ty(b, x)?;
     if t.rank() == 0 {
         return shape_err("flatten", format!("operand {t} must have a batch axis"));
@@ -103,12 +103,12 @@ pub fn flatten(b: &mut Builder, x: Tensor) -> Result<Tensor> {
 /// `T[n, h', w', o]` with `h' = (h + pad - kh) / stride + 1`.
 pub fn conv2d(
     b: &mut Builder,
-    x: Tensor,
-    kernel: Tensor,
-    bias: Option<Tensor>,
+    x: Value,
+    kernel: Value,
+    bias: Option<Value>,
     strides: [i64; 2],
     padding: &Padding,
-) -> Result<Tensor> {
+) -> Result<Value> {
     let (tx, tk) = (ty(b, x)?, ty(b, kernel)?);
     if tx.rank() != 4 || tk.rank() != 4 {
         return shape_err(
@@ -152,12 +152,12 @@ pub fn conv2d(
 fn pool2d(
     b: &mut Builder,
     op: &'static str,
-    x: Tensor,
+    x: Value,
     window: [i64; 2],
     strides: [i64; 2],
     padding: &Padding,
     max: bool,
-) -> Result<Tensor> {
+) -> Result<Value> {
     let tx = ty(b, x)?;
     if tx.rank() != 4 {
         return shape_err(op, format!("expects x T[n, h, w, c], got {tx}"));
@@ -204,11 +204,11 @@ fn pool2d(
 /// Max pooling over `window` with `strides`. Shapes: `T[n, h, w, c] -> T[n, h', w', c]`.
 pub fn max_pool2d(
     b: &mut Builder,
-    x: Tensor,
+    x: Value,
     window: [i64; 2],
     strides: [i64; 2],
     padding: &Padding,
-) -> Result<Tensor> {
+) -> Result<Value> {
     pool2d(b, "max_pool2d", x, window, strides, padding, true)
 }
 
@@ -216,11 +216,11 @@ pub fn max_pool2d(
 /// Shapes: `T[n, h, w, c] -> T[n, h', w', c]`.
 pub fn avg_pool2d(
     b: &mut Builder,
-    x: Tensor,
+    x: Value,
     window: [i64; 2],
     strides: [i64; 2],
     padding: &Padding,
-) -> Result<Tensor> {
+) -> Result<Value> {
     pool2d(b, "avg_pool2d", x, window, strides, padding, false)
 }
 
@@ -228,10 +228,10 @@ pub fn avg_pool2d(
 fn expand(
     b: &mut Builder,
     op: &'static str,
-    stat: Tensor,
+    stat: Value,
     full: &TensorType,
     axes: &[i64],
-) -> Result<Tensor> {
+) -> Result<Value> {
     let kept: Vec<i64> = (0..full.rank() as i64)
         .filter(|a| !axes.contains(a))
         .map(|a| full.dims[a as usize])
@@ -272,14 +272,14 @@ fn check_axes(op: &'static str, t: &TensorType, axes: &[i64]) -> Result<()> {
 fn normalize(
     b: &mut Builder,
     op: &'static str,
-    x: Tensor,
-    mean: Tensor,
-    var: Tensor,
-    gamma: Tensor,
-    beta: Tensor,
+    x: Value,
+    mean: Value,
+    var: Value,
+    gamma: Value,
+    beta: Value,
     axes: &[i64],
     eps: f32,
-) -> Result<Tensor> {
+) -> Result<Value> {
     let t = ty(b, x)?;
     let m = expand(b, op, mean, &t, axes)?;
     let v = expand(b, op, var, &t, axes)?;
@@ -300,12 +300,12 @@ fn normalize(
 /// Shapes: `x: T[d...]`, `gamma, beta: T[d without axes]` -> `(T[d...], T[d without axes] x2)`.
 pub fn batch_norm_train(
     b: &mut Builder,
-    x: Tensor,
-    gamma: Tensor,
-    beta: Tensor,
+    x: Value,
+    gamma: Value,
+    beta: Value,
     axes: &[i64],
     eps: f32,
-) -> Result<(Tensor, Tensor, Tensor)> {
+) -> Result<(Value, Value, Value)> {
     let t = ty(b, x)?;
     check_axes("batch_norm", &t, axes)?;
     let mean = b.mean_axes(x, axes)?;
@@ -319,14 +319,14 @@ pub fn batch_norm_train(
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_infer(
     b: &mut Builder,
-    x: Tensor,
-    gamma: Tensor,
-    beta: Tensor,
-    mean: Tensor,
-    var: Tensor,
+    x: Value,
+    gamma: Value,
+    beta: Value,
+    mean: Value,
+    var: Value,
     axes: &[i64],
     eps: f32,
-) -> Result<Tensor> {
+) -> Result<Value> {
     let t = ty(b, x)?;
     check_axes("batch_norm", &t, axes)?;
     normalize(b, "batch_norm", x, mean, var, gamma, beta, axes, eps)
@@ -335,10 +335,10 @@ pub fn batch_norm_infer(
 /// `momentum * running + (1 - momentum) * batch`. Shapes: `T[d...], T[d...] -> T[d...]`.
 pub fn moving_average(
     b: &mut Builder,
-    running: Tensor,
-    batch: Tensor,
+    running: Value,
+    batch: Value,
     momentum: f32,
-) -> Result<Tensor> {
+) -> Result<Value> {
     if !(0.0..=1.0).contains(&momentum) {
         return shape_err(
             "moving_average",
@@ -354,13 +354,7 @@ pub fn moving_average(
 
 /// Layer normalisation over the last axis.
 /// Shapes: `x: T[..., d]`, `gamma, beta: T[d]` -> `T[..., d]`.
-pub fn layer_norm(
-    b: &mut Builder,
-    x: Tensor,
-    gamma: Tensor,
-    beta: Tensor,
-    eps: f32,
-) -> Result<Tensor> {
+pub fn layer_norm(b: &mut Builder, x: Value, gamma: Value, beta: Value, eps: f32) -> Result<Value> {
     let t = ty(b, x)?;
     if t.rank() == 0 {
         return shape_err("layer_norm", format!("operand {t} must have rank >= 1"));
@@ -395,7 +389,7 @@ pub fn layer_norm(
 /// Returns `(y, new_state)`; thread the state through successive steps. `rate == 0` returns
 /// `x` and `state` unchanged (use that for inference).
 /// Shapes: `x: T[d...]`, `state: u64[2]` -> `(T[d...], u64[2])`.
-pub fn dropout(b: &mut Builder, x: Tensor, rate: f32, state: Tensor) -> Result<(Tensor, Tensor)> {
+pub fn dropout(b: &mut Builder, x: Value, rate: f32, state: Value) -> Result<(Value, Value)> {
     let t = ty(b, x)?;
     if !(0.0..1.0).contains(&rate) {
         return shape_err("dropout", format!("rate {rate} must be in [0, 1)"));
@@ -423,7 +417,7 @@ pub fn dropout(b: &mut Builder, x: Tensor, rate: f32, state: Tensor) -> Result<(
 /// what the compiler runs best for the small vocabularies this is meant for; out-of-range
 /// ids give zero rows.
 /// Shapes: `table: T[v, d]`, `ids: int[s...]` -> `T[s..., d]`.
-pub fn embedding(b: &mut Builder, table: Tensor, ids: Tensor) -> Result<Tensor> {
+pub fn embedding(b: &mut Builder, table: Value, ids: Value) -> Result<Value> {
     let (tt, ti) = (ty(b, table)?, ty(b, ids)?);
     if tt.rank() != 2 || !ti.ty.is_integer() {
         return shape_err(

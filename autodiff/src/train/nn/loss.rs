@@ -3,10 +3,10 @@
 use super::shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
-use hlo_builder::Tensor;
+use hlo_builder::Value;
 use hlo_builder::{ElementType, TensorType};
 
-fn ty(b: &Builder, x: Tensor) -> Result<TensorType> {
+fn ty(b: &Builder, x: Value) -> Result<TensorType> {
     Ok(b.ty(x)?.clone())
 }
 
@@ -20,7 +20,7 @@ fn logits_2d(op: &'static str, t: &TensorType) -> Result<()> {
 /// Cross-entropy of `softmax(logits)` against target distributions (e.g. one-hot rows),
 /// averaged over the batch: `mean_n(-sum_c targets * log_softmax(logits))`.
 /// Shapes: `logits: T[n, c]`, `targets: T[n, c]` -> `T[]`.
-pub fn softmax_cross_entropy(b: &mut Builder, logits: Tensor, targets: Tensor) -> Result<Tensor> {
+pub fn softmax_cross_entropy(b: &mut Builder, logits: Value, targets: Value) -> Result<Value> {
     let (tl, tt) = (ty(b, logits)?, ty(b, targets)?);
     logits_2d("softmax_cross_entropy", &tl)?;
     if tl != tt {
@@ -41,9 +41,9 @@ pub fn softmax_cross_entropy(b: &mut Builder, logits: Tensor, targets: Tensor) -
 /// Shapes: `logits: T[n, c]`, `labels: int[n]` (values in `0..c`) -> `T[]`.
 pub fn sparse_softmax_cross_entropy(
     b: &mut Builder,
-    logits: Tensor,
-    labels: Tensor,
-) -> Result<Tensor> {
+    logits: Value,
+    labels: Value,
+) -> Result<Value> {
     let (tl, ty_l) = (ty(b, logits)?, ty(b, labels)?);
     logits_2d("sparse_softmax_cross_entropy", &tl)?;
     if !ty_l.ty.is_integer() || ty_l.dims.as_slice() != [tl.dims[0]] {
@@ -60,7 +60,7 @@ pub fn sparse_softmax_cross_entropy(
 }
 
 /// Mean squared error `mean((pred - target)^2)`. Shapes: `T[d...], T[d...] -> T[]`.
-pub fn mse(b: &mut Builder, pred: Tensor, target: Tensor) -> Result<Tensor> {
+pub fn mse(b: &mut Builder, pred: Value, target: Value) -> Result<Value> {
     let (tp, tt) = (ty(b, pred)?, ty(b, target)?);
     if tp != tt || !tp.ty.is_float() {
         return shape_err(
@@ -77,9 +77,9 @@ pub fn mse(b: &mut Builder, pred: Tensor, target: Tensor) -> Result<Tensor> {
 /// `mean(max(x, 0) - x t + log1p(e^-|x|))`. Shapes: `T[d...], T[d...] -> T[]`.
 pub fn binary_cross_entropy_with_logits(
     b: &mut Builder,
-    logits: Tensor,
-    targets: Tensor,
-) -> Result<Tensor> {
+    logits: Value,
+    targets: Value,
+) -> Result<Value> {
     let (tl, tt) = (ty(b, logits)?, ty(b, targets)?);
     if tl != tt || !tl.ty.is_float() {
         return shape_err(
@@ -102,10 +102,10 @@ pub fn binary_cross_entropy_with_logits(
 /// `mean(-(t log p + (1 - t) log(1 - p)))`. Shapes: `T[d...], T[d...] -> T[]`.
 pub fn binary_cross_entropy(
     b: &mut Builder,
-    probs: Tensor,
-    targets: Tensor,
+    probs: Value,
+    targets: Value,
     eps: f32,
-) -> Result<Tensor> {
+) -> Result<Value> {
     let (tp, tt) = (ty(b, probs)?, ty(b, targets)?);
     if tp != tt || !tp.ty.is_float() {
         return shape_err(
@@ -136,7 +136,7 @@ pub fn binary_cross_entropy(
 
 /// The predicted class of each row (`argmax` over the last axis).
 /// Shapes: `T[n, c]` -> `s32[n]`.
-pub fn predictions(b: &mut Builder, logits: Tensor) -> Result<Tensor> {
+pub fn predictions(b: &mut Builder, logits: Value) -> Result<Value> {
     let t = ty(b, logits)?;
     logits_2d("predictions", &t)?;
     b.argmax(logits, 1)
@@ -144,7 +144,7 @@ pub fn predictions(b: &mut Builder, logits: Tensor) -> Result<Tensor> {
 
 /// Fraction of rows whose predicted class equals the label, as f32.
 /// Shapes: `logits: T[n, c]`, `labels: int[n]` -> `f32[]`.
-pub fn accuracy(b: &mut Builder, logits: Tensor, labels: Tensor) -> Result<Tensor> {
+pub fn accuracy(b: &mut Builder, logits: Value, labels: Value) -> Result<Value> {
     let (tl, ty_l) = (ty(b, logits)?, ty(b, labels)?);
     logits_2d("accuracy", &tl)?;
     if !ty_l.ty.is_integer() || ty_l.dims.as_slice() != [tl.dims[0]] {

@@ -7,7 +7,7 @@ use super::layers::dense;
 use super::shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
-use hlo_builder::Tensor;
+use hlo_builder::Value;
 use hlo_builder::{ElementType, TensorType};
 
 /// One f32 parameter: its name (used in checkpoints), dimensions and initialiser.
@@ -64,7 +64,7 @@ pub trait Model {
     /// The dimensions of an input batch of `batch` examples.
     fn input_dims(&self, batch: i64) -> Vec<i64>;
     /// Records the forward pass; `params` are in [`Model::params`] order.
-    fn forward(&self, b: &mut Builder, params: &[Tensor], x: Tensor) -> Result<Tensor>;
+    fn forward(&self, b: &mut Builder, params: &[Value], x: Value) -> Result<Value>;
 }
 
 /// A multi-layer perceptron: dense layers of the given widths with `hidden` activations
@@ -107,7 +107,7 @@ impl Model for Mlp {
     fn input_dims(&self, batch: i64) -> Vec<i64> {
         vec![batch, self.sizes.first().copied().unwrap_or(0)]
     }
-    fn forward(&self, b: &mut Builder, params: &[Tensor], x: Tensor) -> Result<Tensor> {
+    fn forward(&self, b: &mut Builder, params: &[Value], x: Value) -> Result<Value> {
         let layers = self.sizes.len().saturating_sub(1);
         if params.len() != 2 * layers || layers == 0 {
             return shape_err(
