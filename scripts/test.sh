@@ -5,8 +5,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-plugins=(.plugins/cpu-0.81/xla_cpu_pjrt.so .plugins/cpu-0.106/libpjrt_cpu.so
-         .plugins/cpu-0.115/pjrt_c_api_cpu_plugin.so)
+# Where the set-up installed each CPU plugin (the per-user plugin folder; see pjrt-plugins).
+plugins=()
+for name in cpu-0.81 cpu-0.106 cpu-0.115; do
+  plugins+=("$(cargo run --quiet -p pjrt-runtime --bin pjrt-plugins -- path "$name")")
+done
 
 echo "== pjrt-sys layout check against the official 0.81 header"
 cargo test -p pjrt-abi -p pjrt-sys-layout-test
@@ -15,7 +18,7 @@ ran=()
 for p in "${plugins[@]}"; do
   v="$(basename "$(dirname "$p")")"
   echo "== pjrt suite on plugin $v ($p)"
-  PJRT_PLUGIN="$root/$p" cargo test -p pjrt-runtime
+  PJRT_PLUGIN="$p" cargo test -p pjrt-runtime
   ran+=("$v")
 done
 

@@ -48,6 +48,10 @@
 
 mod plugin;
 
+pub mod discovery;
+#[cfg(feature = "installer")]
+pub mod install;
+
 mod aligned;
 mod buffer;
 mod buffer_extra;

@@ -7,6 +7,7 @@ mod capi;
 mod runtime {
     mod aligned;
     pub mod common;
+    mod discovery;
     mod execute;
     mod plugin_client;
     mod serialize;

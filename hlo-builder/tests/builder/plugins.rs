@@ -90,7 +90,7 @@ fn every_installed_plugin_agrees() {
         .iter()
         .map(as_f64)
         .collect();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.plugins");
+    let root = pjrt::discovery::plugins_dir().unwrap_or_default();
     let mut ran = 0;
     for rel in [
         "cpu-0.81/xla_cpu_pjrt.so",
