@@ -18,12 +18,13 @@ ran=()
 for p in "${plugins[@]}"; do
   v="$(basename "$(dirname "$p")")"
   echo "== pjrt suite on plugin $v ($p)"
-  PJRT_PLUGIN="$p" cargo test -p pjrt-runtime
+  PJRT_PLUGIN="$p" cargo test -p pjrt-runtime --features ndarray
   ran+=("$v")
 done
 
 echo "== builder, autodiff, examples and integration tests on the default plugin"
-cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray
+# (pjrt-runtime/ndarray: the same pjrt build as the suite above, so it is not built twice)
+cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray,pjrt-runtime/ndarray
 
 # Every library crate must package (the published names: pjrt-abi is pjrt_sys, pjrt-runtime
 # is pjrt, hlo-autodiff is autodiff). --no-verify: packaging alone, no second build.

@@ -51,6 +51,8 @@ mod plugin;
 pub mod discovery;
 #[cfg(feature = "installer")]
 pub mod install;
+#[cfg(feature = "ndarray")]
+pub mod ndarray;
 
 mod aligned;
 mod buffer;

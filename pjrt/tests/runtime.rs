@@ -9,6 +9,8 @@ mod runtime {
     pub mod common;
     mod discovery;
     mod execute;
+    #[cfg(feature = "ndarray")]
+    mod ndarray;
     mod plugin_client;
     mod serialize;
     mod transfers;
