@@ -3,5 +3,6 @@
 pub mod checkpoint;
 pub mod digits;
 pub mod inference;
+pub mod metrics;
 pub mod models;
 pub mod plot;
