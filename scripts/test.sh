@@ -23,8 +23,8 @@ for p in "${plugins[@]}"; do
 done
 
 echo "== builder, autodiff, examples and integration tests on the default plugin"
-# (pjrt-runtime/ndarray: the same pjrt build as the suite above, so it is not built twice)
-cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray,pjrt-runtime/ndarray
+# (tests/Cargo.toml turns on pjrt-runtime/ndarray: the same pjrt build as the suite above)
+cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray
 
 # Every library crate must package (the published names: pjrt-abi is pjrt_sys, pjrt-runtime
 # is pjrt, hlo-autodiff is autodiff). --no-verify: packaging alone, no second build.

@@ -1,7 +1,6 @@
 //! One module using most primitives, compiled from text and from bytecode on every installed
 //! CPU plugin (0.81, 0.106, 0.115); all must agree.
 use crate::common::*;
-use std::path::PathBuf;
 
 fn broad_module() -> Module {
     let mut b = Builder::new("broad");
