@@ -14,7 +14,7 @@ test: setup
 	@bash scripts/test.sh
 
 bench: setup
-	cargo bench -p benches -p hlo-builder -p autodiff
+	cargo bench -p benches -p hlo-builder -p hlo-autodiff
 
 valgrind: setup
 	@bash scripts/valgrind.sh

@@ -14,7 +14,7 @@ crit=()
 if [ "${1:-}" = "--quick" ]; then crit=(-- --warm-up-time 1 --measurement-time 3); fi
 cargo bench -p benches --bench runtime --bench train_step "${crit[@]}"
 cargo bench -p hlo-builder --bench record_lower "${crit[@]}"
-cargo bench -p autodiff --bench grad_chain "${crit[@]}"
+cargo bench -p hlo-autodiff --bench grad_chain "${crit[@]}"
 cargo build --release -p benches --bin step_server
 server="${CARGO_TARGET_DIR:-$root/target}/release/step_server"
 out="$(mktemp)"

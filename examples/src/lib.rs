@@ -2,5 +2,6 @@
 
 pub mod digits;
 pub mod inference;
+pub mod metrics;
 pub mod models;
 pub mod plot;

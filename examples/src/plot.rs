@@ -1,11 +1,19 @@
-//! Line charts written as PNG files, with our own small rasterizer and a built-in 5x7 pixel
-//! font (no system fonts needed).
+//! Line charts written as PNG files, drawn by `plotters` (bitmap backend into an RGB buffer,
+//! encoded by `png`).
 //!
 //! A [`Figure`] holds side-by-side [`Panel`]s; each panel has a title, axis labels and any
-//! number of named [`Series`] of (x, y) points drawn as coloured polylines with a legend.
+//! number of named [`Series`] of (x, y) points drawn as coloured lines with a legend. Text
+//! uses a TrueType font from the system (DejaVu Sans from Debian's `fonts-dejavu-core`, which
+//! the set-up installs, or one of a few usual alternatives; see [`FONT_FILES`]).
 
 use std::io::BufWriter;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+use plotters::style::FontStyle;
 
 /// Why a chart could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +36,10 @@ pub enum PlotError {
         width: u32,
         height: u32,
     },
+    #[error("plot: no usable TrueType font; looked for {} (install fonts-dejavu-core)", searched.join(", "))]
+    NoFont { searched: Vec<String> },
+    #[error("plot: drawing failed: {0}")]
+    Draw(String),
 }
 
 /// An RGB colour.
@@ -42,6 +54,18 @@ pub const PALETTE: [Rgb; 6] = [
     [148, 103, 189],
     [23, 190, 207],
 ];
+
+/// The font files tried, in order, for the charts' text.
+pub const FONT_FILES: [&str; 5] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+];
+
+/// The family name the font is registered under (plotters' default family).
+const FAMILY: &str = "sans-serif";
 
 /// One named polyline.
 #[derive(Clone, Debug, Default)]
@@ -59,7 +83,7 @@ pub struct Panel {
     pub series: Vec<Series>,
     /// Fixed y range; `None` fits the data.
     pub y_range: Option<(f64, f64)>,
-    /// Logarithmic y axis (decades; non-positive values are left out).
+    /// Logarithmic y axis (non-positive values are left out).
     pub log_y: bool,
 }
 
@@ -71,331 +95,179 @@ pub struct Figure {
     pub panels: Vec<Panel>,
 }
 
-/// An RGB raster.
-struct Canvas {
-    w: i64,
-    h: i64,
-    px: Vec<u8>,
-}
-
-impl Canvas {
-    fn new(w: u32, h: u32) -> Self {
-        Canvas {
-            w: w as i64,
-            h: h as i64,
-            px: vec![255; w as usize * h as usize * 3],
-        }
-    }
-
-    fn set(&mut self, x: i64, y: i64, c: Rgb) {
-        if x >= 0 && y >= 0 && x < self.w && y < self.h {
-            let i = ((y * self.w + x) * 3) as usize;
-            self.px[i..i + 3].copy_from_slice(&c);
-        }
-    }
-
-    fn rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: Rgb) {
-        for y in y0.min(y1)..=y0.max(y1) {
-            for x in x0.min(x1)..=x0.max(x1) {
-                self.set(x, y, c);
-            }
-        }
-    }
-
-    /// A line `thick` pixels wide (Bresenham, stamped with a square brush).
-    fn line(&mut self, (x0, y0): (i64, i64), (x1, y1): (i64, i64), c: Rgb, thick: i64) {
-        let (dx, dy) = ((x1 - x0).abs(), -(y1 - y0).abs());
-        let (sx, sy) = (if x0 < x1 { 1 } else { -1 }, if y0 < y1 { 1 } else { -1 });
-        let (mut x, mut y, mut err) = (x0, y0, dx + dy);
-        let r0 = (thick - 1) / 2;
-        loop {
-            self.rect(x - r0, y - r0, x - r0 + thick - 1, y - r0 + thick - 1, c);
-            if x == x1 && y == y1 {
-                break;
-            }
-            let e2 = 2 * err;
-            if e2 >= dy {
-                err += dy;
-                x += sx;
-            }
-            if e2 <= dx {
-                err += dx;
-                y += sy;
-            }
-        }
-    }
-
-    /// Text in the built-in font at `scale` pixels per font pixel; returns its width.
-    fn text(&mut self, x: i64, y: i64, s: &str, c: Rgb, scale: i64) -> i64 {
-        let mut cx = x;
-        for ch in s.chars() {
-            let rows = glyph(ch);
-            for (ry, bits) in rows.iter().enumerate() {
-                for rx in 0..5 {
-                    if bits & (0x10 >> rx) != 0 {
-                        let (px, py) = (cx + rx * scale, y + ry as i64 * scale);
-                        self.rect(px, py, px + scale - 1, py + scale - 1, c);
-                    }
-                }
-            }
-            cx += 6 * scale;
-        }
-        cx - x
-    }
-
-    /// Text rotated a quarter turn anticlockwise (reads bottom to top), starting at the
-    /// bottom-left corner `(x, y)`.
-    fn text_up(&mut self, x: i64, y: i64, s: &str, c: Rgb, scale: i64) {
-        let mut cy = y;
-        for ch in s.chars() {
-            let rows = glyph(ch);
-            for (ry, bits) in rows.iter().enumerate() {
-                for rx in 0..5 {
-                    if bits & (0x10 >> rx) != 0 {
-                        let (px, py) = (x + ry as i64 * scale, cy - rx * scale);
-                        self.rect(px, py - scale + 1, px + scale - 1, py, c);
-                    }
-                }
-            }
-            cy -= 6 * scale;
-        }
-    }
-}
-
-/// Width in pixels of `s` in the built-in font.
-fn text_width(s: &str, scale: i64) -> i64 {
-    s.chars().count() as i64 * 6 * scale
-}
-
-/// The 5x7 glyph of `ch` (lower case drawn as upper case; unknown characters as a box).
-fn glyph(ch: char) -> [u8; 7] {
-    match ch.to_ascii_uppercase() {
-        ' ' => [0, 0, 0, 0, 0, 0, 0],
-        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
-        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
-        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
-        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
-        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
-        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
-        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        'A' => [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
-        'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
-        'D' => [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
-        'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
-        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
-        'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
-        'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
-        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
-        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
-        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
-        'N' => [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
-        'O' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'P' => [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
-        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
-        'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
-        'S' => [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E],
-        'T' => [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
-        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
-        'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
-        'X' => [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
-        'Y' => [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04],
-        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
-        '.' => [0, 0, 0, 0, 0, 0x0C, 0x0C],
-        ',' => [0, 0, 0, 0, 0x0C, 0x04, 0x08],
-        '-' => [0, 0, 0, 0x1F, 0, 0, 0],
-        '+' => [0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0],
-        ':' => [0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0],
-        '%' => [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03],
-        '/' => [0, 0x01, 0x02, 0x04, 0x08, 0x10, 0],
-        '(' => [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02],
-        ')' => [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08],
-        '=' => [0, 0, 0x1F, 0, 0x1F, 0, 0],
-        '_' => [0, 0, 0, 0, 0, 0, 0x1F],
-        _ => [0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F],
-    }
-}
-
-/// A short label for a tick value.
-fn tick_label(v: f64, step: f64) -> String {
-    let decimals = if step >= 1.0 {
-        0
+/// Registers the first readable font of [`FONT_FILES`] with plotters, once per process.
+fn ensure_font() -> Result<(), PlotError> {
+    static FONT: OnceLock<bool> = OnceLock::new();
+    let ok = *FONT.get_or_init(|| {
+        FONT_FILES.iter().any(|f| {
+            let Ok(bytes) = std::fs::read(f) else {
+                return false;
+            };
+            // plotters keeps fonts for the whole process; the bytes are leaked once.
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            plotters::style::register_font(FAMILY, FontStyle::Normal, bytes).is_ok()
+        })
+    });
+    if ok {
+        Ok(())
     } else {
-        (-step.log10()).ceil().clamp(0.0, 6.0) as usize
-    };
-    format!("{:.*}", decimals, v)
-}
-
-/// "Nice" tick positions covering `[lo, hi]`, about `n` of them.
-fn ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64) {
-    let span = (hi - lo).max(1e-12);
-    let raw = span / n.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() * step;
-    let mut out = Vec::new();
-    let mut v = first;
-    while v <= hi + step * 1e-9 {
-        out.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
-        v += step;
+        Err(PlotError::NoFont {
+            searched: FONT_FILES.iter().map(|s| s.to_string()).collect(),
+        })
     }
-    (out, step)
 }
 
-const INK: Rgb = [40, 40, 40];
-const GRID: Rgb = [225, 225, 225];
+/// A tick label: whole numbers without decimals, others as short as Rust prints them.
+fn tick_label(v: &f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn draw_err(e: impl std::fmt::Display) -> PlotError {
+    PlotError::Draw(e.to_string())
+}
+
+/// The finite range of values, widened when empty or flat.
+fn span(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    (lo <= hi).then_some((lo, hi))
+}
 
 impl Panel {
-    fn draw(&self, c: &mut Canvas, x0: i64, y0: i64, w: i64, h: i64) {
-        // Font scale, and the plot area inside margins for the labels.
-        let s = 2;
-        let (left, right, top, bottom) = (x0 + 90, x0 + w - 20, y0 + 40, y0 + h - 60);
-        let tw = text_width(&self.title, s);
-        c.text(x0 + (w - tw) / 2, y0 + 10, &self.title, INK, s);
-        let log_y = self.log_y;
-        let ty = move |y: f64| if log_y { y.log10() } else { y };
-        let pts = self
-            .series
+    /// The points of series `i` that the axes can show.
+    fn points(&self, i: usize) -> Vec<(f64, f64)> {
+        self.series[i]
+            .points
             .iter()
-            .flat_map(|s| s.points.iter())
-            .map(|&(x, y)| (x, ty(y)))
-            .filter(|(x, y)| x.is_finite() && y.is_finite());
-        let (mut xmin, mut xmax, mut ymin, mut ymax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for (x, y) in pts {
-            xmin = xmin.min(x);
-            xmax = xmax.max(x);
-            ymin = ymin.min(y);
-            ymax = ymax.max(y);
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || *y > 0.0))
+            .collect()
+    }
+
+    fn all_points(&self) -> Vec<(f64, f64)> {
+        (0..self.series.len())
+            .flat_map(|i| self.points(i))
+            .collect()
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), PlotError> {
+        let pts = self.all_points();
+        let (x0, mut x1) = span(pts.iter().map(|p| p.0)).unwrap_or((0.0, 1.0));
+        if x1 - x0 < 1e-12 {
+            x1 = x0 + 1.0;
         }
-        if xmin > xmax {
-            (xmin, xmax, ymin, ymax) = (0.0, 1.0, 0.0, 1.0);
-        }
-        if let Some((lo, hi)) = self.y_range {
-            (ymin, ymax) = (ty(lo), ty(hi));
-        }
-        if log_y {
-            (ymin, ymax) = (ymin.floor(), ymax.ceil());
-        }
-        if xmax - xmin < 1e-12 {
-            xmax = xmin + 1.0;
-        }
-        if ymax - ymin < 1e-12 {
-            ymax = ymin + 1.0;
-        }
-        let px =
-            |x: f64| left + ((x - xmin) / (xmax - xmin) * (right - left) as f64).round() as i64;
-        let py =
-            |y: f64| bottom - ((y - ymin) / (ymax - ymin) * (bottom - top) as f64).round() as i64;
-        let (xt, xstep) = ticks(xmin, xmax, 6);
-        let (yt, ystep) = if log_y {
-            ((ymin as i64..=ymax as i64).map(|d| d as f64).collect(), 1.0)
-        } else {
-            ticks(ymin, ymax, 5)
+        let (mut y0, mut y1) = match self.y_range {
+            Some(r) => r,
+            None => span(pts.iter().map(|p| p.1)).unwrap_or((0.1, 1.0)),
         };
-        for &t in &xt {
-            let x = px(t);
-            c.line((x, top), (x, bottom), GRID, 1);
-            c.line((x, bottom), (x, bottom + 5), INK, 1);
-            let l = tick_label(t, xstep);
-            c.text(x - text_width(&l, s) / 2, bottom + 10, &l, INK, s);
+        if self.log_y {
+            // Whole decades, as a log axis reads best.
+            y0 = 10f64.powf(y0.max(1e-300).log10().floor());
+            y1 = 10f64.powf(y1.max(1e-300).log10().ceil());
+            if y1 <= y0 {
+                y1 = y0 * 10.0;
+            }
+        } else if y1 - y0 < 1e-12 {
+            y1 = y0 + 1.0;
         }
-        for &t in &yt {
-            let y = py(t);
-            c.line((left, y), (right, y), GRID, 1);
-            c.line((left - 5, y), (left, y), INK, 1);
-            let l = if log_y {
-                let d = t as i32;
-                if (-4..0).contains(&d) {
-                    format!("{:.*}", (-d) as usize, 10f64.powi(d))
-                } else if (0..6).contains(&d) {
-                    format!("{}", 10i64.pow(d as u32))
-                } else {
-                    format!("1E{d}")
-                }
-            } else {
-                tick_label(t, ystep)
-            };
-            c.text(left - 10 - text_width(&l, s), y - 7, &l, INK, s);
+        if self.log_y {
+            self.draw_in(area, x0..x1, (y0..y1).log_scale(), (y0, y1))
+        } else {
+            self.draw_in(area, x0..x1, y0..y1, (y0, y1))
         }
-        c.line((left, top), (left, bottom), INK, 1);
-        c.line((left, bottom), (right, bottom), INK, 1);
-        c.text(
-            left + (right - left - text_width(&self.x_label, s)) / 2,
-            bottom + 35,
-            &self.x_label,
-            INK,
-            s,
-        );
-        let yw = text_width(&self.y_label, s);
-        c.text_up(x0 + 8, top + (bottom - top + yw) / 2, &self.y_label, INK, s);
+    }
+
+    fn draw_in<DB, Y>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+        x: Range<f64>,
+        y: Y,
+        (y0, y1): (f64, f64),
+    ) -> Result<(), PlotError>
+    where
+        DB: DrawingBackend,
+        Y: AsRangedCoord<Value = f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let (x0, x1) = (x.start, x.end);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x, y)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .label_style((FAMILY, 15))
+            .axis_desc_style((FAMILY, 16))
+            .x_label_formatter(&tick_label)
+            .y_label_formatter(&tick_label)
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(220, 220, 220))
+            .draw()
+            .map_err(draw_err)?;
+        let clamp = |(px, py): (f64, f64)| (px, py.clamp(y0, y1));
         for (i, series) in self.series.iter().enumerate() {
-            let col = PALETTE[i % PALETTE.len()];
-            let pts: Vec<(i64, i64)> = series
-                .points
-                .iter()
-                .map(|&(x, y)| (x, ty(y)))
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|(x, y)| (px(x), py(y.clamp(ymin, ymax))))
-                .collect();
-            for w in pts.windows(2) {
-                c.line(w[0], w[1], col, 2);
-            }
+            let [r, g, b] = PALETTE[i % PALETTE.len()];
+            let colour = RGBColor(r, g, b);
+            let pts: Vec<(f64, f64)> = self.points(i).into_iter().map(clamp).collect();
             if pts.len() == 1 {
-                c.rect(pts[0].0 - 2, pts[0].1 - 2, pts[0].0 + 2, pts[0].1 + 2, col);
+                chart
+                    .draw_series(std::iter::once(Circle::new(pts[0], 3, colour.filled())))
+                    .map_err(draw_err)?;
             }
+            chart
+                .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+                .map_err(draw_err)?
+                .label(series.name.as_str())
+                .legend(move |(lx, ly)| {
+                    PathElement::new(vec![(lx, ly), (lx + 20, ly)], colour.stroke_width(3))
+                });
         }
-        // Legend on a framed white box, in the top or bottom right corner, whichever
-        // covers fewer data points.
-        let widest = self
-            .series
-            .iter()
-            .map(|se| text_width(&se.name, s))
-            .max()
-            .unwrap_or(0);
-        if widest > 0 {
-            let bx0 = right - widest - 50;
-            let height = 12 + self.series.len() as i64 * 22;
-            let covered = |y0: i64| {
-                self.series
-                    .iter()
-                    .flat_map(|se| se.points.iter())
-                    .map(|&(x, y)| (px(x), py(ty(y).clamp(ymin, ymax))))
-                    .filter(|&(x, y)| x >= bx0 && y >= y0 && y <= y0 + height)
-                    .count()
+        if self.series.iter().any(|s| !s.name.is_empty()) {
+            // The legend goes in the right corner (top or bottom) that covers fewer points.
+            let to_unit = |v: f64| {
+                if self.log_y {
+                    (v.log10() - y0.log10()) / (y1.log10() - y0.log10())
+                } else {
+                    (v - y0) / (y1 - y0)
+                }
             };
-            let (top_y, bottom_y) = (top + 4, bottom - 4 - height);
-            let by0 = if covered(bottom_y) < covered(top_y) {
-                bottom_y
+            let right_points = self
+                .all_points()
+                .into_iter()
+                .filter(|p| (p.0 - x0) / (x1 - x0) > 0.6)
+                .map(|p| to_unit(p.1.clamp(y0, y1)));
+            let (high, low) = right_points.fold((0, 0), |(h, l), u| {
+                (h + usize::from(u > 0.6), l + usize::from(u < 0.4))
+            });
+            let position = if high <= low {
+                SeriesLabelPosition::UpperRight
             } else {
-                top_y
+                SeriesLabelPosition::LowerRight
             };
-            let by1 = by0 + 12 + self.series.len() as i64 * 22;
-            c.rect(bx0, by0, right - 4, by1, [255, 255, 255]);
-            for (a, b) in [
-                ((bx0, by0), (right - 4, by0)),
-                ((bx0, by1), (right - 4, by1)),
-                ((bx0, by0), (bx0, by1)),
-                ((right - 4, by0), (right - 4, by1)),
-            ] {
-                c.line(a, b, [180, 180, 180], 1);
-            }
-            for (i, series) in self.series.iter().enumerate() {
-                let col = PALETTE[i % PALETTE.len()];
-                let ly = by0 + 8 + i as i64 * 22;
-                c.rect(bx0 + 8, ly + 5, bx0 + 28, ly + 8, col);
-                c.text(bx0 + 38, ly, &series.name, INK, s);
-            }
+            chart
+                .configure_series_labels()
+                .position(position)
+                .label_font((FAMILY, 15))
+                .background_style(WHITE)
+                .border_style(RGBColor(180, 180, 180))
+                .draw()
+                .map_err(draw_err)?;
         }
+        Ok(())
     }
 }
 
@@ -409,12 +281,19 @@ impl Figure {
                 height: self.height,
             });
         }
-        let mut c = Canvas::new(self.width, self.height);
-        let pw = self.width as i64 / self.panels.len() as i64;
-        for (i, p) in self.panels.iter().enumerate() {
-            p.draw(&mut c, i as i64 * pw, 0, pw, self.height as i64);
+        ensure_font()?;
+        let mut px = vec![255u8; self.width as usize * self.height as usize * 3];
+        {
+            let root =
+                BitMapBackend::with_buffer(&mut px, (self.width, self.height)).into_drawing_area();
+            root.fill(&WHITE).map_err(draw_err)?;
+            let areas = root.split_evenly((1, self.panels.len()));
+            for (panel, area) in self.panels.iter().zip(&areas) {
+                panel.draw(area)?;
+            }
+            root.present().map_err(draw_err)?;
         }
-        Ok(c.px)
+        Ok(px)
     }
 
     /// Writes the figure as an 8-bit RGB PNG.
@@ -483,41 +362,87 @@ pub fn read_png(path: impl AsRef<Path>) -> Result<(u32, u32, Vec<u8>), PlotError
 mod tests {
     use super::*;
 
-    #[test]
-    fn ticks_are_nice() {
-        let (t, step) = ticks(0.0, 1.0, 5);
-        assert_eq!(step, 0.2);
-        assert_eq!(t.len(), 6);
-        assert_eq!(tick_label(0.4, step), "0.4");
-        let (t, step) = ticks(0.0, 60.0, 6);
-        assert_eq!(step, 10.0);
-        assert_eq!(t.first(), Some(&0.0));
-        assert_eq!(t.last(), Some(&60.0));
+    /// Pixels of exactly colour `c` in columns `x0..x1`.
+    fn count(px: &[u8], width: usize, x0: usize, x1: usize, c: Rgb) -> usize {
+        px.chunks(3)
+            .enumerate()
+            .filter(|(i, p)| (x0..x1).contains(&(i % width)) && *p == c)
+            .count()
     }
 
     #[test]
-    fn render_draws_series_colour() {
+    fn render_draws_each_series_in_its_panel_with_text() {
         let fig = Figure {
-            width: 400,
+            width: 800,
             height: 300,
-            panels: vec![Panel {
-                title: "t".into(),
-                series: vec![Series {
-                    name: "a".into(),
-                    points: vec![(0.0, 0.0), (1.0, 1.0)],
-                }],
-                ..Default::default()
-            }],
+            panels: vec![
+                Panel {
+                    title: "loss".into(),
+                    x_label: "epoch".into(),
+                    y_label: "loss".into(),
+                    series: vec![Series {
+                        name: "a".into(),
+                        points: (1..30).map(|i| (i as f64, 1.0 / i as f64)).collect(),
+                    }],
+                    log_y: true,
+                    ..Default::default()
+                },
+                Panel {
+                    title: "accuracy".into(),
+                    series: vec![
+                        Series {
+                            name: "a".into(),
+                            points: vec![(0.0, 50.0), (1.0, 95.0)],
+                        },
+                        Series {
+                            name: "b".into(),
+                            points: vec![(0.0, 70.0), (1.0, 99.0)],
+                        },
+                    ],
+                    y_range: Some((80.0, 100.0)),
+                    ..Default::default()
+                },
+            ],
         };
         let px = fig.render().unwrap();
-        assert_eq!(px.len(), 400 * 300 * 3);
-        assert!(px.chunks(3).any(|p| p == PALETTE[0]));
-        assert!(Figure {
+        assert_eq!(px.len(), 800 * 300 * 3);
+        assert_eq!(&px[..3], &[255, 255, 255]);
+        // Series 0 is in both halves; series 1 only in the right one.
+        assert!(count(&px, 800, 0, 400, PALETTE[0]) > 50);
+        assert!(count(&px, 800, 400, 800, PALETTE[0]) > 50);
+        assert_eq!(count(&px, 800, 0, 400, PALETTE[1]), 0);
+        assert!(count(&px, 800, 400, 800, PALETTE[1]) > 50);
+        // Text was drawn: dark anti-aliased pixels that are neither white nor a series colour.
+        let dark = px.chunks(3).filter(|p| p.iter().all(|&v| v < 100)).count();
+        assert!(dark > 200, "only {dark} dark pixels: no text?");
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(tick_label(&10.0), "10");
+        assert_eq!(tick_label(&0.01), "0.01");
+        assert_eq!(tick_label(&2.5), "2.5");
+        assert_eq!(tick_label(&-3.0), "-3");
+    }
+
+    #[test]
+    fn empty_or_tiny_figures_are_errors() {
+        let e = Figure {
             width: 10,
             height: 10,
-            panels: vec![]
+            panels: vec![],
         }
         .render()
-        .is_err());
+        .unwrap_err();
+        assert!(matches!(e, PlotError::Empty { panels: 0, .. }), "{e}");
+        // A panel without data still renders (axes only).
+        let px = Figure {
+            width: 200,
+            height: 100,
+            panels: vec![Panel::default()],
+        }
+        .render()
+        .unwrap();
+        assert_eq!(px.len(), 200 * 100 * 3);
     }
 }

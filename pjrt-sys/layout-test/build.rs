@@ -1,4 +1,5 @@
-//! Runs bindgen over the official 0.81 header that `scripts/setup.sh` installs, and writes
+//! Runs bindgen over the official 0.81 header that `scripts/setup.sh` installs (beside the
+//! 0.81 plugin in the per-user plugin folder, `pjrt_sys::plugin_cache_dir()`), and writes
 //! into OUT_DIR:
 //! - `bindings_081.rs`: bindgen's reading of the header;
 //! - `checks_081.rs`: tables of every struct with its fields, every enumerator, and the
@@ -57,10 +58,14 @@ impl ParseCallbacks for Collect {
 }
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let header = manifest.join("../../.plugins/cpu-0.81/pjrt_c_api.h");
+    // The set-up installs the header beside the 0.81 plugin, in the per-user plugin folder.
+    let header = pjrt_sys::plugin_cache_dir()
+        .unwrap_or_default()
+        .join("cpu-0.81/pjrt_c_api.h");
     println!("cargo:rerun-if-changed={}", header.display());
+    println!("cargo:rerun-if-env-changed=XDG_CACHE_HOME");
+    println!("cargo:rerun-if-env-changed=HOME");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(header_081)");
 

@@ -1,6 +1,6 @@
 //! Layout descriptions of every struct in this crate, and the macros that declare them.
 //!
-//! Each struct declared through [`pjrt_structs!`] gets, besides its `#[repr(C)]` definition:
+//! Each struct declared through `pjrt_structs!` gets, besides its `#[repr(C)]` definition:
 //! - `pub const <Name>_STRUCT_SIZE: usize`: the end of its last field, without tail padding
 //!   (what the C header's `PJRT_STRUCT_SIZE` macro computes), which is what goes in
 //!   `struct_size`;

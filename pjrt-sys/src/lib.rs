@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod buffer;
+pub mod cache_dir;
 pub mod client;
 pub mod device;
 pub mod error;
@@ -40,6 +41,7 @@ pub mod transfer;
 
 pub use api::*;
 pub use buffer::*;
+pub use cache_dir::{cache_dir, plugin_cache_dir};
 pub use client::*;
 pub use device::*;
 pub use error::*;

@@ -176,9 +176,10 @@ mod tests {
     use super::*;
     use crate::*;
 
-    /// Every `*.so` under `.plugins/cpu-<version>/`, with that version's minor number.
+    /// Every `*.so` under `<plugin cache>/cpu-<version>/` (where the set-up installs them),
+    /// with that version's minor number.
     fn installed_plugins() -> Vec<(u32, PathBuf)> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.plugins");
+        let root = crate::plugin_cache_dir().unwrap_or_default();
         let mut found = Vec::new();
         let Ok(dirs) = std::fs::read_dir(&root) else {
             return found;
@@ -240,7 +241,7 @@ mod tests {
         let plugins = installed_plugins();
         assert!(
             plugins.len() >= 3,
-            "expected the three CPU plugins under .plugins/ (run `bash scripts/setup.sh`), found {plugins:?}"
+            "expected the three CPU plugins under {:?} (run `bash scripts/setup.sh`), found {plugins:?}", crate::plugin_cache_dir()
         );
         for (minor, path) in &plugins {
             // SAFETY: these are the PJRT plugins the set-up installed.

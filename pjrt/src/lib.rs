@@ -48,6 +48,12 @@
 
 mod plugin;
 
+pub mod discovery;
+#[cfg(feature = "installer")]
+pub mod install;
+#[cfg(feature = "ndarray")]
+pub mod ndarray;
+
 mod aligned;
 mod buffer;
 mod buffer_extra;

@@ -7,7 +7,10 @@ mod capi;
 mod runtime {
     mod aligned;
     pub mod common;
+    mod discovery;
     mod execute;
+    #[cfg(feature = "ndarray")]
+    mod ndarray;
     mod plugin_client;
     mod serialize;
     mod transfers;

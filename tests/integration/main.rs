@@ -1,2 +1,3 @@
+mod outside;
 mod readme;
 mod training;

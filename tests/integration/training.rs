@@ -605,10 +605,7 @@ mod export {
     const CHILD_DIR: &str = "TRAINING_TEST_CHILD_DIR";
 
     fn plugin(rel: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(".plugins")
-            .join(rel)
+        pjrt::discovery::plugins_dir().unwrap_or_default().join(rel)
     }
 
     /// Runs in a child process (see below): loads the executable and writes its predictions.

@@ -1,7 +1,6 @@
 //! One module using most primitives, compiled from text and from bytecode on every installed
 //! CPU plugin (0.81, 0.106, 0.115); all must agree.
 use crate::common::*;
-use std::path::PathBuf;
 
 fn broad_module() -> Module {
     let mut b = Builder::new("broad");
@@ -90,7 +89,7 @@ fn every_installed_plugin_agrees() {
         .iter()
         .map(as_f64)
         .collect();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.plugins");
+    let root = pjrt::discovery::plugins_dir().unwrap_or_default();
     let mut ran = 0;
     for rel in [
         "cpu-0.81/xla_cpu_pjrt.so",

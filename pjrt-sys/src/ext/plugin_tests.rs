@@ -2,7 +2,6 @@
 //! at which size, which slots are filled, and two of them called for real.
 
 use core::ffi::c_char;
-use std::path::PathBuf;
 
 use super::ffi::*;
 use super::layouts::*;
@@ -64,8 +63,8 @@ const PLUGINS: &[Expected] = &[
 /// Loads a plugin once and keeps it loaded for the rest of the process: unloading an XLA
 /// CPU plugin (dlclose) makes the process crash later, so the library is leaked on purpose.
 fn load(p: &Expected) -> Option<&'static PluginLibrary> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../.plugins")
+    let path = crate::plugin_cache_dir()
+        .unwrap_or_default()
         .join(p.dir)
         .join(p.file);
     if !path.exists() {

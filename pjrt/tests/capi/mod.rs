@@ -18,7 +18,8 @@ mod gpu;
 
 /// The CPU plugins the set-up installs, in version order: (label, path).
 pub fn installed_plugins() -> Vec<(&'static str, PathBuf)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.plugins");
+    // Where the set-up installs them, found at run time.
+    let root = pjrt::discovery::plugins_dir().unwrap_or_default();
     [
         ("0.81", "cpu-0.81/xla_cpu_pjrt.so"),
         ("0.106", "cpu-0.106/libpjrt_cpu.so"),
