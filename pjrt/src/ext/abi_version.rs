@@ -6,7 +6,7 @@ use sys::ext::abi_version as a;
 use sys::ext::abi_version::PJRT_AbiVersion_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{bytes_from_raw, ext_call, extension_struct};
 use crate::{Client, Executable};
 
 extension_struct!(

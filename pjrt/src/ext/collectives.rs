@@ -8,7 +8,7 @@ use sys::ext::collectives as e;
 use sys::ext::collectives::PJRT_Collectives_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 
 extension_struct!(
     /// The Collectives extension of a plugin.
@@ -276,7 +276,7 @@ impl Communicator {
             &mut a
         )?;
         // SAFETY: bytes owned by the holder until its deleter runs.
-        let v = unsafe { crate::ext::bytes_from_raw(a.str, a.str_size) };
+        let v = unsafe { crate::plugin::bytes_from_raw(a.str, a.str_size) };
         if let Some(d) = a.str_holder_deleter {
             // SAFETY: the plugin's deleter, once.
             unsafe { d(a.str_holder) };

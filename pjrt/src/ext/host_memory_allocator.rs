@@ -8,7 +8,7 @@ use sys::ext::host_memory_allocator as h;
 use sys::ext::host_memory_allocator::PJRT_HostMemoryAllocator_Extension;
 
 use crate::error::{Error, Result};
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 use crate::Client;
 
 extension_struct!(

@@ -6,7 +6,7 @@ use sys::ext::multi_slice as m;
 use sys::ext::multi_slice::PJRT_MultiSlice_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{bytes_from_raw, ext_call, extension_struct};
 
 extension_struct!(
     /// The MultiSlice extension of a plugin.

@@ -7,8 +7,7 @@ use sys::ext::profiler as p;
 use sys::ext::profiler::{PJRT_Profiler_Extension, PLUGIN_Profiler_Api};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::ext::{ext_call, extension_struct, ExtHandle};
-use crate::plugin::vec_from_raw;
+use crate::plugin::{ext_call, extension_struct, vec_from_raw, ExtHandle};
 
 extension_struct!(
     /// The Profiler extension of a plugin.

@@ -7,8 +7,8 @@ use sys::ext::tpu_executable as t;
 use sys::ext::tpu_executable::PJRT_TpuExecutable_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
-use crate::named_value::{read_named_values, NamedValue};
+use crate::plugin::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{read_named_values, NamedValue};
 
 extension_struct!(
     /// The TpuExecutable extension of a plugin.

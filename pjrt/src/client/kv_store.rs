@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use pjrt_sys as sys;
 
-use crate::client::ClientInner;
+use crate::client::handle::{Client, ClientInner};
+use crate::client::options::ClientOptions;
 use crate::error::{Error, ErrorCode, Result};
-use crate::executable_extra::make_callback_error;
-use crate::named_value::{self, NamedValue};
-use crate::plugin::{call, str_from_raw, vec_from_raw, Plugin};
-use crate::{Client, ClientOptions};
+use crate::plugin::{
+    call, make_callback_error, str_from_raw, to_raw, vec_from_raw, NamedValue, Plugin,
+};
 
 /// A store the plugin uses to exchange data between the processes of a distributed client.
 pub trait KeyValueStore: Send + Sync {
@@ -244,7 +244,7 @@ impl Client {
             .chain(&options.unchecked)
             .cloned()
             .collect();
-        let raw_opts = named_value::to_raw(&all);
+        let raw_opts = to_raw(&all);
         let state = leak_state(store);
         let mut a = sys::PJRT_Client_Create_Args::new();
         a.create_options = raw_opts.as_ptr();
