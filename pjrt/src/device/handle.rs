@@ -9,7 +9,9 @@ use crate::client::Client;
 use crate::compile_options::DeviceAssignment;
 use crate::device::description::DeviceDescription;
 use crate::error::{Error, ErrorCode, Result};
-use crate::plugin::{call, read_named_values, to_raw, vec_from_raw, NamedValue, Plugin};
+use crate::plugin::{
+    call, call_deleter, read_named_values, to_raw, vec_from_raw, NamedValue, Plugin,
+};
 
 /// A device of a client. Cheap to clone; keeps its client alive.
 #[derive(Clone)]
@@ -130,10 +132,8 @@ impl Device {
         call!(self.client().api(), PJRT_Device_GetAttributes, &mut a)?;
         // SAFETY: values owned by `device_attributes` until its deleter runs.
         let v = unsafe { read_named_values(a.attributes, a.num_attributes) };
-        if let Some(d) = a.attributes_deleter {
-            // SAFETY: the plugin's deleter for its own object, once.
-            unsafe { d(a.device_attributes) };
-        }
+        // SAFETY: the plugin's deleter for its own object, once, after the copy.
+        unsafe { call_deleter(a.attributes_deleter, a.device_attributes) };
         Ok(v)
     }
 

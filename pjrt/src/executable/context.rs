@@ -10,7 +10,7 @@ use crate::buffer::{Buffer, CopyToDeviceStream};
 use crate::device::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::executable::loaded::LoadedExecutable;
-use crate::plugin::{call, make_callback_error, vec_from_raw, Plugin};
+use crate::plugin::{call, call_deleter, make_callback_error, vec_from_raw, Plugin};
 
 /// Per-execution state handed to the program (e.g. FFI user data, see
 /// [`crate::ext::ffi::Ffi::add_user_data`]).
@@ -101,10 +101,8 @@ unsafe extern "C" fn send_trampoline(
         };
         // SAFETY: `size` readable bytes at `data`.
         let bytes = unsafe { vec_from_raw(data.cast::<u8>().cast_const(), size) };
-        if let Some(d) = deleter {
-            // SAFETY: the chunk's own deleter, once.
-            unsafe { d(data, darg) };
-        }
+        // SAFETY: the chunk's own deleter, once, after the copy.
+        unsafe { call_deleter(deleter, (data, darg)) };
         let _ = &st.plugin;
         (st.f)(&bytes, total_size_in_bytes, done)
     }));

@@ -14,7 +14,7 @@ use crate::compile_options::DeviceAssignment;
 use crate::device::Device;
 use crate::error::Result;
 use crate::executable::metadata::{Executable, ParameterShape};
-use crate::plugin::{call, str_from_raw, vec_from_raw};
+use crate::plugin::{call, call_deleter, str_from_raw, vec_from_raw};
 
 /// A (replica, partition) pair: where one addressable device sits in the computation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,10 +149,13 @@ impl LoadedExecutable {
         // SAFETY: bytes backed by `serialized_device_assignment` until its deleter runs.
         let bytes =
             unsafe { vec_from_raw(a.serialized_bytes.cast::<u8>(), a.serialized_bytes_size) };
-        if let Some(d) = a.serialized_device_assignment_deleter {
-            // SAFETY: the plugin's own deleter, called once.
-            unsafe { d(a.serialized_device_assignment) };
-        }
+        // SAFETY: the plugin's own deleter, once, after the copy.
+        unsafe {
+            call_deleter(
+                a.serialized_device_assignment_deleter,
+                a.serialized_device_assignment,
+            )
+        };
         DeviceAssignment::decode(&bytes)
     }
 

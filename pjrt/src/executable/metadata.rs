@@ -7,7 +7,8 @@ use pjrt_sys as sys;
 use crate::compile_options::{decode_shape, CompileOptions};
 use crate::error::{Error, Result};
 use crate::plugin::{
-    call, read_named_values, str_from_raw, strings_from_raw, vec_from_raw, Api, NamedValue, Plugin,
+    call, call_deleter, read_named_values, str_from_raw, strings_from_raw, vec_from_raw, Api,
+    NamedValue, Plugin,
 };
 use crate::proto::Reader;
 use crate::types::ElementType;
@@ -222,10 +223,13 @@ impl Executable {
         // SAFETY: bytes backed by `serialized_compile_options` until its deleter runs.
         let bytes =
             unsafe { vec_from_raw(a.serialized_bytes.cast::<u8>(), a.serialized_bytes_size) };
-        if let Some(d) = a.serialized_compile_options_deleter {
-            // SAFETY: the plugin's own deleter for the object it handed us, called once.
-            unsafe { d(a.serialized_compile_options) };
-        }
+        // SAFETY: the plugin's own deleter for the object it handed us, once, after the copy.
+        unsafe {
+            call_deleter(
+                a.serialized_compile_options_deleter,
+                a.serialized_compile_options,
+            )
+        };
         CompileOptions::decode(&bytes)
     }
 
@@ -237,10 +241,8 @@ impl Executable {
         // SAFETY: bytes backed by `serialized_executable` until its deleter runs.
         let bytes =
             unsafe { vec_from_raw(a.serialized_bytes.cast::<u8>(), a.serialized_bytes_size) };
-        if let Some(d) = a.serialized_executable_deleter {
-            // SAFETY: the plugin's own deleter, called once.
-            unsafe { d(a.serialized_executable) };
-        }
+        // SAFETY: the plugin's own deleter, once, after the copy.
+        unsafe { call_deleter(a.serialized_executable_deleter, a.serialized_executable) };
         Ok(bytes)
     }
 

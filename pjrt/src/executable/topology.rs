@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::executable::metadata::Executable;
 use crate::literal::element_count;
 use crate::plugin::{
-    call, read_named_values, str_from_raw, to_raw, vec_from_raw, NamedValue, Plugin,
+    call, call_deleter, read_named_values, str_from_raw, to_raw, vec_from_raw, NamedValue, Plugin,
 };
 use crate::program::Program;
 use crate::types::ElementType;
@@ -214,10 +214,8 @@ impl TopologyDescription {
         )?;
         // SAFETY: bytes backed by `serialized_topology` until its deleter runs.
         let v = unsafe { vec_from_raw(a.serialized_bytes.cast::<u8>(), a.serialized_bytes_size) };
-        if let Some(d) = a.serialized_topology_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.serialized_topology) };
-        }
+        // SAFETY: the plugin's deleter, once, after the copy.
+        unsafe { call_deleter(a.serialized_topology_deleter, a.serialized_topology) };
         Ok(v)
     }
 
@@ -291,10 +289,8 @@ impl TopologyDescription {
         )?;
         // SAFETY: bytes owned until the deleter runs.
         let v = unsafe { vec_from_raw(a.serialized_shape.cast::<u8>(), a.serialized_shape_size) };
-        if let Some(d) = a.serialized_shape_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.serialized_shape) };
-        }
+        // SAFETY: the plugin's deleter, once, after the copy.
+        unsafe { call_deleter(a.serialized_shape_deleter, a.serialized_shape) };
         Ok(v)
     }
 

@@ -8,7 +8,7 @@ use sys::ext::megascale as e;
 use sys::ext::megascale::PJRT_Megascale_Extension;
 
 use crate::error::Result;
-use crate::plugin::{ext_call, extension_struct};
+use crate::plugin::{call_deleter, ext_call, extension_struct};
 
 extension_struct!(
     /// The Megascale extension of a plugin.
@@ -899,10 +899,8 @@ impl Megascale {
                 .map(|(p, s)| crate::plugin::bytes_from_raw(p, s))
                 .collect()
         };
-        if let Some(d) = a.addresses_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.addresses) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.addresses_deleter, a.addresses) };
         Ok(out)
     }
 
@@ -927,10 +925,8 @@ impl Megascale {
         // SAFETY: the serialized error, backed by `error` until its deleter runs.
         let v =
             unsafe { crate::plugin::bytes_from_raw(a.serialized_error, a.serialized_error_size) };
-        if let Some(d) = a.error_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.error) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.error_deleter, a.error) };
         Ok((v, a.is_new_error))
     }
 }

@@ -1,4 +1,5 @@
-//! Data the plugin lends: copying (pointer, length) strings and arrays out of it.
+//! Data the plugin lends: copying (pointer, length) strings and arrays out of it, and giving
+//! lent data back through the deleter the plugin handed out with it.
 
 use std::ffi::c_char;
 
@@ -54,4 +55,49 @@ pub(crate) unsafe fn strings_from_raw(
         // SAFETY: each entry is a readable string of its size.
         .map(|(p, n)| unsafe { str_from_raw(p, n) })
         .collect()
+}
+
+/// A deleter the plugin hands out with data it lends: `fn(data)`, or `fn(data, arg)` for
+/// chunks and host allocations.
+pub(crate) trait Deleter: Copy {
+    /// What the deleter is called with: the data pointer, or (data, arg).
+    type Data;
+
+    /// Calls the deleter.
+    ///
+    /// # Safety
+    /// As for [`call_deleter`].
+    unsafe fn call(self, data: Self::Data);
+}
+
+impl<P> Deleter for unsafe extern "C" fn(P) {
+    type Data = P;
+
+    unsafe fn call(self, data: P) {
+        // SAFETY: the contract of `call_deleter`, passed on by the caller.
+        unsafe { self(data) }
+    }
+}
+
+impl<P, A> Deleter for unsafe extern "C" fn(P, A) {
+    type Data = (P, A);
+
+    unsafe fn call(self, (data, arg): (P, A)) {
+        // SAFETY: the contract of `call_deleter`, passed on by the caller.
+        unsafe { self(data, arg) }
+    }
+}
+
+/// Gives data the plugin lent back to it: calls the deleter that came with the data, when
+/// the plugin gave one (no deleter: the plugin keeps ownership itself).
+///
+/// # Safety
+/// `deleter` and `data` must come together from the plugin (the same output struct or
+/// chunk), the data must not have been given back already, and nothing may read it
+/// afterwards: call this once, after copying out what is needed.
+pub(crate) unsafe fn call_deleter<D: Deleter>(deleter: Option<D>, data: D::Data) {
+    if let Some(d) = deleter {
+        // SAFETY: the caller's contract above.
+        unsafe { d.call(data) }
+    }
 }

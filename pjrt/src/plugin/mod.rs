@@ -7,7 +7,8 @@
 //! - `call.rs`: `call!`, `Api`, and plugin errors both ways (the one conversion into
 //!   [`Error::Pjrt`](crate::Error::Pjrt)).
 //! - `extension.rs`: the extension list, [`ExtHandle`] and `ext_call!`.
-//! - `c_data.rs`: copying strings and arrays out of the plugin.
+//! - `c_data.rs`: copying strings and arrays out of the plugin, giving lent data back
+//!   through its deleter.
 //! - `named_value.rs`: [`NamedValue`]s (attributes, options).
 
 mod c_data;
@@ -17,7 +18,9 @@ mod extension;
 mod library;
 mod named_value;
 
-pub(crate) use c_data::{bytes_from_raw, str_from_raw, strings_from_raw, vec_from_raw};
+pub(crate) use c_data::{
+    bytes_from_raw, call_deleter, str_from_raw, strings_from_raw, vec_from_raw,
+};
 pub(crate) use call::{call, make_callback_error, Api};
 pub(crate) use extension::{ext_call, extension_struct};
 pub use extension::{ExtHandle, Extension, ExtensionType, PluginExtension};
