@@ -21,7 +21,7 @@ mod named_value;
 pub(crate) use c_data::{
     bytes_from_raw, call_deleter, str_from_raw, strings_from_raw, vec_from_raw,
 };
-pub(crate) use call::{call, make_callback_error, Api};
+pub(crate) use call::{call, into_error, make_callback_error, Api, ErrorObject};
 pub(crate) use extension::{ext_call, extension_struct};
 pub use extension::{ExtHandle, Extension, ExtensionType, PluginExtension};
 pub use library::Plugin;
