@@ -8,13 +8,13 @@ use pjrt_sys as sys;
 
 use crate::client::options::ClientOptions;
 use crate::error::{Error, Result};
-use crate::plugin::{call, str_from_raw, to_raw, Api, NamedValue, Plugin};
+use crate::plugin::{call, str_from_raw, to_raw, Api, Plugin};
 
-pub(crate) struct ClientInner {
-    pub(crate) raw: *mut sys::PJRT_Client,
-    pub(crate) plugin: Plugin,
-    pub(crate) platform_name: String,
-    pub(crate) platform_version: String,
+struct ClientInner {
+    raw: *mut sys::PJRT_Client,
+    plugin: Plugin,
+    platform_name: String,
+    platform_version: String,
 }
 
 impl Drop for ClientInner {
@@ -28,7 +28,7 @@ impl Drop for ClientInner {
 /// A PJRT client: devices, memories, compilation, buffers. Cheap to clone (reference counted);
 /// it keeps its plugin loaded, and everything made from it keeps it alive.
 #[derive(Clone)]
-pub struct Client(pub(crate) Arc<ClientInner>);
+pub struct Client(Arc<ClientInner>);
 
 // SAFETY: a PJRT client is thread-safe: the C API allows calling client functions (compile,
 // buffer creation, device queries) concurrently from several threads; the handle is only
@@ -73,17 +73,24 @@ impl Client {
 
     /// Creates a client; options are validated first (see [`ClientOptions::validate`]).
     pub fn new(plugin: &Plugin, options: &ClientOptions) -> Result<Client> {
+        Client::create(plugin, options, |_| {})
+    }
+
+    /// The one way a client is made: validates the options, lets `more` fill further create
+    /// arguments (the key-value store callbacks) after that, creates the client and reads
+    /// the platform's name and version.
+    pub(crate) fn create(
+        plugin: &Plugin,
+        options: &ClientOptions,
+        more: impl FnOnce(&mut sys::PJRT_Client_Create_Args),
+    ) -> Result<Client> {
         options.validate(plugin)?;
-        let all: Vec<NamedValue> = options
-            .values
-            .iter()
-            .chain(&options.unchecked)
-            .cloned()
-            .collect();
+        let all = options.all();
         let raw_opts = to_raw(&all);
         let mut a = sys::PJRT_Client_Create_Args::new();
         a.create_options = raw_opts.as_ptr();
         a.num_options = raw_opts.len();
+        more(&mut a);
         call!(plugin.api(), PJRT_Client_Create, &mut a)?;
         let raw = a.client;
         let mut inner = ClientInner {

@@ -62,8 +62,8 @@ const KNOWN_OPTIONS: &[(&str, OptionType, i32)] = &[
 /// plugin sees them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientOptions {
-    pub(crate) values: Vec<NamedValue>,
-    pub(crate) unchecked: Vec<NamedValue>,
+    values: Vec<NamedValue>,
+    unchecked: Vec<NamedValue>,
 }
 
 impl ClientOptions {
@@ -117,6 +117,11 @@ impl ClientOptions {
     /// The options as given.
     pub fn values(&self) -> &[NamedValue] {
         &self.values
+    }
+
+    /// Every option for `PJRT_Client_Create`: the checked ones, then the unchecked ones.
+    pub(crate) fn all(&self) -> Vec<NamedValue> {
+        self.values.iter().chain(&self.unchecked).cloned().collect()
     }
 
     /// Checks every option against the known names and types for a plugin of this version.
