@@ -49,6 +49,7 @@
 // Modules by concept (each folder's mod.rs lists its files); nothing imports in a loop
 // (tests/integration/module_cycles.rs checks).
 mod buffer;
+#[cfg(feature = "call-log")]
 pub mod call_log;
 mod client;
 mod compile_options;

@@ -41,6 +41,7 @@ macro_rules! call {
                 }
             }
         };
+        #[cfg(feature = "call-log")]
         $crate::call_log::note_result(api.version, stringify!($slot), &r);
         r
     }};
@@ -61,6 +62,7 @@ macro_rules! call {
                 }
             }
         };
+        #[cfg(feature = "call-log")]
         $crate::call_log::note(
             api.version,
             stringify!($slot),
@@ -212,6 +214,7 @@ impl ErrorObject for PjrtError<'_> {
         let mut c = sys::PJRT_Error_GetCode_Args::new();
         c.error = self.err;
         let r = self.call_get_code_inner(&mut c);
+        #[cfg(feature = "call-log")]
         crate::call_log::note_result(self.api.version, "PJRT_Error_GetCode", &r);
         r.ok().map(|()| ErrorCode::from_raw(c.code))
     }

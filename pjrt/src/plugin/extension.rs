@@ -192,6 +192,7 @@ impl ExtHandle {
         let p = unsafe { sys::ext::find_extension(plugin.api().raw, ty) };
         if p.is_null() {
             // Record the absence of every function of the extension (coverage evidence).
+            #[cfg(feature = "call-log")]
             if let Some(info) = sys::ext::extension_info(ty) {
                 for f in info.function_names {
                     crate::call_log::note(
@@ -240,12 +241,18 @@ impl ExtHandle {
         self.api().unimplemented(function)
     }
 
+    /// Records the outcome of a call of `slot` in the call log (nothing without the
+    /// `call-log` feature).
+    #[inline(always)]
     pub(crate) fn note<T>(&self, slot: &str, r: &Result<T>) {
+        #[cfg(feature = "call-log")]
         crate::call_log::note_result(
             self.plugin.api_version(),
             &format!("{}.{slot}", self.name),
             r,
         );
+        #[cfg(not(feature = "call-log"))]
+        let _ = (slot, r);
     }
 
     /// The plugin.
