@@ -1,2 +1,3 @@
+mod module_cycles;
 mod readme;
 mod training;
