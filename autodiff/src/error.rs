@@ -93,3 +93,11 @@ pub(crate) fn not_diff<T>(op: &'static str, reason: impl Into<String>) -> Result
         reason: reason.into(),
     })
 }
+
+/// A shape error of a layer or loss (the builder's error type, which layers return).
+pub(crate) fn layer_err<T>(op: &'static str, message: impl Into<String>) -> hlo_builder::Result<T> {
+    Err(hlo_builder::Error::Shape {
+        op,
+        message: message.into(),
+    })
+}

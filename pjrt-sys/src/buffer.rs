@@ -5,11 +5,6 @@ use core::ffi::{c_char, c_void};
 
 use crate::*;
 
-pjrt_opaque! {
-    /// A device-resident array, owned by the caller; free with `PJRT_Buffer_Destroy`.
-    PJRT_Buffer,
-}
-
 pjrt_enum! {
     /// Element type of an array.
     PJRT_Buffer_Type {

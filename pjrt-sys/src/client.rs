@@ -6,10 +6,6 @@ use core::ffi::{c_char, c_int, c_void};
 use crate::*;
 
 pjrt_opaque! {
-    /// A client, created by `PJRT_Client_Create` and freed by `PJRT_Client_Destroy`.
-    PJRT_Client,
-    /// A device, owned by its client.
-    PJRT_Device,
     /// Handle for fulfilling an alias buffer made by `PJRT_Client_CreateAliasBuffer`.
     PJRT_FulfillAliasBufferCallback,
 }

@@ -5,8 +5,6 @@ use core::ffi::{c_char, c_int};
 use crate::*;
 
 pjrt_opaque! {
-    /// What a device is (id, kind, attributes), independent of a client.
-    PJRT_DeviceDescription,
     /// Device attributes returned by `PJRT_Device_GetAttributes`; free with its deleter.
     PJRT_Device_Attributes,
     /// An event that tracks asynchronous work on a device for profiling.

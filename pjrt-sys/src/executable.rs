@@ -6,10 +6,6 @@ use core::ffi::{c_char, c_int, c_void};
 use crate::*;
 
 pjrt_opaque! {
-    /// A compiled program not bound to devices; owned by the caller.
-    PJRT_Executable,
-    /// A program loaded onto a client's devices, ready to execute; owned by the caller.
-    PJRT_LoadedExecutable,
     /// Per-execution context (e.g. FFI user data).
     PJRT_ExecuteContext,
     /// A serialized device assignment, freed by its deleter.

@@ -6,8 +6,6 @@ use core::ffi::{c_char, c_int};
 use crate::*;
 
 pjrt_opaque! {
-    /// A description of a set of devices.
-    PJRT_TopologyDescription,
     /// A serialized topology, freed by its deleter.
     PJRT_SerializedTopology,
 }

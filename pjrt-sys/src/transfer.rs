@@ -5,13 +5,6 @@ use core::ffi::{c_char, c_int, c_void};
 
 use crate::*;
 
-pjrt_opaque! {
-    /// Fills a set of device buffers from host data piece by piece; owned by the caller.
-    PJRT_AsyncHostToDeviceTransferManager,
-    /// A stream that a recv callback writes chunks into.
-    PJRT_CopyToDeviceStream,
-}
-
 pjrt_structs! {
     pub struct PJRT_AsyncHostToDeviceTransferManager_Destroy_Args / PJRT_AsyncHostToDeviceTransferManager_Destroy_Args_STRUCT_SIZE {
         pub struct_size: usize,

@@ -1,7 +1,9 @@
 //! A record of which C functions were called, on which plugin, with which outcome: the
 //! evidence behind `docs/capi_coverage.md`.
 //!
-//! Recording is off unless a thread turns it on with [`record_on_this_thread`]; then every
+//! Test machinery: compiled only with the `call-log` feature (this crate's own tests turn it
+//! on); without it the checked call paths record nothing and cost nothing extra. With it,
+//! recording is off unless a thread turns it on with [`record_on_this_thread`]; then every
 //! call that thread makes through the crate's checked call paths (the core table and every
 //! extension table) is noted. When off, the cost per call is one thread-local read.
 
@@ -32,18 +34,6 @@ impl Outcome {
             Outcome::Error(c) => c.to_string(),
             Outcome::Absent => "absent".into(),
         }
-    }
-}
-
-// Code sorts before the derive: ErrorCode has no Ord, so order by its raw value.
-impl PartialOrd for ErrorCode {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for ErrorCode {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.to_raw().cmp(&other.to_raw())
     }
 }
 

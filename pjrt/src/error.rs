@@ -83,6 +83,18 @@ impl ErrorCode {
     }
 }
 
+// Codes order by their raw `PJRT_Error_Code` value (the call log sorts outcomes by it).
+impl PartialOrd for ErrorCode {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ErrorCode {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.to_raw().cmp(&other.to_raw())
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {

@@ -46,62 +46,47 @@
 //! host slices that do not match their dims, ...) are refused before the call.
 #![warn(missing_docs)]
 
-mod plugin;
-
-pub mod discovery;
-#[cfg(feature = "installer")]
-pub mod install;
-#[cfg(feature = "ndarray")]
-pub mod ndarray;
-
-mod aligned;
+// Modules by concept (each folder's mod.rs lists its files); nothing imports in a loop
+// (tests/integration/module_cycles.rs checks).
 mod buffer;
-mod buffer_extra;
+#[cfg(feature = "call-log")]
 pub mod call_log;
 mod client;
 mod compile_options;
 mod device;
-mod device_extra;
+pub mod discovery;
 mod error;
-mod event;
 mod executable;
-mod executable_extra;
 pub mod ext;
-mod kv_store;
-mod layout_raw;
+#[cfg(feature = "installer")]
+pub mod install;
 mod literal;
-mod named_value;
+#[cfg(feature = "ndarray")]
+pub mod ndarray;
+mod plugin;
 mod program;
 mod proto;
-mod raw;
-mod serialize;
-mod topology;
-mod transfer;
 mod types;
 
-pub use aligned::{AlignedVec, HOST_ALIGNMENT};
-pub use buffer::{Buffer, BufferPlacement, HostBufferSemantics, MemoryLayout};
-pub use client::{Client, ClientOptions};
+pub use buffer::{
+    AliasFulfiller, AlignedVec, AsyncTransferManager, Buffer, BufferPlacement, ControlDependency,
+    CopyToDeviceStream, DmaMapping, ExternalReference, HostBufferSemantics, MemoryLayout,
+    PendingRawCopy, ShapeSpec, HOST_ALIGNMENT,
+};
+pub use client::{
+    Client, ClientOptions, KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState,
+};
 pub use compile_options::{ArgumentLayout, CompileOptions, DeviceAssignment, XlaOption};
-pub use device::{Device, DeviceDescription, Memory, MemoryStats};
+pub use device::{
+    AsyncTrackingEvent, Device, DeviceDescription, Event, Memory, MemoryStats, UserEvent,
+};
 pub use error::{ApiVersion, Error, ErrorCode, Result};
-pub use event::Event;
 pub use executable::{
-    CompiledMemoryStats, Executable, ExecuteOptions, LoadedExecutable, ParameterShape,
+    CompiledMemoryStats, Executable, ExecuteContext, ExecuteOptions, HostCallbacks,
+    LoadedExecutable, LogicalDeviceId, ParameterShape, PluginIdentity, RecvCallback, SendCallback,
+    SerializedExecutable, TopologyDescription, TopologyDevice,
 };
 pub use literal::Literal;
-pub use named_value::{find as find_named, NamedValue, Value};
-pub use plugin::{Extension, ExtensionType, Plugin};
+pub use plugin::{find as find_named, Extension, ExtensionType, NamedValue, Plugin, Value};
 pub use program::{Program, ProgramFormat};
-pub use serialize::{PluginIdentity, SerializedExecutable};
 pub use types::{ElementType, NativeType};
-
-pub use buffer_extra::{AliasFulfiller, ControlDependency, PendingRawCopy};
-pub use device_extra::{AsyncTrackingEvent, UserEvent};
-pub use executable_extra::{
-    ExecuteContext, HostCallbacks, LogicalDeviceId, RecvCallback, SendCallback,
-};
-pub use kv_store::{KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState};
-pub use raw::{DmaMapping, ExternalReference};
-pub use topology::{TopologyDescription, TopologyDevice};
-pub use transfer::{AsyncTransferManager, CopyToDeviceStream, ShapeSpec};

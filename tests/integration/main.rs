@@ -1,3 +1,4 @@
+mod module_cycles;
 mod outside;
 mod readme;
 mod training;

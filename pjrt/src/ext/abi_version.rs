@@ -6,7 +6,7 @@ use sys::ext::abi_version as a;
 use sys::ext::abi_version::PJRT_AbiVersion_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{bytes_from_raw, call_deleter, ext_call, extension_struct};
 use crate::{Client, Executable};
 
 extension_struct!(
@@ -142,10 +142,8 @@ impl RuntimeAbiVersion {
         )?;
         // SAFETY: bytes owned by the holder until its deleter runs.
         let v = unsafe { bytes_from_raw(x.serialized_proto, x.serialized_proto_size) };
-        if let Some(d) = x.serialized_proto_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(x.serialized_proto_holder) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(x.serialized_proto_deleter, x.serialized_proto_holder) };
         Ok(v)
     }
 
@@ -189,10 +187,8 @@ impl ExecutableAbiVersion {
         )?;
         // SAFETY: bytes owned by the holder until its deleter runs.
         let v = unsafe { bytes_from_raw(x.serialized_proto, x.serialized_proto_size) };
-        if let Some(d) = x.serialized_proto_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(x.serialized_proto_holder) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(x.serialized_proto_deleter, x.serialized_proto_holder) };
         Ok(v)
     }
 

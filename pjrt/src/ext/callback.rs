@@ -9,7 +9,7 @@ use sys::ext::callback as cb;
 use sys::ext::callback::PJRT_Callback_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 use crate::Client;
 
 extension_struct!(

@@ -8,7 +8,7 @@ use sys::ext::collectives as e;
 use sys::ext::collectives::PJRT_Collectives_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{call_deleter, ext_call, extension_struct};
 
 extension_struct!(
     /// The Collectives extension of a plugin.
@@ -250,10 +250,8 @@ impl CollectivesObject {
         let comms = unsafe {
             crate::plugin::vec_from_raw(a.communicators.cast_const(), a.num_communicators)
         };
-        if let Some(d) = a.communicators_holder_deleter {
-            // SAFETY: frees only the array; the communicators stay valid (header contract).
-            unsafe { d(a.communicators_holder) };
-        }
+        // SAFETY: frees only the array; the communicators stay valid (header contract).
+        unsafe { call_deleter(a.communicators_holder_deleter, a.communicators_holder) };
         Ok(comms
             .into_iter()
             .map(|raw| Communicator {
@@ -276,11 +274,9 @@ impl Communicator {
             &mut a
         )?;
         // SAFETY: bytes owned by the holder until its deleter runs.
-        let v = unsafe { crate::ext::bytes_from_raw(a.str, a.str_size) };
-        if let Some(d) = a.str_holder_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.str_holder) };
-        }
+        let v = unsafe { crate::plugin::bytes_from_raw(a.str, a.str_size) };
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.str_holder_deleter, a.str_holder) };
         Ok(String::from_utf8_lossy(&v).into_owned())
     }
 

@@ -8,7 +8,7 @@ use sys::ext::cross_host_transfers as e;
 use sys::ext::cross_host_transfers::PJRT_CrossHostTransfers_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 
 extension_struct!(
     /// The CrossHostTransfers extension of a plugin.
@@ -147,9 +147,9 @@ impl CrossHostTransfers {
         let dims: Vec<*const i64> = shapes.iter().map(|(_, d)| d.as_ptr()).collect();
         let mut types: Vec<sys::PJRT_Buffer_Type> =
             shapes.iter().map(|(t, _)| t.to_raw()).collect();
-        let mut layouts: Vec<Box<crate::layout_raw::RawLayout>> = shapes
+        let mut layouts: Vec<Box<crate::buffer::RawLayout>> = shapes
             .iter()
-            .map(|(_, d)| crate::layout_raw::RawLayout::row_major(d.len()))
+            .map(|(_, d)| crate::buffer::RawLayout::row_major(d.len()))
             .collect();
         let mut layout_ptrs: Vec<*mut sys::PJRT_Buffer_MemoryLayout> =
             layouts.iter_mut().map(|l| l.ptr()).collect();

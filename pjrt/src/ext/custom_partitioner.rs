@@ -8,7 +8,7 @@ use sys::ext::custom_partitioner as e;
 use sys::ext::custom_partitioner::PJRT_Custom_Partitioner_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 
 extension_struct!(
     /// The CustomPartitioner extension of a plugin.
@@ -165,7 +165,7 @@ fn fail(header: &mut Header, e: &crate::Error) {
 /// Copies a C span.
 unsafe fn bytes(s: &JStr) -> Vec<u8> {
     // SAFETY: the caller passes a span the plugin made readable.
-    unsafe { crate::ext::bytes_from_raw(s.data, s.size) }
+    unsafe { crate::plugin::bytes_from_raw(s.data, s.size) }
 }
 
 unsafe fn avals(p: *const e::JAX_CustomCallPartitioner_aval, n: usize) -> Vec<Aval> {

@@ -6,7 +6,7 @@ use sys::ext::example as x;
 use sys::ext::example::PJRT_Example_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 
 extension_struct!(
     /// The Example extension of a plugin.

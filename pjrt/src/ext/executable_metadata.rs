@@ -5,7 +5,7 @@ use sys::ext::executable_metadata as m;
 use sys::ext::executable_metadata::PJRT_ExecutableMetadata_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{bytes_from_raw, ext_call, extension_struct};
 use crate::Executable;
 
 extension_struct!(

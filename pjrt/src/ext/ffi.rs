@@ -34,8 +34,8 @@ use sys::ext::ffi::PJRT_FFI_Extension;
 use sys::ext::xla_ffi as x;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::ext::{ext_call, extension_struct};
 use crate::plugin::vec_from_raw;
+use crate::plugin::{ext_call, extension_struct};
 use crate::{ElementType, ExecuteContext, NativeType};
 
 extension_struct!(
@@ -558,7 +558,7 @@ impl<'a> CallFrame<'a> {
     /// ([`crate::LoadedExecutable::execute_with_context`] with `Some`): for an execution
     /// without one, XLA dereferences the missing context (the 0.81 plugin segfaults).
     pub unsafe fn user_data<T: Any + Send + Sync>(&self, type_id: &FfiTypeId<T>) -> Result<&'a T> {
-        if crate::executable_extra::contexts_in_flight() == 0 {
+        if crate::executable::contexts_in_flight() == 0 {
             return Err(Error::InvalidArgument(
                 "FFI user data: this execution has no execute context (use execute_with_context)"
                     .into(),

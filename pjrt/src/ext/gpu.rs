@@ -7,7 +7,7 @@ use sys::ext::gpu as g;
 use sys::ext::gpu::PJRT_Gpu_Custom_Call;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 
 extension_struct!(
     /// The GPU custom-call extension of a plugin.

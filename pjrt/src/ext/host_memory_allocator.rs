@@ -8,7 +8,7 @@ use sys::ext::host_memory_allocator as h;
 use sys::ext::host_memory_allocator::PJRT_HostMemoryAllocator_Extension;
 
 use crate::error::{Error, Result};
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{call_deleter, ext_call, extension_struct};
 use crate::Client;
 
 extension_struct!(
@@ -48,10 +48,8 @@ impl HostAllocation {
 
 impl Drop for HostAllocation {
     fn drop(&mut self) {
-        if let Some(d) = self.deleter {
-            // SAFETY: the plugin's deleter for its allocation, once.
-            unsafe { d(self.ptr.cast(), self.deleter_arg) };
-        }
+        // SAFETY: the plugin's deleter for its allocation, once.
+        unsafe { call_deleter(self.deleter, (self.ptr.cast(), self.deleter_arg)) };
     }
 }
 

@@ -6,8 +6,8 @@ use sys::ext::layouts as l;
 use sys::ext::layouts::PJRT_Layouts_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
 use crate::plugin::vec_from_raw;
+use crate::plugin::{bytes_from_raw, call_deleter, ext_call, extension_struct};
 use crate::{Buffer, Client, ElementType, Executable, TopologyDescription};
 
 extension_struct!(
@@ -65,10 +65,8 @@ fn serialize_raw(ext: &Layouts, raw: *mut l::PJRT_Layouts_MemoryLayout) -> Resul
     )?;
     // SAFETY: bytes backed by `serialized_layout` until its deleter runs.
     let bytes = unsafe { bytes_from_raw(a.serialized_bytes, a.serialized_bytes_size) };
-    if let Some(del) = a.serialized_layout_deleter {
-        // SAFETY: the plugin's deleter, once.
-        unsafe { del(a.serialized_layout) };
-    }
+    // SAFETY: the plugin's deleter, once.
+    unsafe { call_deleter(a.serialized_layout_deleter, a.serialized_layout) };
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

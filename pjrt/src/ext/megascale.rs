@@ -8,7 +8,7 @@ use sys::ext::megascale as e;
 use sys::ext::megascale::PJRT_Megascale_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{call_deleter, ext_call, extension_struct};
 
 extension_struct!(
     /// The Megascale extension of a plugin.
@@ -812,7 +812,7 @@ unsafe extern "C" fn error_handler_trampoline(
         // SAFETY: `user_data` is the `ErrorHandlerFn` leaked at registration.
         let f = unsafe { &*user_data.cast::<ErrorHandlerFn>() };
         // SAFETY: `size` readable bytes.
-        let bytes = unsafe { crate::ext::bytes_from_raw(serialized_error, size) };
+        let bytes = unsafe { crate::plugin::bytes_from_raw(serialized_error, size) };
         f(&bytes)
     }));
     if r.is_err() {
@@ -896,13 +896,11 @@ impl Megascale {
             let ss = crate::plugin::vec_from_raw(a.serialized_addresses_sizes.cast_const(), n);
             ps.into_iter()
                 .zip(ss)
-                .map(|(p, s)| crate::ext::bytes_from_raw(p, s))
+                .map(|(p, s)| crate::plugin::bytes_from_raw(p, s))
                 .collect()
         };
-        if let Some(d) = a.addresses_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.addresses) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.addresses_deleter, a.addresses) };
         Ok(out)
     }
 
@@ -925,11 +923,10 @@ impl Megascale {
             &mut a
         )?;
         // SAFETY: the serialized error, backed by `error` until its deleter runs.
-        let v = unsafe { crate::ext::bytes_from_raw(a.serialized_error, a.serialized_error_size) };
-        if let Some(d) = a.error_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.error) };
-        }
+        let v =
+            unsafe { crate::plugin::bytes_from_raw(a.serialized_error, a.serialized_error_size) };
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.error_deleter, a.error) };
         Ok((v, a.is_new_error))
     }
 }

@@ -5,7 +5,7 @@ use sys::ext::memory_descriptions as m;
 use sys::ext::memory_descriptions::PJRT_MemoryDescriptions_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 use crate::plugin::{str_from_raw, vec_from_raw};
 use crate::DeviceDescription;
 

@@ -6,7 +6,7 @@ use sys::ext::multi_slice as m;
 use sys::ext::multi_slice::PJRT_MultiSlice_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{bytes_from_raw, call_deleter, ext_call, extension_struct};
 
 extension_struct!(
     /// The MultiSlice extension of a plugin.
@@ -94,10 +94,8 @@ impl MultiSliceConfig {
                 crate::plugin::vec_from_raw(a.num_devices, n),
             )
         };
-        if let Some(d) = a.devices_per_slice_map_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.devices_per_slice_map) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.devices_per_slice_map_deleter, a.devices_per_slice_map) };
         Ok(ids.into_iter().zip(counts).collect())
     }
 
@@ -113,10 +111,8 @@ impl MultiSliceConfig {
         )?;
         // SAFETY: bytes owned until the deleter runs.
         let v = unsafe { bytes_from_raw(a.serialized, a.size) };
-        if let Some(d) = a.serialized_config_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.serialized_config) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.serialized_config_deleter, a.serialized_config) };
         Ok(v)
     }
 }

@@ -8,8 +8,8 @@ use sys::ext::phase_compile as p;
 use sys::ext::phase_compile::PJRT_PhaseCompile_Extension;
 
 use crate::error::{Error, Result};
-use crate::ext::{ext_call, extension_struct};
 use crate::plugin::vec_from_raw;
+use crate::plugin::{ext_call, extension_struct};
 use crate::{CompileOptions, TopologyDescription};
 
 extension_struct!(

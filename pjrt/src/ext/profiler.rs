@@ -1,14 +1,13 @@
 //! The Profiler extension: the plugin's profiler (create, start, stop, collect the
 //! serialized trace). Its functions live in a second table the extension points at, and
-//! report errors of their own kind (converted to [`Error::Pjrt`] here).
+//! report errors of their own kind (converted to [`Error::Pjrt`](crate::Error::Pjrt) here).
 
 use pjrt_sys as sys;
 use sys::ext::profiler as p;
 use sys::ext::profiler::{PJRT_Profiler_Extension, PLUGIN_Profiler_Api};
 
-use crate::error::{Error, ErrorCode, Result};
-use crate::ext::{ext_call, extension_struct, ExtHandle};
-use crate::plugin::vec_from_raw;
+use crate::error::{ErrorCode, Result};
+use crate::plugin::{ext_call, extension_struct, into_error, vec_from_raw, ErrorObject, ExtHandle};
 
 extension_struct!(
     /// The Profiler extension of a plugin.
@@ -67,35 +66,49 @@ impl Profiler {
     }
 }
 
-/// Converts a profiler error into `Result`, destroying it.
+/// Converts a profiler error into `Result` through the crate's one conversion of plugin
+/// errors, destroying it.
 fn take_error(api: &ExtHandle, op: &'static str, e: *mut p::PLUGIN_Profiler_Error) -> Result<()> {
     if e.is_null() {
         return Ok(());
     }
-    let mut m = p::PLUGIN_Profiler_Error_Message_Args::new();
-    m.error = e;
-    let message = match ext_call!(@ret api, PLUGIN_Profiler_Api, error_message, &mut m) {
-        // SAFETY: a string owned by the error.
-        Ok(()) => String::from_utf8_lossy(&unsafe {
-            vec_from_raw(m.message.cast::<u8>(), m.message_size)
-        })
-        .into_owned(),
-        Err(_) => "(no message)".into(),
-    };
-    let mut c = p::PLUGIN_Profiler_Error_GetCode_Args::new();
-    c.error = e;
-    let code = match ext_call!(@ret api, PLUGIN_Profiler_Api, error_get_code, &mut c) {
-        Ok(inner) if inner.is_null() => ErrorCode::from_raw(c.code),
-        _ => ErrorCode::Unknown,
-    };
-    let mut d = p::PLUGIN_Profiler_Error_Destroy_Args::new();
-    d.error = e;
-    let _ = ext_call!(@ret api, PLUGIN_Profiler_Api, error_destroy, &mut d);
-    Err(Error::Pjrt {
-        function: op,
-        code,
-        message,
-    })
+    Err(into_error(op, ProfilerError { api, raw: e }))
+}
+
+/// A live error the profiler returned, owned until destroyed.
+struct ProfilerError<'a> {
+    api: &'a ExtHandle,
+    raw: *mut p::PLUGIN_Profiler_Error,
+}
+
+impl ErrorObject for ProfilerError<'_> {
+    fn message(&self) -> String {
+        let mut m = p::PLUGIN_Profiler_Error_Message_Args::new();
+        m.error = self.raw;
+        match ext_call!(@ret self.api, PLUGIN_Profiler_Api, error_message, &mut m) {
+            // SAFETY: a string owned by the error.
+            Ok(()) => String::from_utf8_lossy(&unsafe {
+                vec_from_raw(m.message.cast::<u8>(), m.message_size)
+            })
+            .into_owned(),
+            Err(_) => "(no message)".into(),
+        }
+    }
+
+    fn code(&self) -> Option<ErrorCode> {
+        let mut c = p::PLUGIN_Profiler_Error_GetCode_Args::new();
+        c.error = self.raw;
+        match ext_call!(@ret self.api, PLUGIN_Profiler_Api, error_get_code, &mut c) {
+            Ok(inner) if inner.is_null() => Some(ErrorCode::from_raw(c.code)),
+            _ => None,
+        }
+    }
+
+    fn destroy(self) {
+        let mut d = p::PLUGIN_Profiler_Error_Destroy_Args::new();
+        d.error = self.raw;
+        let _ = ext_call!(@ret self.api, PLUGIN_Profiler_Api, error_destroy, &mut d);
+    }
 }
 
 /// A profiler session; destroyed on drop.

@@ -5,10 +5,10 @@ use pjrt_sys as sys;
 use sys::ext::raw_buffer as r;
 use sys::ext::raw_buffer::PJRT_RawBuffer_Extension;
 
+use crate::device::Event;
 use crate::device::Memory;
 use crate::error::{Error, Result};
-use crate::event::Event;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 use crate::Buffer;
 
 extension_struct!(

@@ -6,8 +6,8 @@ use sys::ext::shardings as s;
 use sys::ext::shardings::PJRT_Shardings_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
 use crate::plugin::vec_from_raw;
+use crate::plugin::{ext_call, extension_struct};
 use crate::Executable;
 
 extension_struct!(

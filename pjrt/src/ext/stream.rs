@@ -6,7 +6,7 @@ use sys::ext::stream as s;
 use sys::ext::stream::PJRT_Stream_Extension;
 
 use crate::error::Result;
-use crate::ext::{ext_call, extension_struct};
+use crate::plugin::{ext_call, extension_struct};
 use crate::{Buffer, Device};
 
 extension_struct!(

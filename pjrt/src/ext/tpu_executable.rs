@@ -7,8 +7,8 @@ use sys::ext::tpu_executable as t;
 use sys::ext::tpu_executable::PJRT_TpuExecutable_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
-use crate::named_value::{read_named_values, NamedValue};
+use crate::plugin::{bytes_from_raw, call_deleter, ext_call, extension_struct};
+use crate::plugin::{read_named_values, NamedValue};
 
 extension_struct!(
     /// The TpuExecutable extension of a plugin.
@@ -29,10 +29,8 @@ macro_rules! blob_to_blob {
                 ext_call!(&self.h, PJRT_TpuExecutable_Extension, $slot, &mut a)?;
                 // SAFETY: bytes owned by the holder until its deleter runs.
                 let v = unsafe { bytes_from_raw(a.$out, a.$out_size) };
-                if let Some(d) = a.$deleter {
-                    // SAFETY: the plugin's deleter, once.
-                    unsafe { d(a.$holder) };
-                }
+                // SAFETY: the plugin's deleter, once.
+                unsafe { call_deleter(a.$deleter, a.$holder) };
                 Ok(v)
             }
         )*
@@ -76,10 +74,8 @@ impl TpuExecutable {
         )?;
         // SAFETY: bytes owned by the holder until its deleter runs.
         let v = unsafe { bytes_from_raw(a.field_value, a.field_value_size) };
-        if let Some(d) = a.field_value_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.field_value_ptr) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.field_value_deleter, a.field_value_ptr) };
         Ok(String::from_utf8_lossy(&v).into_owned())
     }
 
@@ -120,10 +116,8 @@ impl TpuExecutable {
         )?;
         // SAFETY: values owned by the result holder until its deleter runs.
         let v = unsafe { read_named_values(a.analysis_results, a.num_analysis_results) };
-        if let Some(d) = a.analysis_results_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { d(a.analysis_results_ptr) };
-        }
+        // SAFETY: the plugin's deleter, once.
+        unsafe { call_deleter(a.analysis_results_deleter, a.analysis_results_ptr) };
         Ok(v)
     }
 }

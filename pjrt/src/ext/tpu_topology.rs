@@ -6,8 +6,8 @@ use sys::ext::tpu_topology as t;
 use sys::ext::tpu_topology::PJRT_TpuTopology_Extension;
 
 use crate::error::{Error, Result};
-use crate::ext::{ext_call, extension_struct};
 use crate::plugin::vec_from_raw;
+use crate::plugin::{ext_call, extension_struct};
 use crate::TopologyDescription;
 
 extension_struct!(

@@ -5,7 +5,7 @@ use sys::ext::triton as t;
 use sys::ext::triton::PJRT_Triton_Extension;
 
 use crate::error::Result;
-use crate::ext::{bytes_from_raw, ext_call, extension_struct};
+use crate::plugin::{bytes_from_raw, ext_call, extension_struct};
 
 extension_struct!(
     /// The Triton extension of a plugin.

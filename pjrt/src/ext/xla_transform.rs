@@ -9,8 +9,8 @@ use sys::ext::xla_transform as x;
 use sys::ext::xla_transform::PJRT_Xla_Transform_Extension;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::ext::{ext_call, extension_struct};
 use crate::plugin::vec_from_raw;
+use crate::plugin::{ext_call, extension_struct};
 
 extension_struct!(
     /// The XlaTransform extension of a plugin.

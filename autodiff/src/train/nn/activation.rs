@@ -1,7 +1,7 @@
 //! Activations beyond the builder's own (`relu`, `gelu`, `silu`, `tanh`, `logistic`,
 //! `softmax`, `log_softmax`), and an enum to pick one by value.
 
-use super::shape_err;
+use crate::error::layer_err as shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
 use hlo_builder::Value;

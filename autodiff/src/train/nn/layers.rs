@@ -1,7 +1,7 @@
 //! Layers: dense, 2-D convolution, pooling, batch and layer normalisation, dropout,
 //! embedding. Images are NHWC, kernels HWIO.
 
-use super::shape_err;
+use crate::error::layer_err as shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
 use hlo_builder::Value;

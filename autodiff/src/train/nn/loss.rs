@@ -1,6 +1,6 @@
 //! Losses (each the mean over all examples, a scalar) and classification metrics.
 
-use super::shape_err;
+use crate::error::layer_err as shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
 use hlo_builder::Value;

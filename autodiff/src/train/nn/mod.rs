@@ -39,11 +39,3 @@ pub use loss::{
     softmax_cross_entropy, sparse_softmax_cross_entropy,
 };
 pub use model::{init_all, init_all_from, Mlp, Model, ParamSpec};
-
-/// Shorthand for a shape error naming a layer.
-pub(crate) fn shape_err<T>(op: &'static str, message: impl Into<String>) -> hlo_builder::Result<T> {
-    Err(hlo_builder::Error::Shape {
-        op,
-        message: message.into(),
-    })
-}

@@ -4,7 +4,7 @@
 use super::activation::{activation, Activation};
 use super::init::{seeded, Init};
 use super::layers::dense;
-use super::shape_err;
+use crate::error::layer_err as shape_err;
 use hlo_builder::Builder;
 use hlo_builder::Result;
 use hlo_builder::Value;

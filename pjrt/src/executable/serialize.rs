@@ -19,10 +19,10 @@ use std::path::Path;
 
 use pjrt_sys as sys;
 
+use crate::client::Client;
 use crate::error::{ApiVersion, Error, Result};
-use crate::executable::LoadedExecutable;
+use crate::executable::loaded::LoadedExecutable;
 use crate::plugin::call;
-use crate::Client;
 
 const MAGIC: &[u8; 8] = b"PJRTRSX\0";
 const FORMAT_VERSION: u32 = 1;

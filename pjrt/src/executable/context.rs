@@ -1,88 +1,16 @@
-//! Loading compiled executables, logical device ids, parameter memory kinds, execute
-//! contexts, and execution with a context and host send/recv callbacks.
+//! Execute contexts (per-execution state such as FFI user data), host send/recv callbacks,
+//! and execution with them.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pjrt_sys as sys;
 
+use crate::buffer::{Buffer, CopyToDeviceStream};
+use crate::device::Event;
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::Event;
-use crate::plugin::{call, vec_from_raw, Plugin};
-use crate::transfer::CopyToDeviceStream;
-use crate::{Buffer, Client, CompileOptions, Executable, LoadedExecutable};
-
-impl Client {
-    /// Loads a compiled (not yet loaded) executable onto this client's devices
-    /// (`PJRT_Client_Load`), e.g. one made by [`crate::TopologyDescription::compile`].
-    pub fn load(
-        &self,
-        executable: &Executable,
-        options: &CompileOptions,
-    ) -> Result<LoadedExecutable> {
-        let opts = options.encode()?;
-        let mut a = sys::PJRT_Client_Load_Args::new();
-        a.client = self.raw();
-        a.executable = executable.raw;
-        a.compile_options = opts.as_ptr().cast();
-        a.compile_options_size = opts.len();
-        call!(self.api(), PJRT_Client_Load, &mut a)?;
-        LoadedExecutable::new(self, a.loaded_executable)
-    }
-}
-
-/// A (replica, partition) pair: where one addressable device sits in the computation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LogicalDeviceId {
-    /// Replica index.
-    pub replica: i32,
-    /// Partition index.
-    pub partition: i32,
-}
-
-impl LoadedExecutable {
-    /// The (replica, partition) of each addressable device, in device order.
-    pub fn addressable_device_logical_ids(&self) -> Result<Vec<LogicalDeviceId>> {
-        let mut a = sys::PJRT_LoadedExecutable_AddressableDeviceLogicalIds_Args::new();
-        a.executable = self.raw;
-        call!(
-            self.client().api(),
-            PJRT_LoadedExecutable_AddressableDeviceLogicalIds,
-            &mut a
-        )?;
-        // SAFETY: `num` entries owned by the executable.
-        let ids = unsafe {
-            vec_from_raw(
-                a.addressable_device_logical_ids.cast_const(),
-                a.num_addressable_device_logical_ids,
-            )
-        };
-        Ok(ids
-            .into_iter()
-            .map(|i| LogicalDeviceId {
-                replica: i.replica,
-                partition: i.partition,
-            })
-            .collect())
-    }
-}
-
-impl Executable {
-    /// The memory kind each parameter lives in (e.g. `device`, `pinned_host`).
-    pub fn parameter_memory_kinds(&self) -> Result<Vec<String>> {
-        let mut a = sys::PJRT_Executable_ParameterMemoryKinds_Args::new();
-        a.executable = self.raw;
-        call!(
-            self.plugin.api(),
-            PJRT_Executable_ParameterMemoryKinds,
-            &mut a
-        )?;
-        // SAFETY: `num_parameters` strings with sizes owned by the executable.
-        Ok(unsafe {
-            crate::ext::strings_from_raw(a.memory_kinds, a.memory_kind_sizes, a.num_parameters)
-        })
-    }
-}
+use crate::executable::loaded::LoadedExecutable;
+use crate::plugin::{call, call_deleter, make_callback_error, vec_from_raw, Plugin};
 
 /// Per-execution state handed to the program (e.g. FFI user data, see
 /// [`crate::ext::ffi::Ffi::add_user_data`]).
@@ -173,10 +101,8 @@ unsafe extern "C" fn send_trampoline(
         };
         // SAFETY: `size` readable bytes at `data`.
         let bytes = unsafe { vec_from_raw(data.cast::<u8>().cast_const(), size) };
-        if let Some(d) = deleter {
-            // SAFETY: the chunk's own deleter, once.
-            unsafe { d(data, darg) };
-        }
+        // SAFETY: the chunk's own deleter, once, after the copy.
+        unsafe { call_deleter(deleter, (data, darg)) };
         let _ = &st.plugin;
         (st.f)(&bytes, total_size_in_bytes, done)
     }));
@@ -187,26 +113,6 @@ unsafe extern "C" fn send_trampoline(
     };
     // SAFETY: `callback_error` is the plugin's error factory for this call.
     unsafe { make_callback_error(callback_error, ErrorCode::Internal, &err) }
-}
-
-/// Makes a plugin error through a callback-error factory (null when none was given).
-///
-/// # Safety
-/// `factory` must be null or point to the plugin's `PJRT_CallbackError` function pointer.
-pub(crate) unsafe fn make_callback_error(
-    factory: *mut sys::PJRT_CallbackError,
-    code: ErrorCode,
-    message: &str,
-) -> *mut sys::PJRT_Error {
-    if factory.is_null() {
-        return std::ptr::null_mut();
-    }
-    // SAFETY: a valid pointer to an optional function pointer.
-    match unsafe { *factory } {
-        // SAFETY: the plugin's factory copies the message.
-        Some(f) => unsafe { f(code.to_raw(), message.as_ptr().cast(), message.len()) },
-        None => std::ptr::null_mut(),
-    }
 }
 
 unsafe extern "C" fn recv_trampoline(

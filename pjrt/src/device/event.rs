@@ -1,15 +1,17 @@
-//! Events: completion of asynchronous work, as a blocking wait, a callback, or a `Future`.
+//! Events: completion of asynchronous work, as a blocking wait, a callback, or a `Future`;
+//! and events the caller creates and completes ([`UserEvent`]).
 
 use std::ffi::c_void;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use pjrt_sys as sys;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::plugin::{call, Plugin};
 
 /// A completion event from the plugin. Dropping it does not cancel the work.
@@ -77,6 +79,10 @@ impl Event {
                 pending: None,
             })
         }
+    }
+
+    pub(crate) fn plugin(&self) -> &Plugin {
+        &self.plugin
     }
 
     /// True once the work finished (successfully or not).
@@ -171,5 +177,75 @@ impl Drop for Event {
         a.event = self.raw;
         // Nothing useful can be done with a failure to destroy.
         let _ = call!(self.plugin.api(), PJRT_Event_Destroy, &mut a);
+    }
+}
+
+/// An event made by the caller (`PJRT_Event_Create`) and completed with
+/// [`set_ok`](Self::set_ok) or [`set_error`](Self::set_error).
+/// Dereferences to [`Event`] for waiting. Dropping it unset completes it with `CANCELLED`.
+pub struct UserEvent {
+    event: Event,
+    set: AtomicBool,
+}
+
+impl std::ops::Deref for UserEvent {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl UserEvent {
+    /// Creates an unset event (API 0.88+; older plugins give `Unimplemented`).
+    pub fn new(plugin: &Plugin) -> Result<UserEvent> {
+        let mut a = sys::PJRT_Event_Create_Args::new();
+        call!(plugin.api(), PJRT_Event_Create, &mut a)?;
+        let event = Event::from_raw(plugin, a.event)
+            .ok_or_else(|| Error::InvalidArgument("PJRT_Event_Create returned no event".into()))?;
+        Ok(UserEvent {
+            event,
+            set: AtomicBool::new(false),
+        })
+    }
+
+    fn set_raw(&self, code: ErrorCode, message: &str) -> Result<()> {
+        if self.set.swap(true, Ordering::AcqRel) {
+            return Err(Error::InvalidArgument(
+                "UserEvent::set: the event is already set".into(),
+            ));
+        }
+        let mut a = sys::PJRT_Event_Set_Args::new();
+        a.event = self.event.raw;
+        a.error_code = code.to_raw();
+        a.error_message = message.as_ptr().cast();
+        a.error_message_size = message.len();
+        call!(self.event_plugin().api(), PJRT_Event_Set, &mut a)
+    }
+
+    fn event_plugin(&self) -> &Plugin {
+        self.event.plugin()
+    }
+
+    /// Completes the event successfully (once; a second `set` is refused).
+    pub fn set_ok(&self) -> Result<()> {
+        self.set_raw(ErrorCode::Ok, "")
+    }
+
+    /// Completes the event with an error (once).
+    pub fn set_error(&self, code: ErrorCode, message: &str) -> Result<()> {
+        let code = if code == ErrorCode::Ok {
+            ErrorCode::Unknown
+        } else {
+            code
+        };
+        self.set_raw(code, message)
+    }
+}
+
+impl Drop for UserEvent {
+    fn drop(&mut self) {
+        if !self.set.load(Ordering::Acquire) {
+            let _ = self.set_raw(ErrorCode::Cancelled, "event dropped unset");
+        }
     }
 }

@@ -11,9 +11,11 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::buffer::{keep_until_done, BufferPlacement, HostBufferSemantics};
+use crate::buffer::from_host::{BufferPlacement, HostBufferSemantics};
+use crate::buffer::handle::{keep_until_done, Buffer};
+use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::{Buffer, Client, NativeType};
+use crate::types::NativeType;
 
 /// The alignment of every [`AlignedVec`], in bytes.
 pub const HOST_ALIGNMENT: usize = 64;

@@ -9,11 +9,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pjrt_sys as sys;
 
+use crate::buffer::from_host::BufferPlacement;
+use crate::buffer::handle::Buffer;
+use crate::buffer::layout::{MemoryLayout, RawLayout};
+use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::layout_raw::RawLayout;
 use crate::literal::dense_byte_size;
 use crate::plugin::call;
-use crate::{Buffer, BufferPlacement, Client, ElementType, MemoryLayout};
+use crate::types::ElementType;
 
 impl Buffer {
     /// The address of the buffer's device memory, as an integer

@@ -1,9 +1,36 @@
-//! C views of [`MemoryLayout`] for functions that take a device layout.
+//! Memory layouts of buffers on their devices, and their C views for the functions that
+//! take a device layout.
 
 use pjrt_sys as sys;
 
 use crate::error::{Error, Result};
-use crate::MemoryLayout;
+
+/// The memory layout of a buffer on its device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemoryLayout {
+    /// Tiled: dimension order minor-to-major, and tiles (each a list of tile dims).
+    Tiled {
+        /// Dimension order, minor to major.
+        minor_to_major: Vec<i64>,
+        /// Tiles, outermost first.
+        tiles: Vec<Vec<i64>>,
+    },
+    /// Explicit byte strides per dimension.
+    Strides {
+        /// Byte strides.
+        byte_strides: Vec<i64>,
+    },
+}
+
+impl MemoryLayout {
+    /// The dense row-major layout of a given rank.
+    pub fn row_major(rank: usize) -> MemoryLayout {
+        MemoryLayout::Tiled {
+            minor_to_major: (0..rank as i64).rev().collect(),
+            tiles: Vec::new(),
+        }
+    }
+}
 
 /// A `PJRT_Buffer_MemoryLayout` whose arrays point into owned vectors. Keep it alive (and
 /// unmoved: box it) while the C side reads it.
@@ -108,14 +135,4 @@ fn unreachable_layout(rank: usize) -> Box<RawLayout> {
         _tile_sizes: Vec::new(),
         _strides: Vec::new(),
     })
-}
-
-impl MemoryLayout {
-    /// The dense row-major layout of a given rank.
-    pub fn row_major(rank: usize) -> MemoryLayout {
-        MemoryLayout::Tiled {
-            minor_to_major: (0..rank as i64).rev().collect(),
-            tiles: Vec::new(),
-        }
-    }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use pjrt_sys as sys;
 
-use crate::plugin::{str_from_raw, vec_from_raw};
+use crate::plugin::c_data::{str_from_raw, vec_from_raw};
 
 /// A typed value of a named attribute or option.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use pjrt_sys as sys;
 
-use crate::client::ClientInner;
+use crate::client::handle::Client;
+use crate::client::options::ClientOptions;
 use crate::error::{Error, ErrorCode, Result};
-use crate::executable_extra::make_callback_error;
-use crate::named_value::{self, NamedValue};
-use crate::plugin::{call, str_from_raw, vec_from_raw, Plugin};
-use crate::{Client, ClientOptions};
+use crate::plugin::{call, make_callback_error, vec_from_raw, Plugin};
 
 /// A store the plugin uses to exchange data between the processes of a distributed client.
 pub trait KeyValueStore: Send + Sync {
@@ -237,44 +235,15 @@ impl Client {
         options: &ClientOptions,
         store: Arc<dyn KeyValueStore>,
     ) -> Result<Client> {
-        options.validate(plugin)?;
-        let all: Vec<NamedValue> = options
-            .values()
-            .iter()
-            .chain(&options.unchecked)
-            .cloned()
-            .collect();
-        let raw_opts = named_value::to_raw(&all);
-        let state = leak_state(store);
-        let mut a = sys::PJRT_Client_Create_Args::new();
-        a.create_options = raw_opts.as_ptr();
-        a.num_options = raw_opts.len();
-        a.kv_get_callback = Some(kv_get);
-        a.kv_get_user_arg = state;
-        a.kv_try_get_callback = Some(kv_try_get);
-        a.kv_try_get_user_arg = state;
-        a.kv_put_callback = Some(kv_put);
-        a.kv_put_user_arg = state;
-        call!(plugin.api(), PJRT_Client_Create, &mut a)?;
-        let raw = a.client;
-        let mut inner = ClientInner {
-            raw,
-            plugin: plugin.clone(),
-            platform_name: String::new(),
-            platform_version: String::new(),
-        };
-        let mut n = sys::PJRT_Client_PlatformName_Args::new();
-        n.client = raw;
-        call!(plugin.api(), PJRT_Client_PlatformName, &mut n)?;
-        // SAFETY: a string owned by the client.
-        inner.platform_name = unsafe { str_from_raw(n.platform_name, n.platform_name_size) };
-        let mut v = sys::PJRT_Client_PlatformVersion_Args::new();
-        v.client = raw;
-        call!(plugin.api(), PJRT_Client_PlatformVersion, &mut v)?;
-        // SAFETY: as above.
-        inner.platform_version =
-            unsafe { str_from_raw(v.platform_version, v.platform_version_size) };
-        Ok(Client(Arc::new(inner)))
+        Client::create(plugin, options, |a| {
+            let state = leak_state(store);
+            a.kv_get_callback = Some(kv_get);
+            a.kv_get_user_arg = state;
+            a.kv_try_get_callback = Some(kv_try_get);
+            a.kv_try_get_user_arg = state;
+            a.kv_put_callback = Some(kv_put);
+            a.kv_put_user_arg = state;
+        })
     }
 
     /// Tells the client the state of every process of a distributed job.
@@ -341,6 +310,7 @@ pub struct ProcessInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::str_from_raw;
 
     // A stand-in for the plugin's error factory: records what it was asked to make and
     // returns a recognisable non-null pointer.

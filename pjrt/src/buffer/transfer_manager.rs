@@ -1,19 +1,19 @@
-//! Streaming host-to-device transfers: the asynchronous transfer manager (buffers filled
-//! piece by piece) and copy-to-device streams (fed by recv callbacks).
+//! The asynchronous host-to-device transfer manager: device buffers whose contents arrive
+//! later, piece by piece.
 
 use std::ffi::c_void;
 use std::sync::Mutex;
 
 use pjrt_sys as sys;
 
-use crate::device::{Device, Memory};
-use crate::error::{Error, ErrorCode, Result};
-use crate::event::Event;
-use crate::layout_raw::RawLayout;
-use crate::literal::dense_byte_size;
-use crate::named_value::{to_raw, NamedValue};
-use crate::plugin::{call, Plugin};
-use crate::{Buffer, Client, ElementType, Literal, MemoryLayout};
+use crate::buffer::handle::Buffer;
+use crate::buffer::layout::{MemoryLayout, RawLayout};
+use crate::client::Client;
+use crate::device::{Device, Event, Memory};
+use crate::error::{dims_str, Error, ErrorCode, Result};
+use crate::literal::{dense_byte_size, Literal};
+use crate::plugin::{call, to_raw, Api, NamedValue};
+use crate::types::ElementType;
 
 /// The shape of one buffer a transfer manager makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +156,7 @@ impl Client {
 }
 
 impl AsyncTransferManager {
-    fn api(&self) -> &crate::plugin::Api {
+    fn api(&self) -> &Api {
         self.client.api()
     }
 
@@ -347,9 +347,9 @@ impl AsyncTransferManager {
             return Err(Error::InvalidArgument(format!(
                 "AsyncTransferManager::transfer_literal: literal is {}{}, buffer {index} is {}{}",
                 literal.element_type(),
-                crate::error::dims_str(literal.dims()),
+                dims_str(literal.dims()),
                 s.element_type,
-                crate::error::dims_str(&s.dims)
+                dims_str(&s.dims)
             )));
         }
         if self.lock()[index].finished {
@@ -418,108 +418,5 @@ impl AsyncTransferManager {
             PJRT_AsyncHostToDeviceTransferManager_AddMetadata,
             &mut a
         )
-    }
-}
-
-/// A stream of chunks copied to a device buffer, handed to a recv callback. Destroyed on
-/// drop.
-pub struct CopyToDeviceStream {
-    raw: *mut sys::PJRT_CopyToDeviceStream,
-    plugin: Plugin,
-}
-
-// SAFETY: a plugin object without thread affinity, destroyed once.
-unsafe impl Send for CopyToDeviceStream {}
-
-impl Drop for CopyToDeviceStream {
-    fn drop(&mut self) {
-        let mut a = sys::PJRT_CopyToDeviceStream_Destroy_Args::new();
-        a.stream = self.raw;
-        let _ = call!(self.plugin.api(), PJRT_CopyToDeviceStream_Destroy, &mut a);
-    }
-}
-
-unsafe extern "C" fn free_vec_chunk(data: *mut c_void, arg: *mut c_void) {
-    let _ = std::panic::catch_unwind(|| {
-        let _ = data;
-        // SAFETY: `arg` is the `Box<Vec<u8>>` leaked by `add_chunk`, freed once here.
-        drop(unsafe { Box::from_raw(arg.cast::<Vec<u8>>()) });
-    });
-}
-
-impl CopyToDeviceStream {
-    pub(crate) fn from_raw(
-        plugin: &Plugin,
-        raw: *mut sys::PJRT_CopyToDeviceStream,
-    ) -> CopyToDeviceStream {
-        CopyToDeviceStream {
-            raw,
-            plugin: plugin.clone(),
-        }
-    }
-
-    /// Total bytes the stream expects.
-    pub fn total_bytes(&self) -> Result<i64> {
-        let mut a = sys::PJRT_CopyToDeviceStream_TotalBytes_Args::new();
-        a.stream = self.raw;
-        call!(
-            self.plugin.api(),
-            PJRT_CopyToDeviceStream_TotalBytes,
-            &mut a
-        )?;
-        Ok(a.total_bytes)
-    }
-
-    /// Chunks must be a multiple of this many bytes.
-    pub fn granule_size(&self) -> Result<i64> {
-        let mut a = sys::PJRT_CopyToDeviceStream_GranuleSize_Args::new();
-        a.stream = self.raw;
-        call!(
-            self.plugin.api(),
-            PJRT_CopyToDeviceStream_GranuleSize,
-            &mut a
-        )?;
-        Ok(a.granule_size_in_bytes)
-    }
-
-    /// Bytes transferred so far.
-    pub fn current_bytes(&self) -> Result<i64> {
-        let mut a = sys::PJRT_CopyToDeviceStream_CurrentBytes_Args::new();
-        a.stream = self.raw;
-        call!(
-            self.plugin.api(),
-            PJRT_CopyToDeviceStream_CurrentBytes,
-            &mut a
-        )?;
-        Ok(a.current_bytes)
-    }
-
-    /// Adds a chunk (ownership passes to the plugin). Checked first against the granule
-    /// size and the bytes left. Returns the event that fires when the chunk is copied.
-    pub fn add_chunk(&self, data: Vec<u8>) -> Result<Option<Event>> {
-        let granule = self.granule_size()?;
-        let left = self.total_bytes()? - self.current_bytes()?;
-        let n = data.len() as i64;
-        if granule > 0 && n % granule != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "CopyToDeviceStream::add_chunk: {n} bytes is not a multiple of the granule size {granule}"
-            )));
-        }
-        if n > left {
-            return Err(Error::InvalidArgument(format!(
-                "CopyToDeviceStream::add_chunk: {n} bytes but only {left} are left"
-            )));
-        }
-        let mut boxed = Box::new(data);
-        let mut chunk = sys::PJRT_Chunk::new();
-        chunk.data = boxed.as_mut_ptr().cast();
-        chunk.size = boxed.len();
-        chunk.deleter = Some(free_vec_chunk);
-        chunk.deleter_arg = Box::into_raw(boxed).cast();
-        let mut a = sys::PJRT_CopyToDeviceStream_AddChunk_Args::new();
-        a.stream = self.raw;
-        a.chunk = &mut chunk;
-        call!(self.plugin.api(), PJRT_CopyToDeviceStream_AddChunk, &mut a)?;
-        Ok(Event::from_raw(&self.plugin, a.transfer_complete))
     }
 }

@@ -1,18 +1,21 @@
-//! Buffers without host data: uninitialized, alias (fulfilled later), bitcast views,
-//! donation with a control dependency, and raw copies whose destination comes later.
+//! Buffers whose contents do not come from the host: uninitialized, holding an error,
+//! alias buffers (bound to memory later), bitcast views of another buffer, and donation
+//! with a control dependency.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pjrt_sys as sys;
 
+use crate::buffer::from_host::BufferPlacement;
+use crate::buffer::handle::Buffer;
+use crate::buffer::layout::{MemoryLayout, RawLayout};
+use crate::client::Client;
 use crate::device::Memory;
 use crate::error::{Error, ErrorCode, Result};
-use crate::event::Event;
-use crate::layout_raw::RawLayout;
 use crate::literal::element_count;
 use crate::plugin::call;
-use crate::{Buffer, BufferPlacement, Client, ElementType, MemoryLayout};
+use crate::types::ElementType;
 
 impl Client {
     /// A buffer of the given shape whose contents are undefined until written (e.g. as an
@@ -43,6 +46,58 @@ impl Client {
             .as_ref()
             .map_or(std::ptr::null_mut(), |m| m.raw);
         call!(self.api(), PJRT_Client_CreateUninitializedBuffer, &mut a)?;
+        Ok(Buffer::wrap(
+            self,
+            a.buffer,
+            Some((element_type, dims.to_vec())),
+        ))
+    }
+
+    /// A buffer that holds an error instead of data: every use of it reports `code` and
+    /// `message`. Lands in `memory`, or the first device's default memory.
+    /// (`PJRT_Client_CreateErrorBuffer`, API 0.85+: older plugins give `Unimplemented`.)
+    pub fn create_error_buffer(
+        &self,
+        code: ErrorCode,
+        message: &str,
+        element_type: ElementType,
+        dims: &[i64],
+        memory: Option<&Memory>,
+    ) -> Result<Buffer> {
+        if code == ErrorCode::Ok {
+            return Err(Error::InvalidArgument(
+                "create_error_buffer: the code must not be OK".into(),
+            ));
+        }
+        element_count("create_error_buffer", dims)?;
+        let mut a = sys::PJRT_Client_CreateErrorBuffer_Args::new();
+        a.client = self.raw();
+        a.error_code = code.to_raw();
+        a.error_message = message.as_ptr().cast();
+        a.error_message_size = message.len();
+        a.shape_dims = dims.as_ptr();
+        a.shape_num_dims = dims.len();
+        a.shape_element_type = element_type.to_raw();
+        // A dense row-major layout: without one, reading the buffer back aborts the 0.106
+        // plugin (`Check failed: LayoutUtil::HasLayout`).
+        let minor_to_major: Vec<i64> = (0..dims.len() as i64).rev().collect();
+        let mut layout = sys::PJRT_Buffer_MemoryLayout::new();
+        layout.type_ = sys::PJRT_Buffer_MemoryLayout_Type_Tiled;
+        let mut tiled = sys::PJRT_Buffer_MemoryLayout_Tiled::new();
+        tiled.minor_to_major = minor_to_major.as_ptr();
+        tiled.minor_to_major_size = minor_to_major.len();
+        layout.layout.tiled = tiled;
+        a.shape_layout = &mut layout;
+        // Check the slot before looking up a memory, so a missing function reports itself.
+        if !self.plugin().has_function("PJRT_Client_CreateErrorBuffer") {
+            return Err(self.api().unimplemented("PJRT_Client_CreateErrorBuffer"));
+        }
+        let memory = match memory {
+            Some(m) => m.clone(),
+            None => self.first_device()?.default_memory()?,
+        };
+        a.memory = memory.raw;
+        call!(self.api(), PJRT_Client_CreateErrorBuffer, &mut a)?;
         Ok(Buffer::wrap(
             self,
             a.buffer,
@@ -199,30 +254,6 @@ impl Buffer {
             },
         ))
     }
-
-    /// Starts a raw copy of device bytes `[offset, offset + len)` whose destination is given
-    /// later with [`PendingRawCopy::complete`] (`PJRT_Buffer_CopyRawToHostFuture`).
-    pub fn copy_raw_to_host_future(&self, offset: usize, len: usize) -> Result<PendingRawCopy> {
-        self.check_live("Buffer::copy_raw_to_host_future")?;
-        let size = self.on_device_size()?;
-        if offset.checked_add(len).is_none_or(|end| end > size) {
-            return Err(Error::InvalidArgument(format!(
-                "Buffer::copy_raw_to_host_future: bytes [{offset}, {offset}+{len}) exceed the buffer's {size} bytes"
-            )));
-        }
-        let mut a = sys::PJRT_Buffer_CopyRawToHostFuture_Args::new();
-        a.buffer = self.raw();
-        a.offset = offset as i64;
-        a.transfer_size = len as i64;
-        call!(self.client().api(), PJRT_Buffer_CopyRawToHostFuture, &mut a)?;
-        Ok(PendingRawCopy {
-            event: Event::from_raw(self.client().plugin(), a.event),
-            data: a.callback_data,
-            cb: a.future_ready_callback,
-            len,
-            done: false,
-        })
-    }
 }
 
 /// The readiness signal of a donation with control dependency. Dropping it unset signals
@@ -274,72 +305,5 @@ impl ControlDependency {
 impl Drop for ControlDependency {
     fn drop(&mut self) {
         self.signal(ErrorCode::Cancelled, "control dependency dropped");
-    }
-}
-
-/// A raw device-to-host copy waiting for its destination.
-pub struct PendingRawCopy {
-    event: Option<Event>,
-    data: *mut c_void,
-    cb: Option<unsafe extern "C" fn(*mut sys::PJRT_Buffer_CopyRawToHostFuture_Callback_Args)>,
-    len: usize,
-    done: bool,
-}
-
-// SAFETY: the plugin's callback may be invoked from any thread, once.
-unsafe impl Send for PendingRawCopy {}
-
-impl PendingRawCopy {
-    /// The number of bytes the copy writes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the copy is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Gives the destination, waits for the copy, returns the filled bytes.
-    pub fn complete(mut self) -> Result<Vec<u8>> {
-        let mut dst = vec![0u8; self.len];
-        self.done = true;
-        let Some(cb) = self.cb else {
-            return Err(Error::InvalidArgument(
-                "PJRT_Buffer_CopyRawToHostFuture returned no callback".into(),
-            ));
-        };
-        let mut a = sys::PJRT_Buffer_CopyRawToHostFuture_Callback_Args::new();
-        a.callback_data = self.data;
-        a.error_code = ErrorCode::Ok.to_raw();
-        a.dst = dst.as_mut_ptr().cast();
-        // SAFETY: the plugin's callback with its data, once; `dst` stays alive and unmoved
-        // until the event below fires.
-        unsafe { cb(&mut a) };
-        if let Some(e) = self.event.take() {
-            e.wait()?;
-        }
-        Ok(dst)
-    }
-}
-
-impl Drop for PendingRawCopy {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        if let Some(cb) = self.cb {
-            let msg = "raw copy dropped before a destination was given";
-            let mut a = sys::PJRT_Buffer_CopyRawToHostFuture_Callback_Args::new();
-            a.callback_data = self.data;
-            a.error_code = ErrorCode::Cancelled.to_raw();
-            a.error_message = msg.as_ptr().cast();
-            a.error_message_size = msg.len();
-            // SAFETY: once, with an error and no destination.
-            unsafe { cb(&mut a) };
-        }
-        if let Some(e) = self.event.take() {
-            let _ = e.wait();
-        }
     }
 }

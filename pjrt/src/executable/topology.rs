@@ -3,11 +3,17 @@
 
 use pjrt_sys as sys;
 
+use crate::buffer::{MemoryLayout, RawLayout};
+use crate::client::Client;
+use crate::compile_options::CompileOptions;
 use crate::error::{Error, Result};
-use crate::layout_raw::RawLayout;
-use crate::named_value::{read_named_values, to_raw, NamedValue};
-use crate::plugin::{call, str_from_raw, vec_from_raw, Plugin};
-use crate::{Client, CompileOptions, ElementType, Executable, MemoryLayout, Program};
+use crate::executable::metadata::Executable;
+use crate::literal::element_count;
+use crate::plugin::{
+    call, call_deleter, read_named_values, str_from_raw, to_raw, vec_from_raw, NamedValue, Plugin,
+};
+use crate::program::Program;
+use crate::types::ElementType;
 
 /// A topology: the devices (by description) a program can be compiled for.
 pub struct TopologyDescription {
@@ -208,10 +214,8 @@ impl TopologyDescription {
         )?;
         // SAFETY: bytes backed by `serialized_topology` until its deleter runs.
         let v = unsafe { vec_from_raw(a.serialized_bytes.cast::<u8>(), a.serialized_bytes_size) };
-        if let Some(del) = a.serialized_topology_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { del(a.serialized_topology) };
-        }
+        // SAFETY: the plugin's deleter, once, after the copy.
+        unsafe { call_deleter(a.serialized_topology_deleter, a.serialized_topology) };
         Ok(v)
     }
 
@@ -262,7 +266,7 @@ impl TopologyDescription {
         dims: &[i64],
         layout: Option<&MemoryLayout>,
     ) -> Result<Vec<u8>> {
-        crate::literal::element_count("canonical_shape_for_memory_space", dims)?;
+        element_count("canonical_shape_for_memory_space", dims)?;
         let raw_layout = match layout {
             Some(l) => Some(RawLayout::new(
                 "canonical_shape_for_memory_space",
@@ -285,10 +289,8 @@ impl TopologyDescription {
         )?;
         // SAFETY: bytes owned until the deleter runs.
         let v = unsafe { vec_from_raw(a.serialized_shape.cast::<u8>(), a.serialized_shape_size) };
-        if let Some(del) = a.serialized_shape_deleter {
-            // SAFETY: the plugin's deleter, once.
-            unsafe { del(a.serialized_shape) };
-        }
+        // SAFETY: the plugin's deleter, once, after the copy.
+        unsafe { call_deleter(a.serialized_shape_deleter, a.serialized_shape) };
         Ok(v)
     }
 

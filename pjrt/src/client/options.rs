@@ -1,0 +1,168 @@
+//! Options for creating a client, checked against the options the plugins are known to
+//! read before any plugin sees them.
+
+use crate::error::{Error, Result};
+use crate::plugin::{NamedValue, Plugin, Value};
+
+/// The kind of value a known client option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OptionType {
+    Int64,
+    Bool,
+    String,
+    Float,
+    Int64List,
+}
+
+impl OptionType {
+    fn matches(self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (OptionType::Int64, Value::Int64(_))
+                | (OptionType::Bool, Value::Bool(_))
+                | (OptionType::String, Value::String(_))
+                | (OptionType::Float, Value::Float(_))
+                | (OptionType::Int64List, Value::Int64List(_))
+        )
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OptionType::Int64 => "int64",
+            OptionType::Bool => "bool",
+            OptionType::String => "string",
+            OptionType::Float => "float",
+            OptionType::Int64List => "int64 list",
+        }
+    }
+}
+
+/// Client-create options the plugins are known to read: name, type, first PJRT API minor
+/// version that accepts it. A wrongly typed option aborts plugins before 0.111.
+const KNOWN_OPTIONS: &[(&str, OptionType, i32)] = &[
+    // CPU plugins.
+    ("cpu_device_count", OptionType::Int64, 0),
+    ("asynchronous", OptionType::Bool, 111),
+    ("process_id", OptionType::Int64, 114),
+    // GPU plugins.
+    ("platform_name", OptionType::String, 0),
+    ("allocator", OptionType::String, 0),
+    ("memory_fraction", OptionType::Float, 0),
+    ("preallocate", OptionType::Bool, 0),
+    ("collective_memory_size", OptionType::Int64, 0),
+    ("visible_devices", OptionType::Int64List, 0),
+    ("node_id", OptionType::Int64, 0),
+    ("num_nodes", OptionType::Int64, 0),
+    ("enable_mock_nccl", OptionType::Bool, 0),
+    ("mock_gpu_topology", OptionType::String, 0),
+    ("should_stage_host_to_device_transfers", OptionType::Bool, 0),
+];
+
+/// Options for creating a [`Client`](crate::Client), checked against the known option types before the
+/// plugin sees them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientOptions {
+    values: Vec<NamedValue>,
+    unchecked: Vec<NamedValue>,
+}
+
+impl ClientOptions {
+    /// No options (the plugin's defaults; 4 devices on the CPU plugins, whatever the number of
+    /// cores; [`Client::default_cpu`](crate::Client::default_cpu) asks for one).
+    pub fn new() -> ClientOptions {
+        ClientOptions::default()
+    }
+
+    /// Sets an option by name; checked at client creation (unknown names and wrong types
+    /// are refused there).
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<Value>) -> ClientOptions {
+        let name = name.into();
+        self.values.retain(|v| v.name != name);
+        self.values.push(NamedValue {
+            name,
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Passes an option as is, without checking its name or type. A wrongly typed option
+    /// makes plugins before API 0.111 abort the process: prefer [`set`](Self::set).
+    pub fn set_unchecked(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> ClientOptions {
+        self.unchecked.push(NamedValue {
+            name: name.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// CPU: the number of devices (`cpu_device_count`).
+    pub fn cpu_device_count(self, n: i64) -> ClientOptions {
+        self.set("cpu_device_count", n)
+    }
+
+    /// CPU: run computations asynchronously (`asynchronous`, API 0.111+).
+    pub fn asynchronous(self, on: bool) -> ClientOptions {
+        self.set("asynchronous", on)
+    }
+
+    /// CPU: this process's id (`process_id`, API 0.114+).
+    pub fn process_id(self, id: i64) -> ClientOptions {
+        self.set("process_id", id)
+    }
+
+    /// The options as given.
+    pub fn values(&self) -> &[NamedValue] {
+        &self.values
+    }
+
+    /// Every option for `PJRT_Client_Create`: the checked ones, then the unchecked ones.
+    pub(crate) fn all(&self) -> Vec<NamedValue> {
+        self.values.iter().chain(&self.unchecked).cloned().collect()
+    }
+
+    /// Checks every option against the known names and types for a plugin of this version.
+    pub fn validate(&self, plugin: &Plugin) -> Result<()> {
+        let v = plugin.api_version();
+        for nv in &self.values {
+            let Some(&(_, ty, min_minor)) = KNOWN_OPTIONS.iter().find(|(n, _, _)| *n == nv.name)
+            else {
+                let known: Vec<&str> = KNOWN_OPTIONS.iter().map(|k| k.0).collect();
+                return Err(Error::InvalidClientOption {
+                    name: nv.name.clone(),
+                    reason: format!(
+                        "unknown option (known: {}); use set_unchecked to pass it anyway",
+                        known.join(", ")
+                    ),
+                });
+            };
+            if !ty.matches(&nv.value) {
+                return Err(Error::InvalidClientOption {
+                    name: nv.name.clone(),
+                    reason: format!(
+                        "must be {}, got {} {}",
+                        ty.name(),
+                        nv.value.type_name(),
+                        nv.value
+                    ),
+                });
+            }
+            if v.minor < min_minor {
+                return Err(Error::InvalidClientOption {
+                    name: nv.name.clone(),
+                    reason: format!("needs PJRT API 0.{min_minor} or newer; this plugin is {v}"),
+                });
+            }
+            if nv.name == "cpu_device_count" && nv.value.as_i64().is_some_and(|n| n < 1) {
+                return Err(Error::InvalidClientOption {
+                    name: nv.name.clone(),
+                    reason: format!("must be at least 1, got {}", nv.value),
+                });
+            }
+        }
+        Ok(())
+    }
+}

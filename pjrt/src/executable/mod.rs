@@ -1,0 +1,26 @@
+//! Executables: compiling, loading, running, and shipping compiled programs.
+//!
+//! - `compile.rs`: [`Client::compile`](crate::Client::compile) and
+//!   [`Client::load`](crate::Client::load).
+//! - `metadata.rs`: [`Executable`], a compiled program and what the compiler made of it.
+//! - `loaded.rs`: [`LoadedExecutable`], a program on devices.
+//! - `execute.rs`: running it ([`ExecuteOptions`]).
+//! - `context.rs`: [`ExecuteContext`] and host send/recv callbacks ([`HostCallbacks`]).
+//! - `serialize.rs`: [`SerializedExecutable`]s that name the plugin that made them.
+//! - `topology.rs`: [`TopologyDescription`], compiling for devices without a client.
+
+mod compile;
+mod context;
+mod execute;
+mod loaded;
+mod metadata;
+mod serialize;
+mod topology;
+
+pub(crate) use context::contexts_in_flight;
+pub use context::{ExecuteContext, HostCallbacks, RecvCallback, SendCallback};
+pub use execute::ExecuteOptions;
+pub use loaded::{LoadedExecutable, LogicalDeviceId};
+pub use metadata::{CompiledMemoryStats, Executable, ParameterShape};
+pub use serialize::{PluginIdentity, SerializedExecutable};
+pub use topology::{TopologyDescription, TopologyDevice};
