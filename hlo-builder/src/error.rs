@@ -54,6 +54,53 @@ pub enum Error {
     /// A run was given inputs that do not match the function's parameters.
     #[error("run: {0}")]
     Run(String),
+
+    /// An error of a tensor method, with the op the user called and where it was called
+    /// from (the user's line: tensor methods and layers pass the caller's location on).
+    #[error("{}", at_message(op, location, source))]
+    At {
+        op: &'static str,
+        location: &'static std::panic::Location<'static>,
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// The error with the op the user called and the place they called it from; an error
+    /// that already has a place keeps its inner op and message, under the outer op.
+    pub fn at(self, op: &'static str, location: &'static std::panic::Location<'static>) -> Error {
+        Error::At {
+            op,
+            location,
+            source: Box::new(self),
+        }
+    }
+
+    /// The innermost error (without the places it was called from).
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::At { source, .. } => source.root(),
+            e => e,
+        }
+    }
+}
+
+/// `op at file:line:col: message`, the inner op named unless it is the same op.
+fn at_message(op: &str, location: &std::panic::Location<'_>, source: &Error) -> String {
+    let mut inner = source;
+    while let Error::At { source, .. } = inner {
+        inner = source;
+    }
+    let rest = match inner {
+        Error::Shape { op: o, message } if *o == op => message.clone(),
+        e => e.to_string(),
+    };
+    format!(
+        "{op} at {}:{}:{}: {rest}",
+        location.file(),
+        location.line(),
+        location.column()
+    )
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -43,6 +43,7 @@ mod lower;
 mod methods;
 mod module;
 pub mod ops;
+mod tensor;
 mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
@@ -55,4 +56,5 @@ pub use ops::{
     MiscOp, Op, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp,
     UnaryOp, WindowConfig,
 };
+pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

@@ -69,6 +69,21 @@ impl Builder {
                 [Precision::Default; 2],
             );
         }
+        if ta.rank() >= 2 && tb.rank() <= 2 {
+            // No batch axes on the right (`x[..., k] @ w[k, n]`): one dot contracting the
+            // left's last axis, whose gradient with respect to `w` is one dot over all the
+            // left's other axes (not a batched dot and a sum).
+            return self.dot_general(
+                a,
+                b,
+                DotDims {
+                    lhs_contracting: vec![ka as i64],
+                    rhs_contracting: vec![0],
+                    ..Default::default()
+                },
+                [Precision::Default; 2],
+            );
+        }
         let a2 = if ta.rank() == 1 {
             self.reshape(a, [1, ta.dims[0]])?
         } else {

@@ -325,6 +325,9 @@ impl Builder {
         let fin = self.is_finite(m)?;
         let zero = self.zeros_like(m)?;
         let m = self.select(fin, m, zero)?;
+        // The shift cancels out of the value, so no gradient flows through it (as in JAX):
+        // differentiating the max would only add work that sums to zero.
+        let m = self.stop_gradient(m)?;
         let mk = self.keep_dims(m, &t, axes)?;
         let d = self.sub(x, mk)?;
         let e = self.exp(d)?;
@@ -337,6 +340,8 @@ impl Builder {
     pub fn softmax(&mut self, x: Value, axis: i64) -> Result<Value> {
         let t = self.float_op("softmax", x)?;
         let m = self.reduce_max(x, [axis])?;
+        // The shift cancels out; no gradient through it (see `logsumexp`).
+        let m = self.stop_gradient(m)?;
         let m = self.keep_dims(m, &t, &[axis])?;
         let d = self.sub(x, m)?;
         let e = self.exp(d)?;
