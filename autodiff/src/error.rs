@@ -83,6 +83,10 @@ pub enum Error {
         func: &'static str,
         source: pjrt::Error,
     },
+
+    /// A parameter tree (model) and the values given for it do not fit.
+    #[error("model: {0}")]
+    Model(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -91,13 +95,5 @@ pub(crate) fn not_diff<T>(op: &'static str, reason: impl Into<String>) -> Result
     Err(Error::NotDifferentiable {
         op,
         reason: reason.into(),
-    })
-}
-
-/// A shape error of a layer or loss (the builder's error type, which layers return).
-pub(crate) fn layer_err<T>(op: &'static str, message: impl Into<String>) -> hlo_builder::Result<T> {
-    Err(hlo_builder::Error::Shape {
-        op,
-        message: message.into(),
     })
 }

@@ -41,10 +41,14 @@
 //!   weight decay, clipping by global norm, learning-rate schedules), one-executable train
 //!   steps, the loop, checkpoints and export.
 
+// The derive macro names `::autodiff::nn`; this makes that path work inside the crate too.
+extern crate self as autodiff;
+
 mod check;
 mod custom;
 mod error;
 mod forward;
+pub mod nn;
 mod reverse;
 mod rules;
 pub mod train;

@@ -88,6 +88,8 @@ pub enum Init {
     HeNormal,
     /// He (Kaiming) uniform: limit `sqrt(6 / fan_in)`.
     HeUniform,
+    /// Random bits (u32 or u64 parameters, e.g. an RNG key).
+    RandomBits,
 }
 
 /// Fan-in and fan-out of a weight of the given shape: `[in, out]` for dense weights,
@@ -132,6 +134,8 @@ impl Init {
                 let limit = (6.0 / fan_in).sqrt();
                 (0..n).map(|_| uniform(rng, -limit, limit)).collect()
             }
+            // Integer bits are drawn by the parameter itself; as floats they are uniform.
+            Init::RandomBits => (0..n).map(|_| uniform01(rng)).collect(),
         }
     }
 }

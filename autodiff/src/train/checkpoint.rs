@@ -1,12 +1,21 @@
-//! Training checkpoints as safetensors files: named f32 and i32 tensors (parameters and
-//! optimizer state) plus string metadata (the step, the model's name, the data seed, ...).
+//! Checkpoints as safetensors files: named tensors of any byte-sized element type (f32, f64,
+//! f16, bf16, signed and unsigned integers, bool) plus string metadata.
+//!
+//! A model's parameters are stored by path name (`blocks.0.attn.qkv.weight`); a train step
+//! adds its optimizer state (`optim.step`, `optim.slot0.<path>`, ...) and its step count.
+//! Restoring reports every missing, unexpected and mis-shaped tensor by name at once; a name
+//! map loads weights saved by other tools (and f16/bf16/f64 values convert to the model's
+//! element type).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use pjrt::{ElementType, Literal};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-/// Why a checkpoint could not be written or read.
+use crate::nn::{Module, ModuleExt, ParamKind, Path as TreePath};
+
+/// Why a checkpoint could not be written, read or restored.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("checkpoint {path}: {source}")]
@@ -19,35 +28,11 @@ pub enum CheckpointError {
         path: PathBuf,
         source: safetensors::SafeTensorError,
     },
-    #[error(
-        "checkpoint: tensor `{name}` has shape {shape:?} ({expected} values) but {found} values"
-    )]
-    Size {
-        name: String,
-        shape: Vec<usize>,
-        expected: usize,
-        found: usize,
-    },
-    #[error("checkpoint {path}: tensor `{name}` is {dtype}; F32 and I32 are supported")]
-    Dtype {
+    #[error("checkpoint {path}: tensor `{name}`: {message}")]
+    Tensor {
         path: PathBuf,
         name: String,
-        dtype: String,
-    },
-    #[error("checkpoint {path}: no tensor named `{name}` (has: {available})")]
-    Missing {
-        path: PathBuf,
-        name: String,
-        available: String,
-    },
-    #[error(
-        "checkpoint {path}: tensor `{name}` has shape {found:?}, the model expects {expected:?}"
-    )]
-    Shape {
-        path: PathBuf,
-        name: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
+        message: String,
     },
     #[error("checkpoint {path}: metadata `{key}` is missing or not valid: {value:?}")]
     Metadata {
@@ -55,139 +40,273 @@ pub enum CheckpointError {
         key: String,
         value: Option<String>,
     },
+    /// The checkpoint does not fit the model: every problem, by name.
+    #[error(
+        "checkpoint {path} does not fit the model:{}",
+        mismatch_list(missing, unexpected, misshaped)
+    )]
+    Mismatch {
+        path: PathBuf,
+        /// Tensors the model needs that the checkpoint lacks.
+        missing: Vec<String>,
+        /// Tensors the checkpoint has that the model does not use.
+        unexpected: Vec<String>,
+        /// `(name, what the model expects, what the checkpoint has)`.
+        misshaped: Vec<(String, String, String)>,
+    },
 }
 
-/// Element values of a checkpoint tensor.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Data {
-    F32(Vec<f32>),
-    I32(Vec<i32>),
+fn mismatch_list(
+    missing: &[String],
+    unexpected: &[String],
+    misshaped: &[(String, String, String)],
+) -> String {
+    let mut s = String::new();
+    if !missing.is_empty() {
+        s.push_str(&format!(" missing: {};", missing.join(", ")));
+    }
+    if !unexpected.is_empty() {
+        s.push_str(&format!(" unexpected: {};", unexpected.join(", ")));
+    }
+    if !misshaped.is_empty() {
+        let m: Vec<String> = misshaped
+            .iter()
+            .map(|(n, want, got)| format!("{n} (model {want}, checkpoint {got})"))
+            .collect();
+        s.push_str(&format!(" mis-shaped: {};", m.join(", ")));
+    }
+    s.pop();
+    s
 }
 
-impl Data {
-    fn len(&self) -> usize {
-        match self {
-            Data::F32(v) => v.len(),
-            Data::I32(v) => v.len(),
-        }
-    }
-
-    fn dtype(&self) -> Dtype {
-        match self {
-            Data::F32(_) => Dtype::F32,
-            Data::I32(_) => Dtype::I32,
-        }
-    }
-
-    fn to_le_bytes(&self) -> Vec<u8> {
-        match self {
-            Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        }
-    }
-}
-
-/// One named, row-major tensor.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub data: Data,
-}
-
-impl Tensor {
-    /// An f32 tensor; fails when `data` does not have `shape`'s element count.
-    pub fn new(
-        name: impl Into<String>,
-        shape: &[usize],
-        data: Vec<f32>,
-    ) -> Result<Self, CheckpointError> {
-        Self::with_data(name.into(), shape, Data::F32(data))
-    }
-
-    /// An i32 tensor; fails when `data` does not have `shape`'s element count.
-    pub fn new_i32(
-        name: impl Into<String>,
-        shape: &[usize],
-        data: Vec<i32>,
-    ) -> Result<Self, CheckpointError> {
-        Self::with_data(name.into(), shape, Data::I32(data))
-    }
-
-    fn with_data(name: String, shape: &[usize], data: Data) -> Result<Self, CheckpointError> {
-        let expected: usize = shape.iter().product();
-        if expected != data.len() {
-            return Err(CheckpointError::Size {
-                name,
-                shape: shape.to_vec(),
-                expected,
-                found: data.len(),
-            });
-        }
-        Ok(Tensor {
-            name,
-            shape: shape.to_vec(),
-            data,
-        })
-    }
-
-    /// The values, if this is an f32 tensor.
-    pub fn f32s(&self) -> Option<&[f32]> {
-        match &self.data {
-            Data::F32(v) => Some(v),
-            Data::I32(_) => None,
-        }
-    }
-
-    /// A tensor holding a host literal (f32 or s32 elements).
-    pub fn from_literal(
-        name: impl Into<String>,
-        lit: &pjrt::Literal,
-    ) -> Result<Self, CheckpointError> {
-        let name = name.into();
-        let shape: Vec<usize> = lit.dims().iter().map(|&d| d as usize).collect();
-        let bad = |name: &str, what: String| CheckpointError::Dtype {
-            path: PathBuf::new(),
-            name: name.to_string(),
-            dtype: what,
-        };
-        let data = match lit.element_type() {
-            pjrt::ElementType::F32 => {
-                Data::F32(lit.to_vec::<f32>().map_err(|e| bad(&name, e.to_string()))?)
-            }
-            pjrt::ElementType::S32 => {
-                Data::I32(lit.to_vec::<i32>().map_err(|e| bad(&name, e.to_string()))?)
-            }
-            other => return Err(bad(&name, other.to_string())),
-        };
-        Self::with_data(name, &shape, data)
-    }
-
-    /// The tensor as a host literal.
-    pub fn to_literal(&self) -> Result<pjrt::Literal, CheckpointError> {
-        let dims: Vec<i64> = self.shape.iter().map(|&d| d as i64).collect();
-        let lit = match &self.data {
-            Data::F32(v) => pjrt::Literal::from_slice(v, &dims),
-            Data::I32(v) => pjrt::Literal::from_slice(v, &dims),
-        };
-        lit.map_err(|e| CheckpointError::Dtype {
-            path: PathBuf::new(),
-            name: self.name.clone(),
-            dtype: e.to_string(),
-        })
-    }
-}
-
-/// Tensors in a fixed order plus metadata.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Named tensors (kept in name order) and metadata.
+#[derive(Clone, Debug, Default)]
 pub struct Checkpoint {
-    pub tensors: Vec<Tensor>,
+    pub tensors: BTreeMap<String, Literal>,
     pub metadata: BTreeMap<String, String>,
     /// Where it was read from (empty for one built in memory); names the file in errors.
     pub path: PathBuf,
 }
 
+fn dtype_of(t: ElementType) -> Option<Dtype> {
+    use ElementType::*;
+    Some(match t {
+        Pred => Dtype::BOOL,
+        S8 => Dtype::I8,
+        S16 => Dtype::I16,
+        S32 => Dtype::I32,
+        S64 => Dtype::I64,
+        U8 => Dtype::U8,
+        U16 => Dtype::U16,
+        U32 => Dtype::U32,
+        U64 => Dtype::U64,
+        F16 => Dtype::F16,
+        BF16 => Dtype::BF16,
+        F32 => Dtype::F32,
+        F64 => Dtype::F64,
+        _ => return None,
+    })
+}
+
+fn element_of(d: Dtype) -> Option<ElementType> {
+    use ElementType::*;
+    Some(match d {
+        Dtype::BOOL => Pred,
+        Dtype::I8 => S8,
+        Dtype::I16 => S16,
+        Dtype::I32 => S32,
+        Dtype::I64 => S64,
+        Dtype::U8 => U8,
+        Dtype::U16 => U16,
+        Dtype::U32 => U32,
+        Dtype::U64 => U64,
+        Dtype::F16 => F16,
+        Dtype::BF16 => BF16,
+        Dtype::F32 => F32,
+        Dtype::F64 => F64,
+        _ => return None,
+    })
+}
+
+/// A float literal's values as f64 (f16, bf16, f32, f64).
+fn floats(l: &Literal) -> Option<Vec<f64>> {
+    Some(match l.element_type() {
+        ElementType::F16 => l
+            .to_vec::<half::f16>()
+            .ok()?
+            .iter()
+            .map(|v| v.to_f64())
+            .collect(),
+        ElementType::BF16 => l
+            .to_vec::<half::bf16>()
+            .ok()?
+            .iter()
+            .map(|v| v.to_f64())
+            .collect(),
+        ElementType::F32 => l.to_vec::<f32>().ok()?.iter().map(|&v| v as f64).collect(),
+        ElementType::F64 => l.to_vec::<f64>().ok()?,
+        _ => return None,
+    })
+}
+
+/// `l` converted to the float type `to`.
+fn convert_float(l: &Literal, to: ElementType) -> Option<Literal> {
+    let v = floats(l)?;
+    let dims = l.dims();
+    Some(match to {
+        ElementType::F16 => {
+            let w: Vec<half::f16> = v.iter().map(|&x| half::f16::from_f64(x)).collect();
+            Literal::from_slice(&w, dims).ok()?
+        }
+        ElementType::BF16 => {
+            let w: Vec<half::bf16> = v.iter().map(|&x| half::bf16::from_f64(x)).collect();
+            Literal::from_slice(&w, dims).ok()?
+        }
+        ElementType::F32 => {
+            let w: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            Literal::from_slice(&w, dims).ok()?
+        }
+        ElementType::F64 => Literal::from_slice(&v, dims).ok()?,
+        _ => return None,
+    })
+}
+
+fn describe(ty: ElementType, dims: &[i64]) -> String {
+    hlo_builder::TensorType::new(ty, dims).to_string()
+}
+
 impl Checkpoint {
+    /// An empty checkpoint.
+    pub fn new() -> Checkpoint {
+        Checkpoint::default()
+    }
+
+    /// Adds (or replaces) a tensor.
+    pub fn insert(&mut self, name: impl Into<String>, value: Literal) {
+        self.tensors.insert(name.into(), value);
+    }
+
+    /// Sets a metadata entry.
+    pub fn set_meta(&mut self, key: impl Into<String>, value: impl ToString) {
+        self.metadata.insert(key.into(), value.to_string());
+    }
+
+    /// The tensor called `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&Literal> {
+        self.tensors.get(name)
+    }
+
+    /// Metadata `key` parsed as `T`.
+    pub fn meta<T: std::str::FromStr>(&self, key: &str) -> Result<T, CheckpointError> {
+        let value = self.metadata.get(key);
+        value
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| CheckpointError::Metadata {
+                path: self.path.clone(),
+                key: key.to_string(),
+                value: value.cloned(),
+            })
+    }
+
+    /// The parameters of `model` (trainable and state) by path, with `prefix` before each
+    /// name; an error names a parameter without a host value.
+    pub fn add_model<M: Module>(&mut self, prefix: &str, model: &M) -> Result<(), CheckpointError> {
+        let mut missing = Vec::new();
+        for (name, p) in model.params() {
+            match p.host() {
+                Some(l) => {
+                    self.tensors.insert(format!("{prefix}{name}"), l.clone());
+                }
+                None => missing.push(name),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(CheckpointError::Mismatch {
+                path: self.path.clone(),
+                missing,
+                unexpected: Vec::new(),
+                misshaped: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A copy of `model` whose parameters take this checkpoint's tensors named by their
+    /// paths (with `prefix`). Every problem is reported at once: parameters the checkpoint
+    /// lacks, tensors under `prefix` it has that the model does not use, and mis-shaped ones.
+    pub fn restore_model<M: Module>(&self, prefix: &str, model: &M) -> Result<M, CheckpointError> {
+        self.restore_model_mapped(model, |path| Some(format!("{prefix}{path}")), prefix)
+    }
+
+    /// Like [`restore_model`](Self::restore_model) for checkpoints written by other tools:
+    /// `name_of(path)` gives the checkpoint's name for each parameter path (`None` for a
+    /// parameter to leave as it is), and float tensors convert to the parameter's type (f16,
+    /// bf16, f32, f64). Tensors whose names start with `unused_prefix` and that no parameter
+    /// took are reported as unexpected (pass `"\0"` to ignore the rest of the file).
+    pub fn restore_model_mapped<M: Module>(
+        &self,
+        model: &M,
+        name_of: impl Fn(&str) -> Option<String>,
+        unused_prefix: &str,
+    ) -> Result<M, CheckpointError> {
+        let mut out = model.clone();
+        let mut missing = Vec::new();
+        let mut misshaped = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        let mut errors = Vec::new();
+        out.visit_mut(&mut TreePath::new(), &mut |p, x| {
+            let Some(name) = name_of(p.as_str()) else {
+                return;
+            };
+            let Some(l) = self.tensors.get(&name) else {
+                missing.push(name);
+                return;
+            };
+            used.insert(name.clone());
+            let want = x.ty().clone();
+            let got = describe(l.element_type(), l.dims());
+            if l.dims() != want.dims.as_slice() {
+                misshaped.push((name, want.to_string(), got));
+                return;
+            }
+            let value = if l.element_type() == want.ty {
+                Some(l.clone())
+            } else {
+                convert_float(l, want.ty)
+            };
+            match value {
+                Some(v) => {
+                    if let Err(e) = x.set_host(v) {
+                        errors.push(e.to_string());
+                    }
+                }
+                None => misshaped.push((name, want.to_string(), got)),
+            }
+        });
+        let unexpected: Vec<String> = self
+            .tensors
+            .keys()
+            .filter(|k| k.starts_with(unused_prefix) && !used.contains(*k))
+            .cloned()
+            .collect();
+        if !missing.is_empty() || !unexpected.is_empty() || !misshaped.is_empty() {
+            return Err(CheckpointError::Mismatch {
+                path: self.path.clone(),
+                missing,
+                unexpected,
+                misshaped,
+            });
+        }
+        if let Some(e) = errors.into_iter().next() {
+            return Err(CheckpointError::Tensor {
+                path: self.path.clone(),
+                name: String::new(),
+                message: e,
+            });
+        }
+        Ok(out)
+    }
+
     /// Writes the checkpoint to `path` (through a temporary file and a rename, so a crash
     /// never leaves a half-written checkpoint behind).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
@@ -196,12 +315,17 @@ impl Checkpoint {
             path: path.to_path_buf(),
             source,
         };
-        let bytes: Vec<Vec<u8>> = self.tensors.iter().map(|t| t.data.to_le_bytes()).collect();
         let mut views = Vec::with_capacity(self.tensors.len());
-        for (t, b) in self.tensors.iter().zip(&bytes) {
+        for (name, l) in &self.tensors {
+            let dtype = dtype_of(l.element_type()).ok_or_else(|| CheckpointError::Tensor {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                message: format!("element type {} has no safetensors form", l.element_type()),
+            })?;
+            let shape: Vec<usize> = l.dims().iter().map(|&d| d as usize).collect();
             views.push((
-                t.name.clone(),
-                TensorView::new(t.data.dtype(), t.shape.clone(), b).map_err(fmt)?,
+                name.clone(),
+                TensorView::new(dtype, shape, l.as_bytes()).map_err(fmt)?,
             ));
         }
         let meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
@@ -225,8 +349,8 @@ impl Checkpoint {
         })
     }
 
-    /// Reads a checkpoint written by [`Checkpoint::save`]; tensors come back in name order.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, CheckpointError> {
+    /// Reads a checkpoint (any safetensors file whose tensors have byte-sized element types).
+    pub fn load(path: impl AsRef<Path>) -> Result<Checkpoint, CheckpointError> {
         let path = path.as_ref();
         let fmt = |source| CheckpointError::Format {
             path: path.to_path_buf(),
@@ -244,31 +368,24 @@ impl Checkpoint {
             .into_iter()
             .collect();
         let st = SafeTensors::deserialize(&bytes).map_err(fmt)?;
-        let mut tensors = Vec::new();
-        let mut names: Vec<&str> = st.names();
-        names.sort();
-        for name in names {
-            let view = st.tensor(name).map_err(fmt)?;
-            let words = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| [c[0], c[1], c[2], c[3]]);
-            let data = match view.dtype() {
-                Dtype::F32 => Data::F32(words.map(f32::from_le_bytes).collect()),
-                Dtype::I32 => Data::I32(words.map(i32::from_le_bytes).collect()),
-                other => {
-                    return Err(CheckpointError::Dtype {
-                        path: path.to_path_buf(),
-                        name: name.to_string(),
-                        dtype: other.to_string(),
-                    })
-                }
+        let mut tensors = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            let bad = |message: String| CheckpointError::Tensor {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                message,
             };
-            tensors.push(Tensor {
-                name: name.to_string(),
-                shape: view.shape().to_vec(),
-                data,
-            });
+            let et = element_of(view.dtype())
+                .ok_or_else(|| bad(format!("element type {} is not supported", view.dtype())))?;
+            let mut dims = Vec::with_capacity(view.shape().len());
+            for &d in view.shape() {
+                dims.push(
+                    i64::try_from(d).map_err(|_| bad(format!("dimension {d} is too large")))?,
+                );
+            }
+            let lit = Literal::from_bytes(et, &dims, view.data().to_vec())
+                .map_err(|e| bad(e.to_string()))?;
+            tensors.insert(name, lit);
         }
         Ok(Checkpoint {
             tensors,
@@ -276,100 +393,108 @@ impl Checkpoint {
             path: path.to_path_buf(),
         })
     }
-
-    /// The tensor called `name`, checked to have `shape`.
-    pub fn get(&self, name: &str, shape: &[usize]) -> Result<&Tensor, CheckpointError> {
-        let t = self
-            .tensors
-            .iter()
-            .find(|t| t.name == name)
-            .ok_or_else(|| CheckpointError::Missing {
-                path: self.path.clone(),
-                name: name.to_string(),
-                available: self
-                    .tensors
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
-        if t.shape != shape {
-            return Err(CheckpointError::Shape {
-                path: self.path.clone(),
-                name: name.to_string(),
-                expected: shape.to_vec(),
-                found: t.shape.clone(),
-            });
-        }
-        Ok(t)
-    }
-
-    /// The f32 values of the tensor called `name`, checked to have `shape`.
-    pub fn get_f32(&self, name: &str, shape: &[usize]) -> Result<&[f32], CheckpointError> {
-        let t = self.get(name, shape)?;
-        t.f32s().ok_or_else(|| CheckpointError::Dtype {
-            path: self.path.clone(),
-            name: name.to_string(),
-            dtype: "I32 where F32 is expected".into(),
-        })
-    }
-
-    /// Metadata `key` parsed as `T`.
-    pub fn meta<T: std::str::FromStr>(&self, key: &str) -> Result<T, CheckpointError> {
-        let value = self.metadata.get(key);
-        value
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| CheckpointError::Metadata {
-                path: self.path.clone(),
-                key: key.to_string(),
-                value: value.cloned(),
-            })
-    }
 }
+
+/// The state kinds a model checkpoint holds.
+pub const MODEL_KINDS: [ParamKind; 2] = [ParamKind::Trainable, ParamKind::State];
 
 // Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
 // none of it is compiled into the library.
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::{Linear, ModuleExt};
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ckpt-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
 
     #[test]
-    fn round_trip_keeps_tensors_and_metadata() {
-        let dir = std::env::temp_dir().join(format!("ckpt-test-{}", std::process::id()));
-        let path = dir.join("a.safetensors");
-        let mut ck = Checkpoint::default();
-        ck.tensors.push(
-            Tensor::new(
-                "w",
-                &[2, 3],
-                vec![1.0, -2.5, 3.0, 0.0, f32::MIN_POSITIVE, 6.0],
-            )
-            .unwrap(),
+    fn every_type_round_trips_bit_exactly() {
+        let mut c = Checkpoint::new();
+        c.insert("a", Literal::from_slice(&[1.5f32, -2.0], &[2]).unwrap());
+        c.insert(
+            "b",
+            Literal::from_slice(&[half::bf16::from_f32(0.25)], &[1]).unwrap(),
         );
-        ck.tensors
-            .push(Tensor::new("b", &[3], vec![0.1, 0.2, 0.3]).unwrap());
-        ck.tensors
-            .push(Tensor::new_i32("n", &[2], vec![-7, 1 << 30]).unwrap());
-        ck.metadata.insert("step".into(), "42".into());
-        ck.save(&path).unwrap();
-        let back = Checkpoint::load(&path).unwrap();
-        assert_eq!(back.meta::<u64>("step").unwrap(), 42);
-        assert_eq!(back.get("w", &[2, 3]).unwrap().data, ck.tensors[0].data);
-        assert_eq!(back.get_f32("b", &[3]).unwrap(), &[0.1, 0.2, 0.3]);
+        c.insert(
+            "c",
+            Literal::from_slice(&[half::f16::from_f32(-3.0); 4], &[2, 2]).unwrap(),
+        );
+        c.insert("d", Literal::from_slice(&[7u64, u64::MAX], &[2]).unwrap());
+        c.insert("e", Literal::scalar(-5i32));
+        c.set_meta("steps", 12);
+        let p = tmp("types.safetensors");
+        c.save(&p).unwrap();
+        let r = Checkpoint::load(&p).unwrap();
+        assert_eq!(r.tensors.len(), 5);
+        for (k, v) in &c.tensors {
+            let w = &r.tensors[k];
+            assert_eq!((w.element_type(), w.dims()), (v.element_type(), v.dims()));
+            assert_eq!(w.as_bytes(), v.as_bytes(), "{k}");
+        }
+        assert_eq!(r.meta::<u64>("steps").unwrap(), 12);
+        assert!(r.meta::<u64>("nope").is_err());
+    }
+
+    #[test]
+    fn restore_reports_every_problem_by_name() {
+        let m = Linear::new(3, 2).init(&mut crate::nn::seeded(1)).unwrap();
+        let mut c = Checkpoint::new();
+        c.add_model("", &m).unwrap();
+        let back = c.restore_model("", &m).unwrap();
         assert_eq!(
-            back.get("n", &[2]).unwrap().data,
-            Data::I32(vec![-7, 1 << 30])
+            back.weight.host().unwrap().as_bytes(),
+            m.weight.host().unwrap().as_bytes()
         );
-        assert!(back.get_f32("n", &[2]).is_err());
-        assert!(matches!(
-            back.get("w", &[3, 2]),
-            Err(CheckpointError::Shape { .. })
-        ));
-        assert!(matches!(
-            back.get("nope", &[1]),
-            Err(CheckpointError::Missing { .. })
-        ));
-        assert!(Tensor::new("x", &[2, 2], vec![1.0]).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
+        c.tensors.remove("bias");
+        c.insert("weight", Literal::zeros(ElementType::F32, &[2, 3]).unwrap());
+        c.insert("extra", Literal::scalar(1.0f32));
+        let e = c.restore_model("", &m).unwrap_err().to_string();
+        assert!(e.contains("missing: bias"), "{e}");
+        assert!(e.contains("unexpected: extra"), "{e}");
+        assert!(
+            e.contains("weight (model f32[3,2], checkpoint f32[2,3])"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn mapped_names_and_half_precision_load() {
+        let m = Linear::new(2, 2).init(&mut crate::nn::seeded(2)).unwrap();
+        let mut c = Checkpoint::new();
+        let w = [0.5f32, -1.0, 2.0, 0.25];
+        let w16: Vec<half::f16> = w.iter().map(|&x| half::f16::from_f32(x)).collect();
+        c.insert("dense/kernel", Literal::from_slice(&w16, &[2, 2]).unwrap());
+        c.insert(
+            "dense/bias",
+            Literal::from_slice(&[1.0f64, 2.0], &[2]).unwrap(),
+        );
+        c.insert("other/thing", Literal::scalar(0u8));
+        let r = c
+            .restore_model_mapped(
+                &m,
+                |p| {
+                    Some(format!(
+                        "dense/{}",
+                        if p == "weight" { "kernel" } else { p }
+                    ))
+                },
+                "dense/",
+            )
+            .unwrap();
+        assert_eq!(r.weight.host().unwrap().to_vec::<f32>().unwrap(), w);
+        assert_eq!(
+            r.bias
+                .as_ref()
+                .unwrap()
+                .host()
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            [1.0, 2.0]
+        );
     }
 }

@@ -1,12 +1,12 @@
-//! Inference functions with trained weights baked in: recorded from a [`Model`], compiled,
-//! and written as a serialized executable (with the identity of the plugin that made it) and
-//! as StableHLO text and bytecode.
+//! Inference functions with trained weights baked in: recorded from a model, compiled, and
+//! written as a serialized executable (with the identity of the plugin that made it) and as
+//! StableHLO text and bytecode.
 
 use std::path::{Path, PathBuf};
 
-use hlo_builder::{Builder, ElementType, Module};
+use hlo_builder::{Module, Recording, Tensor, TensorType};
 
-use super::nn::{self, Model};
+use crate::nn::Path as TreePath;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,53 +20,49 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("model {model}: {expected} parameter tensors expected, {found} given")]
-    ParamCount {
-        model: String,
-        expected: usize,
-        found: usize,
-    },
-    #[error("model {model}: parameter `{name}` needs {expected} values, {found} given")]
-    ParamSize {
-        model: String,
-        name: String,
-        expected: usize,
-        found: usize,
-    },
+    #[error("export: parameter `{0}` has no host value (initialize or load the model first)")]
+    NoValue(String),
 }
 
-/// Records a classifier's inference function for `batch` rows with `params` baked in as
-/// constants: `f32[model.input_dims(batch)] -> (logits, s32[batch] predicted classes)`.
-pub fn inference_module(
-    model: &dyn Model,
-    params: &[Vec<f32>],
-    batch: i64,
-) -> Result<Module, ExportError> {
-    let specs = model.params();
-    if specs.len() != params.len() {
-        return Err(ExportError::ParamCount {
-            model: model.name().into(),
-            expected: specs.len(),
-            found: params.len(),
-        });
-    }
-    let mut b = Builder::new(format!("{}_predict", model.name()));
-    let x = b.parameter("x", ElementType::F32, model.input_dims(batch))?;
-    let mut ps = Vec::with_capacity(specs.len());
-    for (s, v) in specs.iter().zip(params) {
-        if s.len() != v.len() {
-            return Err(ExportError::ParamSize {
-                model: model.name().into(),
-                name: s.name.clone(),
-                expected: s.len(),
-                found: v.len(),
-            });
+/// Records `f` (a function of `model` and of inputs of types `inputs`) with the model's
+/// current host values baked in as constants: a self-contained module to compile, save or
+/// serve (recorded in inference mode).
+pub fn inference_module<M: crate::nn::Module, F>(
+    name: &str,
+    model: &M,
+    inputs: &[TensorType],
+    f: F,
+) -> Result<Module, ExportError>
+where
+    F: FnOnce(&M, &[Tensor]) -> hlo_builder::Result<Vec<Tensor>>,
+{
+    let rec = Recording::new(name);
+    let mut bound = model.clone();
+    let mut err: Option<ExportError> = None;
+    bound.visit_mut(&mut TreePath::new(), &mut |p, x| {
+        if err.is_some() {
+            return;
         }
-        ps.push(b.constant(v, &s.dims)?);
+        let Some(lit) = x.host() else {
+            err = Some(ExportError::NoValue(p.to_string()));
+            return;
+        };
+        let (ty, dims, bytes) = (lit.element_type(), lit.dims().to_vec(), lit.as_bytes());
+        match rec.with(|b| b.constant_bytes(ty, &dims, bytes)) {
+            Ok(Ok(v)) => x.bind(v),
+            Ok(Err(e)) | Err(e) => err = Some(e.into()),
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
     }
-    let logits = model.forward(&mut b, &ps, x)?;
-    let pred = nn::predictions(&mut b, logits)?;
-    Ok(b.build(&[logits, pred])?)
+    let mut xs = Vec::with_capacity(inputs.len());
+    for (i, t) in inputs.iter().enumerate() {
+        xs.push(rec.parameter(format!("input{i}"), t.ty, &t.dims)?);
+    }
+    let outs = f(&bound, &xs)?;
+    let refs: Vec<&Tensor> = outs.iter().collect();
+    Ok(rec.build(&refs)?)
 }
 
 /// Paths of one model's exported files under a directory.

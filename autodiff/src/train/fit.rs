@@ -1,104 +1,167 @@
-//! The training loop: [`fit`] hands each batch's row indices to a step closure (which
-//! typically gathers the rows into reused host buffers and calls
-//! [`TrainStep::step`](super::TrainStep::step)), evaluates every `eval_every` epochs, stops
-//! early when a target metric is reached, and reports progress through `tracing` events.
+//! The training loop: [`fit`] runs a [`TrainStep`](super::TrainStep) over the batches of
+//! each epoch (any iterator), tells a callback what happens (each step, each epoch's end),
+//! and stops when the epochs are done or the callback says so. It does not wait for a step's
+//! loss before dispatching the next: the losses of an epoch are read at its end. It prints
+//! nothing; progress goes to the callback and to `tracing` events.
 
 use std::time::{Duration, Instant};
 
-use super::nn::{permutation, seeded};
+use pjrt::Literal;
 
-/// How long and how to train.
-#[derive(Clone, Debug)]
-pub struct Schedule {
-    /// Passes over the training data (at most).
-    pub epochs: usize,
-    /// Rows per step. Every step has exactly this many rows (shapes are static), so the
-    /// last `n % batch_size` rows of each epoch's shuffled order are skipped that epoch.
-    pub batch_size: usize,
-    /// Seed of the per-epoch shuffles.
-    pub seed: u64,
-    /// Evaluate every this many epochs (0: only after the last epoch).
-    pub eval_every: usize,
-    /// Stop as soon as an evaluation reaches this metric (higher is better).
-    pub target: Option<f64>,
-    /// Emit a `tracing` event (target `autodiff::train`, level INFO) after each evaluation.
-    pub verbose: bool,
-    /// Name carried by the progress events.
-    pub name: String,
-    /// Name of the evaluation metric in the progress events.
-    pub metric_name: String,
+use super::data::HostData;
+use super::error::TrainError;
+use super::step::{StepOutput, TrainStep};
+use crate::nn::{permutation, seeded, Module};
+
+/// What the loop tells its callback.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    /// A step was dispatched (its loss is not read yet).
+    Step { epoch: usize, step: u64 },
+    /// An epoch ended; its losses were read.
+    EpochEnd {
+        epoch: usize,
+        step: u64,
+        mean_loss: f32,
+    },
 }
 
-impl Default for Schedule {
-    fn default() -> Self {
-        Schedule {
-            epochs: 10,
-            batch_size: 64,
-            seed: 0,
-            eval_every: 1,
-            target: None,
-            verbose: true,
-            name: "train".to_string(),
-            metric_name: "eval".to_string(),
-        }
-    }
+/// What the callback tells the loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
 }
 
-/// Why a loop could not run: a bad schedule, or the error of a step or evaluation.
+/// Why the loop stopped with an error: a step (with its number), a non-finite loss, or the
+/// callback's own error.
 #[derive(Debug, thiserror::Error)]
 pub enum FitError<E> {
-    #[error(
-        "fit: batch size {batch_size} must be between 1 and the number of training rows {rows}"
-    )]
-    BatchSize { batch_size: usize, rows: usize },
     #[error("fit: step {step} (epoch {epoch}) failed: {source}")]
-    Step { step: u64, epoch: usize, source: E },
-    #[error("fit: evaluation after epoch {epoch} failed: {source}")]
-    Eval { epoch: usize, source: E },
+    Step {
+        step: u64,
+        epoch: usize,
+        source: TrainError,
+    },
     #[error("fit: the loss became {loss} at step {step} (epoch {epoch})")]
     NonFinite { step: u64, epoch: usize, loss: f32 },
-}
-
-/// One evaluation.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EvalPoint {
-    /// Epochs completed (counting those of a resumed run).
-    pub epoch: usize,
-    /// Steps completed.
-    pub step: u64,
-    /// The metric the evaluation returned (e.g. test accuracy).
-    pub metric: f64,
+    /// (`error` is not a `source`, so that any displayable error fits, `Box<dyn Error>`
+    /// included.)
+    #[error("fit: after epoch {epoch}: {error}")]
+    Callback { epoch: usize, error: E },
 }
 
 /// What a loop did.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    /// (step number, loss) for every step, step numbers counting from the start step.
+    /// (step number, loss) for every step.
     pub losses: Vec<(u64, f32)>,
-    /// Mean loss of each epoch: (epoch, mean loss).
+    /// Mean loss of each epoch: (epochs completed, mean loss).
     pub epoch_losses: Vec<(usize, f32)>,
-    pub evals: Vec<EvalPoint>,
-    /// Steps completed at the end (start step included).
+    /// Steps completed at the end (the step's count: a restored step continues its count).
     pub step: u64,
-    /// Epochs completed at the end (start epoch included).
+    /// Epochs completed at the end.
     pub epoch: usize,
-    /// True when the target metric was reached before the last epoch.
+    /// True when the callback stopped the loop.
     pub stopped_early: bool,
-    /// Time spent inside step closures.
+    /// Wall time spent in the loop's steps.
     pub train_time: Duration,
-    /// Rows consumed by steps.
-    pub rows: u64,
+    /// Batches run.
+    pub batches: u64,
 }
 
-impl History {
-    /// Training throughput in rows per second.
-    pub fn rows_per_sec(&self) -> f64 {
-        self.rows as f64 / self.train_time.as_secs_f64().max(1e-9)
+/// Runs epochs `start_epoch..epochs`: for each, the batches `batches(epoch)` gives (each one
+/// host array per declared input of the step), then the callback with `EpochEnd`. The
+/// callback also gets the step (to evaluate with functions bound to it). A step's error, a
+/// non-finite loss or the callback's error ends the loop with that error.
+pub fn fit<M, I, E>(
+    step: &mut TrainStep<M>,
+    start_epoch: usize,
+    epochs: usize,
+    mut batches: impl FnMut(usize) -> I,
+    mut callback: impl FnMut(&TrainStep<M>, Event) -> Result<Flow, E>,
+) -> Result<History, FitError<E>>
+where
+    M: Module,
+    I: IntoIterator<Item = Vec<Literal>>,
+{
+    let mut h = History {
+        step: step.steps(),
+        epoch: start_epoch,
+        ..History::default()
+    };
+    for epoch in start_epoch..epochs {
+        let t0 = Instant::now();
+        let mut pending: Vec<(u64, StepOutput)> = Vec::new();
+        for batch in batches(epoch) {
+            let data: Vec<HostData<'_>> = batch.iter().map(HostData::from).collect();
+            let n = step.steps();
+            let out = step.step(&data).map_err(|source| FitError::Step {
+                step: n,
+                epoch,
+                source,
+            })?;
+            pending.push((n, out));
+            h.batches += 1;
+            let flow = callback(step, Event::Step { epoch, step: n })
+                .map_err(|error| FitError::Callback { epoch, error })?;
+            if flow == Flow::Stop {
+                h.stopped_early = true;
+                break;
+            }
+        }
+        // Read the epoch's losses (the steps ran while the next ones were dispatched).
+        let mut sum = 0.0f64;
+        let count = pending.len();
+        for (n, out) in pending {
+            let loss = out.loss().map_err(|source| FitError::Step {
+                step: n,
+                epoch,
+                source,
+            })?;
+            if !loss.is_finite() {
+                return Err(FitError::NonFinite {
+                    step: n,
+                    epoch,
+                    loss,
+                });
+            }
+            h.losses.push((n, loss));
+            sum += loss as f64;
+        }
+        h.train_time += t0.elapsed();
+        h.step = step.steps();
+        h.epoch = epoch + 1;
+        let mean_loss = (sum / count.max(1) as f64) as f32;
+        h.epoch_losses.push((h.epoch, mean_loss));
+        tracing::debug!(
+            target: "autodiff::train",
+            epoch = h.epoch,
+            step = h.step,
+            mean_loss,
+            "epoch"
+        );
+        if h.stopped_early {
+            break;
+        }
+        let flow = callback(
+            step,
+            Event::EpochEnd {
+                epoch: h.epoch,
+                step: h.step,
+                mean_loss,
+            },
+        )
+        .map_err(|error| FitError::Callback {
+            epoch: h.epoch,
+            error,
+        })?;
+        if flow == Flow::Stop {
+            h.stopped_early = h.epoch < epochs;
+            break;
+        }
     }
-    /// The last evaluation's metric.
-    pub fn last_metric(&self) -> Option<f64> {
-        self.evals.last().map(|e| e.metric)
-    }
+    Ok(h)
 }
 
 /// The row order of epoch `epoch`: a permutation of `0..rows` that depends only on
@@ -116,103 +179,25 @@ pub fn epoch_order(rows: usize, seed: u64, epoch: usize) -> Vec<usize> {
 pub fn gather_rows<T: Copy>(src: &[T], row_len: usize, indices: &[usize], dst: &mut Vec<T>) {
     dst.clear();
     for &i in indices {
-        dst.extend_from_slice(&src[i * row_len..(i + 1) * row_len]);
+        if let Some(row) = src.get(i * row_len..(i + 1) * row_len) {
+            dst.extend_from_slice(row);
+        }
     }
 }
 
-/// Runs the loop from `start_epoch` / `start_step` (0 / 0 for a fresh run).
-///
-/// `step(indices)` trains on the rows `indices` (exactly `batch_size` of them) and returns
-/// the batch loss; `eval()` returns a metric where higher is better.
-pub fn fit<E, S, V>(
-    schedule: &Schedule,
+/// The batches of one epoch of a row-major dataset: `rows` rows shuffled by
+/// [`epoch_order`], cut into batches of `batch_size` (the remainder is skipped, since a
+/// step's shapes are fixed); `make(indices)` builds one batch's arrays.
+pub fn shuffled_batches<'a, T: 'a>(
     rows: usize,
-    start_epoch: usize,
-    start_step: u64,
-    mut step: S,
-    mut eval: V,
-) -> Result<History, FitError<E>>
-where
-    S: FnMut(&[usize]) -> Result<f32, E>,
-    V: FnMut() -> Result<f64, E>,
-{
-    let bs = schedule.batch_size;
-    if bs == 0 || bs > rows {
-        return Err(FitError::BatchSize {
-            batch_size: bs,
-            rows,
-        });
-    }
-    let mut h = History {
-        step: start_step,
-        epoch: start_epoch,
-        ..History::default()
-    };
-    let steps_per_epoch = rows / bs;
-    let wall = Instant::now();
-    for epoch in start_epoch..schedule.epochs {
-        let order = epoch_order(rows, schedule.seed, epoch);
-        let mut sum = 0.0f64;
-        for b in 0..steps_per_epoch {
-            let idx = &order[b * bs..(b + 1) * bs];
-            let t = Instant::now();
-            let loss = step(idx).map_err(|source| FitError::Step {
-                step: h.step,
-                epoch,
-                source,
-            })?;
-            h.train_time += t.elapsed();
-            if !loss.is_finite() {
-                return Err(FitError::NonFinite {
-                    step: h.step,
-                    epoch,
-                    loss,
-                });
-            }
-            h.losses.push((h.step, loss));
-            h.step += 1;
-            h.rows += bs as u64;
-            sum += loss as f64;
-        }
-        h.epoch = epoch + 1;
-        let mean = (sum / steps_per_epoch as f64) as f32;
-        h.epoch_losses.push((h.epoch, mean));
-        let last = h.epoch == schedule.epochs;
-        let due = last || (schedule.eval_every > 0 && h.epoch % schedule.eval_every == 0);
-        if due {
-            let metric = eval().map_err(|source| FitError::Eval {
-                epoch: h.epoch,
-                source,
-            })?;
-            h.evals.push(EvalPoint {
-                epoch: h.epoch,
-                step: h.step,
-                metric,
-            });
-            if schedule.verbose {
-                tracing::info!(
-                    target: "autodiff::train",
-                    name = %schedule.name,
-                    epoch = h.epoch,
-                    epochs = schedule.epochs,
-                    step = h.step,
-                    loss = mean,
-                    metric_name = %schedule.metric_name,
-                    metric,
-                    rows_per_sec = h.rows_per_sec(),
-                    elapsed_s = wall.elapsed().as_secs_f64(),
-                    "evaluation"
-                );
-            }
-            if let Some(target) = schedule.target {
-                if metric >= target && !last {
-                    h.stopped_early = true;
-                    break;
-                }
-            }
-        }
-    }
-    Ok(h)
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+    mut make: impl FnMut(&[usize]) -> T + 'a,
+) -> impl Iterator<Item = T> + 'a {
+    let order = epoch_order(rows, seed, epoch);
+    let n = rows.checked_div(batch_size).unwrap_or(0);
+    (0..n).map(move |b| make(&order[b * batch_size..(b + 1) * batch_size]))
 }
 
 // Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
@@ -222,85 +207,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batches_cover_distinct_rows_and_orders_are_reproducible() {
+    fn orders_are_reproducible_permutations() {
         let o = epoch_order(10, 3, 0);
         assert_eq!(o, epoch_order(10, 3, 0));
         assert_ne!(o, epoch_order(10, 3, 1));
-        let mut seen = Vec::new();
-        let s = Schedule {
-            epochs: 1,
-            batch_size: 3,
-            verbose: false,
-            ..Schedule::default()
-        };
-        let h = fit::<(), _, _>(
-            &s,
-            10,
-            0,
-            0,
-            |idx| {
-                seen.extend_from_slice(idx);
-                Ok(1.0)
-            },
-            || Ok(0.5),
-        )
-        .unwrap();
-        assert_eq!(seen.len(), 9);
+        let mut s = o.clone();
+        s.sort();
+        assert_eq!(s, (0..10).collect::<Vec<_>>());
+        let b: Vec<Vec<usize>> = shuffled_batches(10, 3, 3, 0, |i| i.to_vec()).collect();
+        assert_eq!(b.len(), 3);
+        let mut seen: Vec<usize> = b.concat();
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 9);
-        assert_eq!(h.step, 3);
-        assert_eq!(
-            h.evals,
-            vec![EvalPoint {
-                epoch: 1,
-                step: 3,
-                metric: 0.5
-            }]
-        );
-    }
-
-    #[test]
-    fn early_stop_resume_and_errors() {
-        let s = Schedule {
-            epochs: 10,
-            batch_size: 2,
-            target: Some(0.9),
-            verbose: false,
-            ..Schedule::default()
-        };
-        let mut evals = 0;
-        let h = fit::<(), _, _>(
-            &s,
-            4,
-            0,
-            0,
-            |_| Ok(0.1),
-            || {
-                evals += 1;
-                Ok(if evals >= 3 { 0.95 } else { 0.5 })
-            },
-        )
-        .unwrap();
-        assert!(h.stopped_early);
-        assert_eq!((h.epoch, h.step), (3, 6));
-        // Resuming at epoch 8, step 16 runs epochs 8 and 9 only.
-        let s2 = Schedule {
-            target: None,
-            ..s.clone()
-        };
-        let h2 = fit::<(), _, _>(&s2, 4, 8, 16, |_| Ok(0.1), || Ok(0.0)).unwrap();
-        assert_eq!((h2.epoch, h2.step, h2.losses[0].0), (10, 20, 16));
-        let e = fit::<&str, _, _>(&s2, 4, 0, 0, |_| Err("boom"), || Ok(0.0)).unwrap_err();
-        assert!(
-            e.to_string().contains("step 0 (epoch 0) failed: boom"),
-            "{e}"
-        );
-        let e = fit::<(), _, _>(&s2, 4, 0, 0, |_| Ok(f32::NAN), || Ok(0.0)).unwrap_err();
-        assert!(matches!(e, FitError::NonFinite { .. }));
-        assert!(matches!(
-            fit::<(), _, _>(&s2, 1, 0, 0, |_| Ok(0.0), || Ok(0.0)),
-            Err(FitError::BatchSize { .. })
-        ));
+        let mut dst = Vec::new();
+        gather_rows(&[1, 2, 3, 4, 5, 6], 2, &[2, 0], &mut dst);
+        assert_eq!(dst, [5, 6, 1, 2]);
     }
 }

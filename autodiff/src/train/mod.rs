@@ -1,65 +1,41 @@
-//! Training, in one place: layers, losses and initializers ([`nn`]), optimizers as graph
-//! functions ([`optim`]), one-executable train steps with donated state ([`TrainStep`]), the
-//! loop ([`fit`]), checkpoints as safetensors files ([`checkpoint`]) and inference functions
-//! exported as executables and StableHLO ([`export`]).
+//! Training, in one place: optimizers as graph functions ([`optim`]), one-executable train
+//! steps of a model with donated state ([`TrainStep`]), functions bound to the live weights
+//! ([`WeightSource::function`]), the loop ([`fit`]), checkpoints ([`checkpoint`]) and
+//! exported inference functions ([`export`]). Models and layers are in [`crate::nn`].
 //!
-//! [`TrainStep`] records one training step (forward pass, loss, gradients, optimizer update)
-//! into one StableHLO function, compiles it once, and keeps parameters and optimizer state
-//! on the device. [`fit`] hands each batch's row indices to a step closure, evaluates every
-//! `eval_every` epochs, stops early at a target metric, and reports progress as `tracing`
-//! events (it prints nothing).
+//! Linear regression, end to end:
 //!
 //! ```
-//! use autodiff::train::nn::{self, Init, ParamSpec};
-//! use autodiff::train::optim::Adam;
-//! use autodiff::train::{fit, gather_rows, HostData, Schedule, TrainStep};
+//! use autodiff::nn::{seeded, Linear, ModuleExt};
+//! use autodiff::train::{optim::Adam, HostData, TrainStep};
 //! use hlo_builder::{ElementType::F32, TensorType};
 //!
-//! // Fit y = 2 x0 - x1 + 1 with one dense layer and a mean squared error.
-//! let xs: Vec<f32> = (0..64).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect();
-//! let ys: Vec<f32> = xs.chunks(2).map(|r| 2.0 * r[0] - r[1] + 1.0).collect();
-//! let params = [ParamSpec::new("w", [2, 1], Init::Zeros), ParamSpec::new("b", [1], Init::Zeros)];
-//! let inputs = [("x", TensorType::new(F32, [8, 2])), ("y", TensorType::new(F32, [8, 1]))];
+//! let xs: Vec<f32> = (0..16).map(|i| ((i * i * 5 + 3 * i) % 17) as f32 / 8.0 - 1.0).collect();
+//! let ys: Vec<f32> = xs.chunks(2).map(|r| 2.0 * r[0] - r[1] + 1.0).collect(); // y = 2a - b + 1
 //! let client = pjrt::Client::default_cpu()?;
-//! let mut step = TrainStep::compile(
-//!     &client,
-//!     "linear",
-//!     &params,
-//!     &nn::init_all(&params, 0),
-//!     &inputs,
-//!     |b, p, x| {
-//!         let pred = nn::dense(b, x[0], p[0], Some(p[1]))?;
-//!         nn::mse(b, pred, x[1])
-//!     },
-//!     &Adam::new(0.05),
-//! )?;
-//! let schedule = Schedule { epochs: 100, batch_size: 8, verbose: false, ..Schedule::default() };
-//! let step = std::cell::RefCell::new(&mut step);
-//! let (mut bx, mut by) = (Vec::new(), Vec::new());
-//! let history = fit(
-//!     &schedule,
-//!     32,
-//!     0,
-//!     0,
-//!     |rows| {
-//!         gather_rows(&xs, 2, rows, &mut bx);
-//!         gather_rows(&ys, 1, rows, &mut by);
-//!         step.borrow_mut().step(&[HostData::from(&bx), HostData::from(&by)])
-//!     },
-//!     || Ok(0.0),
-//! )?;
-//! assert!(history.losses.last().unwrap().1 < 1e-3);
-//! let w = step.borrow().params_to_host()?;
-//! assert!((w[0][0] - 2.0).abs() < 0.05 && (w[0][1] + 1.0).abs() < 0.05 && (w[1][0] - 1.0).abs() < 0.05);
+//! let mut step = TrainStep::new(&client, Linear::new(2, 1).init(&mut seeded(0))?)
+//!     .optimizer(Adam::new(0.05))
+//!     .inputs([TensorType::new(F32, [8, 2]), TensorType::new(F32, [8, 1])])
+//!     .compile(|m, b| m.forward(&b[0])?.mse(&b[1]))?;
+//! for _ in 0..400 {
+//!     step.step(&[HostData::from(&xs), HostData::from(&ys)])?;
+//! }
+//! let w = step.model()?.weight.host().unwrap().to_vec::<f32>()?;
+//! assert!((w[0] - 2.0).abs() < 0.05 && (w[1] + 1.0).abs() < 0.05, "{w:?}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bound;
 pub mod checkpoint;
+mod data;
+mod error;
 pub mod export;
 mod fit;
-pub mod nn;
 pub mod optim;
 mod step;
 
-pub use fit::{epoch_order, fit, gather_rows, EvalPoint, FitError, History, Schedule};
-pub use step::{HostData, LossFn, TrainError, TrainStep};
+pub use bound::{BoundFn, WeightSource, Weights};
+pub use data::HostData;
+pub use error::TrainError;
+pub use fit::{epoch_order, fit, gather_rows, shuffled_batches, Event, FitError, Flow, History};
+pub use step::{Objective, OptimizerState, StepOutput, TrainStep, TrainStepBuilder};

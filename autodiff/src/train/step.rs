@@ -1,494 +1,489 @@
-//! [`TrainStep`]: one training step (forward pass, loss, gradients, optimizer update)
-//! recorded into one StableHLO function, compiled once, with parameters and optimizer state
-//! kept on the device. Every parameter and state input is donated to the matching output
-//! (`tf.aliasing_output`), so a step updates them in place and allocates nothing new for
-//! them; only the batch is copied in and the loss (a scalar) out.
+//! [`TrainStep`]: one training step of a model (forward pass, loss, gradients, optimizer
+//! update, the next values of the model's state) recorded into one StableHLO function and
+//! compiled once, with parameters, model state and optimizer state kept on the device. Every
+//! one of them is donated to its next value, so a step updates them in place; only the batch
+//! goes in and the loss and metrics come out, and nothing waits for them unless asked.
 
-use super::nn::ParamSpec;
-use hlo_builder::{Builder, ElementType, TensorType, Value};
-
-use super::optim::Optimizer;
+use hlo_builder::{ElementType, Recording, Tensor, TensorType, Value};
 use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
 
-/// Why a train step could not be built, compiled or run.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    // The wrapped errors are boxed to keep `Result<_, TrainError>` small.
-    #[error("train step: {0}")]
-    Builder(Box<hlo_builder::Error>),
-    #[error("train step: {0}")]
-    Pjrt(Box<pjrt::Error>),
-    #[error("train step: {0}")]
-    Grad(Box<crate::Error>),
-    #[error("train step `{name}`: {message}")]
-    Spec { name: String, message: String },
-    #[error(
-        "train step `{name}`: input {index} ({input}) has {found} values, {expected} expected"
-    )]
-    InputSize {
-        name: String,
-        index: usize,
-        input: String,
-        expected: usize,
-        found: usize,
-    },
-    #[error("train step `{name}`: input {index} is {found} data, the step declares {input}")]
-    InputType {
-        name: String,
-        index: usize,
-        input: String,
-        found: ElementType,
-    },
-    #[error(
-        "train step `{name}`: cannot mark donated parameters in the lowered module: {message}"
-    )]
-    Donation { name: String, message: String },
+use super::bound::{WeightSource, WEIGHT_KINDS};
+use super::checkpoint::{Checkpoint, CheckpointError};
+use super::data::{check_buffers, upload, HostData};
+use super::error::TrainError;
+use super::optim::Optimizer;
+use crate::nn::{Module, ModuleExt, ParamKind, Path};
+
+/// What a step minimizes, and what else it reports: a float scalar loss and named metrics.
+#[derive(Clone, Debug)]
+pub struct Objective {
+    pub loss: Tensor,
+    pub metrics: Vec<(String, Tensor)>,
 }
 
-impl From<hlo_builder::Error> for TrainError {
-    fn from(e: hlo_builder::Error) -> Self {
-        TrainError::Builder(Box::new(e))
-    }
-}
-
-impl From<pjrt::Error> for TrainError {
-    fn from(e: pjrt::Error) -> Self {
-        TrainError::Pjrt(Box::new(e))
-    }
-}
-
-impl From<crate::Error> for TrainError {
-    fn from(e: crate::Error) -> Self {
-        TrainError::Grad(Box::new(e))
-    }
-}
-
-/// A host slice handed to a step (no copy until the transfer to the device).
-#[derive(Clone, Copy, Debug)]
-pub enum HostData<'a> {
-    F32(&'a [f32]),
-    F64(&'a [f64]),
-    S32(&'a [i32]),
-    S64(&'a [i64]),
-    U32(&'a [u32]),
-    U8(&'a [u8]),
-}
-
-impl HostData<'_> {
-    fn element_type(&self) -> ElementType {
-        match self {
-            HostData::F32(_) => ElementType::F32,
-            HostData::F64(_) => ElementType::F64,
-            HostData::S32(_) => ElementType::S32,
-            HostData::S64(_) => ElementType::S64,
-            HostData::U32(_) => ElementType::U32,
-            HostData::U8(_) => ElementType::U8,
+impl Objective {
+    /// A loss with no metrics.
+    pub fn new(loss: Tensor) -> Objective {
+        Objective {
+            loss,
+            metrics: Vec::new(),
         }
     }
-    fn len(&self) -> usize {
-        match self {
-            HostData::F32(d) => d.len(),
-            HostData::F64(d) => d.len(),
-            HostData::S32(d) => d.len(),
-            HostData::S64(d) => d.len(),
-            HostData::U32(d) => d.len(),
-            HostData::U8(d) => d.len(),
-        }
-    }
-    fn to_buffer(self, client: &Client, dims: &[i64]) -> pjrt::Result<Buffer> {
-        match self {
-            HostData::F32(d) => client.buffer_from_host(d, dims),
-            HostData::F64(d) => client.buffer_from_host(d, dims),
-            HostData::S32(d) => client.buffer_from_host(d, dims),
-            HostData::S64(d) => client.buffer_from_host(d, dims),
-            HostData::U32(d) => client.buffer_from_host(d, dims),
-            HostData::U8(d) => client.buffer_from_host(d, dims),
-        }
+    /// Adds a metric (any tensor; read back with [`StepOutput::metric`]).
+    pub fn metric(mut self, name: impl Into<String>, value: Tensor) -> Objective {
+        self.metrics.push((name.into(), value));
+        self
     }
 }
 
-macro_rules! host_from {
-    ($($t:ty => $v:ident),*) => {$(
-        impl<'a> From<&'a [$t]> for HostData<'a> {
-            fn from(d: &'a [$t]) -> Self { HostData::$v(d) }
-        }
-        impl<'a> From<&'a Vec<$t>> for HostData<'a> {
-            fn from(d: &'a Vec<$t>) -> Self { HostData::$v(d.as_slice()) }
-        }
-    )*};
+impl From<Tensor> for Objective {
+    fn from(loss: Tensor) -> Objective {
+        Objective::new(loss)
+    }
 }
-host_from!(f32 => F32, f64 => F64, i32 => S32, i64 => S64, u32 => U32, u8 => U8);
 
-#[cfg(feature = "ndarray")]
-macro_rules! host_from_ndarray {
-    ($($t:ty => $v:ident),*) => {$(
-        impl<'a, D: ndarray::Dimension> TryFrom<ndarray::ArrayView<'a, $t, D>> for HostData<'a> {
-            type Error = TrainError;
-            /// Standard-layout (row-major, contiguous) views only.
-            fn try_from(a: ndarray::ArrayView<'a, $t, D>) -> Result<Self, TrainError> {
-                let shape = a.shape().to_vec();
-                a.to_slice().map(HostData::$v).ok_or_else(|| TrainError::Spec {
-                    name: "ndarray input".into(),
-                    message: format!("array of shape {shape:?} is not contiguous in row-major order; use .as_standard_layout()"),
+/// The optimizer's state, as trees of the model's type: the step count and one tree per
+/// slot (Adam's first and second moments, momentum's velocity), whose trainable leaves hold
+/// the slot's values (its state leaves keep the model's).
+#[derive(Clone, Debug)]
+pub struct OptimizerState<M> {
+    pub step: i64,
+    pub slots: Vec<M>,
+}
+
+/// What a step returned. The values stay on the device until read.
+#[derive(Debug)]
+pub struct StepOutput {
+    loss: Buffer,
+    metrics: Vec<(String, Buffer)>,
+}
+
+impl StepOutput {
+    /// The loss before the update (waits for the step).
+    pub fn loss(&self) -> Result<f32, TrainError> {
+        let l = self.loss.to_literal()?;
+        let v = match l.element_type() {
+            ElementType::F32 => l.to_scalar::<f32>()?,
+            ElementType::F64 => l.to_scalar::<f64>()? as f32,
+            ElementType::F16 => l.to_scalar::<half::f16>()?.to_f32(),
+            ElementType::BF16 => l.to_scalar::<half::bf16>()?.to_f32(),
+            other => {
+                return Err(TrainError::Spec {
+                    name: "loss".into(),
+                    message: format!("a {other} loss cannot be read as f32"),
                 })
             }
-        }
-    )*};
+        };
+        Ok(v)
+    }
+    /// The loss buffer (on the device).
+    pub fn loss_buffer(&self) -> &Buffer {
+        &self.loss
+    }
+    /// The metric called `name` (waits for the step).
+    pub fn metric(&self, name: &str) -> Result<Literal, TrainError> {
+        let b = self
+            .metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| TrainError::Spec {
+                name: "metric".into(),
+                message: format!(
+                    "no metric `{name}` (the step reports: {})",
+                    self.metrics
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        Ok(b.1.to_literal()?)
+    }
+    /// A scalar metric as f64 (waits for the step).
+    pub fn metric_f64(&self, name: &str) -> Result<f64, TrainError> {
+        let l = self.metric(name)?;
+        let v = match l.element_type() {
+            ElementType::F32 => l.to_scalar::<f32>()? as f64,
+            ElementType::F64 => l.to_scalar::<f64>()?,
+            ElementType::S32 => l.to_scalar::<i32>()? as f64,
+            ElementType::S64 => l.to_scalar::<i64>()? as f64,
+            other => {
+                return Err(TrainError::Spec {
+                    name: "metric".into(),
+                    message: format!("metric `{name}` is {other}, not a number"),
+                })
+            }
+        };
+        Ok(v)
+    }
 }
-#[cfg(feature = "ndarray")]
-host_from_ndarray!(f32 => F32, f64 => F64, i32 => S32, i64 => S64, u32 => U32, u8 => U8);
 
-/// What a step's loss function receives: the builder, the parameters (in spec order) and
-/// the batch inputs (in declaration order); it returns the scalar loss.
-pub trait LossFn: FnOnce(&mut Builder, &[Value], &[Value]) -> hlo_builder::Result<Value> {}
-impl<F: FnOnce(&mut Builder, &[Value], &[Value]) -> hlo_builder::Result<Value>> LossFn for F {}
-
-/// A compiled training step with its parameters and optimizer state on the device.
-pub struct TrainStep {
-    name: String,
+/// How a train step is made: [`TrainStep::new`], then options, then
+/// [`compile`](TrainStepBuilder::compile) with the loss.
+pub struct TrainStepBuilder<M: Module> {
     client: Client,
-    exe: LoadedExecutable,
-    /// Parameters, then optimizer state; replaced by the outputs of every step.
-    state: Vec<Buffer>,
-    state_types: Vec<TensorType>,
-    param_names: Vec<String>,
-    state_names: Vec<String>,
-    inputs: Vec<(String, TensorType)>,
-    steps: u64,
-    text: String,
+    model: M,
+    name: String,
+    optimizer: Option<Box<dyn Optimizer>>,
+    inputs: Vec<TensorType>,
+    options: CompileOptions,
 }
 
-impl std::fmt::Debug for TrainStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrainStep")
-            .field("name", &self.name)
-            .field("steps", &self.steps)
-            .field("inputs", &self.inputs)
-            .finish()
+impl<M: Module> TrainStepBuilder<M> {
+    /// The step's name (its function's name in the module and in messages).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
     }
-}
-
-impl TrainStep {
-    /// Builds and compiles a step that minimises `loss` with `optimizer`, gradients from this
-    /// crate's reverse mode. `params` gives names, shapes and `initial` values (f32, in spec
-    /// order); `inputs` names and types the batch tensors.
-    pub fn compile<O: Optimizer>(
-        client: &Client,
-        name: &str,
-        params: &[ParamSpec],
-        initial: &[Vec<f32>],
-        inputs: &[(&str, TensorType)],
-        loss: impl LossFn,
-        optimizer: &O,
-    ) -> Result<TrainStep, TrainError> {
-        let options = CompileOptions::new();
-        Self::compile_with_options(
-            client, name, params, initial, inputs, loss, optimizer, &options,
-        )
+    /// The optimizer (default: SGD with learning rate 0.01).
+    pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> Self {
+        self.optimizer = Some(Box::new(optimizer));
+        self
+    }
+    /// The types of a batch's inputs, in the order the loss receives them.
+    pub fn inputs(mut self, inputs: impl IntoIterator<Item = TensorType>) -> Self {
+        self.inputs = inputs.into_iter().collect();
+        self
+    }
+    /// Compile options for the step's executable (XLA options, device assignment, ...).
+    pub fn compile_options(mut self, options: CompileOptions) -> Self {
+        self.options = options;
+        self
     }
 
-    /// [`TrainStep::compile`] with compile options for the step's executable: XLA options
-    /// (say `xla_option("xla_dump_to", dir)` to see what XLA made of the step), device
-    /// assignment, and the rest of [`CompileOptions`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn compile_with_options<O: Optimizer>(
-        client: &Client,
-        name: &str,
-        params: &[ParamSpec],
-        initial: &[Vec<f32>],
-        inputs: &[(&str, TensorType)],
-        loss: impl LossFn,
-        optimizer: &O,
-        options: &CompileOptions,
-    ) -> Result<TrainStep, TrainError> {
-        let grads = |b: &mut Builder, l, wrt: &[Value]| Ok(crate::grad(b, l, wrt)?);
-        Self::build(
-            client, name, params, initial, inputs, loss, optimizer, grads, options,
-        )
-    }
-
-    /// [`TrainStep::compile`] with the gradients recorded by `grads` (e.g. a hand-written
-    /// gradient to test against). `params` gives names, shapes and `initial` values (f32, in spec
-    /// order); `inputs` names and types the batch tensors.
-    #[allow(clippy::too_many_arguments)]
-    pub fn compile_with_grads<O: Optimizer>(
-        client: &Client,
-        name: &str,
-        params: &[ParamSpec],
-        initial: &[Vec<f32>],
-        inputs: &[(&str, TensorType)],
-        loss: impl LossFn,
-        optimizer: &O,
-        grads: impl FnOnce(&mut Builder, Value, &[Value]) -> Result<Vec<Value>, TrainError>,
-    ) -> Result<TrainStep, TrainError> {
-        let options = CompileOptions::new();
-        Self::build(
-            client, name, params, initial, inputs, loss, optimizer, grads, &options,
-        )
-    }
-
-    /// What the `compile*` entry points share: record, differentiate, compile, upload.
-    #[allow(clippy::too_many_arguments)]
-    fn build<O: Optimizer>(
-        client: &Client,
-        name: &str,
-        params: &[ParamSpec],
-        initial: &[Vec<f32>],
-        inputs: &[(&str, TensorType)],
-        loss: impl LossFn,
-        optimizer: &O,
-        grads: impl FnOnce(&mut Builder, Value, &[Value]) -> Result<Vec<Value>, TrainError>,
-        options: &CompileOptions,
-    ) -> Result<TrainStep, TrainError> {
+    /// Records the step with `loss(model, batch)` (the model's parameters bound to the step's
+    /// inputs; training mode on), differentiates it, adds the optimizer's update, compiles,
+    /// and uploads the model's values and the optimizer's initial state.
+    pub fn compile<F, O>(self, loss: F) -> Result<TrainStep<M>, TrainError>
+    where
+        F: FnOnce(&M, &[Tensor]) -> hlo_builder::Result<O>,
+        O: Into<Objective>,
+    {
+        let name = self.name;
         let spec_err = |message: String| TrainError::Spec {
-            name: name.to_string(),
+            name: name.clone(),
             message,
         };
-        if params.len() != initial.len() {
-            return Err(spec_err(format!(
-                "{} parameters declared, {} initial values given",
-                params.len(),
-                initial.len()
-            )));
+        let optimizer: Box<dyn Optimizer> = match self.optimizer {
+            Some(o) => o,
+            None => Box::new(super::optim::Sgd::new(0.01)),
+        };
+        let model = self.model;
+        let rec = Recording::new(&name);
+        rec.set_training(true);
+        let (bound, train) = model.bind(&rec, &[ParamKind::Trainable])?;
+        let (bound, state) = bound.bind(&rec, &[ParamKind::State])?;
+        let train_v: Vec<Value> = train.iter().map(|t| t.value()).collect();
+        let opt_state = rec.with(|b| optimizer.state_parameters(b, &train_v))??;
+        let mut xs = Vec::with_capacity(self.inputs.len());
+        for (i, t) in self.inputs.iter().enumerate() {
+            xs.push(rec.parameter(format!("input{i}"), t.ty, &t.dims)?);
         }
-        let mut b = Builder::new(name);
-        let mut p = Vec::with_capacity(params.len());
-        for s in params {
-            p.push(b.parameter(&s.name, ElementType::F32, &s.dims)?);
-        }
-        let ptys: Vec<TensorType> = params.iter().map(|s| s.ty()).collect();
-        let st = optimizer.state_parameters(&mut b, &p)?;
-        let opt_init = optimizer.init(&ptys)?;
-        if opt_init.len() != st.len() {
-            return Err(spec_err(format!(
-                "the optimizer declares {} state tensors but initialises {}",
-                st.len(),
-                opt_init.len()
-            )));
-        }
-        // Names for checkpoints: the step count, then slot k of each parameter.
-        let mut state_names = vec!["step".to_string()];
-        for k in 0..st.len().saturating_sub(1) {
-            let (slot, i) = (k / params.len().max(1), k % params.len().max(1));
-            state_names.push(format!(
-                "slot{slot}.{}",
-                params.get(i).map(|s| s.name.as_str()).unwrap_or("?")
-            ));
-        }
-        state_names.truncate(st.len());
-        let mut xs = Vec::with_capacity(inputs.len());
-        for (n, t) in inputs {
-            xs.push(b.parameter(*n, t.ty, &t.dims)?);
-        }
-        let l = loss(&mut b, &p, &xs)?;
-        let lt = b.ty(l)?.clone();
+        let objective: Objective = loss(&bound, &xs)?.into();
+        let lt = objective.loss.ty().clone();
         if lt.rank() != 0 || !lt.ty.is_float() {
             return Err(spec_err(format!(
                 "the loss must be a float scalar, got {lt}"
             )));
         }
-        let g = grads(&mut b, l, &p)?;
-        let (new_p, new_st) = optimizer.update(&mut b, &p, &g, &st)?;
-        if new_p.len() != p.len() || new_st.len() != st.len() {
-            return Err(spec_err(format!(
-                "the optimizer returned {} parameters and {} state tensors for {} and {}",
-                new_p.len(),
-                new_st.len(),
-                p.len(),
-                st.len()
-            )));
+        // The next values of the model's state: what the layers wrote, or the value as it was.
+        let mut next_state = Vec::with_capacity(state.len());
+        {
+            let mut i = 0;
+            bound.visit(&mut Path::new(), &mut |_, p| {
+                if p.kind() == ParamKind::State {
+                    next_state.push(p.next().unwrap_or_else(|| state[i].value()));
+                    i += 1;
+                }
+            });
         }
-        let mut outs = new_p.clone();
-        outs.extend_from_slice(&new_st);
-        outs.push(l);
-        let n_state = p.len() + st.len();
+        let lv = objective.loss.value();
+        let (new_train, new_opt) = rec.with(|b| -> crate::Result<_> {
+            let g = crate::grad(b, lv, &train_v)?;
+            optimizer.update(b, &train_v, &g, &opt_state)
+        })??;
+        let n_state = train.len() + state.len() + opt_state.len();
+        let mut outs: Vec<Value> = new_train;
+        outs.extend(next_state);
+        outs.extend(new_opt);
+        outs.push(lv);
+        for (_, m) in &objective.metrics {
+            outs.push(m.value());
+        }
         let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-        // Parameters and optimizer state are donated: each step consumes their buffers and
-        // writes the updated values in place.
-        let module =
-            b.build_with_donations(&outs, &donations)
-                .map_err(|e| TrainError::Donation {
-                    name: name.to_string(),
-                    message: e.to_string(),
-                })?;
-        let ptypes = module.parameter_types();
+        let module = rec.with(|b| b.build_with_donations(&outs, &donations))??;
+        let state_types = module.parameter_types()[..n_state].to_vec();
         let text = module.to_text().to_string();
-        let exe = client.compile_with(&module.program(), options)?;
-        let mut state = Vec::with_capacity(n_state);
-        for (s, v) in params.iter().zip(initial) {
-            if s.len() != v.len() {
-                return Err(spec_err(format!(
-                    "parameter `{}` {:?} needs {} values, {} given",
-                    s.name,
-                    s.dims,
-                    s.len(),
-                    v.len()
-                )));
+        let exe = self.client.compile_with(&module.program(), &self.options)?;
+        let train_types: Vec<TensorType> = train.iter().map(|t| t.ty().clone()).collect();
+        let opt_init = optimizer.init(&train_types)?;
+        let mut buffers = Vec::with_capacity(n_state);
+        for kind in WEIGHT_KINDS {
+            for l in model.host_values(&[kind])? {
+                buffers.push(self.client.buffer_from_literal(&l)?);
             }
-            state.push(client.buffer_from_host(v, &s.dims)?);
         }
-        for lit in &opt_init {
-            state.push(client.buffer_from_literal(lit)?);
+        for l in &opt_init {
+            buffers.push(self.client.buffer_from_literal(l)?);
         }
         Ok(TrainStep {
-            name: name.to_string(),
-            client: client.clone(),
+            name,
+            client: self.client,
             exe,
-            state,
-            state_types: ptypes[..n_state].to_vec(),
-            param_names: params.iter().map(|s| s.name.clone()).collect(),
-            state_names,
-            inputs: inputs
-                .iter()
-                .map(|(n, t)| (n.to_string(), t.clone()))
-                .collect(),
+            model,
+            n_train: train.len(),
+            n_weights: train.len() + state.len(),
+            slots: optimizer.slots(),
+            state: buffers,
+            state_types,
+            inputs: self.inputs,
+            metrics: objective.metrics.iter().map(|(n, _)| n.clone()).collect(),
             steps: 0,
             text,
         })
     }
-    /// Runs one step on host data (one slice per declared input); returns the loss before
-    /// the update.
-    pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<f32, TrainError> {
-        if inputs.len() != self.inputs.len() {
-            return Err(TrainError::Spec {
-                name: self.name.clone(),
-                message: format!(
-                    "{} inputs declared, {} given",
-                    self.inputs.len(),
-                    inputs.len()
-                ),
-            });
+}
+
+/// A compiled training step of a model of type `M`, its state on the device.
+pub struct TrainStep<M: Module> {
+    name: String,
+    client: Client,
+    exe: LoadedExecutable,
+    /// The tree (structure and declarations; its values are those it was made with).
+    model: M,
+    n_train: usize,
+    /// Trainable and state parameters.
+    n_weights: usize,
+    slots: usize,
+    /// Trainable parameters, model state, optimizer state; replaced by every step's outputs.
+    state: Vec<Buffer>,
+    state_types: Vec<TensorType>,
+    inputs: Vec<TensorType>,
+    metrics: Vec<String>,
+    steps: u64,
+    text: String,
+}
+
+impl<M: Module> std::fmt::Debug for TrainStep<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainStep")
+            .field("name", &self.name)
+            .field("steps", &self.steps)
+            .field("inputs", &self.inputs)
+            .field("metrics", &self.metrics)
+            .finish()
+    }
+}
+
+impl<M: Module> TrainStep<M> {
+    /// Starts making a train step for `model` (initialized or loaded: its host values are
+    /// the starting point) on `client`. (`new` returns the builder, whose `compile` makes
+    /// the step: the options read as one expression.)
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(client: &Client, model: M) -> TrainStepBuilder<M> {
+        TrainStepBuilder {
+            client: client.clone(),
+            model,
+            name: "train_step".into(),
+            optimizer: None,
+            inputs: Vec::new(),
+            options: CompileOptions::new(),
         }
-        let mut bufs = Vec::with_capacity(inputs.len());
-        for (i, (d, (n, t))) in inputs.iter().zip(&self.inputs).enumerate() {
-            let input = format!("{n}: {t}");
-            if d.element_type() != t.ty {
-                return Err(TrainError::InputType {
-                    name: self.name.clone(),
-                    index: i,
-                    input,
-                    found: d.element_type(),
-                });
-            }
-            let expected = t.element_count() as usize;
-            if d.len() != expected {
-                return Err(TrainError::InputSize {
-                    name: self.name.clone(),
-                    index: i,
-                    input,
-                    expected,
-                    found: d.len(),
-                });
-            }
-            bufs.push(d.to_buffer(&self.client, &t.dims)?);
-        }
+    }
+
+    /// Runs one step on host data (one per declared input). Returns at once; the loss and
+    /// metrics are read from the output when needed.
+    pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<StepOutput, TrainError> {
+        let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
         let refs: Vec<&Buffer> = bufs.iter().collect();
         self.step_buffers(&refs)
     }
 
-    /// Runs one step on device-resident inputs; returns the loss before the update.
-    pub fn step_buffers(&mut self, inputs: &[&Buffer]) -> Result<f32, TrainError> {
+    /// Runs one step on device-resident inputs. They are checked first (types, and ready
+    /// without an error): a bad input leaves the state as it was.
+    pub fn step_buffers(&mut self, inputs: &[&Buffer]) -> Result<StepOutput, TrainError> {
+        check_buffers(&self.name, inputs, &self.inputs)?;
         let mut args: Vec<&Buffer> = self.state.iter().collect();
         args.extend_from_slice(inputs);
-        let mut outs = self.exe.execute(&args)?;
-        let loss_buf = outs.pop().ok_or_else(|| TrainError::Spec {
+        let mut outs = self.exe.execute(&args)?.into_iter();
+        let n = self.state.len();
+        let fresh: Vec<Buffer> = outs.by_ref().take(n).collect();
+        let loss = outs.next().ok_or_else(|| TrainError::Spec {
             name: self.name.clone(),
-            message: "the step returned no outputs".into(),
+            message: "the step returned too few outputs".into(),
         })?;
+        let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(outs).collect();
+        if fresh.len() != n || metrics.len() != self.metrics.len() {
+            return Err(TrainError::Spec {
+                name: self.name.clone(),
+                message: "the step returned too few outputs".into(),
+            });
+        }
         // The old state buffers were donated to (and consumed by) this execution.
-        self.state = outs;
+        self.state = fresh;
         self.steps += 1;
-        let mut loss = [0.0f32];
-        loss_buf.copy_to_host(&mut loss)?;
-        Ok(loss[0])
+        Ok(StepOutput { loss, metrics })
     }
 
-    /// Steps run since compilation (or since [`TrainStep::set_state`]'s `steps`).
+    /// Steps run since compilation (or as restored by [`load`](Self::load)).
     pub fn steps(&self) -> u64 {
         self.steps
     }
 
-    /// The current parameter buffers (on the device, in spec order), e.g. to pass to an
-    /// evaluation executable. They stay valid until the next step.
-    pub fn param_buffers(&self) -> &[Buffer] {
-        &self.state[..self.param_names.len()]
+    /// The declared input types.
+    pub fn inputs(&self) -> &[TensorType] {
+        &self.inputs
     }
 
-    /// Parameter names, in spec order.
-    pub fn param_names(&self) -> &[String] {
-        &self.param_names
+    /// The model with its current values (trainable and state) copied to the host.
+    pub fn model(&self) -> Result<M, TrainError> {
+        let mut vals = Vec::with_capacity(self.n_weights);
+        for b in &self.state[..self.n_weights] {
+            vals.push(b.to_literal()?);
+        }
+        let state = vals.split_off(self.n_train);
+        let m = self.model.with_host_values(&[ParamKind::Trainable], vals)?;
+        Ok(m.with_host_values(&[ParamKind::State], state)?)
     }
 
-    /// Optimizer-state names, in order: `step`, then `slot{k}.{parameter}`.
-    pub fn state_names(&self) -> &[String] {
-        &self.state_names
-    }
-
-    /// The parameters copied to the host (f32, spec order).
-    pub fn params_to_host(&self) -> Result<Vec<Vec<f32>>, TrainError> {
-        self.param_buffers()
-            .iter()
-            .map(|b| Ok(b.to_vec::<f32>()?))
-            .collect()
-    }
-
-    /// The optimizer state copied to the host.
-    pub fn state_to_host(&self) -> Result<Vec<Literal>, TrainError> {
-        self.state[self.param_names.len()..]
-            .iter()
-            .map(|b| Ok(b.to_literal()?))
-            .collect()
-    }
-
-    /// Replaces parameters and optimizer state (e.g. from a checkpoint) and the step count.
-    pub fn set_state(
-        &mut self,
-        params: &[Vec<f32>],
-        state: &[Literal],
-        steps: u64,
-    ) -> Result<(), TrainError> {
-        let np = self.param_names.len();
-        if params.len() != np || state.len() != self.state.len() - np {
-            return Err(TrainError::Spec {
+    /// The optimizer's state, as trees of the model's type.
+    pub fn optimizer_state(&self) -> Result<OptimizerState<M>, TrainError> {
+        let opt = &self.state[self.n_weights..];
+        let step_lit = opt
+            .first()
+            .ok_or_else(|| TrainError::Spec {
                 name: self.name.clone(),
-                message: format!(
-                    "set_state: {} parameters and {} state tensors expected, {} and {} given",
-                    np,
-                    self.state.len() - np,
-                    params.len(),
-                    state.len()
-                ),
-            });
+                message: "no optimizer state".into(),
+            })?
+            .to_literal()?;
+        let step = step_lit.to_scalar::<i32>()? as i64;
+        let mut slots = Vec::with_capacity(self.slots);
+        for s in 0..self.slots {
+            let mut vals = Vec::with_capacity(self.n_train);
+            for b in &opt[1 + s * self.n_train..1 + (s + 1) * self.n_train] {
+                vals.push(b.to_literal()?);
+            }
+            slots.push(self.model.with_host_values(&[ParamKind::Trainable], vals)?);
         }
+        Ok(OptimizerState { step, slots })
+    }
+
+    /// Names of the optimizer state in checkpoints: `optim.step`, then `optim.slot{k}.<path>`.
+    fn optimizer_names(&self) -> Vec<String> {
+        let paths: Vec<String> = self
+            .model
+            .params()
+            .into_iter()
+            .filter(|(_, p)| p.kind() == ParamKind::Trainable)
+            .map(|(n, _)| n)
+            .collect();
+        let mut names = vec!["optim.step".to_string()];
+        for s in 0..self.slots {
+            names.extend(paths.iter().map(|p| format!("optim.slot{s}.{p}")));
+        }
+        names
+    }
+
+    /// Everything the step holds as a checkpoint: the model's parameters by path, the
+    /// optimizer's state, the step count.
+    pub fn checkpoint(&self) -> Result<Checkpoint, TrainError> {
+        let mut c = Checkpoint::new();
+        c.add_model("", &self.model()?)?;
+        for (name, b) in self
+            .optimizer_names()
+            .into_iter()
+            .zip(&self.state[self.n_weights..])
+        {
+            c.insert(name, b.to_literal()?);
+        }
+        c.set_meta("steps", self.steps);
+        c.set_meta("format", "hlo-autodiff train step 1");
+        Ok(c)
+    }
+
+    /// Writes [`checkpoint`](Self::checkpoint) to `path` (safetensors).
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), TrainError> {
+        Ok(self.checkpoint()?.save(path)?)
+    }
+
+    /// Restores parameters, model state, optimizer state and step count from a checkpoint
+    /// written by [`save`](Self::save). Every missing, unexpected and mis-shaped tensor is
+    /// reported by name; on any error the step keeps its current state.
+    pub fn load(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), TrainError> {
+        let c = Checkpoint::load(path)?;
+        self.restore(&c)
+    }
+
+    /// [`load`](Self::load) from a checkpoint in memory.
+    pub fn restore(&mut self, c: &Checkpoint) -> Result<(), TrainError> {
+        let mut missing = Vec::new();
+        let mut misshaped = Vec::new();
+        let model = match c.restore_model_mapped(&self.model, |p| Some(p.to_string()), "\0") {
+            Ok(m) => Some(m),
+            Err(CheckpointError::Mismatch {
+                missing: m,
+                misshaped: s,
+                ..
+            }) => {
+                missing.extend(m);
+                misshaped.extend(s);
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let names = self.optimizer_names();
+        let mut opt = Vec::with_capacity(names.len());
+        for (name, t) in names.iter().zip(&self.state_types[self.n_weights..]) {
+            match c.get(name) {
+                None => missing.push(name.clone()),
+                Some(l) if l.element_type() != t.ty || l.dims() != t.dims.as_slice() => {
+                    misshaped.push((
+                        name.clone(),
+                        t.to_string(),
+                        TensorType::new(l.element_type(), l.dims()).to_string(),
+                    ));
+                }
+                Some(l) => opt.push(l.clone()),
+            }
+        }
+        let mut expected: std::collections::BTreeSet<String> =
+            self.model.params().into_iter().map(|(n, _)| n).collect();
+        expected.extend(names);
+        let unexpected: Vec<String> = c
+            .tensors
+            .keys()
+            .filter(|k| !expected.contains(*k))
+            .cloned()
+            .collect();
+        let steps = c.meta::<u64>("steps");
+        let (Some(model), true, true) = (model, missing.is_empty(), misshaped.is_empty()) else {
+            return Err(CheckpointError::Mismatch {
+                path: c.path.clone(),
+                missing,
+                unexpected,
+                misshaped,
+            }
+            .into());
+        };
+        if !unexpected.is_empty() {
+            return Err(CheckpointError::Mismatch {
+                path: c.path.clone(),
+                missing,
+                unexpected,
+                misshaped,
+            }
+            .into());
+        }
+        let steps = steps?;
+        // Everything checked: upload, then replace.
         let mut fresh = Vec::with_capacity(self.state.len());
-        for (i, v) in params.iter().enumerate() {
-            let t = &self.state_types[i];
-            if v.len() != t.element_count() as usize {
-                return Err(TrainError::Spec {
-                    name: self.name.clone(),
-                    message: format!(
-                        "set_state: parameter `{}` is {t}, {} values given",
-                        self.param_names[i],
-                        v.len()
-                    ),
-                });
+        for kind in WEIGHT_KINDS {
+            for l in model.host_values(&[kind])? {
+                fresh.push(self.client.buffer_from_literal(&l)?);
             }
-            fresh.push(self.client.buffer_from_host(v, &t.dims)?);
         }
-        for (k, lit) in state.iter().enumerate() {
-            let t = &self.state_types[np + k];
-            if lit.element_type() != t.ty || lit.dims() != t.dims.as_slice() {
-                return Err(TrainError::Spec {
-                    name: self.name.clone(),
-                    message: format!(
-                        "set_state: state `{}` is {t}, got {}{:?}",
-                        self.state_names[k],
-                        lit.element_type(),
-                        lit.dims()
-                    ),
-                });
-            }
-            fresh.push(self.client.buffer_from_literal(lit)?);
+        for l in &opt {
+            fresh.push(self.client.buffer_from_literal(l)?);
         }
         self.state = fresh;
         self.steps = steps;
@@ -506,46 +501,14 @@ impl TrainStep {
     }
 }
 
-#[cfg(feature = "ndarray")]
-impl TrainStep {
-    /// The parameters copied to the host as arrays of their shapes (spec order).
-    pub fn params_to_ndarray(&self) -> Result<Vec<ndarray::ArrayD<f32>>, TrainError> {
-        self.params_to_host()?
-            .into_iter()
-            .zip(&self.state_types)
-            .zip(&self.param_names)
-            .map(|((v, t), n)| {
-                let shape: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
-                ndarray::ArrayD::from_shape_vec(shape, v).map_err(|e| TrainError::Spec {
-                    name: self.name.clone(),
-                    message: format!("parameter `{n}` as an array of {t}: {e}"),
-                })
-            })
-            .collect()
+impl<M: Module> WeightSource<M> for TrainStep<M> {
+    fn client(&self) -> &Client {
+        &self.client
     }
-}
-
-// Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and
-// none of it is compiled into the library.
-#[cfg(all(test, feature = "ndarray"))]
-mod ndarray_tests {
-    use super::*;
-
-    #[test]
-    fn contiguous_arrays_become_host_slices_and_strided_views_are_refused() {
-        let a = ndarray::Array2::<f32>::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f32);
-        let h = HostData::try_from(a.view()).unwrap();
-        assert_eq!((h.len(), h.element_type()), (6, ElementType::F32));
-        match h {
-            HostData::F32(d) => assert_eq!(d, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
-            other => panic!("{other:?}"),
-        }
-        let labels = ndarray::Array1::<i32>::from(vec![1, 2]);
-        assert_eq!(
-            HostData::try_from(labels.view()).unwrap().element_type(),
-            ElementType::S32
-        );
-        let e = HostData::try_from(a.t()).unwrap_err().to_string();
-        assert!(e.contains("[3, 2]") && e.contains("row-major"), "{e}");
+    fn template(&self) -> &M {
+        &self.model
+    }
+    fn weight_buffers(&self) -> &[Buffer] {
+        &self.state[..self.n_weights]
     }
 }

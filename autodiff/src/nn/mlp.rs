@@ -1,0 +1,76 @@
+//! [`Mlp`]: linear layers with an [`Activation`] between them.
+
+use hlo_builder::{Result, Tensor};
+
+use super::init::Init;
+use super::linear::Linear;
+use crate::nn::Module;
+
+/// An elementwise activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Relu,
+    Gelu,
+    GeluTanh,
+    Silu,
+    Tanh,
+    Sigmoid,
+}
+
+impl Activation {
+    /// The activation of `x`.
+    #[track_caller]
+    pub fn apply(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::Identity => Ok(x.clone()),
+            Activation::Relu => x.relu(),
+            Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
+            Activation::Silu => x.silu(),
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => x.sigmoid(),
+        }
+    }
+}
+
+/// Linear layers of the given widths with `activation` between them (none after the last).
+/// Weights start He-normal for ReLU and Glorot-uniform otherwise. Shapes:
+/// `T[..., sizes[0]] -> T[..., sizes[last]]`.
+#[derive(Clone, Debug, Module)]
+pub struct Mlp {
+    pub layers: Vec<Linear>,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// Widths, input first: `[64, 128, 128, 10]` is three layers.
+    pub fn new(sizes: &[i64], activation: Activation) -> Mlp {
+        let init = if activation == Activation::Relu {
+            Init::HeNormal
+        } else {
+            Init::GlorotUniform
+        };
+        Mlp {
+            layers: sizes
+                .windows(2)
+                .map(|w| Linear::new(w[0], w[1]).with_init(init))
+                .collect(),
+            activation,
+        }
+    }
+
+    /// The layers applied in order, the activation between them.
+    #[track_caller]
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for (i, l) in self.layers.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = self.activation.apply(&h)?;
+            }
+        }
+        Ok(h)
+    }
+}
