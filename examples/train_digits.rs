@@ -3,9 +3,12 @@
 //!
 //! - data: `.data/digits.csv.gz`, shuffled with a seed, 80/20 train/test split;
 //! - one compiled train step per model (forward, loss, gradients, Adam update; parameters
-//!   and optimizer state donated, so they stay on the device);
-//! - test accuracy after every epoch, a loss/accuracy chart (`out/training.png`);
-//! - a checkpoint per model (`out/<model>.safetensors`) that `--resume` continues from;
+//!   and optimizer state donated, so they stay on the device), and an evaluation function
+//!   compiled against the step's live weights;
+//! - test accuracy after every epoch, a progress bar, a loss/accuracy chart
+//!   (`out/training.png`) and per-epoch metrics (`out/<model>_metrics.csv`);
+//! - a checkpoint per model (`out/<model>.safetensors`: parameters, optimizer state, step)
+//!   that `--resume` continues from;
 //! - an export per model: the inference function with the trained weights, compiled and
 //!   saved as a serialized executable (`out/<model>.pjrt`, refused by other plugins), its
 //!   StableHLO as text and bytecode, and its test-set predictions, which
@@ -21,18 +24,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use autodiff::train::checkpoint::{Checkpoint, Tensor as CkTensor};
+use autodiff::nn::{seeded, ModuleExt};
+use autodiff::train::checkpoint::Checkpoint;
 use autodiff::train::export::{self, ExportPaths};
-use autodiff::train::nn::{self, Model};
-use autodiff::train::{self, FitError, HostData, Schedule, TrainError, TrainStep};
+use autodiff::train::optim::Adam;
+use autodiff::train::{self, BoundFn, Event, Flow, HostData, TrainStep, WeightSource};
 use examples::digits::{self, Digits, PIXELS, SPLIT_SEED, TRAIN_FRACTION};
 use examples::inference;
-use examples::models;
+use examples::metrics::{EpochMetrics, MetricsWriter};
+use examples::models::{self, Classifier};
 use examples::plot::{Figure, Panel, Series};
-use hlo_builder::{Builder, ElementType, TensorType};
-use pjrt::{Buffer, Client, Literal, LoadedExecutable};
+use hlo_builder::{ElementType, TensorType};
+use indicatif::{ProgressBar, ProgressStyle};
+use pjrt::{Client, Literal};
 
 const BATCH: usize = 64;
+const MODELS: [&str; 2] = ["mlp", "cnn"];
 
 struct Config {
     epochs_mlp: usize,
@@ -69,6 +76,11 @@ fn parse_args() -> Result<Config, String> {
                 return Err("usage: train_digits [--epochs-mlp N] [--epochs-cnn N] [--resume] [--only mlp|cnn] [--target ACC] [--seed N] [--out DIR]".into())
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
+        }
+    }
+    if let Some(o) = &c.only {
+        if !MODELS.contains(&o.as_str()) {
+            return Err(format!("--only {o}: the models are {}", MODELS.join(", ")));
         }
     }
     Ok(c)
@@ -111,59 +123,76 @@ fn run() -> Result<(), Box<dyn Error>> {
         train_set.len(),
         test_set.len()
     );
-    std::fs::create_dir_all(&cfg.out)?;
+    if train_set.len() < BATCH {
+        return Err(format!(
+            "the training set has {} images, fewer than one batch of {BATCH}",
+            train_set.len()
+        )
+        .into());
+    }
+    std::fs::create_dir_all(&cfg.out)
+        .map_err(|e| format!("cannot create {}: {e}", cfg.out.display()))?;
 
-    let mlp = models::mlp();
-    let cnn = models::Cnn::default();
-    let plan: Vec<(&dyn Model, usize, f64)> =
-        vec![(&mlp, cfg.epochs_mlp, 1e-3), (&cnn, cfg.epochs_cnn, 1e-3)];
     let mut outcomes = Vec::new();
-    for (model, epochs, lr) in plan {
-        if cfg.only.as_deref().is_some_and(|o| o != model.name()) {
-            continue;
-        }
+    let wanted = |m: &str| cfg.only.as_deref().is_none_or(|o| o == m);
+    if wanted("mlp") {
+        let m = models::mlp();
         outcomes.push(train_model(
-            &client, model, epochs, lr, &train_set, &test_set, &cfg,
+            &client,
+            "mlp",
+            m,
+            cfg.epochs_mlp,
+            &train_set,
+            &test_set,
+            &cfg,
+        )?);
+    }
+    if wanted("cnn") {
+        let m = models::Cnn::new();
+        outcomes.push(train_model(
+            &client,
+            "cnn",
+            m,
+            cfg.epochs_cnn,
+            &train_set,
+            &test_set,
+            &cfg,
         )?);
     }
 
     let png = cfg.out.join("training.png");
-    let loss_panel = Panel {
-        title: "Training loss (mean per epoch, log scale)".into(),
+    let panel = |title: &str, y: &str, pick: fn(&(usize, f64, f64)) -> f64, log_y, range| Panel {
+        title: title.into(),
         x_label: "epoch".into(),
-        y_label: "cross-entropy".into(),
+        y_label: y.into(),
         series: outcomes
             .iter()
             .map(|o| Series {
                 name: o.name.clone(),
-                points: o.curve.iter().map(|&(e, l, _)| (e as f64, l)).collect(),
+                points: o.curve.iter().map(|p| (p.0 as f64, pick(p))).collect(),
             })
             .collect(),
-        y_range: None,
-        log_y: true,
+        y_range: range,
+        log_y,
     };
-    let acc_panel = Panel {
-        title: "Test accuracy (%)".into(),
-        x_label: "epoch".into(),
-        y_label: "accuracy %".into(),
-        series: outcomes
-            .iter()
-            .map(|o| Series {
-                name: o.name.clone(),
-                points: o
-                    .curve
-                    .iter()
-                    .map(|&(e, _, a)| (e as f64, 100.0 * a))
-                    .collect(),
-            })
-            .collect(),
-        y_range: Some((80.0, 100.0)),
-        log_y: false,
-    };
+    let loss = panel(
+        "Training loss (mean per epoch, log scale)",
+        "cross-entropy",
+        |p| p.1,
+        true,
+        None,
+    );
+    let acc = panel(
+        "Test accuracy (%)",
+        "accuracy %",
+        |p| 100.0 * p.2,
+        false,
+        Some((80.0, 100.0)),
+    );
     Figure {
         width: 1200,
         height: 450,
-        panels: vec![loss_panel, acc_panel],
+        panels: vec![loss, acc],
     }
     .save_png(&png)?;
     println!("chart: {}", png.display());
@@ -180,50 +209,54 @@ fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Records the evaluation function: parameters and the whole test set in, (accuracy, mean
-/// loss, predicted classes) out.
-fn eval_executable(
-    client: &Client,
-    model: &dyn Model,
-    n: usize,
-) -> Result<LoadedExecutable, Box<dyn Error>> {
-    let mut b = Builder::new(format!("{}_eval", model.name()));
-    let mut ps = Vec::new();
-    for s in model.params() {
-        ps.push(b.parameter(&s.name, ElementType::F32, &s.dims)?);
+/// The batch of rows `idx`: images `f32[64, 64]` and labels `s32[64]`.
+fn batch(set: &Digits, idx: &[usize]) -> Vec<Literal> {
+    let (mut x, mut y) = (
+        Vec::with_capacity(idx.len() * PIXELS),
+        Vec::with_capacity(idx.len()),
+    );
+    train::gather_rows(&set.images, PIXELS, idx, &mut x);
+    train::gather_rows(&set.labels, 1, idx, &mut y);
+    let n = idx.len() as i64;
+    match (
+        Literal::from_slice(&x, &[n, PIXELS as i64]),
+        Literal::from_slice(&y, &[n]),
+    ) {
+        (Ok(x), Ok(y)) => vec![x, y],
+        // Cannot happen (the sizes are the slices'); an empty batch fails the step's checks.
+        _ => Vec::new(),
     }
-    let x = b.parameter("x", ElementType::F32, model.input_dims(n as i64))?;
-    let y = b.parameter("y", ElementType::S32, [n as i64])?;
-    let logits = model.forward(&mut b, &ps, x)?;
-    let acc = nn::accuracy(&mut b, logits, y)?;
-    let loss = nn::sparse_softmax_cross_entropy(&mut b, logits, y)?;
-    let pred = nn::predictions(&mut b, logits)?;
-    Ok(client.compile(&b.build(&[acc, loss, pred])?.program())?)
 }
 
-/// Runs the evaluation function with the given parameter buffers.
-fn evaluate(
-    exe: &LoadedExecutable,
-    params: &[Buffer],
-    x: &Buffer,
-    y: &Buffer,
-) -> Result<(f64, f64, Vec<i32>), pjrt::Error> {
-    let mut args: Vec<&Buffer> = params.iter().collect();
-    args.push(x);
-    args.push(y);
-    let out = exe.execute(&args)?;
+/// Accuracy, mean loss and predicted classes of the test set with the step's weights.
+fn evaluate<M: Classifier>(
+    eval: &BoundFn,
+    step: &TrainStep<M>,
+    x: &pjrt::Buffer,
+    y: &pjrt::Buffer,
+) -> Result<(f64, f64, Vec<i32>), Box<dyn Error>> {
+    let out = eval.call_buffers(step, &[x, y])?;
     let acc = out[0].to_vec::<f32>()?[0] as f64;
     let loss = out[1].to_vec::<f32>()?[0] as f64;
     Ok((acc, loss, out[2].to_vec::<i32>()?))
 }
 
-/// The rows of the first batch of `epoch` (what the next step after a checkpoint trains on).
-fn first_batch(train_set: &Digits, seed: u64, epoch: usize) -> (Vec<f32>, Vec<i32>) {
-    let order = train::epoch_order(train_set.len(), seed, epoch);
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    train::gather_rows(&train_set.images, PIXELS, &order[..BATCH], &mut x);
-    train::gather_rows(&train_set.labels, 1, &order[..BATCH], &mut y);
-    (x, y)
+/// The loss the step would report on the first batch of `epoch`, without changing its state.
+fn next_loss<M: Classifier>(
+    step: &mut TrainStep<M>,
+    set: &Digits,
+    seed: u64,
+    epoch: usize,
+) -> Result<f32, Box<dyn Error>> {
+    let b = train::shuffled_batches(set.len(), BATCH, seed, epoch, |i| batch(set, i))
+        .next()
+        .ok_or("no batch")?;
+    let saved = step.checkpoint()?;
+    let loss = step
+        .step(&b.iter().map(HostData::from).collect::<Vec<_>>())?
+        .loss()?;
+    step.restore(&saved)?;
+    Ok(loss)
 }
 
 fn curve_to_string(curve: &[(usize, f64, f64)]) -> String {
@@ -247,43 +280,38 @@ fn curve_from_string(s: &str) -> Vec<(usize, f64, f64)> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train_model(
+fn train_model<M: Classifier>(
     client: &Client,
-    model: &dyn Model,
+    name: &str,
+    model: M,
     epochs: usize,
-    lr: f64,
     train_set: &Digits,
     test_set: &Digits,
     cfg: &Config,
 ) -> Result<Outcome, Box<dyn Error>> {
-    let name = model.name().to_string();
-    let specs = model.params();
-    let n_params: usize = specs.iter().map(|s| s.len()).sum();
     let shuffle_seed = cfg.seed.wrapping_mul(1000) + name.len() as u64;
-    let initial = nn::init_all(&specs, cfg.seed);
-    let optimizer = autodiff::train::optim::Adam::new(lr);
-    let inputs = [
-        (
-            "x",
-            TensorType::new(ElementType::F32, model.input_dims(BATCH as i64)),
-        ),
-        ("y", TensorType::new(ElementType::S32, [BATCH as i64])),
-    ];
+    let model = model.init(&mut seeded(cfg.seed))?;
+    let n_params = model.num_params();
+    let (n_test, batch_ty) = (test_set.len() as i64, BATCH as i64);
     let t_compile = Instant::now();
-    let mut step = TrainStep::compile(
-        client,
-        &format!("{name}_train_step"),
-        &specs,
-        &initial,
-        &inputs,
-        |b, p, x| {
-            let logits = model.forward(b, p, x[0])?;
-            nn::sparse_softmax_cross_entropy(b, logits, x[1])
-        },
-        &optimizer,
-    )?;
-    let eval_exe = eval_executable(client, model, test_set.len())?;
+    let mut step = TrainStep::new(client, model)
+        .name(format!("{name}_train_step"))
+        .optimizer(Adam::new(1e-3))
+        .inputs([
+            TensorType::new(ElementType::F32, [batch_ty, PIXELS as i64]),
+            TensorType::new(ElementType::S32, [batch_ty]),
+        ])
+        .compile(|m, b| m.logits(&b[0])?.cross_entropy(&b[1]))?;
+    let test_types = [
+        TensorType::new(ElementType::F32, [n_test, PIXELS as i64]),
+        TensorType::new(ElementType::S32, [n_test]),
+    ];
+    let eval = step.function(&format!("{name}_eval"), &test_types, |m, b| {
+        let logits = m.logits(&b[0])?;
+        let pred = logits.argmax(-1)?;
+        let acc = pred.eq(&b[1])?.to_dtype(ElementType::F32)?.mean_all()?;
+        Ok(vec![acc, logits.cross_entropy(&b[1])?, pred])
+    })?;
     println!(
         "\n{name}: {n_params} parameters; train step and evaluation compiled in {:.2}s",
         t_compile.elapsed().as_secs_f64()
@@ -294,14 +322,12 @@ fn train_model(
         "{name}: each step updates {} bytes of parameters and optimizer state in place",
         stats.alias_size_in_bytes
     );
-
-    let x_test =
-        client.buffer_from_host(&test_set.images, &model.input_dims(test_set.len() as i64))?;
-    let y_test = client.buffer_from_host(&test_set.labels, &[test_set.len() as i64])?;
+    let x_test = client.buffer_from_host(&test_set.images, &[n_test, PIXELS as i64])?;
+    let y_test = client.buffer_from_host(&test_set.labels, &[n_test])?;
     let ckpt_path = cfg.out.join(format!("{name}.safetensors"));
 
-    // Resume: parameters, optimizer state, the epoch/step reached, and the curve so far.
-    let (mut start_epoch, mut start_step, mut curve) = (0usize, 0u64, Vec::new());
+    // Resume: parameters, optimizer state, the epoch reached, and the curve so far.
+    let (mut start_epoch, mut curve) = (0usize, Vec::new());
     if cfg.resume && !ckpt_path.exists() {
         println!(
             "{name}: no checkpoint at {}; starting from scratch",
@@ -310,87 +336,79 @@ fn train_model(
     }
     if cfg.resume && ckpt_path.exists() {
         let ck = Checkpoint::load(&ckpt_path)?;
-        let params: Vec<Vec<f32>> = specs
-            .iter()
-            .map(|s| Ok(ck.get_f32(&s.name, &dims_usize(&s.dims))?.to_vec()))
-            .collect::<Result<_, Box<dyn Error>>>()?;
-        let mut state = Vec::new();
-        for (sn, lit) in step.state_names().iter().zip(step.state_to_host()?) {
-            let t = ck.get(&format!("opt.{sn}"), &dims_usize(lit.dims()))?;
-            state.push(t.to_literal()?);
-        }
+        step.restore(&ck)?;
         start_epoch = ck.meta("epoch")?;
-        start_step = ck.meta("step")?;
         curve = curve_from_string(ck.metadata.get("curve").map(String::as_str).unwrap_or(""));
-        step.set_state(&params, &state, start_step)?;
         let saved: f32 = ck.meta("next_loss")?;
-        let (bx, by) = first_batch(train_set, shuffle_seed, start_epoch);
-        // The first resumed step returns the loss of exactly that batch before its update.
-        let probe = step_clone_loss(&mut step, &bx, &by, &params, &state, start_step)?;
+        let probe = next_loss(&mut step, train_set, shuffle_seed, start_epoch)?;
         println!(
-            "{name}: resumed from {} at epoch {start_epoch}, step {start_step}",
-            ckpt_path.display()
+            "{name}: resumed from {} at epoch {start_epoch}, step {}",
+            ckpt_path.display(),
+            step.steps()
         );
+        let same = if probe.to_bits() == saved.to_bits() {
+            "identical"
+        } else {
+            "DIFFERENT"
+        };
         println!(
-            "{name}: loss of the next batch: saved {saved:.6}, recomputed {probe:.6} ({})",
-            if probe.to_bits() == saved.to_bits() {
-                "identical"
-            } else {
-                "DIFFERENT"
-            }
+            "{name}: loss of the next batch: saved {saved:.6}, recomputed {probe:.6} ({same})"
         );
     }
 
-    let schedule = Schedule {
-        epochs,
-        batch_size: BATCH,
-        seed: shuffle_seed,
-        eval_every: 1,
-        target: cfg.target,
-        verbose: true,
-        name: name.clone(),
-        metric_name: "test acc".into(),
-    };
-    let (mut xb, mut yb) = (
-        Vec::with_capacity(BATCH * PIXELS),
-        Vec::with_capacity(BATCH),
+    let metrics_path = cfg.out.join(format!("{name}_metrics.csv"));
+    let mut metrics = MetricsWriter::create(&metrics_path)?;
+    let mut epoch_start = Instant::now();
+    let per_epoch = (train_set.len() / BATCH) as u64;
+    let bar = ProgressBar::new(per_epoch * epochs.saturating_sub(start_epoch) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>4} [{bar:30}] {pos}/{len} steps {msg}")?
+            .progress_chars("=> "),
     );
+    bar.set_prefix(name.to_string());
     let mut last_eval = (0.0, 0.0, Vec::new());
-    let history = {
-        // Both closures need the step (one to train, one to read its parameters).
-        let step = std::cell::RefCell::new(&mut step);
-        let last_eval = &mut last_eval;
-        train::fit(
-            &schedule,
-            train_set.len(),
-            start_epoch,
-            start_step,
-            |idx| {
-                train::gather_rows(&train_set.images, PIXELS, idx, &mut xb);
-                train::gather_rows(&train_set.labels, 1, idx, &mut yb);
-                step.borrow_mut()
-                    .step(&[HostData::from(&xb), HostData::from(&yb)])
-            },
-            || {
-                *last_eval = evaluate(&eval_exe, step.borrow().param_buffers(), &x_test, &y_test)
-                    .map_err(TrainError::from)?;
-                Ok(last_eval.0)
-            },
-        )
-        .map_err(|e: FitError<TrainError>| e.to_string())?
-    };
-    if start_step > 0 {
-        if let Some((s, l)) = history.losses.first() {
-            println!("{name}: first step after resuming (step {s}) reported loss {l:.6}");
-        }
-    }
-    for (i, &(e, l)) in history.epoch_losses.iter().enumerate() {
-        let acc = history.evals.get(i).map(|p| p.metric).unwrap_or(f64::NAN);
-        curve.push((e, l as f64, acc));
-    }
+    let history = train::fit(
+        &mut step,
+        start_epoch,
+        epochs,
+        |epoch| {
+            train::shuffled_batches(train_set.len(), BATCH, shuffle_seed, epoch, |i| {
+                batch(train_set, i)
+            })
+        },
+        |step, ev| -> Result<Flow, Box<dyn Error>> {
+            match ev {
+                Event::Step { .. } => bar.inc(1),
+                Event::EpochEnd {
+                    epoch, mean_loss, ..
+                } => {
+                    last_eval = evaluate(&eval, step, &x_test, &y_test)?;
+                    curve.push((epoch, mean_loss as f64, last_eval.0));
+                    metrics.write(&EpochMetrics {
+                        model: name.to_string(),
+                        epoch: epoch as u32,
+                        train_loss: mean_loss as f64,
+                        test_accuracy: Some(last_eval.0),
+                        seconds: epoch_start.elapsed().as_secs_f64(),
+                    })?;
+                    epoch_start = Instant::now();
+                    bar.set_message(format!(
+                        "epoch {epoch} loss {mean_loss:.4} test acc {:.4}",
+                        last_eval.0
+                    ));
+                    if cfg.target.is_some_and(|t| last_eval.0 >= t) {
+                        return Ok(Flow::Stop);
+                    }
+                }
+            }
+            Ok(Flow::Continue)
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    bar.finish();
     if history.epoch == start_epoch {
         // Nothing left to train: evaluate once for the report.
-        last_eval = evaluate(&eval_exe, step.param_buffers(), &x_test, &y_test)?;
+        last_eval = evaluate(&eval, &step, &x_test, &y_test)?;
     }
     if history.stopped_early {
         println!(
@@ -400,44 +418,36 @@ fn train_model(
     }
 
     // Checkpoint, with the loss of the batch the next step would train on.
-    let params = step.params_to_host()?;
-    let state = step.state_to_host()?;
-    let (bx, by) = first_batch(train_set, shuffle_seed, history.epoch);
-    let next_loss = step_clone_loss(&mut step, &bx, &by, &params, &state, history.step)?;
-    let mut ck = Checkpoint::default();
-    for (s, v) in specs.iter().zip(&params) {
-        ck.tensors
-            .push(CkTensor::new(&s.name, &dims_usize(&s.dims), v.clone())?);
-    }
-    for (sn, lit) in step.state_names().iter().zip(&state) {
-        ck.tensors
-            .push(CkTensor::from_literal(format!("opt.{sn}"), lit)?);
-    }
-    for (k, v) in [
-        ("model", name.clone()),
-        ("epoch", history.epoch.to_string()),
-        ("step", history.step.to_string()),
-        ("next_loss", next_loss.to_string()),
-        ("test_accuracy", last_eval.0.to_string()),
-        ("split_seed", SPLIT_SEED.to_string()),
-        ("curve", curve_to_string(&curve)),
-    ] {
-        ck.metadata.insert(k.to_string(), v);
-    }
+    let next = next_loss(&mut step, train_set, shuffle_seed, history.epoch)?;
+    let mut ck = step.checkpoint()?;
+    ck.set_meta("model", name);
+    ck.set_meta("epoch", history.epoch);
+    ck.set_meta("next_loss", next);
+    ck.set_meta("test_accuracy", last_eval.0);
+    ck.set_meta("split_seed", SPLIT_SEED);
+    ck.set_meta("curve", curve_to_string(&curve));
     ck.save(&ckpt_path)?;
     println!(
-        "{name}: checkpoint {} (epoch {}, step {}; next-batch loss {next_loss:.6})",
+        "{name}: checkpoint {} (epoch {}, step {}; next-batch loss {next:.6})",
         ckpt_path.display(),
         history.epoch,
-        history.step
+        step.steps()
     );
 
     // Export: inference with the weights baked in, compiled, serialized, and its predictions.
-    let paths = ExportPaths::new(&cfg.out, &name);
-    let module = export::inference_module(model, &params, test_set.len() as i64)?;
+    let paths = ExportPaths::new(&cfg.out, name);
+    let module = export::inference_module(
+        &format!("{name}_predict"),
+        &step.model()?,
+        &test_types[..1],
+        |m, x| {
+            let logits = m.logits(&x[0])?;
+            Ok(vec![logits.clone(), logits.argmax(-1)?])
+        },
+    )?;
     let exe = export::export(client, &module, &paths)?;
     let pred = inference::run_predict(&exe, &test_set.images)?;
-    inference::write_predictions(&inference::predictions_path(&cfg.out, &name), &pred)?;
+    inference::write_predictions(&inference::predictions_path(&cfg.out, name), &pred)?;
     let same = pred == last_eval.2;
     println!(
         "{name}: exported {} ({} bytes), {} and {}; its predictions {} the training process's evaluation",
@@ -447,31 +457,11 @@ fn train_model(
         paths.mlir_bytecode.display(),
         if same { "match" } else { "DIFFER FROM" }
     );
-    let test_accuracy = inference::accuracy(&pred, &test_set.labels);
     Ok(Outcome {
-        name,
+        name: name.to_string(),
         curve,
-        test_accuracy,
+        test_accuracy: inference::accuracy(&pred, &test_set.labels),
         seconds: history.train_time.as_secs_f64(),
-        steps: history.step,
+        steps: step.steps(),
     })
-}
-
-fn dims_usize(d: &[i64]) -> Vec<usize> {
-    d.iter().map(|&v| v as usize).collect()
-}
-
-/// The loss the next step would report on (`x`, `y`), without changing the training state:
-/// runs one step, then restores parameters, optimizer state and the step count.
-fn step_clone_loss(
-    step: &mut TrainStep,
-    x: &[f32],
-    y: &[i32],
-    params: &[Vec<f32>],
-    state: &[Literal],
-    steps: u64,
-) -> Result<f32, TrainError> {
-    let loss = step.step(&[HostData::from(x), HostData::from(y)])?;
-    step.set_state(params, state, steps)?;
-    Ok(loss)
 }

@@ -3,7 +3,7 @@
 //! training step they time ([`mlp_step`]), also served to `compare/jax_reference.py` by the
 //! `step_server` binary so that the two can run interleaved.
 
-use autodiff::train::nn::{self, Activation, Model};
+use autodiff::nn::{self, Activation, Mlp, ModuleExt};
 use autodiff::train::optim::Sgd;
 use autodiff::train::TrainStep;
 use hlo_builder::{ElementType, TensorType};
@@ -30,10 +30,8 @@ pub fn mlp_step(
     sizes: &[i64],
     batch: i64,
     name: &str,
-) -> Result<(TrainStep, [Buffer; 2]), BenchError> {
-    let model = nn::Mlp::new("mlp", sizes, Activation::Relu);
-    let specs = model.params();
-    let initial = nn::init_all(&specs, 0);
+) -> Result<(TrainStep<Mlp>, [Buffer; 2]), BenchError> {
+    let model = Mlp::new(sizes, Activation::Relu).init(&mut nn::seeded(0))?;
     let (&inputs, &classes) = match (sizes.first(), sizes.last()) {
         (Some(i), Some(c)) if sizes.len() >= 2 => (i, c),
         _ => {
@@ -44,18 +42,11 @@ pub fn mlp_step(
     };
     let x_ty = TensorType::new(ElementType::F32, [batch, inputs]);
     let y_ty = TensorType::new(ElementType::F32, [batch, classes]);
-    let mut step = TrainStep::compile(
-        client,
-        name,
-        &specs,
-        &initial,
-        &[("x", x_ty), ("y", y_ty)],
-        |b, params, inputs| {
-            let logits = model.forward(b, params, inputs[0])?;
-            nn::softmax_cross_entropy(b, logits, inputs[1])
-        },
-        &Sgd::new(0.01),
-    )?;
+    let mut step = TrainStep::new(client, model)
+        .name(name)
+        .optimizer(Sgd::new(0.01))
+        .inputs([x_ty, y_ty])
+        .compile(|m, b| m.forward(&b[0])?.softmax_cross_entropy(&b[1]))?;
 
     let mut rng = nn::seeded(1);
     let x: Vec<f32> = (0..batch * inputs)
@@ -67,8 +58,8 @@ pub fn mlp_step(
     }
     let xb = client.buffer_from_host(&x, &[batch, inputs])?;
     let yb = client.buffer_from_host(&y, &[batch, classes])?;
-    let first = step.step_buffers(&[&xb, &yb])?;
-    let second = step.step_buffers(&[&xb, &yb])?;
+    let first = step.step_buffers(&[&xb, &yb])?.loss()?;
+    let second = step.step_buffers(&[&xb, &yb])?.loss()?;
     if second.partial_cmp(&first) != Some(std::cmp::Ordering::Less) {
         return Err(format!(
             "{name}: SGD on a fixed batch must lower the loss, got {first} -> {second}"

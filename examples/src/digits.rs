@@ -181,7 +181,7 @@ impl Digits {
         if !(train_fraction > 0.0 && train_fraction < 1.0) || n_train == 0 || n_train >= n {
             return Err(DigitsError::Split(train_fraction));
         }
-        let order = autodiff::train::nn::permutation(&mut autodiff::train::nn::seeded(seed), n);
+        let order = autodiff::nn::permutation(&mut autodiff::nn::seeded(seed), n);
         Ok((
             self.select(&order[..n_train]),
             self.select(&order[n_train..]),

@@ -1,5 +1,6 @@
 //! Helpers shared by the examples.
 
+pub mod char_lm;
 pub mod digits;
 pub mod inference;
 pub mod metrics;

@@ -1,68 +1,60 @@
 //! The two digit classifiers of `train_digits`: an MLP and a small CNN.
 
-use autodiff::train::nn::{self, Activation, Init, Model, Padding, ParamSpec};
-use hlo_builder::{Builder, Result, Value};
+use autodiff::nn::{Activation, Conv2d, Init, Linear, Mlp, Module};
+use hlo_builder::{Result, Tensor};
 
+/// A model that maps rows of 64 pixels to 10 class logits.
+pub trait Classifier: Module {
+    /// Logits `f32[n, 10]` of images `f32[n, 64]`.
+    fn logits(&self, x: &Tensor) -> Result<Tensor>;
+}
+
+// ---- counted: digits MLP model
 /// The MLP 64-128-128-10 with ReLU.
-pub fn mlp() -> nn::Mlp {
-    nn::Mlp::new("mlp", &[64, 128, 128, 10], Activation::Relu)
+pub fn mlp() -> Mlp {
+    Mlp::new(&[64, 128, 128, 10], Activation::Relu)
 }
 
-/// A small CNN for 8x8x1 images:
-/// conv 3x3 (16, same) - relu - conv 3x3 (32, same) - relu - 2x2 max pool -
-/// dense 512 -> 64 - relu - dense 10.
-#[derive(Clone, Debug)]
+impl Classifier for Mlp {
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward(x)
+    }
+}
+// ---- end
+
+/// A small CNN for 8x8x1 images: conv 3x3 (16) - relu - conv 3x3 (32) - relu - 2x2 max pool
+/// - dense 512 -> 64 - relu - dense 10.
+#[derive(Clone, Debug, Module)]
 pub struct Cnn {
-    pub c1: i64,
-    pub c2: i64,
-    pub hidden: i64,
+    pub conv1: Conv2d,
+    pub conv2: Conv2d,
+    pub fc1: Linear,
+    pub fc2: Linear,
 }
 
-impl Default for Cnn {
-    fn default() -> Self {
+impl Cnn {
+    pub fn new() -> Cnn {
         Cnn {
-            c1: 16,
-            c2: 32,
-            hidden: 64,
+            conv1: Conv2d::new(1, 16, [3, 3]),
+            conv2: Conv2d::new(16, 32, [3, 3]),
+            fc1: Linear::new(4 * 4 * 32, 64).with_init(Init::HeNormal),
+            fc2: Linear::new(64, 10),
         }
     }
 }
 
-impl Model for Cnn {
-    fn name(&self) -> &str {
-        "cnn"
+impl Default for Cnn {
+    fn default() -> Self {
+        Cnn::new()
     }
+}
 
-    fn params(&self) -> Vec<ParamSpec> {
-        let flat = 4 * 4 * self.c2;
-        vec![
-            ParamSpec::new("conv0.k", [3, 3, 1, self.c1], Init::HeNormal),
-            ParamSpec::new("conv0.b", [self.c1], Init::Zeros),
-            ParamSpec::new("conv1.k", [3, 3, self.c1, self.c2], Init::HeNormal),
-            ParamSpec::new("conv1.b", [self.c2], Init::Zeros),
-            ParamSpec::new("dense0.w", [flat, self.hidden], Init::HeNormal),
-            ParamSpec::new("dense0.b", [self.hidden], Init::Zeros),
-            ParamSpec::new("dense1.w", [self.hidden, 10], Init::GlorotUniform),
-            ParamSpec::new("dense1.b", [10], Init::Zeros),
-        ]
-    }
-
-    /// Rows of 64 pixels, reshaped to 8x8x1 images inside the graph.
-    fn input_dims(&self, batch: i64) -> Vec<i64> {
-        vec![batch, 64]
-    }
-
-    fn forward(&self, b: &mut Builder, p: &[Value], x: Value) -> Result<Value> {
-        let n = b.dims(x)?[0];
-        let img = b.reshape(x, [n, 8, 8, 1])?;
-        let h = nn::conv2d(b, img, p[0], Some(p[1]), [1, 1], &Padding::Same)?;
-        let h = b.relu(h)?;
-        let h = nn::conv2d(b, h, p[2], Some(p[3]), [1, 1], &Padding::Same)?;
-        let h = b.relu(h)?;
-        let h = nn::max_pool2d(b, h, [2, 2], [2, 2], &Padding::Valid)?;
-        let h = nn::flatten(b, h)?;
-        let h = nn::dense(b, h, p[4], Some(p[5]))?;
-        let h = b.relu(h)?;
-        nn::dense(b, h, p[6], Some(p[7]))
+impl Classifier for Cnn {
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        let img = x.reshape([-1, 8, 8, 1])?;
+        let h = self.conv1.forward(&img)?.relu()?;
+        let h = self.conv2.forward(&h)?.relu()?;
+        let h = h.max_pool([1, 2, 2, 1], [1, 2, 2, 1])?.flatten(1, -1)?;
+        self.fc2.forward(&self.fc1.forward(&h)?.relu()?)
     }
 }

@@ -1,3 +1,5 @@
+mod char_lm;
+mod models;
 mod module_cycles;
 mod outside;
 mod readme;

@@ -41,7 +41,7 @@ fn serve() -> Result<(), BenchError> {
             .map_err(|e| format!("expected a step count on stdin, got {line:?}: {e}"))?;
         let t = Instant::now();
         for _ in 0..n {
-            step.step_buffers(&[&xb, &yb])?;
+            step.step_buffers(&[&xb, &yb])?.loss()?;
         }
         writeln!(out, "{:e}", t.elapsed().as_secs_f64() / f64::from(n.max(1)))?;
         out.flush()?;
