@@ -36,10 +36,12 @@
 //!   graph (parameters or intermediates).
 //! - [`stop_gradient`], [`custom_vjp`], [`custom_jvp`], [`checkpoint`], [`fori_loop`] (a
 //!   `while` whose trip count the graph records).
-//! - [`train`]: the training library: layers, losses and initializers ([`train::nn`]),
-//!   optimizers ([`train::optim`]: SGD with momentum and Nesterov, Adam, AdamW, RMSProp,
-//!   weight decay, clipping by global norm, learning-rate schedules), one-executable train
-//!   steps, the loop, checkpoints and export.
+//! - [`nn`]: models as Rust types (`#[derive(Module)]` parameter trees), layers and
+//!   initializers.
+//! - [`train`]: the training library: optimizers ([`train::optim`]: SGD with momentum and
+//!   Nesterov, Adam, AdamW, RMSProp, weight decay, clipping by global norm, learning-rate
+//!   schedules), one-executable train steps with metrics and model state, functions bound to
+//!   the live weights, the loop, checkpoints and export.
 
 // The derive macro names `::autodiff::nn`; this makes that path work inside the crate too.
 extern crate self as autodiff;

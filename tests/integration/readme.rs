@@ -74,3 +74,78 @@ fn readme_taste_runs_and_its_gradients_are_right() -> Result<(), Box<dyn std::er
     }
     Ok(())
 }
+
+mod model_taste {
+    // The README's first snippet, as written there (plus data and checks).
+    use autodiff::nn::{Linear, Module, ModuleExt};
+    use autodiff::train::{optim::Adam, HostData, Objective, TrainStep, WeightSource};
+    use hlo_builder::{
+        ElementType::{F32, S32},
+        Result, Tensor, TensorType,
+    };
+
+    #[derive(Clone, Debug, Module)]
+    struct Net {
+        fc1: Linear,
+        fc2: Linear,
+    }
+
+    impl Net {
+        fn forward(&self, x: &Tensor) -> Result<Tensor> {
+            self.fc2.forward(&self.fc1.forward(x)?.relu()?) // shapes checked as ops are recorded
+        }
+    }
+
+    #[test]
+    fn readme_model_taste_trains_predicts_and_saves(
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        // Two separable classes: the label is whether the first feature is positive.
+        let x: Vec<f32> = (0..32 * 64)
+            .map(|i| (((i * 7919) % 101) as f32 / 50.0 - 1.0))
+            .collect();
+        let y: Vec<i32> = (0..32).map(|r| (x[r * 64] > 0.0) as i32).collect();
+
+        let client = pjrt::Client::default_cpu()?; // $PJRT_PLUGIN, else an installed plugin
+        let net = Net {
+            fc1: Linear::new(64, 128),
+            fc2: Linear::new(128, 10),
+        }
+        .init_seed(0)?;
+        let mut step = TrainStep::new(&client, net)
+            .optimizer(Adam::new(3e-3))
+            .inputs([TensorType::new(F32, [32, 64]), TensorType::new(S32, [32])])
+            .compile(|m, b| {
+                let logits = m.forward(&b[0])?;
+                let correct = logits.argmax(-1)?.eq(&b[1])?.to_dtype(F32)?;
+                Ok(Objective::new(logits.cross_entropy(&b[1])?)
+                    .metric("accuracy", correct.mean_all()?))
+            })?;
+        let out = step.step(&[HostData::from(&x), HostData::from(&y)])?;
+        let first = out.loss()?;
+        // 10 classes, small initial logits: about ln(10).
+        assert!((first - 10f32.ln()).abs() < 0.7, "{first}");
+        let mut acc = 0.0;
+        for _ in 0..100 {
+            let out = step.step(&[HostData::from(&x), HostData::from(&y)])?;
+            acc = out.metric_f64("accuracy")?;
+        }
+        assert!(
+            acc > 0.99,
+            "accuracy {acc} on a separable batch after 100 steps"
+        );
+
+        let predict = step.function("predict", &[TensorType::new(F32, [1, 64])], |m, x| {
+            Ok(vec![m.forward(&x[0])?.argmax(-1)?])
+        })?;
+        let class = predict.call(&step, &[HostData::from(&x[..64])])?;
+        assert_eq!(class[0].to_vec::<i32>()?, [y[0]]);
+        let path =
+            std::env::temp_dir().join(format!("readme-net-{}.safetensors", std::process::id()));
+        step.save(&path)?; // parameters, Adam's moments and the step count, by path
+        let ck = autodiff::train::checkpoint::Checkpoint::load(&path)?;
+        assert_eq!(ck.meta::<u64>("steps")?, 101);
+        assert!(ck.get("fc1.weight").is_some() && ck.get("fc2.bias").is_some());
+        std::fs::remove_file(&path)?;
+        Ok(())
+    }
+}

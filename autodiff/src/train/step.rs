@@ -346,7 +346,29 @@ impl<M: Module> TrainStep<M> {
         Ok(m.with_host_values(&[ParamKind::State], state)?)
     }
 
-    /// The optimizer's state, as trees of the model's type.
+    /// The optimizer's state, as trees of the model's type (a compile-time fact: Adam's two
+    /// moments of an `Mlp` are two `Mlp`s, read by the same field paths).
+    ///
+    /// ```
+    /// use autodiff::nn::{Activation, Mlp, ModuleExt};
+    /// use autodiff::train::{optim::Adam, HostData, OptimizerState, TrainStep};
+    /// use hlo_builder::{ElementType::F32, TensorType};
+    ///
+    /// let client = pjrt::Client::default_cpu()?;
+    /// let mlp = Mlp::new(&[2, 4, 1], Activation::Tanh).init_seed(0)?;
+    /// let mut step = TrainStep::new(&client, mlp)
+    ///     .optimizer(Adam::new(0.1))
+    ///     .inputs([TensorType::new(F32, [3, 2]), TensorType::new(F32, [3, 1])])
+    ///     .compile(|m, b| m.forward(&b[0])?.mse(&b[1]))?;
+    /// step.step(&[HostData::from(&[1f32, 2., 3., 4., 5., 6.][..]), HostData::from(&[1f32, 0., 1.][..])])?;
+    /// let state: OptimizerState<Mlp> = step.optimizer_state()?;
+    /// let first_moment: &Mlp = &state.slots[0];
+    /// let m = first_moment.layers[0].weight.host().unwrap().to_vec::<f32>()?;
+    /// assert_eq!(m.len(), 2 * 4);
+    /// assert!(m.iter().any(|v| *v != 0.0)); // one step of gradients, times 1 - beta1
+    /// assert_eq!(state.step, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn optimizer_state(&self) -> Result<OptimizerState<M>, TrainError> {
         let opt = &self.state[self.n_weights..];
         let step_lit = opt
