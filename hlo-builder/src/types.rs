@@ -19,8 +19,8 @@ pub struct TensorType {
 }
 
 impl TensorType {
-    /// A tensor type from an element type and dimensions (not validated; see
-    /// [`crate::shape::check_dims`]).
+    /// A tensor type from an element type and dimensions (not validated here; the builder
+    /// checks dimensions when an op is recorded).
     pub fn new(ty: ElementType, dims: impl AsRef<[i64]>) -> TensorType {
         TensorType {
             ty,
