@@ -3,6 +3,8 @@
 
 #[path = "autodiff/api.rs"]
 mod api;
+#[path = "autodiff/batching.rs"]
+mod batching;
 #[path = "autodiff/common.rs"]
 mod common;
 #[path = "autodiff/fixtures.rs"]
