@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hlo_builder::{
     Builder, CallKind, CheckpointPolicy, Computation, ControlOp, Counted, CustomRules, ElementType,
-    Tensor, TensorType, ValueId,
+    Op, ShapeOp, Tensor, TensorType, ValueId,
 };
 
 use super::common::{
@@ -138,8 +138,8 @@ fn custom_vjp(
 }
 
 /// A counted `while`: a forward loop that runs the original body and stacks the state before
-/// each trip (`[trips, ...]` per state value; values the body passes through unchanged are
-/// not stacked), then a backward loop that walks the trips in reverse, reads the saved state,
+/// each trip (`[trips, ...]` per state value; values the body passes through unchanged, and
+/// values it only writes into with `dynamic_update_slice`, are not stacked), then a backward loop that walks the trips in reverse, reads the saved state,
 /// records the body again and its VJP inside the loop body, and carries the cotangents. Both
 /// loops are counted the same way, so the gradient can be differentiated again.
 fn while_loop(
@@ -172,7 +172,12 @@ fn while_loop(
                 .is_some_and(|r| params.get(j) == Some(&r.node))
         })
         .collect();
-    let varying: Vec<usize> = (0..m).filter(|&j| !invariant[j]).collect();
+    // Entries the body only writes into (a scan's stacked outputs) need no saving: their
+    // old value is never read, and the backward loop replays the body on zeros for them.
+    let written: Vec<bool> = (0..m)
+        .map(|j| !invariant[j] && write_only(body, j))
+        .collect();
+    let varying: Vec<usize> = (0..m).filter(|&j| !invariant[j] && !written[j]).collect();
     let fixed: Vec<usize> = (0..m).filter(|&j| invariant[j]).collect();
     let s32 = TensorType::scalar(ElementType::S32);
     let stack_ty = |t: &TensorType| {
@@ -257,6 +262,8 @@ fn while_loop(
             if invariant[j] {
                 xs.push(ps[1 + nf + nv + kf]);
                 kf += 1;
+            } else if written[j] {
+                xs.push(zeros_ty(&mut cb, &tys[j])?);
             } else {
                 let st = row(&mut cb, i, &tys[j])?;
                 let mut sz = vec![1];
@@ -305,6 +312,44 @@ fn while_loop(
         }
     }
     Ok(out)
+}
+
+/// Whether state entry `j` of a loop body is only written: its parameter's one use is as the
+/// operand of the `dynamic_update_slice` that is result `j`, and that result feeds nothing
+/// else, so no trip reads the entry's old value.
+fn write_only(body: &Computation, j: usize) -> bool {
+    let (Some(&p), Some(&r)) = (body.graph.parameters().get(j), body.results.get(j)) else {
+        return false;
+    };
+    let Some(node) = body.graph.node(r.node) else {
+        return false;
+    };
+    let Op::Shape(ShapeOp::DynamicUpdateSlice) = node.op else {
+        return false;
+    };
+    if node.operands.first().map(|v| v.node) != Some(p) {
+        return false;
+    }
+    let reads_p = body
+        .graph
+        .nodes()
+        .iter()
+        .flat_map(|n| n.operands.iter())
+        .filter(|v| v.node == p)
+        .count();
+    let reads_r = body
+        .graph
+        .nodes()
+        .iter()
+        .flat_map(|n| n.operands.iter())
+        .filter(|v| **v == r)
+        .count();
+    let in_results = body
+        .results
+        .iter()
+        .filter(|v| **v == r || v.node == p)
+        .count();
+    reads_p == 1 && reads_r == 0 && in_results == 1
 }
 
 /// if / case: a new conditional whose branches compute each branch's VJP (the branch is

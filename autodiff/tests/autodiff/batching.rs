@@ -814,6 +814,22 @@ fn control_cases() -> Vec<Case> {
         },
     ));
     v.push(case(
+        "scan",
+        vec![fl(&[2]), fl(&[2, 2]), fl(&[4, 2])],
+        |b, x| {
+            let (c, ys) = b.scan(&[x[0], x[1]], &[x[2]], |b, c, xi| {
+                let h = b.matmul(c[1], c[0])?;
+                let h = b.add(h, xi[0])?;
+                let h = b.tanh(h)?;
+                let s = b.reduce_sum(h, [0])?;
+                Ok((vec![h, c[1]], vec![h, s]))
+            })?;
+            let mut o = c;
+            o.extend(ys);
+            Ok(o)
+        },
+    ));
+    v.push(case(
         "if_shared_predicate",
         vec![fl(&[3]), fl(&[3])],
         |b, x| {

@@ -858,6 +858,43 @@ fn control_cases() -> Vec<Case> {
         },
     ));
     v.push(case(
+        "scan_rnn",
+        &[
+            (&[2], -1.0, 1.0),
+            (&[2, 2], -0.8, 0.8),
+            (&[4, 2], -1.0, 1.0),
+        ],
+        true,
+        |b, x| {
+            // h = tanh(w h + x_i), stacking h and h^2: the stacks are written, never read.
+            let (c, ys) = b.scan(&[x[0], x[1]], &[x[2]], |b, c, xi| {
+                let h = b.matmul(c[1], c[0])?;
+                let h = b.add(h, xi[0])?;
+                let h = b.tanh(h)?;
+                Ok((vec![h, c[1]], vec![h, b.mul(h, h)?]))
+            })?;
+            let s = b.reduce_sum(ys[0], [0])?;
+            let q = b.reduce_sum(ys[1], [0])?;
+            let s = b.add(s, q)?;
+            Ok(b.add(s, c[0])?)
+        },
+    ));
+    v.push(case(
+        "scan_reverse",
+        &[(&[], -1.0, 1.0), (&[3, 2], -1.0, 1.0)],
+        true,
+        |b, x| {
+            let (c, ys) = b.scan_with(3, true, &[x[0]], &[x[1]], |b, c, xi| {
+                let s = b.sin(c[0])?;
+                let y = b.mul(xi[0], s)?;
+                let n = b.reduce_sum(y, [0])?;
+                Ok((vec![b.add(c[0], n)?], vec![y]))
+            })?;
+            let s = b.reduce_sum(ys[0], [1])?;
+            Ok(b.add(s, c[0])?)
+        },
+    ));
+    v.push(case(
         "while_counter_with_constants",
         &[(&[2], -1.0, 1.0)],
         true,
