@@ -211,6 +211,22 @@ fn dot_transpose_lhs(
         .iter()
         .map(|&i| d.lhs_contracting[i as usize])
         .collect();
+    // With `y` as the left operand the result comes out as (batch, x's contracting axes,
+    // x's kept axes); when that is x's own axis order (a dense layer's weight gradient
+    // `xᵀ g`), no transpose follows the dot. This matters most under vmap, where the
+    // gradient is one matrix per example.
+    let mut flipped = d.lhs_batch.clone();
+    flipped.extend(&x_contract_sorted_by_y);
+    flipped.extend(&x_kept);
+    if flipped.iter().enumerate().all(|(i, &p)| i as i64 == p) {
+        let dims = DotDims {
+            lhs_batch: dims.rhs_batch,
+            rhs_batch: dims.lhs_batch,
+            lhs_contracting: dims.rhs_contracting,
+            rhs_contracting: dims.lhs_contracting,
+        };
+        return Ok(b.dot_general(y, g, dims, [precision[1], precision[0]])?);
+    }
     let mut pre = d.lhs_batch.clone();
     pre.extend(&x_kept);
     pre.extend(&x_contract_sorted_by_y);
