@@ -568,7 +568,7 @@ fn shape_cases() -> Vec<Case> {
         "scatter_replace_fixed_indices",
         vec![fl(&[5, 3]), fl(&[3, 3])],
         move |b, x| {
-            let idx = b.constant(&[1i32, 4, 0], &[3, 1])?;
+            let idx = b.constant(&[1i32, 4, 0], [3, 1])?;
             let s = b.scatter(&[x[0]], idx, &[x[1]], d.clone(), |_, a| Ok(vec![a[1]]))?;
             Ok(s)
         },
