@@ -5,20 +5,24 @@ example's gradient to global L2 norm 1.0), Gaussian noise (multiplier 1.0) and S
 momentum 0.9 and a cosine learning rate (0.05 -> 0.002 over 1000 steps, the step counter
 carried as state, as the server's optimizer does), on a fixed random batch. Blocks of our steps (served by the example binary, which
 waits while JAX runs) alternate with blocks of JAX's, so both see the same machine load.
-Prints one JSON line: medians per step and the median of the per-round ratios (ours / JAX).
+Prints one JSON line (jax_reference.py's format): JAX's median per step (median_s), ours
+(ours_s) and the median of the per-round ratios ours / JAX (median_ratio).
 
 Usage: .venv/bin/python benches/compare/dp_sgd.py [PATH to the dp_sgd example binary]
        (built with: cargo build --release -p examples --example dp_sgd)
 Without a path it times JAX's step alone.
 """
 import json
-import subprocess
+import os
 import sys
 import time
 
 import numpy as np
 import jax
 import jax.numpy as jnp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jax_reference import interleaved  # noqa: E402
 
 SIZES = [64, 128, 128, 10]
 BATCH, CLIP, NOISE, MOMENTUM = 64, 1.0, 1.0, 0.9
@@ -83,31 +87,10 @@ def main():
             times.append(time.perf_counter() - t0)
         print(json.dumps({"name": "dp_sgd_step_jax", "median_s": float(np.median(times))}))
         return
-    proc = subprocess.Popen([server, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    if proc.stdout.readline().strip() != "ready":
-        raise SystemExit(f"{server} --serve did not start")
-    block, rounds, warmup = 20, 100, 10
-    ours, theirs = [], []
-    for r in range(rounds + warmup):
-        proc.stdin.write(f"{block}\n")
-        proc.stdin.flush()
-        o = float(proc.stdout.readline())
-        t0 = time.perf_counter()
-        for _ in range(block):
-            run()
-        j = (time.perf_counter() - t0) / block
-        if r >= warmup:
-            ours.append(o)
-            theirs.append(j)
-    proc.stdin.close()
-    proc.wait()
-    ratios = [o / j for o, j in zip(ours, theirs)]
-    print(json.dumps({"name": "interleaved_dp_sgd_step_mlp_64_128_128_10_b64",
-                      "jax_median_s": float(np.median(theirs)),
-                      "ours_median_s": float(np.median(ours)),
-                      "median_ratio_ours_over_jax": float(np.median(ratios)),
-                      "rounds": rounds, "steps_per_block": block}))
+    # Blocks of 20 steps, alternated with ours (jax_reference.interleaved reports both medians
+    # and the median per-round ratio).
+    interleaved("dp_sgd_step_mlp_64_128_128_10_b64", run, server, rounds=100, args=["--serve"],
+                block=20)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use hlo_builder::{
-    BinaryOp, Builder, Computation, ElementType, ReduceOp, Reducer, Tensor, WindowConfig,
-};
+use hlo_builder::{BinaryOp, Builder, Computation, ReduceOp, Reducer, Tensor, WindowConfig};
 
 use super::common::{
     align, front, linear, per_example_loop, shift, sum_all, ty, via, At, Bat, Batched, Cts, Cx, Jvp,
@@ -436,10 +434,7 @@ pub(crate) fn batch(b: &mut Builder, op: &ReduceOp, at: &Bat) -> Result<Vec<Batc
             i.t
         } else {
             let t = ty(b, i.t)?.ty;
-            match identity(reducer, t) {
-                Some(v) => b.scalar(t, v)?,
-                None => return per_example_loop(b, at),
-            }
+            b.reducer_identity(reducer, t)?
         });
     }
     ops.extend(starts);
@@ -498,42 +493,4 @@ pub(crate) fn batch(b: &mut Builder, op: &ReduceOp, at: &Bat) -> Result<Vec<Batc
         ));
     }
     Ok(res)
-}
-
-/// The identity of a named reducer on element type `t` (`None` where it has no host form).
-fn identity(reducer: Reducer, t: ElementType) -> Option<f64> {
-    use ElementType::*;
-    let lowest = match t {
-        S8 => i8::MIN as f64,
-        S16 => i16::MIN as f64,
-        S32 => i32::MIN as f64,
-        S64 => i64::MIN as f64,
-        Pred => 0.0,
-        t if t.is_unsigned_int() => 0.0,
-        t if t.is_float() => f64::NEG_INFINITY,
-        _ => return None,
-    };
-    let highest = match t {
-        S8 => i8::MAX as f64,
-        S16 => i16::MAX as f64,
-        S32 => i32::MAX as f64,
-        S64 => i64::MAX as f64,
-        U8 => u8::MAX as f64,
-        U16 => u16::MAX as f64,
-        U32 => u32::MAX as f64,
-        U64 => u64::MAX as f64,
-        Pred => 1.0,
-        t if t.is_float() => f64::INFINITY,
-        _ => return None,
-    };
-    Some(match reducer {
-        Reducer::Sum | Reducer::Or => 0.0,
-        Reducer::Product => 1.0,
-        Reducer::Max => lowest,
-        Reducer::Min => highest,
-        // All bits set: -1 for signed integers, the maximum for unsigned ones, true for pred.
-        Reducer::And if t.is_signed_int() => -1.0,
-        Reducer::And => highest,
-        Reducer::Replace | Reducer::Custom => return None,
-    })
 }

@@ -626,40 +626,11 @@ fn linalg_cases() -> Vec<Case> {
             )?])
         },
     ));
-    let conv = |name: &'static str, xi: &[i64], ki: &[i64], cfg: ConvConfig| {
-        case(name, vec![fl(xi), fl(ki)], move |b, x| {
+    for (name, xi, ki, cfg) in conv_cases() {
+        v.push(case(name, vec![fl(&xi), fl(&ki)], move |b, x| {
             Ok(vec![b.convolution(x[0], x[1], cfg.clone())?])
-        })
-    };
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.window_strides = vec![2, 1];
-    c.padding = vec![(1, 1), (0, 2)];
-    v.push(conv(
-        "conv_nhwc_stride_pad",
-        &[2, 5, 5, 3],
-        &[3, 3, 3, 4],
-        c,
-    ));
-    let mut c = ConvConfig::new(ConvDims::nchw(2));
-    c.rhs_dilation = vec![2, 1];
-    c.padding = vec![(1, 0), (1, 1)];
-    v.push(conv(
-        "conv_nchw_rhs_dilation",
-        &[2, 3, 6, 5],
-        &[4, 3, 2, 3],
-        c,
-    ));
-    let mut c = ConvConfig::new(ConvDims::nhwc(1));
-    c.lhs_dilation = vec![2];
-    c.window_strides = vec![2];
-    c.padding = vec![(2, 1)];
-    v.push(conv("conv1d_lhs_dilation", &[2, 5, 2], &[3, 2, 3], c));
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.feature_group_count = 2;
-    v.push(conv("conv_feature_groups", &[1, 4, 4, 4], &[2, 2, 2, 6], c));
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.batch_group_count = 2;
-    v.push(conv("conv_batch_groups", &[4, 3, 3, 2], &[2, 2, 2, 4], c));
+        }));
+    }
     v.push(case("cholesky", vec![fl(&[3, 3])], |b, x| {
         // m mᵀ + 3 I is positive definite.
         let mt = b.transpose(x[0], [1, 0])?;

@@ -527,35 +527,9 @@ fn dot_conv_cases() -> Vec<Case> {
             },
         )
     };
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.window_strides = vec![2, 1];
-    c.padding = vec![(1, 1), (0, 2)];
-    v.push(conv(
-        "conv_nhwc_stride_pad",
-        &[2, 5, 5, 3],
-        &[3, 3, 3, 4],
-        c,
-    ));
-    let mut c = ConvConfig::new(ConvDims::nchw(2));
-    c.rhs_dilation = vec![2, 1];
-    c.padding = vec![(1, 0), (1, 1)];
-    v.push(conv(
-        "conv_nchw_rhs_dilation",
-        &[2, 3, 6, 5],
-        &[4, 3, 2, 3],
-        c,
-    ));
-    let mut c = ConvConfig::new(ConvDims::nhwc(1));
-    c.lhs_dilation = vec![2];
-    c.window_strides = vec![2];
-    c.padding = vec![(2, 1)];
-    v.push(conv("conv1d_lhs_dilation", &[2, 5, 2], &[3, 2, 3], c));
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.feature_group_count = 2;
-    v.push(conv("conv_feature_groups", &[1, 4, 4, 4], &[2, 2, 2, 6], c));
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.batch_group_count = 2;
-    v.push(conv("conv_batch_groups", &[4, 3, 3, 2], &[2, 2, 2, 4], c));
+    for (name, xi, ki, cfg) in conv_cases() {
+        v.push(conv(name, &xi, &ki, cfg));
+    }
     v
 }
 

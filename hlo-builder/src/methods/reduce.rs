@@ -219,6 +219,21 @@ impl Builder {
         axes: &[i64],
     ) -> Result<Tensor> {
         let t = self.value(op, x)?.1;
+        let init = self.identity_of(op, which, t.ty)?;
+        Ok(self.reduce_by(&[x], &[init], axes, which)?[0])
+    }
+
+    /// The identity of the named `reducer` as a scalar of element type `ty` (0 for sum and
+    /// or, 1 for product, the lowest value for max, the highest for min, all bits set for
+    /// and).
+    ///
+    /// Shapes: `-> ty[]`.
+    pub fn reducer_identity(&mut self, reducer: Reducer, ty: ElementType) -> Result<Tensor> {
+        self.identity_of("reducer_identity", reducer, ty)
+    }
+
+    fn identity_of(&mut self, op: &'static str, which: Reducer, ty: ElementType) -> Result<Tensor> {
+        let t = TensorType::scalar(ty);
         let init = match which {
             Reducer::Sum | Reducer::Or => 0.0,
             Reducer::Product => 1.0,
@@ -240,8 +255,7 @@ impl Builder {
         if t.ty == ElementType::Token || t.ty.byte_size().is_none() {
             return shape_err(op, format!("operand {t} has no reducible element type"));
         }
-        let init = self.splat(t.ty, [], init)?;
-        Ok(self.reduce_by(&[x], &[init], axes, which)?[0])
+        self.splat(t.ty, [], init)
     }
 
     /// Sum over `axes`. Shapes: `T[d...] -> T[d without axes]`.
