@@ -912,25 +912,6 @@ fn every_batching_rule_matches_the_per_example_program() {
     all.extend(reduce_cases());
     all.extend(control_cases());
     all.extend(misc_cases());
-    let only = std::env::var("AUTODIFF_CASE").ok();
-    let mut ran = 0;
-    let mut failed = Vec::new();
-    for (i, c) in all.iter().enumerate() {
-        if only.as_deref().is_some_and(|o| o != c.name) {
-            continue;
-        }
-        let r =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c, 7000 + i as u64)));
-        if r.is_err() {
-            failed.push(c.name);
-        }
-        ran += 1;
-    }
-    assert!(ran > 0);
-    assert!(
-        failed.is_empty(),
-        "{} of {ran} cases failed: {failed:?}",
-        failed.len()
-    );
+    let ran = run_table(&all, |c| c.name, 7000, check);
     eprintln!("{ran} batching cases checked against the per-example programs");
 }

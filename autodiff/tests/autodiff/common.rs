@@ -108,3 +108,34 @@ pub fn conv_cases() -> Vec<(&'static str, Vec<i64>, Vec<i64>, ConvConfig)> {
     v.push(("conv_batch_groups", vec![4, 3, 3, 2], vec![2, 2, 2, 4], c));
     v
 }
+
+/// Runs a table of cases (`AUTODIFF_CASE=name` runs one), each with its own seed, catching
+/// each case's panic so that one report names every failing case.
+pub fn run_table<C>(
+    cases: &[C],
+    name: impl Fn(&C) -> &'static str,
+    seed: u64,
+    check: impl Fn(&C, u64),
+) -> usize {
+    let only = std::env::var("AUTODIFF_CASE").ok();
+    let mut ran = 0;
+    let mut failed = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        if only.as_deref().is_some_and(|o| o != name(c)) {
+            continue;
+        }
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c, seed + i as u64)));
+        if r.is_err() {
+            failed.push(name(c));
+        }
+        ran += 1;
+    }
+    assert!(ran > 0, "no case named {only:?}");
+    assert!(
+        failed.is_empty(),
+        "{} of {ran} cases failed: {failed:?}",
+        failed.len()
+    );
+    ran
+}

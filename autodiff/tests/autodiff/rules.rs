@@ -1020,25 +1020,6 @@ fn every_rule_matches_finite_differences() {
     all.extend(factor_solve_cases());
     all.extend(reduce_cases());
     all.extend(control_cases());
-    let only = std::env::var("AUTODIFF_CASE").ok();
-    let mut ran = 0;
-    let mut failed = Vec::new();
-    for (i, c) in all.iter().enumerate() {
-        if only.as_deref().is_some_and(|o| o != c.name) {
-            continue;
-        }
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c, 1000 + i as u64)))
-            .is_err()
-        {
-            failed.push(c.name);
-        }
-        ran += 1;
-    }
-    assert!(ran > 0);
-    assert!(
-        failed.is_empty(),
-        "{} of {ran} cases failed: {failed:?}",
-        failed.len()
-    );
+    let ran = run_table(&all, |c| c.name, 1000, check);
     eprintln!("{ran} rule cases checked against finite differences");
 }
