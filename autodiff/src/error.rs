@@ -77,6 +77,16 @@ pub enum Error {
         want: Box<TensorType>,
     },
 
+    /// `vmap` cannot batch this op (or a batching rule gave a value of the wrong type: a bug,
+    /// reported instead of emitting a wrong program); says which op and why.
+    #[error("{op}: cannot batch: {reason}")]
+    NotBatchable { op: &'static str, reason: String },
+
+    /// `vmap`'s axes do not fit its arguments or results (an axis out of range, batch sizes
+    /// that differ, no batched argument).
+    #[error("{func}: {message}")]
+    Axes { func: &'static str, message: String },
+
     /// Host data for an optimizer state could not be made.
     #[error("{func}: {source}")]
     Host {
@@ -93,6 +103,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn not_diff<T>(op: &'static str, reason: impl Into<String>) -> Result<T> {
     Err(Error::NotDifferentiable {
+        op,
+        reason: reason.into(),
+    })
+}
+
+pub(crate) fn not_batchable<T>(op: &'static str, reason: impl Into<String>) -> Result<T> {
+    Err(Error::NotBatchable {
         op,
         reason: reason.into(),
     })

@@ -34,6 +34,9 @@
 //!
 //! - [`grad`], [`value_and_grad`], [`vjp`], [`jvp`], [`hvp`]: with respect to any values of the
 //!   graph (parameters or intermediates).
+//! - [`vmap`]: vectorizes a per-example function over a batch (one batching rule per
+//!   primitive; composes with the gradients and with itself: per-example gradients are
+//!   `vmap` of `grad`), and the Jacobians [`jacrev`], [`jacfwd`], [`hessian`] built on it.
 //! - [`stop_gradient`], [`custom_vjp`], [`custom_jvp`], [`checkpoint`], [`fori_loop`] (a
 //!   `while` whose trip count the graph records).
 //! - [`nn`]: models as Rust types (`#[derive(Module)]` parameter trees), layers and
@@ -50,12 +53,16 @@ mod check;
 mod custom;
 mod error;
 mod forward;
+mod jacobian;
 pub mod nn;
 mod reverse;
 mod rules;
 pub mod train;
+mod vmap;
 
 pub use custom::{checkpoint, custom_jvp, custom_vjp, fori_loop, stop_gradient, JvpRule, VjpRule};
 pub use error::{Error, Result};
 pub use forward::jvp;
+pub use jacobian::{hessian, jacfwd, jacrev};
 pub use reverse::{grad, hvp, value_and_grad, vjp};
+pub use vmap::vmap;

@@ -3,10 +3,16 @@
 
 #[path = "autodiff/api.rs"]
 mod api;
+#[path = "autodiff/batching.rs"]
+mod batching;
 #[path = "autodiff/common.rs"]
 mod common;
+#[path = "autodiff/composition.rs"]
+mod composition;
 #[path = "autodiff/fixtures.rs"]
 mod fixtures;
+#[path = "autodiff/jacobians.rs"]
+mod jacobians;
 #[path = "autodiff/lifetime.rs"]
 mod lifetime;
 #[path = "autodiff/optim.rs"]

@@ -98,16 +98,19 @@ def mlp_step(sizes, batch, name, server=None):
         interleaved(name, run, server)
 
 
-def interleaved(name, run, server, rounds=200, warmup_rounds=10):
+def interleaved(name, run, server, rounds=200, warmup_rounds=10, args=None, block=None):
     """Alternates blocks of JAX's step with blocks of ours, served by the step_server binary
     (which waits while JAX runs and vice versa), so that both see the same machine load.
-    Reports the median time per step of each and the median of the per-round ratios."""
+    Reports the median time per step of each and the median of the per-round ratios.
+    The server runs as `server *args` (default: `server name`), `block` steps a block."""
     import subprocess
 
-    block = 20 if "b64" in name else 4
-    proc = subprocess.Popen([server, name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if block is None:
+        block = 20 if "b64" in name else 4
+    argv = [server] + (list(args) if args is not None else [name])
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if proc.stdout.readline().strip() != "ready":
-        raise SystemExit(f"{server} {name} did not start")
+        raise SystemExit(f"{' '.join(argv)} did not start")
     ours, theirs = [], []
     for r in range(rounds + warmup_rounds):
         proc.stdin.write(f"{block}\n")

@@ -405,14 +405,14 @@ impl<'c> Lowerer<'c> {
         let block = Block::new(&args);
         {
             let mut outs: Vec<Value<'c, '_>> = Vec::with_capacity(n);
-            for j in 0..n {
+            for (j, &tj) in tys.iter().enumerate() {
                 let a: Value = block.argument(j).map_err(|e| self.err(e))?.into();
                 let b: Value = block.argument(n + j).map_err(|e| self.err(e))?.into();
                 match kind.stablehlo_op() {
                     None if kind == Reducer::Replace => outs.push(b),
                     None => return Err(self.err(format!("{kind:?} needs a region of its own"))),
                     Some(name) => {
-                        let rt = self.ty(&TensorType::scalar(tys[j]))?;
+                        let rt = self.ty(&TensorType::scalar(tj))?;
                         let op = OperationBuilder::new(name, self.loc)
                             .add_operands(&[a, b])
                             .add_results(&[rt])

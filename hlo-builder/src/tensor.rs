@@ -1194,68 +1194,31 @@ impl Tensor {
     }
 
     /// Mean cross-entropy of logits `[..., classes]` (this tensor) against integer labels
-    /// `[...]` in `0..classes`.
+    /// `[...]` in `0..classes` (see [`Builder::cross_entropy`]).
     #[track_caller]
     pub fn cross_entropy(&self, labels: &Tensor) -> Result<Tensor> {
-        let at = Location::caller();
-        let (x, ty) = (self.v, self.ty.clone());
-        let (l, lt) = (labels.v, labels.ty.clone());
-        self.rec.record1("cross_entropy", at, |b| {
-            if ty.rank() == 0 || lt.dims.as_slice() != &ty.dims[..ty.rank() - 1] {
-                return Err(shape_error(
-                    "cross_entropy",
-                    format!("labels {lt} must have the logits' {ty} axes but the last"),
-                ));
-            }
-            if !lt.ty.is_integer() {
-                return Err(shape_error(
-                    "cross_entropy",
-                    format!("labels {lt} must be integers"),
-                ));
-            }
-            let c = ty.dims[ty.rank() - 1];
-            let last = ty.rank() as i64 - 1;
-            let lp = b.log_softmax(x, last)?;
-            let oh = b.one_hot(l, c, ty.ty)?;
-            let picked = b.mul(lp, oh)?;
-            let s = b.reduce_sum(picked, [last])?;
-            let m = b.mean(s)?;
-            b.neg(m)
+        let (x, l) = (self.v, labels.v);
+        self.rec.record1("cross_entropy", Location::caller(), |b| {
+            b.cross_entropy(x, l)
         })
     }
 
     /// Mean cross-entropy of logits `[..., classes]` (this tensor) against target
-    /// distributions of the same shape (e.g. one-hot rows).
+    /// distributions of the same shape (see [`Builder::softmax_cross_entropy`]).
     #[track_caller]
     pub fn softmax_cross_entropy(&self, targets: &Tensor) -> Result<Tensor> {
-        let at = Location::caller();
-        let (x, ty) = (self.v, self.ty.clone());
-        let t = targets.v;
-        self.rec.record1("softmax_cross_entropy", at, |b| {
-            if ty.rank() == 0 {
-                return Err(shape_error(
-                    "softmax_cross_entropy",
-                    format!("logits {ty} need a class axis"),
-                ));
-            }
-            let last = ty.rank() as i64 - 1;
-            let lp = b.log_softmax(x, last)?;
-            let picked = b.mul(lp, t)?;
-            let s = b.reduce_sum(picked, [last])?;
-            let m = b.mean(s)?;
-            b.neg(m)
-        })
+        let (x, t) = (self.v, targets.v);
+        self.rec
+            .record1("softmax_cross_entropy", Location::caller(), |b| {
+                b.softmax_cross_entropy(x, t)
+            })
     }
 
-    /// Mean squared error against `target` (same shape).
+    /// Mean squared error against `target` (same shape; see [`Builder::mse`]).
     #[track_caller]
     pub fn mse(&self, target: &Tensor) -> Result<Tensor> {
         let (x, y) = (self.v, target.v);
-        self.rec.record1("mse", Location::caller(), |b| {
-            let d = b.sub(x, y)?;
-            let d2 = b.mul(d, d)?;
-            b.mean(d2)
-        })
+        self.rec.record1("mse", Location::caller(), |b| b.mse(x, y))
     }
 }
 

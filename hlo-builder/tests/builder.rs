@@ -26,5 +26,7 @@ mod movement;
 mod plugins;
 #[path = "builder/reduce.rs"]
 mod reduce;
+#[path = "builder/scan.rs"]
+mod scan;
 #[path = "builder/snapshots.rs"]
 mod snapshots;

@@ -101,7 +101,7 @@ mod model_taste {
     ) -> std::result::Result<(), Box<dyn std::error::Error>> {
         // Two separable classes: the label is whether the first feature is positive.
         let x: Vec<f32> = (0..32 * 64)
-            .map(|i| (((i * 7919) % 101) as f32 / 50.0 - 1.0))
+            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
             .collect();
         let y: Vec<i32> = (0..32).map(|r| (x[r * 64] > 0.0) as i32).collect();
 

@@ -5,14 +5,17 @@
 use std::sync::Arc;
 
 use hlo_builder::{
-    Builder, CallKind, CheckpointPolicy, Computation, ControlOp, Counted, ElementType, TensorType,
-    Value, ValueId,
+    Builder, CallKind, CheckpointPolicy, Computation, ControlOp, Counted, CustomRules, ElementType,
+    Op, ShapeOp, TensorType, Value, ValueId,
 };
 
-use super::common::{materialize_cts, ty, via, zeros_ty, At, Cts, Cx, Jvp};
+use super::common::{
+    batch_region, example_ty, front, materialize_cts, record_fn, select_batched, ty, via, zeros_ty,
+    At, Bat, Batched, Bx, Cts, Cx, Jvp,
+};
 use crate::check::differentiable;
-use crate::custom::Rules;
-use crate::error::{not_diff, Error, Result};
+use crate::custom::{JvpRule, Rules, VjpRule};
+use crate::error::{not_batchable, not_diff, Error, Result};
 
 /// The VJP of a control-flow node.
 pub(crate) fn vjp(
@@ -135,8 +138,8 @@ fn custom_vjp(
 }
 
 /// A counted `while`: a forward loop that runs the original body and stacks the state before
-/// each trip (`[trips, ...]` per state value; values the body passes through unchanged are
-/// not stacked), then a backward loop that walks the trips in reverse, reads the saved state,
+/// each trip (`[trips, ...]` per state value; values the body passes through unchanged, and
+/// values it only writes into with `dynamic_update_slice`, are not stacked), then a backward loop that walks the trips in reverse, reads the saved state,
 /// records the body again and its VJP inside the loop body, and carries the cotangents. Both
 /// loops are counted the same way, so the gradient can be differentiated again.
 fn while_loop(
@@ -169,7 +172,12 @@ fn while_loop(
                 .is_some_and(|r| params.get(j) == Some(&r.node))
         })
         .collect();
-    let varying: Vec<usize> = (0..m).filter(|&j| !invariant[j]).collect();
+    // Entries the body only writes into (a scan's stacked outputs) need no saving: their
+    // old value is never read, and the backward loop replays the body on zeros for them.
+    let written: Vec<bool> = (0..m)
+        .map(|j| !invariant[j] && write_only(body, j))
+        .collect();
+    let varying: Vec<usize> = (0..m).filter(|&j| !invariant[j] && !written[j]).collect();
     let fixed: Vec<usize> = (0..m).filter(|&j| invariant[j]).collect();
     let s32 = TensorType::scalar(ElementType::S32);
     let stack_ty = |t: &TensorType| {
@@ -254,6 +262,8 @@ fn while_loop(
             if invariant[j] {
                 xs.push(ps[1 + nf + nv + kf]);
                 kf += 1;
+            } else if written[j] {
+                xs.push(zeros_ty(&mut cb, &tys[j])?);
             } else {
                 let st = row(&mut cb, i, &tys[j])?;
                 let mut sz = vec![1];
@@ -302,6 +312,44 @@ fn while_loop(
         }
     }
     Ok(out)
+}
+
+/// Whether state entry `j` of a loop body is only written: its parameter's one use is as the
+/// operand of the `dynamic_update_slice` that is result `j`, and that result feeds nothing
+/// else, so no trip reads the entry's old value.
+fn write_only(body: &Computation, j: usize) -> bool {
+    let (Some(&p), Some(&r)) = (body.graph.parameters().get(j), body.results.get(j)) else {
+        return false;
+    };
+    let Some(node) = body.graph.node(r.node) else {
+        return false;
+    };
+    let Op::Shape(ShapeOp::DynamicUpdateSlice) = node.op else {
+        return false;
+    };
+    if node.operands.first().map(|v| v.node) != Some(p) {
+        return false;
+    }
+    let reads_p = body
+        .graph
+        .nodes()
+        .iter()
+        .flat_map(|n| n.operands.iter())
+        .filter(|v| v.node == p)
+        .count();
+    let reads_r = body
+        .graph
+        .nodes()
+        .iter()
+        .flat_map(|n| n.operands.iter())
+        .filter(|v| **v == r)
+        .count();
+    let in_results = body
+        .results
+        .iter()
+        .filter(|v| **v == r || v.node == p)
+        .count();
+    reads_p == 1 && reads_r == 0 && in_results == 1
 }
 
 /// if / case: a new conditional whose branches compute each branch's VJP (the branch is
@@ -414,4 +462,296 @@ fn checkpoint(
         .iter()
         .map(|&w| if w { it.next().flatten() } else { None })
         .collect())
+}
+
+/// The batching rule of a control-flow node.
+///
+/// - `while`: the state entries that are batched (the batched initial values, and those the
+///   batched body makes batched, to a fixed point) are carried batched first. A shared
+///   predicate keeps the loop (and its trip count); a batched one runs the loop while any
+///   example continues, each trip keeping the old state of the examples that have stopped.
+/// - `if` / `case` with a shared predicate: the conditional stays, its branches batched (a
+///   result batched in any branch is batched in all). With a batched predicate every branch
+///   runs and a selection per example picks the results.
+/// - calls: the callee is batched. A call with custom rules gets batched rules: they run the
+///   user's rule per example (the rule's own graph batched by this sweep), and the
+///   cotangent of an operand shared by all examples is the sum over them.
+pub(crate) fn batch(bx: &Bx, b: &mut Builder, op: &ControlOp, at: &Bat) -> Result<Vec<Batched>> {
+    match op {
+        ControlOp::While { counted } => batch_while(bx, b, at, *counted),
+        ControlOp::If | ControlOp::Case => batch_branches(bx, b, op, at),
+        ControlOp::Call { kind } => {
+            let (x, n) = (at.x, at.n);
+            let callee = &at.node.regions[0];
+            let bat: Vec<bool> = x.iter().map(|v| v.axis.is_some()).collect();
+            let mut args = Vec::with_capacity(x.len());
+            for &v in x {
+                args.push(match v.axis {
+                    Some(_) => front(b, v, n)?,
+                    None => v.t,
+                });
+            }
+            let (c, out, kind) = match kind {
+                CallKind::Plain | CallKind::Checkpoint(_) => {
+                    let (c, out) = batch_region(bx, callee, &bat, &[], n)?;
+                    (c, out, kind.clone())
+                }
+                CallKind::Custom(r) => {
+                    let Some(rules) = r.get::<Rules>() else {
+                        return not_batchable(
+                            "call",
+                            format!("the rules of `{}` were not made by autodiff", r.name()),
+                        );
+                    };
+                    let all = vec![true; callee.results.len()];
+                    let (c, out) = batch_region(bx, callee, &bat, &all, n)?;
+                    let new = batched_rules(*bx, rules, r.name(), bat, n);
+                    let kind = CallKind::Custom(CustomRules::new(r.name(), Arc::new(new)));
+                    (c, out, kind)
+                }
+            };
+            let r = b.record(&ControlOp::Call { kind }.into(), &args, &[c])?;
+            Ok(r.into_iter()
+                .zip(out)
+                .map(|(t, o)| Batched::new(t, o.then_some(0)))
+                .collect())
+        }
+    }
+}
+
+fn batch_while(
+    bx: &Bx,
+    b: &mut Builder,
+    at: &Bat,
+    counted: Option<Counted>,
+) -> Result<Vec<Batched>> {
+    let (x, n) = (at.x, at.n);
+    let (cond, body) = (&at.node.regions[0], &at.node.regions[1]);
+    let m = x.len();
+    let mut bat: Vec<bool> = x.iter().map(|v| v.axis.is_some()).collect();
+    // The batched entries grow monotonically, so this ends within m rounds.
+    let body_b = loop {
+        let (c, out) = batch_region(bx, body, &bat, &bat, n)?;
+        if out == bat {
+            break c;
+        }
+        bat = bat.iter().zip(&out).map(|(a, o)| *a || *o).collect();
+    };
+    let (cond_b, pred) = batch_region(bx, cond, &bat, &[], n)?;
+    if !pred.first().copied().unwrap_or(false) {
+        let mut state = Vec::with_capacity(m);
+        for k in 0..m {
+            state.push(if bat[k] { front(b, x[k], n)? } else { x[k].t });
+        }
+        let counted = counted.filter(|c| !bat.get(c.counter).copied().unwrap_or(true));
+        let r = b.record(
+            &ControlOp::While { counted }.into(),
+            &state,
+            &[cond_b, body_b],
+        )?;
+        return Ok(r
+            .into_iter()
+            .zip(&bat)
+            .map(|(t, &k)| Batched::new(t, k.then_some(0)))
+            .collect());
+    }
+    // A predicate per example: every entry is batched; the loop runs while any example
+    // continues and the examples that have stopped keep their state.
+    let all = vec![true; m];
+    let (body_b, _) = batch_region(bx, body, &all, &all, n)?;
+    let (cond_b, _) = batch_region(bx, cond, &all, &[true], n)?;
+    let mut state = Vec::with_capacity(m);
+    for &v in x {
+        state.push(front(b, v, n)?);
+    }
+    let tys: Vec<TensorType> = state.iter().map(|&t| ty(b, t)).collect::<Result<_>>()?;
+    let any = record_fn("while_any", &tys, |cb, s| {
+        let p = cb.inline(&cond_b, s)?[0];
+        Ok(vec![cb.reduce_or(p, [0])?])
+    })?;
+    let masked = record_fn("while_masked_body", &tys, |cb, s| {
+        let p = cb.inline(&cond_b, s)?[0];
+        let next = cb.inline(&body_b, s)?;
+        let mut out = Vec::with_capacity(s.len());
+        for (k, (&new, &old)) in next.iter().zip(s).enumerate() {
+            let pk = cb.broadcast_in_dim(p, &tys[k].dims, [0])?;
+            out.push(cb.select(pk, new, old)?);
+        }
+        Ok(out)
+    })?;
+    let r = b.record(
+        &ControlOp::While { counted: None }.into(),
+        &state,
+        &[Arc::new(any), Arc::new(masked)],
+    )?;
+    Ok(r.into_iter().map(|t| Batched::new(t, Some(0))).collect())
+}
+
+fn batch_branches(bx: &Bx, b: &mut Builder, op: &ControlOp, at: &Bat) -> Result<Vec<Batched>> {
+    let (x, n) = (at.x, at.n);
+    let (p, args) = (x[0], &x[1..]);
+    let regions = &at.node.regions;
+    let nout = at.node.types.len();
+    if p.axis.is_none() {
+        let bat: Vec<bool> = args.iter().map(|v| v.axis.is_some()).collect();
+        let mut force = vec![false; nout];
+        let branches = loop {
+            let mut union = force.clone();
+            let mut made = Vec::with_capacity(regions.len());
+            for br in regions {
+                let (c, out) = batch_region(bx, br, &bat, &force, n)?;
+                for (u, o) in union.iter_mut().zip(out) {
+                    *u |= o;
+                }
+                made.push(c);
+            }
+            if union == force {
+                break made;
+            }
+            force = union;
+        };
+        let mut ops = vec![p.t];
+        for &v in args {
+            ops.push(match v.axis {
+                Some(_) => front(b, v, n)?,
+                None => v.t,
+            });
+        }
+        let r = b.record(&at.node.op, &ops, &branches)?;
+        return Ok(r
+            .into_iter()
+            .zip(force)
+            .map(|(t, f)| Batched::new(t, f.then_some(0)))
+            .collect());
+    }
+    // A predicate per example: run every branch, select per example.
+    let mut outs = Vec::with_capacity(regions.len());
+    for br in regions {
+        outs.push((bx.batch)(b, br, args, n)?);
+    }
+    let mut res = Vec::with_capacity(nout);
+    for i in 0..nout {
+        let r = match op {
+            ControlOp::If => select_batched(b, p, outs[0][i], outs[1][i], n)?,
+            // StableHLO runs the last branch for an index out of range.
+            ControlOp::Case => {
+                let last = outs.len() - 1;
+                let mut acc = outs[last][i];
+                for k in (0..last).rev() {
+                    let kc = b.scalar(ElementType::S32, k as f64)?;
+                    let is_k = Batched::new(b.eq(p.t, kc)?, p.axis);
+                    acc = select_batched(b, is_k, outs[k][i], acc, n)?;
+                }
+                acc
+            }
+            ControlOp::While { .. } | ControlOp::Call { .. } => {
+                return not_batchable(op.name(), "internal: not a conditional")
+            }
+        };
+        res.push(r);
+    }
+    Ok(res)
+}
+
+/// The rules of a custom call batched over `n` examples (operand `k` batched first when
+/// `batched[k]`; the call's results and their cotangents are all batched first): each runs
+/// the user's rule on one example, recorded once and batched by the sweep.
+fn batched_rules(bx: Bx, rules: &Rules, name: &str, batched: Vec<bool>, n: i64) -> Rules {
+    let vjp = rules.vjp.clone().map(|rule| {
+        let (batched, name) = (batched.clone(), name.to_string());
+        let f: Arc<VjpRule> = Arc::new(move |b, xs, ys, cts| {
+            let mut args: Vec<Batched> = xs
+                .iter()
+                .zip(&batched)
+                .map(|(&t, &k)| Batched::new(t, k.then_some(0)))
+                .collect();
+            args.extend(ys.iter().chain(cts).map(|&t| Batched::new(t, Some(0))));
+            let outs = per_example_rule(bx, b, &name, &args, (xs.len(), ys.len()), true, n, &rule)?;
+            let mut res = Vec::with_capacity(outs.len());
+            for (k, o) in outs.into_iter().enumerate() {
+                res.push(Some(if batched[k] {
+                    front(b, o, n)?
+                } else {
+                    // The operand is shared: its cotangent is the sum over the examples.
+                    match o.axis {
+                        Some(a) => b.reduce_sum(o.t, [a as i64])?,
+                        None => {
+                            let k = b.scalar_like(o.t, n as f64)?;
+                            b.mul(o.t, k)?
+                        }
+                    }
+                }));
+            }
+            Ok(res)
+        });
+        f
+    });
+    let jvp = rules.jvp.clone().map(|rule| {
+        let (batched, name) = (batched.clone(), name.to_string());
+        let f: Arc<JvpRule> = Arc::new(move |b, xs, ys, ts| {
+            let per_input = |ts: &[Value]| {
+                ts.iter()
+                    .zip(&batched)
+                    .map(|(&t, &k)| Batched::new(t, k.then_some(0)))
+                    .collect::<Vec<_>>()
+            };
+            let mut args = per_input(xs);
+            args.extend(ys.iter().map(|&t| Batched::new(t, Some(0))));
+            args.extend(per_input(ts));
+            let outs =
+                per_example_rule(bx, b, &name, &args, (xs.len(), ys.len()), false, n, &rule)?;
+            outs.into_iter()
+                .map(|o| Ok(Some(front(b, o, n)?)))
+                .collect()
+        });
+        f
+    });
+    Rules { vjp, jvp }
+}
+
+/// Records the user's rule on one example's values (`(inputs, outputs, cotangents or
+/// tangents)`, `counts` = the numbers of inputs and outputs; zeros where it answers `None`,
+/// of the inputs' types when `like_inputs`, else of the outputs') and batches it over the
+/// examples.
+#[allow(clippy::too_many_arguments)]
+fn per_example_rule(
+    bx: Bx,
+    b: &mut Builder,
+    name: &str,
+    args: &[Batched],
+    (nx, ny): (usize, usize),
+    like_inputs: bool,
+    n: i64,
+    rule: &Arc<VjpRule>,
+) -> Result<Vec<Batched>> {
+    let mut tys = Vec::with_capacity(args.len());
+    for &a in args {
+        tys.push(example_ty(b, a)?);
+    }
+    let comp = record_fn(&format!("{name}_rule"), &tys, |cb, a| {
+        let r = rule(cb, &a[..nx], &a[nx..nx + ny], &a[nx + ny..])?;
+        let like = if like_inputs {
+            &a[..nx]
+        } else {
+            &a[nx..nx + ny]
+        };
+        if r.len() != like.len() {
+            return Err(Error::Arity {
+                func: "vmap",
+                message: format!(
+                    "the rule of `{name}` returned {} values, expected {}",
+                    r.len(),
+                    like.len()
+                ),
+            });
+        }
+        r.into_iter()
+            .zip(like)
+            .map(|(v, &l)| match v {
+                Some(v) => Ok(v),
+                None => Ok(cb.zeros_like(l)?),
+            })
+            .collect()
+    })?;
+    (bx.batch)(b, &comp, args, n)
 }

@@ -1,9 +1,12 @@
 //! Rules of the elementwise family: each op's derivative is diagonal, so the VJP formula
-//! applied to a tangent is the JVP.
+//! applied to a tangent is the JVP; batching aligns the operands on one batch axis.
 
 use hlo_builder::{BinaryOp, Builder, ComparisonDirection, ElementwiseOp, UnaryOp, Value};
 
-use super::common::{add, first, linear, sum_all, ty, At, Cts, Jvp};
+use super::common::{
+    add, align, align_scalars, example_ty, first, linear, move_axis, select_batched, sum_all, ty,
+    At, Bat, Batched, Cts, Jvp,
+};
 use crate::check::differentiable;
 use crate::error::{not_diff, Result};
 
@@ -330,4 +333,37 @@ fn clamp(b: &mut Builder, x: &[Value], g: Value, want: &[bool]) -> Result<Cts> {
         out[2] = Some(fit(b, s, hi)?);
     }
     Ok(out)
+}
+
+/// The batching rule of an elementwise node: the operands are brought to one batch axis
+/// (shared ones broadcast there; `select`'s predicate and `clamp`'s bounds may stay scalars)
+/// and the op is recorded on them; the result keeps that axis.
+pub(crate) fn batch(b: &mut Builder, op: &ElementwiseOp, at: &Bat) -> Result<Vec<Batched>> {
+    let (x, n, node) = (at.x, at.n, at.node);
+    let one = |t: Value, a: usize| Ok(vec![Batched::new(t, Some(a))]);
+    match op {
+        ElementwiseOp::Unary(_) | ElementwiseOp::Convert { .. } => {
+            let a = at.axis(0)?;
+            one(b.record(&node.op, &[x[0].t], &[])?[0], a)
+        }
+        ElementwiseOp::BitcastConvert { to } => {
+            // A width change reads or adds the last axis: keep the batch off it. The builder
+            // method keeps its barrier before shape-changing bitcasts.
+            let a = at.axis(0)?;
+            let r = ty(b, x[0].t)?.rank();
+            let a2 = if a + 1 == r { 0 } else { a };
+            let xt = move_axis(b, x[0].t, a, a2)?;
+            one(b.bitcast_convert(xt, *to)?, a2)
+        }
+        ElementwiseOp::Binary(_) | ElementwiseOp::Compare(_) => {
+            let (ts, a) = align(b, x, n)?;
+            one(b.record(&node.op, &ts, &[])?[0], a)
+        }
+        ElementwiseOp::Select => Ok(vec![select_batched(b, x[0], x[1], x[2], n)?]),
+        ElementwiseOp::Clamp => {
+            let full = example_ty(b, x[1])?;
+            let (ts, a) = align_scalars(b, x, &[true, false, true], &full, n)?;
+            one(b.clamp(ts[0], ts[1], ts[2])?, a)
+        }
+    }
 }

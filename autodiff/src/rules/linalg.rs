@@ -4,8 +4,8 @@
 use hlo_builder::ops::linalg::Transpose;
 use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, Value};
 
-use super::common::{bilinear, first, ty, At, Cts, Jvp};
-use crate::error::Result;
+use super::common::{bilinear, first, front, shift, ty, At, Bat, Batched, Cts, Jvp};
+use crate::error::{not_batchable, Result};
 
 /// The VJP of a linear algebra node.
 pub(crate) fn vjp(
@@ -211,6 +211,22 @@ fn dot_transpose_lhs(
         .iter()
         .map(|&i| d.lhs_contracting[i as usize])
         .collect();
+    // With `y` as the left operand the result comes out as (batch, x's contracting axes,
+    // x's kept axes); when that is x's own axis order (a dense layer's weight gradient
+    // `xᵀ g`), no transpose follows the dot. This matters most under vmap, where the
+    // gradient is one matrix per example.
+    let mut flipped = d.lhs_batch.clone();
+    flipped.extend(&x_contract_sorted_by_y);
+    flipped.extend(&x_kept);
+    if flipped.iter().enumerate().all(|(i, &p)| i as i64 == p) {
+        let dims = DotDims {
+            lhs_batch: dims.rhs_batch,
+            rhs_batch: dims.lhs_batch,
+            lhs_contracting: dims.rhs_contracting,
+            rhs_contracting: dims.lhs_contracting,
+        };
+        return Ok(b.dot_general(y, g, dims, [precision[1], precision[0]])?);
+    }
     let mut pre = d.lhs_batch.clone();
     pre.extend(&x_kept);
     pre.extend(&x_contract_sorted_by_y);
@@ -369,4 +385,158 @@ fn conv_rhs(b: &mut Builder, g: Value, lhs: Value, rhs: Value, c: &ConvConfig) -
         precision: c.precision,
     };
     Ok(b.convolution(lhs, g, cfg)?)
+}
+
+/// The batching rule of a linear algebra node. `dot_general`: a batch on both sides becomes
+/// a batch dimension of the dot, on one side a free dimension (one matrix multiply either
+/// way). `convolution`: the batch is folded into the convolution's own dimensions (as JAX's
+/// rule does): into the input batch (input batched), into the kernel's output features
+/// (kernel batched), into the feature groups (both batched; the batch groups when there
+/// are some), then split out of the result. `cholesky` and `triangular_solve` take leading
+/// batch dimensions: the batch is moved first.
+pub(crate) fn batch(b: &mut Builder, op: &LinalgOp, at: &Bat) -> Result<Vec<Batched>> {
+    let (x, n) = (at.x, at.n);
+    let one = |t: Value, a: usize| Ok(vec![Batched::new(t, Some(a))]);
+    match op {
+        LinalgOp::DotGeneral { dims, precision } => {
+            let (l, r) = (x[0], x[1]);
+            let plus1 = |v: &[i64]| v.iter().map(|d| d + 1).collect::<Vec<i64>>();
+            let free = |rank: usize, used: &[i64], below: usize| {
+                (0..below as i64)
+                    .filter(|a| !used.contains(a))
+                    .count()
+                    .min(rank)
+            };
+            match (l.axis, r.axis) {
+                (Some(_), Some(_)) => {
+                    let lf = front(b, l, n)?;
+                    let rf = front(b, r, n)?;
+                    let mut lb = vec![0];
+                    lb.extend(plus1(&dims.lhs_batch));
+                    let mut rb = vec![0];
+                    rb.extend(plus1(&dims.rhs_batch));
+                    let d = DotDims {
+                        lhs_batch: lb,
+                        rhs_batch: rb,
+                        lhs_contracting: plus1(&dims.lhs_contracting),
+                        rhs_contracting: plus1(&dims.rhs_contracting),
+                    };
+                    one(b.dot_general(lf, rf, d, *precision)?, 0)
+                }
+                (Some(a), None) => {
+                    let sh = |v: &[i64]| v.iter().map(|&d| shift(d, a)).collect::<Vec<i64>>();
+                    let d = DotDims {
+                        lhs_batch: sh(&dims.lhs_batch),
+                        rhs_batch: dims.rhs_batch.clone(),
+                        lhs_contracting: sh(&dims.lhs_contracting),
+                        rhs_contracting: dims.rhs_contracting.clone(),
+                    };
+                    let rank = ty(b, l.t)?.rank();
+                    let used: Vec<i64> = d
+                        .lhs_batch
+                        .iter()
+                        .chain(&d.lhs_contracting)
+                        .copied()
+                        .collect();
+                    let pos = d.lhs_batch.len() + free(rank, &used, a);
+                    one(b.dot_general(l.t, r.t, d, *precision)?, pos)
+                }
+                (None, Some(a)) => {
+                    let sh = |v: &[i64]| v.iter().map(|&d| shift(d, a)).collect::<Vec<i64>>();
+                    let d = DotDims {
+                        lhs_batch: dims.lhs_batch.clone(),
+                        rhs_batch: sh(&dims.rhs_batch),
+                        lhs_contracting: dims.lhs_contracting.clone(),
+                        rhs_contracting: sh(&dims.rhs_contracting),
+                    };
+                    let lrank = ty(b, l.t)?.rank();
+                    let rrank = ty(b, r.t)?.rank();
+                    let lhs_free = lrank - dims.lhs_batch.len() - dims.lhs_contracting.len();
+                    let used: Vec<i64> = d
+                        .rhs_batch
+                        .iter()
+                        .chain(&d.rhs_contracting)
+                        .copied()
+                        .collect();
+                    let pos = d.lhs_batch.len() + lhs_free + free(rrank, &used, a);
+                    one(b.dot_general(l.t, r.t, d, *precision)?, pos)
+                }
+                (None, None) => {
+                    not_batchable("dot_general", "internal: neither operand is batched")
+                }
+            }
+        }
+        LinalgOp::Convolution(c) => conv(b, x, n, c),
+        LinalgOp::Cholesky { lower } => {
+            let t = front(b, x[0], n)?;
+            one(
+                b.record(&LinalgOp::Cholesky { lower: *lower }.into(), &[t], &[])?[0],
+                0,
+            )
+        }
+        LinalgOp::TriangularSolve { .. } => {
+            let a = front(b, x[0], n)?;
+            let r = front(b, x[1], n)?;
+            one(b.record(&at.node.op, &[a, r], &[])?[0], 0)
+        }
+    }
+}
+
+fn conv(b: &mut Builder, x: &[Batched], n: i64, c: &ConvConfig) -> Result<Vec<Batched>> {
+    let d = &c.dims;
+    let (ib, ifeat) = (d.input_batch as usize, d.input_feature as usize);
+    let ko = d.kernel_output_feature as usize;
+    let (ob, of) = (d.output_batch as usize, d.output_feature as usize);
+    let (fg, bg) = (c.feature_group_count, c.batch_group_count);
+    let mut cfg = c.clone();
+    let (lhs, rhs) = (x[0], x[1]);
+    let (out, axis) = match (lhs.axis, rhs.axis) {
+        (Some(la), Some(ra)) => {
+            let new_lhs = if bg > 1 {
+                cfg.batch_group_count = bg * n;
+                reshape_axis_into(b, la, ib, lhs.t)?
+            } else {
+                cfg.feature_group_count = fg * n;
+                reshape_axis_into(b, la, ifeat, lhs.t)?
+            };
+            let new_rhs = reshape_axis_into(b, ra, ko, rhs.t)?;
+            let o = b.convolution(new_lhs, new_rhs, cfg)?;
+            (reshape_axis_out_of(b, of, n, o)?, of)
+        }
+        (Some(la), None) => {
+            let new_lhs = if bg == 1 {
+                reshape_axis_into(b, la, ib, lhs.t)?
+            } else {
+                // Batch groups are the major part of the input batch: put the examples
+                // inside each group.
+                let l = reshape_axis_out_of(b, ib + usize::from(la <= ib), bg, lhs.t)?;
+                let l = reshape_axis_into(b, la + usize::from(ib < la), ib + 1, l)?;
+                reshape_axis_into(b, ib, ib, l)?
+            };
+            let o = b.convolution(new_lhs, rhs.t, cfg)?;
+            (reshape_axis_out_of(b, ob, n, o)?, ob)
+        }
+        (None, Some(ra)) => {
+            if fg == 1 && bg == 1 {
+                let new_rhs = reshape_axis_into(b, ra, ko, rhs.t)?;
+                let o = b.convolution(lhs.t, new_rhs, cfg)?;
+                (reshape_axis_out_of(b, of, n, o)?, of)
+            } else {
+                // Groups are the major part of the output features: put the examples inside
+                // each group, and take them out of the result the same way.
+                let g = if fg > 1 { fg } else { bg };
+                let r = reshape_axis_out_of(b, ko + usize::from(ra <= ko), g, rhs.t)?;
+                let r = reshape_axis_into(b, ra + usize::from(ko < ra), ko + 1, r)?;
+                let r = reshape_axis_into(b, ko, ko, r)?;
+                let o = b.convolution(lhs.t, r, cfg)?;
+                let o = reshape_axis_out_of(b, of, g, o)?;
+                let o = reshape_axis_out_of(b, of + 1, n, o)?;
+                (reshape_axis_into(b, of, of + 1, o)?, of)
+            }
+        }
+        (None, None) => {
+            return not_batchable("convolution", "internal: neither operand is batched")
+        }
+    };
+    Ok(vec![Batched::new(out, Some(axis))])
 }

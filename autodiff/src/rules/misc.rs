@@ -1,9 +1,10 @@
 //! Rules of the remaining primitives: random bits have no derivative, a barrier passes
-//! cotangents through, `stop_gradient` stops them, custom calls are opaque.
+//! cotangents through, `stop_gradient` stops them, custom calls are opaque (batched by a
+//! loop over the examples).
 
 use hlo_builder::{Builder, MiscOp, Value};
 
-use super::common::{linear, At, Cts, Jvp};
+use super::common::{linear, per_example_loop, At, Bat, Batched, Cts, Jvp};
 use crate::error::{not_diff, Result};
 
 /// The VJP of one of these nodes.
@@ -26,5 +27,23 @@ pub(crate) fn jvp(b: &mut Builder, op: &MiscOp, at: &At, tin: &[Option<Value>]) 
         MiscOp::OptimizationBarrier => linear(b, at.node, &at.x, tin),
         MiscOp::StopGradient => Ok(Jvp::Tangents(vec![None])),
         MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } => Ok(Jvp::FromVjp),
+    }
+}
+
+/// The batching rule of one of these nodes. A barrier and `stop_gradient` pass every value
+/// through with its batch axis. Random bits from a batched state, and custom calls (opaque
+/// to us), run once per example in a counted loop, so every example gets exactly what it
+/// would get alone: its own state's bits, the target called on its own operands.
+pub(crate) fn batch(b: &mut Builder, op: &MiscOp, at: &Bat) -> Result<Vec<Batched>> {
+    match op {
+        MiscOp::OptimizationBarrier | MiscOp::StopGradient => {
+            let ts: Vec<Value> = at.x.iter().map(|v| v.t).collect();
+            let r = b.record(&at.node.op, &ts, &[])?;
+            Ok(r.into_iter()
+                .zip(at.x)
+                .map(|(t, v)| Batched::new(t, v.axis))
+                .collect())
+        }
+        MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } => per_example_loop(b, at),
     }
 }

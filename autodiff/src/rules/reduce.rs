@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use hlo_builder::{BinaryOp, Builder, Computation, ReduceOp, Reducer, Value, WindowConfig};
 
-use super::common::{linear, sum_all, ty, via, At, Cts, Cx, Jvp};
-use crate::error::{not_diff, Result};
+use super::common::{
+    align, front, linear, per_example_loop, shift, sum_all, ty, via, At, Bat, Batched, Cts, Cx, Jvp,
+};
+use crate::error::{not_batchable, not_diff, Result};
 
 const UNROLL_LIMIT: i64 = 256;
 /// Products over at most this many elements are differentiated by unrolling (exact at zeros).
@@ -389,4 +391,106 @@ fn reduce_window(
         }
         Ok(acc)
     })
+}
+
+/// The batching rule of a reduction. With shared init values the batch is one more kept axis
+/// (`reduce`) or a window axis of size 1 (`reduce_window`). With init values per example, a
+/// named reducer reduces from its identity and then combines each example's init value once
+/// (for windows only the idempotent max/min/and/or, which do not care how often padding
+/// repeats the init value); anything else runs once per example in a counted loop.
+pub(crate) fn batch(b: &mut Builder, op: &ReduceOp, at: &Bat) -> Result<Vec<Batched>> {
+    let (x, n, node) = (at.x, at.n, at.node);
+    let m = x.len() / 2;
+    let (inputs, inits) = x.split_at(m);
+    let shared_inits = inits.iter().all(|i| i.axis.is_none());
+    let reducer = op.reducer();
+    let folds_in = match op {
+        ReduceOp::Reduce { .. } => {
+            matches!(
+                reducer,
+                Reducer::Sum
+                    | Reducer::Product
+                    | Reducer::Max
+                    | Reducer::Min
+                    | Reducer::And
+                    | Reducer::Or
+            )
+        }
+        ReduceOp::ReduceWindow { .. } => {
+            matches!(
+                reducer,
+                Reducer::Max | Reducer::Min | Reducer::And | Reducer::Or
+            )
+        }
+    };
+    if !shared_inits && !folds_in {
+        return per_example_loop(b, at);
+    }
+    let (ts, a) = align(b, inputs, n)?;
+    let mut ops = ts;
+    let mut starts = Vec::with_capacity(m);
+    for &i in inits {
+        starts.push(if shared_inits {
+            i.t
+        } else {
+            let t = ty(b, i.t)?.ty;
+            b.reducer_identity(reducer, t)?
+        });
+    }
+    ops.extend(starts);
+    let (new, out_axis) = match op {
+        ReduceOp::Reduce { dimensions, .. } => {
+            let d: Vec<i64> = dimensions.iter().map(|&d| shift(d, a)).collect();
+            let below = d.iter().filter(|&&k| k < a as i64).count();
+            let r = ReduceOp::Reduce {
+                dimensions: d,
+                reducer,
+            };
+            (r, a - below)
+        }
+        ReduceOp::ReduceWindow { window, .. } => {
+            let mut w = window.clone();
+            w.dimensions.insert(a, 1);
+            w.strides.insert(a, 1);
+            w.base_dilations.insert(a, 1);
+            w.window_dilations.insert(a, 1);
+            w.padding.insert(a, (0, 0));
+            (ReduceOp::ReduceWindow { window: w, reducer }, a)
+        }
+    };
+    let out = b.record(&new.into(), &ops, &node.regions)?;
+    if shared_inits {
+        return Ok(out
+            .into_iter()
+            .map(|t| Batched::new(t, Some(out_axis)))
+            .collect());
+    }
+    // Fold each example's init value in once.
+    let combine = match reducer {
+        Reducer::Sum => BinaryOp::Add,
+        Reducer::Product => BinaryOp::Mul,
+        Reducer::Max => BinaryOp::Max,
+        Reducer::Min => BinaryOp::Min,
+        Reducer::And => BinaryOp::And,
+        Reducer::Or => BinaryOp::Or,
+        Reducer::Replace | Reducer::Custom => {
+            return not_batchable(node.op.name(), "internal: no named reducer to fold with")
+        }
+    };
+    let mut res = Vec::with_capacity(m);
+    for (j, r) in out.into_iter().enumerate() {
+        let dims = ty(b, r)?.dims.to_vec();
+        let init = match inits[j].axis {
+            Some(_) => {
+                let v = front(b, inits[j], n)?;
+                b.broadcast_in_dim(v, &dims, [out_axis as i64])?
+            }
+            None => b.broadcast_in_dim(inits[j].t, &dims, [])?,
+        };
+        res.push(Batched::new(
+            b.binary_same_shape(combine, r, init)?,
+            Some(out_axis),
+        ));
+    }
+    Ok(res)
 }

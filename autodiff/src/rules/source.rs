@@ -2,8 +2,8 @@
 
 use hlo_builder::SourceOp;
 
-use super::common::{At, Cts, Jvp};
-use crate::error::Result;
+use super::common::{At, Batched, Cts, Jvp};
+use crate::error::{not_batchable, Result};
 
 /// The VJP of a source node: it has no operands.
 pub(crate) fn vjp(op: &SourceOp) -> Result<Cts> {
@@ -19,6 +19,16 @@ pub(crate) fn jvp(op: &SourceOp, at: &At) -> Result<Jvp> {
     match op {
         SourceOp::Parameter { .. } | SourceOp::Constant { .. } | SourceOp::Iota { .. } => {
             Ok(Jvp::Tangents(vec![None; at.y.len()]))
+        }
+    }
+}
+
+/// The batching rule of a source node: sources have no operands, so they are never batched
+/// (the sweep re-records nodes whose operands are all shared as they are).
+pub(crate) fn batch(op: &SourceOp) -> Result<Vec<Batched>> {
+    match op {
+        SourceOp::Parameter { .. } | SourceOp::Constant { .. } | SourceOp::Iota { .. } => {
+            not_batchable(op.name(), "internal: a source has no batched operand")
         }
     }
 }

@@ -72,3 +72,70 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
         assert!(ok, "{what}[{i}]: got {g}, want {w}");
     }
 }
+
+/// The convolutions both rule tables check (finite differences and batching): name, input
+/// dims, kernel dims, config. Strides, padding, both dilations, feature and batch groups.
+pub fn conv_cases() -> Vec<(&'static str, Vec<i64>, Vec<i64>, ConvConfig)> {
+    let mut v = Vec::new();
+    let mut c = ConvConfig::new(ConvDims::nhwc(2));
+    c.window_strides = vec![2, 1];
+    c.padding = vec![(1, 1), (0, 2)];
+    v.push((
+        "conv_nhwc_stride_pad",
+        vec![2, 5, 5, 3],
+        vec![3, 3, 3, 4],
+        c,
+    ));
+    let mut c = ConvConfig::new(ConvDims::nchw(2));
+    c.rhs_dilation = vec![2, 1];
+    c.padding = vec![(1, 0), (1, 1)];
+    v.push((
+        "conv_nchw_rhs_dilation",
+        vec![2, 3, 6, 5],
+        vec![4, 3, 2, 3],
+        c,
+    ));
+    let mut c = ConvConfig::new(ConvDims::nhwc(1));
+    c.lhs_dilation = vec![2];
+    c.window_strides = vec![2];
+    c.padding = vec![(2, 1)];
+    v.push(("conv1d_lhs_dilation", vec![2, 5, 2], vec![3, 2, 3], c));
+    let mut c = ConvConfig::new(ConvDims::nhwc(2));
+    c.feature_group_count = 2;
+    v.push(("conv_feature_groups", vec![1, 4, 4, 4], vec![2, 2, 2, 6], c));
+    let mut c = ConvConfig::new(ConvDims::nhwc(2));
+    c.batch_group_count = 2;
+    v.push(("conv_batch_groups", vec![4, 3, 3, 2], vec![2, 2, 2, 4], c));
+    v
+}
+
+/// Runs a table of cases (`AUTODIFF_CASE=name` runs one), each with its own seed, catching
+/// each case's panic so that one report names every failing case.
+pub fn run_table<C>(
+    cases: &[C],
+    name: impl Fn(&C) -> &'static str,
+    seed: u64,
+    check: impl Fn(&C, u64),
+) -> usize {
+    let only = std::env::var("AUTODIFF_CASE").ok();
+    let mut ran = 0;
+    let mut failed = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        if only.as_deref().is_some_and(|o| o != name(c)) {
+            continue;
+        }
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c, seed + i as u64)));
+        if r.is_err() {
+            failed.push(name(c));
+        }
+        ran += 1;
+    }
+    assert!(ran > 0, "no case named {only:?}");
+    assert!(
+        failed.is_empty(),
+        "{} of {ran} cases failed: {failed:?}",
+        failed.len()
+    );
+    ran
+}

@@ -527,35 +527,9 @@ fn dot_conv_cases() -> Vec<Case> {
             },
         )
     };
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.window_strides = vec![2, 1];
-    c.padding = vec![(1, 1), (0, 2)];
-    v.push(conv(
-        "conv_nhwc_stride_pad",
-        &[2, 5, 5, 3],
-        &[3, 3, 3, 4],
-        c,
-    ));
-    let mut c = ConvConfig::new(ConvDims::nchw(2));
-    c.rhs_dilation = vec![2, 1];
-    c.padding = vec![(1, 0), (1, 1)];
-    v.push(conv(
-        "conv_nchw_rhs_dilation",
-        &[2, 3, 6, 5],
-        &[4, 3, 2, 3],
-        c,
-    ));
-    let mut c = ConvConfig::new(ConvDims::nhwc(1));
-    c.lhs_dilation = vec![2];
-    c.window_strides = vec![2];
-    c.padding = vec![(2, 1)];
-    v.push(conv("conv1d_lhs_dilation", &[2, 5, 2], &[3, 2, 3], c));
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.feature_group_count = 2;
-    v.push(conv("conv_feature_groups", &[1, 4, 4, 4], &[2, 2, 2, 6], c));
-    let mut c = ConvConfig::new(ConvDims::nhwc(2));
-    c.batch_group_count = 2;
-    v.push(conv("conv_batch_groups", &[4, 3, 3, 2], &[2, 2, 2, 4], c));
+    for (name, xi, ki, cfg) in conv_cases() {
+        v.push(conv(name, &xi, &ki, cfg));
+    }
     v
 }
 
@@ -858,6 +832,43 @@ fn control_cases() -> Vec<Case> {
         },
     ));
     v.push(case(
+        "scan_rnn",
+        &[
+            (&[2], -1.0, 1.0),
+            (&[2, 2], -0.8, 0.8),
+            (&[4, 2], -1.0, 1.0),
+        ],
+        true,
+        |b, x| {
+            // h = tanh(w h + x_i), stacking h and h^2: the stacks are written, never read.
+            let (c, ys) = b.scan(&[x[0], x[1]], &[x[2]], |b, c, xi| {
+                let h = b.matmul(c[1], c[0])?;
+                let h = b.add(h, xi[0])?;
+                let h = b.tanh(h)?;
+                Ok((vec![h, c[1]], vec![h, b.mul(h, h)?]))
+            })?;
+            let s = b.reduce_sum(ys[0], [0])?;
+            let q = b.reduce_sum(ys[1], [0])?;
+            let s = b.add(s, q)?;
+            Ok(b.add(s, c[0])?)
+        },
+    ));
+    v.push(case(
+        "scan_reverse",
+        &[(&[], -1.0, 1.0), (&[3, 2], -1.0, 1.0)],
+        true,
+        |b, x| {
+            let (c, ys) = b.scan_with(3, true, &[x[0]], &[x[1]], |b, c, xi| {
+                let s = b.sin(c[0])?;
+                let y = b.mul(xi[0], s)?;
+                let n = b.reduce_sum(y, [0])?;
+                Ok((vec![b.add(c[0], n)?], vec![y]))
+            })?;
+            let s = b.reduce_sum(ys[0], [1])?;
+            Ok(b.add(s, c[0])?)
+        },
+    ));
+    v.push(case(
         "while_counter_with_constants",
         &[(&[2], -1.0, 1.0)],
         true,
@@ -1009,25 +1020,6 @@ fn every_rule_matches_finite_differences() {
     all.extend(factor_solve_cases());
     all.extend(reduce_cases());
     all.extend(control_cases());
-    let only = std::env::var("AUTODIFF_CASE").ok();
-    let mut ran = 0;
-    let mut failed = Vec::new();
-    for (i, c) in all.iter().enumerate() {
-        if only.as_deref().is_some_and(|o| o != c.name) {
-            continue;
-        }
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(c, 1000 + i as u64)))
-            .is_err()
-        {
-            failed.push(c.name);
-        }
-        ran += 1;
-    }
-    assert!(ran > 0);
-    assert!(
-        failed.is_empty(),
-        "{} of {ran} cases failed: {failed:?}",
-        failed.len()
-    );
+    let ran = run_table(&all, |c| c.name, 1000, check);
     eprintln!("{ran} rule cases checked against finite differences");
 }

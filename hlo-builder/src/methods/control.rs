@@ -1,4 +1,4 @@
-//! Control flow: `while` (and the counted `fori_loop`), `if`, `case` and calls.
+//! Control flow: `while` (and the counted `fori_loop` and `scan`), `if`, `case` and calls.
 
 use std::sync::Arc;
 
@@ -144,6 +144,170 @@ impl Builder {
             smallvec![cond, body],
         )?;
         Ok(r[1..].to_vec())
+    }
+
+    /// A loop over the leading axis of `xs`, carrying state and stacking outputs (JAX's
+    /// `lax.scan`): `for i in 0..n { (carry, y_i) = body(carry, x_i) }` where `x_i` is row
+    /// `i` of each of `xs` (all with `n` rows). Returns the final carry and the `ys` stacked
+    /// along a new leading axis of `n`.
+    ///
+    /// Recorded as a counted loop (the graph knows its trip count) that reads row `i` with
+    /// `dynamic_slice` and writes `y_i` with `dynamic_update_slice`, so it is differentiated
+    /// in both modes and batched by the `while` rules, never unrolled. `xs` must not be empty
+    /// (use [`scan_with`](Self::scan_with) to give the length).
+    ///
+    /// Shapes: `C_j (carry), X_k[n, x_k...] -> (C_j, Y_l[n, y_l...])`, `body: (C_j, X_k[x_k...]) -> (C_j, Y_l[y_l...])`.
+    pub fn scan(
+        &mut self,
+        init: &[Value],
+        xs: &[Value],
+        body: impl FnOnce(&mut Builder, &[Value], &[Value]) -> Result<(Vec<Value>, Vec<Value>)>,
+    ) -> Result<(Vec<Value>, Vec<Value>)> {
+        let Some(&first) = xs.first() else {
+            return shape_err(
+                "scan",
+                "needs at least one sequence in `xs` to know the length; use scan_with",
+            );
+        };
+        let t = self.value("scan", first)?.1;
+        let Some(&n) = t.dims.first() else {
+            return shape_err(
+                "scan",
+                format!("sequence {t} has no leading axis to scan over"),
+            );
+        };
+        self.scan_with(n, false, init, xs, body)
+    }
+
+    /// [`scan`](Self::scan) over `length` steps (every one of `xs` has `length` rows; `xs`
+    /// may be empty), walking the rows from last to first when `reverse` (`ys` row `i` still
+    /// belongs to `x_i`).
+    ///
+    /// Shapes: as [`scan`](Self::scan) with `n = length`.
+    pub fn scan_with(
+        &mut self,
+        length: i64,
+        reverse: bool,
+        init: &[Value],
+        xs: &[Value],
+        body: impl FnOnce(&mut Builder, &[Value], &[Value]) -> Result<(Vec<Value>, Vec<Value>)>,
+    ) -> Result<(Vec<Value>, Vec<Value>)> {
+        let op = "scan";
+        let trips = match i32::try_from(length) {
+            Ok(t) if t >= 0 => t,
+            _ => return shape_err(op, format!("length {length} must be in 0..=2^31-1")),
+        };
+        let carry_tys = self.types(op, init)?;
+        let seq_tys = self.types(op, xs)?;
+        let mut row_tys = Vec::with_capacity(xs.len());
+        for (k, t) in seq_tys.iter().enumerate() {
+            if t.dims.first() != Some(&length) {
+                return shape_err(
+                    op,
+                    format!("sequence {k} is {t}; every sequence needs a leading axis of {length}"),
+                );
+            }
+            row_tys.push(TensorType::new(t.ty, &t.dims[1..]));
+        }
+        // The step, recorded once: (carry, x_i) -> (carry, y_i).
+        let nc = init.len();
+        let mut step_tys = carry_tys.clone();
+        step_tys.extend(row_tys.iter().cloned());
+        let mut ny = 0;
+        let step = Builder::computation("scan_step", &step_tys, |b, a| {
+            let (c, y) = body(b, &a[..nc], &a[nc..])?;
+            if c.len() != nc {
+                return shape_err(
+                    op,
+                    format!("the body returned {} carry values for {nc}", c.len()),
+                );
+            }
+            ny = y.len();
+            let mut out = c;
+            out.extend(y);
+            Ok(out)
+        })?;
+        let out_tys = step.result_types();
+        if out_tys[..nc] != carry_tys[..] {
+            return shape_err(
+                op,
+                format!(
+                    "the body returns the carry as ({}), it came in as ({})",
+                    crate::ops::common::list(&out_tys[..nc]),
+                    crate::ops::common::list(&carry_tys)
+                ),
+            );
+        }
+        let y_tys: Vec<TensorType> = out_tys[nc..nc + ny].to_vec();
+        let stack_ty = |t: &TensorType| {
+            let mut d = vec![length];
+            d.extend(t.dims.iter().copied());
+            TensorType::new(t.ty, d)
+        };
+        // Loop state: (i, carry..., xs..., stacked ys...).
+        let nx = xs.len();
+        let s32 = TensorType::scalar(ElementType::S32);
+        let mut state_tys = vec![s32];
+        state_tys.extend(carry_tys.iter().cloned());
+        state_tys.extend(seq_tys.iter().cloned());
+        state_tys.extend(y_tys.iter().map(stack_ty));
+        let cond = Builder::computation("scan_cond", &state_tys, move |b, a| {
+            let n = b.scalar(ElementType::S32, trips as f64)?;
+            Ok(vec![b.lt(a[0], n)?])
+        })?;
+        let body = Builder::computation("scan_body", &state_tys, |b, a| {
+            let i = a[0];
+            let row = if reverse {
+                let last = b.scalar(ElementType::S32, (trips - 1) as f64)?;
+                b.sub(last, i)?
+            } else {
+                i
+            };
+            let zero = b.scalar(ElementType::S32, 0.0)?;
+            let starts = |rank: usize| {
+                let mut st = vec![row];
+                st.extend(std::iter::repeat_n(zero, rank));
+                st
+            };
+            let mut args = a[1..1 + nc].to_vec();
+            for (k, t) in row_tys.iter().enumerate() {
+                let mut sz = vec![1];
+                sz.extend(t.dims.iter().copied());
+                let sl = b.dynamic_slice(a[1 + nc + k], &starts(t.rank()), sz)?;
+                args.push(b.reshape(sl, &t.dims)?);
+            }
+            let r = b.inline(&step, &args)?;
+            let one = b.scalar(ElementType::S32, 1.0)?;
+            let mut next = vec![b.add(i, one)?];
+            next.extend_from_slice(&r[..nc]);
+            next.extend_from_slice(&a[1 + nc..1 + nc + nx]);
+            for (l, t) in y_tys.iter().enumerate() {
+                let mut d1 = vec![1];
+                d1.extend(t.dims.iter().copied());
+                let y1 = b.reshape(r[nc + l], d1)?;
+                let acc = a[1 + nc + nx + l];
+                next.push(b.dynamic_update_slice(acc, y1, &starts(t.rank()))?);
+            }
+            Ok(next)
+        })?;
+        let mut init_state = vec![self.scalar(ElementType::S32, 0.0)?];
+        init_state.extend_from_slice(init);
+        init_state.extend_from_slice(xs);
+        for t in &y_tys {
+            let st = stack_ty(t);
+            init_state.push(self.splat(st.ty, &st.dims, 0.0)?);
+        }
+        let counted = Some(Counted {
+            counter: 0,
+            start: 0,
+            limit: length,
+        });
+        let r = self.record_owned(
+            ControlOp::While { counted }.into(),
+            &init_state,
+            smallvec![cond, body],
+        )?;
+        Ok((r[1..1 + nc].to_vec(), r[1 + nc + nx..].to_vec()))
     }
 
     /// `if pred { true_branch(args) } else { false_branch(args) }`; `pred` is pred[].

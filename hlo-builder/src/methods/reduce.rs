@@ -219,6 +219,21 @@ impl Builder {
         axes: &[i64],
     ) -> Result<Value> {
         let t = self.value(op, x)?.1;
+        let init = self.identity_of(op, which, t.ty)?;
+        Ok(self.reduce_by(&[x], &[init], axes, which)?[0])
+    }
+
+    /// The identity of the named `reducer` as a scalar of element type `ty` (0 for sum and
+    /// or, 1 for product, the lowest value for max, the highest for min, all bits set for
+    /// and).
+    ///
+    /// Shapes: `-> ty[]`.
+    pub fn reducer_identity(&mut self, reducer: Reducer, ty: ElementType) -> Result<Value> {
+        self.identity_of("reducer_identity", reducer, ty)
+    }
+
+    fn identity_of(&mut self, op: &'static str, which: Reducer, ty: ElementType) -> Result<Value> {
+        let t = TensorType::scalar(ty);
         let init = match which {
             Reducer::Sum | Reducer::Or => 0.0,
             Reducer::Product => 1.0,
@@ -240,8 +255,7 @@ impl Builder {
         if t.ty == ElementType::Token || t.ty.byte_size().is_none() {
             return shape_err(op, format!("operand {t} has no reducible element type"));
         }
-        let init = self.splat(t.ty, [], init)?;
-        Ok(self.reduce_by(&[x], &[init], axes, which)?[0])
+        self.splat(t.ty, [], init)
     }
 
     /// Sum over `axes`. Shapes: `T[d...] -> T[d without axes]`.
@@ -348,6 +362,60 @@ impl Builder {
         let s = self.reduce_sum(e, [axis])?;
         let s = self.keep_dims(s, &t, &[axis])?;
         self.div(e, s)
+    }
+
+    /// Mean cross-entropy of `logits` `[..., classes]` against integer `labels` `[...]` in
+    /// `0..classes`: `-mean(log_softmax(logits)[..., label])`. Shapes: `T[d..., c]`,
+    /// `int[d...]` -> `T[]`.
+    pub fn cross_entropy(&mut self, logits: Value, labels: Value) -> Result<Value> {
+        let op = "cross_entropy";
+        let ty = self.float_op(op, logits)?;
+        let lt = self.ty(labels)?.clone();
+        if ty.rank() == 0 || lt.dims.as_slice() != &ty.dims[..ty.rank() - 1] {
+            return shape_err(
+                op,
+                format!("labels {lt} must have the logits' {ty} axes but the last"),
+            );
+        }
+        if !lt.ty.is_integer() {
+            return shape_err(op, format!("labels {lt} must be integers"));
+        }
+        let last = ty.rank() as i64 - 1;
+        let oh = self.one_hot(labels, ty.dims[ty.rank() - 1], ty.ty)?;
+        self.picked_log_softmax(logits, oh, last)
+    }
+
+    /// Mean cross-entropy of `logits` `[..., classes]` against target distributions of the
+    /// same shape (e.g. one-hot rows): `-mean(sum(targets * log_softmax(logits), -1))`.
+    pub fn softmax_cross_entropy(&mut self, logits: Value, targets: Value) -> Result<Value> {
+        let op = "softmax_cross_entropy";
+        let ty = self.float_op(op, logits)?;
+        let tt = self.ty(targets)?.clone();
+        if ty.rank() == 0 || tt != ty {
+            return shape_err(
+                op,
+                format!(
+                    "targets {tt} must have the type of the logits {ty} (which need a class axis)"
+                ),
+            );
+        }
+        self.picked_log_softmax(logits, targets, ty.rank() as i64 - 1)
+    }
+
+    /// `-mean(sum(weights * log_softmax(x, axis), axis))`.
+    fn picked_log_softmax(&mut self, x: Value, weights: Value, axis: i64) -> Result<Value> {
+        let lp = self.log_softmax(x, axis)?;
+        let picked = self.mul(lp, weights)?;
+        let s = self.reduce_sum(picked, [axis])?;
+        let m = self.mean(s)?;
+        self.neg(m)
+    }
+
+    /// Mean squared error `mean((x - y)²)` (same types). Shapes: `T[d...]`, `T[d...]` -> `T[]`.
+    pub fn mse(&mut self, x: Value, y: Value) -> Result<Value> {
+        let d = self.sub(x, y)?;
+        let d2 = self.mul(d, d)?;
+        self.mean(d2)
     }
 
     /// Log-softmax along `axis`: `x - logsumexp(x)`. Shapes: `T[d...] -> T[d...]`.
