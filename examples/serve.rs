@@ -134,6 +134,9 @@ fn export_then_serve(out: &Path) -> Result<bool, Box<dyn Error>> {
     Ok(ok)
 }
 
+/// Predicted classes, and (batch size, milliseconds) of each new size's first call.
+type Served = (Vec<i32>, Vec<(usize, f64)>);
+
 fn serve_artifact(path: &Path) -> Result<bool, Box<dyn Error>> {
     let exported = Exported::load(path)?;
     println!(
@@ -151,7 +154,7 @@ fn serve_artifact(path: &Path) -> Result<bool, Box<dyn Error>> {
 
     // Serves the test set in batches of `n` (the last one shorter if `n` does not divide
     // it); returns the predicted classes and the time of each new size's first call.
-    let serve_in = |n: usize| -> Result<(Vec<i32>, Vec<(usize, f64)>), Box<dyn Error>> {
+    let serve_in = |n: usize| -> Result<Served, Box<dyn Error>> {
         let mut classes = Vec::with_capacity(rows);
         let mut first_calls = Vec::new();
         for start in (0..rows).step_by(n) {
