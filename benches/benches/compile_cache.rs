@@ -1,0 +1,87 @@
+//! The compilation cache: a cold compile against a cache hit, for the digits MLP train step
+//! (64-128-128-10, ReLU, sparse softmax cross-entropy, Adam; batch 64; one executable with
+//! donated state), as `train_digits` records it.
+//!
+//! - `compile`: `Client::compile_with` of the step's StableHLO, with the cache off (the
+//!   plugin compiles) and with a cache holding its entry (read, checksum, load, shape check);
+//! - `train_step`: `TrainStep::compile_with_options` end to end (record, differentiate,
+//!   lower, compile or load, upload the initial state), cache off and hit.
+//!
+//! The plugin is $PJRT_PLUGIN or the set-up's default (0.115).
+
+use std::time::Duration;
+
+use autodiff::train::nn::{self, Activation, Model};
+use autodiff::train::optim::Adam;
+use autodiff::train::TrainStep;
+use criterion::{criterion_group, criterion_main, Criterion};
+use hlo_builder::{ElementType, TensorType};
+use pjrt::{Client, ClientOptions, CompileCache, CompileOptions, Plugin, Program};
+
+/// The digits MLP train step, compiled with `options`.
+fn digits_step(client: &Client, options: &CompileOptions) -> TrainStep {
+    let model = nn::Mlp::new("mlp", &[64, 128, 128, 10], Activation::Relu);
+    let specs = model.params();
+    let initial = nn::init_all(&specs, 42);
+    TrainStep::compile_with_options(
+        client,
+        "mlp_digits_step",
+        &specs,
+        &initial,
+        &[
+            ("x", TensorType::new(ElementType::F32, [64, 64])),
+            ("y", TensorType::new(ElementType::S32, [64])),
+        ],
+        |b, p, x| {
+            let logits = model.forward(b, p, x[0])?;
+            nn::sparse_softmax_cross_entropy(b, logits, x[1])
+        },
+        &Adam::new(1e-3),
+        options,
+    )
+    .expect("the digits MLP train step compiles")
+}
+
+fn compile_cache(c: &mut Criterion) {
+    let plugin = Plugin::load_default().expect("plugin");
+    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
+    eprintln!(
+        "plugin {} (API {})",
+        plugin.path().display(),
+        plugin.api_version()
+    );
+    let off = CompileOptions::new().no_compile_cache();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let cache = CompileCache::new(dir.path()).expect("cache folder");
+    let on = CompileOptions::new().compile_cache(cache.clone());
+
+    let program = Program::mlir_text(digits_step(&client, &off).module_text());
+    // Fill the cache once; every iteration of the hit benchmarks must then be a hit.
+    client.compile_with(&program, &on).expect("compile");
+    digits_step(&client, &on);
+
+    let mut g = c.benchmark_group("compile_cache/digits_mlp_train_step");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    g.bench_function("compile/cache_off", |b| {
+        b.iter(|| client.compile_with(&program, &off).expect("compile"))
+    });
+    g.bench_function("compile/cache_hit", |b| {
+        b.iter(|| client.compile_with(&program, &on).expect("load"))
+    });
+    g.bench_function("train_step/cache_off", |b| {
+        b.iter(|| digits_step(&client, &off))
+    });
+    g.bench_function("train_step/cache_hit", |b| {
+        b.iter(|| digits_step(&client, &on))
+    });
+    g.finish();
+    let s = cache.stats();
+    assert!(
+        s.misses == 2 && s.rejected == 0 && s.hits > 0,
+        "the hit benchmarks must only hit: {s}"
+    );
+    eprintln!("compile cache: {s}");
+}
+
+criterion_group!(benches, compile_cache);
+criterion_main!(benches);
