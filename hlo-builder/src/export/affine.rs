@@ -7,8 +7,8 @@
 //! sizes check them. An integer with `a != 0` follows the batch; specializing to `n` adds
 //! `a·(n - B)` to its value at `B`.
 
+use super::error::ExportError;
 use super::tokens::{Enc, Tok};
-use super::ExportError;
 use crate::ops::source::scalar_bytes;
 use crate::types::ElementType;
 

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{ExportError, Exported};
+use super::artifact::Exported;
+use super::error::ExportError;
 use crate::module::Executable;
 
 /// An [`Exported`] function on a client: weights uploaded once, one compiled executable per
