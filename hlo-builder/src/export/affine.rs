@@ -30,8 +30,12 @@ impl Follow {
     }
 }
 
+/// The largest export batch size (the builder's element bound, so every probe size and
+/// every difference of dimensions stays far from overflow).
+pub(crate) const MAX_BATCH: i64 = crate::ops::common::MAX_ELEMENTS;
+
 /// The batch sizes a function is recorded at: the export size and the next one (to fit),
-/// then the sizes that check the fit.
+/// then the sizes that check the fit. `batch` is at most [`MAX_BATCH`].
 pub(crate) fn probes(batch: i64) -> Vec<i64> {
     let mut v = vec![batch, batch + 1];
     for p in [1, 2, 3, 2 * batch + 1] {
@@ -109,7 +113,13 @@ pub(crate) fn fit(name: &str, probes: &[i64], graphs: &[Enc]) -> Result<Vec<Foll
         };
         match (t0, t1) {
             (Tok::I(v0), Tok::I(v1)) => {
-                let slope = v1 - v0;
+                let Some(slope) = v1.checked_sub(*v0) else {
+                    return Err(ExportError::NotAffine {
+                        name: name.to_string(),
+                        what: base.what(pos),
+                        detail: format!("an integer goes from {v0} to {v1}"),
+                    });
+                };
                 let at = |p: i64| v0.checked_add(slope.checked_mul(p - b0)?);
                 for (p, t) in others() {
                     match t {

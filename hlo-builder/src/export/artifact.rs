@@ -106,7 +106,7 @@ impl fmt::Display for Signature {
             if i > 0 {
                 f.write_str(",")?;
             }
-            let c = d - a * self.batch;
+            let c = d.wrapping_sub(a.wrapping_mul(self.batch));
             match (a, c) {
                 (0, _) => write!(f, "{d}")?,
                 (1, 0) => f.write_str("batch")?,
@@ -179,13 +179,16 @@ impl Exported {
         F: Fn(&mut Builder, i64, &[Value]) -> crate::Result<Vec<Value>>,
     {
         let name = name.into();
-        if batch < 1 {
+        if !(1..=affine::MAX_BATCH).contains(&batch) {
             return Err(ExportError::Record {
                 name,
                 batch,
                 source: Box::new(crate::Error::Shape {
                     op: "export",
-                    message: "the export batch size must be at least 1".into(),
+                    message: format!(
+                        "the export batch size must be between 1 and {}, not {batch}",
+                        affine::MAX_BATCH
+                    ),
                 }),
             });
         }
@@ -345,7 +348,13 @@ impl Exported {
                         "`{name}` changes type with the batch"
                     )));
                 }
-                let slopes = t0.dims.iter().zip(&t1.dims).map(|(a, b)| b - a).collect();
+                let slopes = t0
+                    .dims
+                    .iter()
+                    .zip(&t1.dims)
+                    .map(|(a, b)| b.checked_sub(*a))
+                    .collect::<Option<Vec<i64>>>()
+                    .ok_or_else(|| ExportError::Format(format!("`{name}` has absurd dims")))?;
                 Ok(Signature {
                     name,
                     ty: t0,
@@ -437,12 +446,17 @@ impl Exported {
                     }
                     continue;
                 }
-                let off = d - (d0 - a * self.batch);
-                if off % a != 0 || off / a < 1 {
+                // d = d0 + a·(n - B), so n = (d - c) / a with c = d0 - a·B.
+                let off = a
+                    .checked_mul(self.batch)
+                    .and_then(|ab| d0.checked_sub(ab))
+                    .and_then(|c| d.checked_sub(c))
+                    .filter(|off| off.checked_rem(a) == Some(0) && off / a >= 1);
+                let Some(off) = off else {
                     return Err(bad(format!(
                         "expected {s}, got {got}: dimension {k} is {d}, which no batch size of at least 1 gives"
                     )));
-                }
+                };
                 let n = off / a;
                 match batch {
                     None => batch = Some((n, i, k)),
@@ -612,7 +626,7 @@ impl Exported {
             if !d.done() {
                 return Err(format!("{} tokens after the end", d.left()));
             }
-            if batch < 1 {
+            if !(1..=affine::MAX_BATCH).contains(&batch) {
                 return Err(format!("export batch {batch}"));
             }
             Ok(Exported {
@@ -748,4 +762,84 @@ fn replay(c: &codec::CompData, earlier: &[Arc<Computation>]) -> Result<Computati
         })
         .collect::<Result<Vec<_>, _>>()?;
     b.finish(&results).map_err(|e| e.to_string())
+}
+
+// Test code: `unwrap` and `panic!` here are the assertions.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Exported {
+        let w = Weight::f32("w", [3, 2], &[1.0, -1.0, 2.0, 0.5, -1.0, 1.0]).unwrap();
+        Exported::record("small", 4, vec![w], |b, batch, w| {
+            let x = b.parameter("x", ElementType::F32, [batch, 3])?;
+            let y = b.matmul(x, w[0])?;
+            let m = b.mean_axes(y, [0])?;
+            let r = b.reduce_sum(y, [1])?;
+            Ok(vec![b.relu(y)?, m, r])
+        })
+        .unwrap()
+    }
+
+    /// The artifact of `e` with its graph token `i` replaced by `t` (and a right digest).
+    fn forged(e: &Exported, i: usize, t: Tok) -> Vec<u8> {
+        let mut f = e.clone();
+        f.program[i] = t;
+        f.to_bytes()
+    }
+
+    #[test]
+    fn forged_graphs_are_errors_not_panics() {
+        let e = small();
+        let bytes = e.to_bytes();
+        assert_eq!(Exported::from_bytes(&bytes).unwrap(), e);
+        let mut refused = 0;
+        for i in 0..e.program.len() {
+            let replacements = match &e.program[i] {
+                Tok::I(_) => vec![
+                    Tok::I(i64::MAX),
+                    Tok::I(i64::MIN),
+                    Tok::I(-1),
+                    Tok::I(1 << 41),
+                ],
+                Tok::U(_) => vec![Tok::U(u64::MAX), Tok::U(1 << 33), Tok::U(7)],
+                Tok::B(_) => vec![Tok::B(Arc::from(&b"\xff\xfe"[..]))],
+                Tok::Splat(ty, _) => vec![Tok::Splat(*ty, Arc::from(&b"\x01"[..]))],
+            };
+            for t in replacements {
+                let Ok(f) = Exported::from_bytes(&forged(&e, i, t)) else {
+                    refused += 1;
+                    continue;
+                };
+                for n in [1, 5, 1 << 41] {
+                    if f.specialize(n).is_err() {
+                        refused += 1;
+                    }
+                }
+                let dims = [7i64, 3];
+                let _ = f.batch_of(&[(ElementType::F32, &dims)]);
+                let _ = f.inputs().iter().map(ToString::to_string).count();
+            }
+        }
+        assert!(
+            refused > e.program.len(),
+            "most forgeries are refused ({refused})"
+        );
+    }
+
+    #[test]
+    fn absurd_batch_sizes_are_refused() {
+        let f = |b: &mut Builder, batch: i64, _: &[Value]| {
+            let x = b.parameter("x", ElementType::F32, [batch])?;
+            Ok(vec![x])
+        };
+        for batch in [0, -3, i64::MAX, MAX_BATCH_FOR_TEST + 1] {
+            let e = Exported::record("x", batch, vec![], f).unwrap_err();
+            assert!(e.to_string().contains("export batch size"), "{e}");
+        }
+        let e = small();
+        assert!(e.specialize(0).is_err() && e.specialize(i64::MIN).is_err());
+    }
+
+    const MAX_BATCH_FOR_TEST: i64 = affine::MAX_BATCH;
 }
