@@ -16,7 +16,7 @@ use autodiff::train::optim::Adam;
 use autodiff::train::TrainStep;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hlo_builder::{ElementType, TensorType};
-use pjrt::{Client, ClientOptions, CompileCache, CompileOptions, Plugin, Program};
+use pjrt::{Client, CompileCache, CompileOptions, Program};
 
 /// The digits MLP train step, compiled with `options`.
 fn digits_step(client: &Client, options: &CompileOptions) -> TrainStep {
@@ -43,8 +43,7 @@ fn digits_step(client: &Client, options: &CompileOptions) -> TrainStep {
 }
 
 fn compile_cache(c: &mut Criterion) {
-    let plugin = Plugin::load_default().expect("plugin");
-    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
+    let (plugin, client) = benches::bench_client().expect("plugin and client");
     eprintln!(
         "plugin {} (API {})",
         plugin.path().display(),

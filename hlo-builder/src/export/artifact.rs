@@ -713,14 +713,7 @@ fn replay(c: &codec::CompData, earlier: &[Arc<Computation>]) -> Result<Computati
                 let operands = n
                     .operands
                     .iter()
-                    .map(|v| {
-                        vals.get(v.node.index())
-                            .and_then(|r| r.get(v.output as usize))
-                            .copied()
-                            .ok_or_else(|| {
-                                format!("{}: operand %{}#{} missing", at(), v.node.0, v.output)
-                            })
-                    })
+                    .map(|v| value_of(&vals, *v).map_err(|e| format!("{}: operand {e}", at())))
                     .collect::<Result<Vec<_>, _>>()?;
                 let regions = n
                     .regions
@@ -754,14 +747,17 @@ fn replay(c: &codec::CompData, earlier: &[Arc<Computation>]) -> Result<Computati
     let results = c
         .results
         .iter()
-        .map(|v| {
-            vals.get(v.node.index())
-                .and_then(|r| r.get(v.output as usize))
-                .copied()
-                .ok_or_else(|| format!("result %{}#{} of `{}` missing", v.node.0, v.output, c.name))
-        })
+        .map(|v| value_of(&vals, *v).map_err(|e| format!("result {e} of `{}`", c.name)))
         .collect::<Result<Vec<_>, _>>()?;
     b.finish(&results).map_err(|e| e.to_string())
+}
+
+/// The re-recorded value of `v` (the results of every node replayed so far, in order).
+fn value_of(vals: &[Vec<Value>], v: crate::graph::ValueId) -> Result<Value, String> {
+    vals.get(v.node.index())
+        .and_then(|r| r.get(v.output as usize))
+        .copied()
+        .ok_or_else(|| format!("%{}#{} missing", v.node.0, v.output))
 }
 
 // Test code: `unwrap` and `panic!` here are the assertions.

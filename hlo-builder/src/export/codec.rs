@@ -23,49 +23,76 @@ type R<T> = Result<T, String>;
 
 // ------------------------------------------------------------------ small enums
 
-fn reducer_tag(r: Reducer) -> u64 {
-    match r {
-        Reducer::Sum => 0,
-        Reducer::Product => 1,
-        Reducer::Max => 2,
-        Reducer::Min => 3,
-        Reducer::And => 4,
-        Reducer::Or => 5,
-        Reducer::Replace => 6,
-        Reducer::Custom => 7,
-    }
+/// For a fieldless enum, `$tag` (variant to number, an exhaustive match: a new variant does
+/// not compile until it is numbered here) and `$read` (number to variant), from one table.
+macro_rules! numbered {
+    ($tag:ident, $read:ident, $ty:ident, $what:literal, [$($v:ident = $n:literal),+ $(,)?]) => {
+        fn $tag(v: $ty) -> u64 {
+            match v {
+                $($ty::$v => $n,)+
+            }
+        }
+
+        fn $read(d: &mut Dec) -> R<$ty> {
+            Ok(match d.u($what)? {
+                $($n => $ty::$v,)+
+                t => return Err(format!("unknown {} {t}", $what)),
+            })
+        }
+    };
 }
 
-fn reducer(d: &mut Dec) -> R<Reducer> {
-    Ok(match d.u("reducer")? {
-        0 => Reducer::Sum,
-        1 => Reducer::Product,
-        2 => Reducer::Max,
-        3 => Reducer::Min,
-        4 => Reducer::And,
-        5 => Reducer::Or,
-        6 => Reducer::Replace,
-        7 => Reducer::Custom,
-        t => return Err(format!("unknown reducer {t}")),
-    })
-}
-
-fn precision_tag(p: Precision) -> u64 {
-    match p {
-        Precision::Default => 0,
-        Precision::High => 1,
-        Precision::Highest => 2,
-    }
-}
-
-fn precision(d: &mut Dec) -> R<Precision> {
-    Ok(match d.u("precision")? {
-        0 => Precision::Default,
-        1 => Precision::High,
-        2 => Precision::Highest,
-        t => return Err(format!("unknown precision {t}")),
-    })
-}
+numbered!(
+    reducer_tag,
+    reducer,
+    Reducer,
+    "reducer",
+    [
+        Sum = 0,
+        Product = 1,
+        Max = 2,
+        Min = 3,
+        And = 4,
+        Or = 5,
+        Replace = 6,
+        Custom = 7,
+    ]
+);
+numbered!(
+    precision_tag,
+    precision,
+    Precision,
+    "precision",
+    [Default = 0, High = 1, Highest = 2]
+);
+numbered!(
+    direction_tag,
+    direction,
+    ComparisonDirection,
+    "comparison direction",
+    [Eq = 0, Ne = 1, Ge = 2, Gt = 3, Le = 4, Lt = 5,]
+);
+numbered!(
+    transpose_tag,
+    transpose,
+    Transpose,
+    "transpose_a",
+    [NoTranspose = 0, Transpose = 1, Adjoint = 2,]
+);
+numbered!(
+    rng_tag,
+    rng,
+    RngAlgorithm,
+    "rng algorithm",
+    [Default = 0, ThreeFry = 1, Philox = 2]
+);
+numbered!(
+    policy_tag,
+    policy,
+    CheckpointPolicy,
+    "checkpoint policy",
+    [RecomputeAll = 0]
+);
 
 fn precisions(e: &mut Enc, p: &[Precision; 2]) {
     e.u(precision_tag(p[0]));
@@ -74,63 +101,6 @@ fn precisions(e: &mut Enc, p: &[Precision; 2]) {
 
 fn precision_pair(d: &mut Dec) -> R<[Precision; 2]> {
     Ok([precision(d)?, precision(d)?])
-}
-
-fn direction_tag(c: ComparisonDirection) -> u64 {
-    match c {
-        ComparisonDirection::Eq => 0,
-        ComparisonDirection::Ne => 1,
-        ComparisonDirection::Ge => 2,
-        ComparisonDirection::Gt => 3,
-        ComparisonDirection::Le => 4,
-        ComparisonDirection::Lt => 5,
-    }
-}
-
-fn direction(d: &mut Dec) -> R<ComparisonDirection> {
-    Ok(match d.u("comparison direction")? {
-        0 => ComparisonDirection::Eq,
-        1 => ComparisonDirection::Ne,
-        2 => ComparisonDirection::Ge,
-        3 => ComparisonDirection::Gt,
-        4 => ComparisonDirection::Le,
-        5 => ComparisonDirection::Lt,
-        t => return Err(format!("unknown comparison direction {t}")),
-    })
-}
-
-fn transpose_tag(t: Transpose) -> u64 {
-    match t {
-        Transpose::NoTranspose => 0,
-        Transpose::Transpose => 1,
-        Transpose::Adjoint => 2,
-    }
-}
-
-fn transpose(d: &mut Dec) -> R<Transpose> {
-    Ok(match d.u("transpose_a")? {
-        0 => Transpose::NoTranspose,
-        1 => Transpose::Transpose,
-        2 => Transpose::Adjoint,
-        t => return Err(format!("unknown transpose {t}")),
-    })
-}
-
-fn rng_tag(a: RngAlgorithm) -> u64 {
-    match a {
-        RngAlgorithm::Default => 0,
-        RngAlgorithm::ThreeFry => 1,
-        RngAlgorithm::Philox => 2,
-    }
-}
-
-fn rng(d: &mut Dec) -> R<RngAlgorithm> {
-    Ok(match d.u("rng algorithm")? {
-        0 => RngAlgorithm::Default,
-        1 => RngAlgorithm::ThreeFry,
-        2 => RngAlgorithm::Philox,
-        t => return Err(format!("unknown rng algorithm {t}")),
-    })
 }
 
 /// A variant of an `op_enum!` enum by its position in `ALL`.
@@ -307,9 +277,7 @@ pub(crate) fn op(e: &mut Enc, op: &Op) {
                         CallKind::Plain | CallKind::Custom(_) => e.u(0),
                         CallKind::Checkpoint(p) => {
                             e.u(1);
-                            match p {
-                                CheckpointPolicy::RecomputeAll => e.u(0),
-                            }
+                            e.u(policy_tag(*p));
                         }
                     }
                 }
@@ -548,10 +516,7 @@ pub(crate) fn read_op(d: &mut Dec) -> R<Op> {
         (5, 3) => Op::Control(ControlOp::Call {
             kind: match d.u("call kind")? {
                 0 => CallKind::Plain,
-                1 => match d.u("checkpoint policy")? {
-                    0 => CallKind::Checkpoint(CheckpointPolicy::RecomputeAll),
-                    t => return Err(format!("unknown checkpoint policy {t}")),
-                },
+                1 => CallKind::Checkpoint(policy(d)?),
                 t => return Err(format!("unknown call kind {t}")),
             },
         }),
