@@ -9,9 +9,7 @@
 mod raw;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pjrt::{
-    AlignedVec, Client, ClientOptions, ExecuteOptions, HostBufferSemantics, Plugin, Program,
-};
+use pjrt::{AlignedVec, Client, ExecuteOptions, HostBufferSemantics, Plugin, Program};
 use std::hint::black_box;
 
 const TINY: &str = r#"
@@ -25,8 +23,7 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
 const MIB64: usize = 64 * 1024 * 1024;
 
 fn client() -> (Plugin, Client) {
-    let plugin = Plugin::load_default().expect("plugin");
-    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
+    let (plugin, client) = benches::bench_client().expect("plugin and client");
     eprintln!(
         "plugin {} (API {})",
         plugin.path().display(),

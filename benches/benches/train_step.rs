@@ -4,11 +4,9 @@
 //! 784-256-256-10 at batch 128.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use pjrt::{Client, ClientOptions, Plugin};
 
 fn train_steps(c: &mut Criterion) {
-    let plugin = Plugin::load_default().expect("plugin");
-    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1)).expect("client");
+    let (plugin, client) = benches::bench_client().expect("plugin and client");
     eprintln!(
         "plugin {} (API {})",
         plugin.path().display(),

@@ -7,10 +7,18 @@ use autodiff::nn::{self, Activation, Mlp, ModuleExt};
 use autodiff::train::optim::Sgd;
 use autodiff::train::TrainStep;
 use hlo_builder::{ElementType, TensorType};
-use pjrt::{Buffer, Client};
+use pjrt::{Buffer, Client, ClientOptions, Plugin};
 
 /// What can go wrong building or checking a benchmark step.
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The plugin the benchmarks run on ($PJRT_PLUGIN, else the set-up's default) and a client
+/// of it with one CPU device, as `Client::default_cpu` and JAX's CPU backend have.
+pub fn bench_client() -> Result<(Plugin, Client), BenchError> {
+    let plugin = Plugin::load_default()?;
+    let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1))?;
+    Ok((plugin, client))
+}
 
 /// The MLPs of the README's comparison: (layer sizes, batch, benchmark name).
 pub const MLPS: [(&[i64], i64, &str); 2] = [

@@ -35,9 +35,13 @@
 //! and append ops through the same checked path ([`Builder::record`]); see `DESIGN.md`.
 //! Primitives are grouped by family in [`ops`]: each family file holds its ops' attributes,
 //! shape rules and lowering table.
+//!
+//! [`export`] writes a recorded function as a self-contained artifact that serves any batch
+//! size ([`Exported`], [`export::Server`]).
 
 mod builder;
 mod error;
+pub mod export;
 mod graph;
 mod lower;
 mod methods;
@@ -48,6 +52,7 @@ mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
 pub use error::{Error, Result};
+pub use export::{ExportError, Exported};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 pub use module::{Executable, Module};
 pub use ops::{

@@ -119,7 +119,16 @@ impl Module {
 impl Module {
     /// Compiles the module on `client` (MLIR bytecode, default options).
     pub fn compile(&self, client: &pjrt::Client) -> Result<Executable> {
-        let exe = client.compile(&self.program())?;
+        self.compile_with(client, &pjrt::CompileOptions::default())
+    }
+
+    /// Compiles the module on `client` with `options` (MLIR bytecode).
+    pub fn compile_with(
+        &self,
+        client: &pjrt::Client,
+        options: &pjrt::CompileOptions,
+    ) -> Result<Executable> {
+        let exe = client.compile_with(&self.program(), options)?;
         Ok(Executable {
             exe,
             params: self.parameter_types(),

@@ -108,6 +108,39 @@ impl Recording {
         Ok(f(&mut b))
     }
 
+    /// Runs `f` with a recording that continues `b`'s graph, then gives the graph back to
+    /// `b`: how code that holds a `&mut Builder` (a `vmap` body, an export, a custom rule)
+    /// uses tensor methods and layers. `b`'s values are usable through
+    /// [`tensor`](Self::tensor); return values (not tensors) to the caller. A tensor kept
+    /// past the call refers to an emptied recording, and its methods return errors.
+    ///
+    /// ```
+    /// use hlo_builder::{Builder, ElementType::F32, Recording};
+    ///
+    /// let mut b = Builder::new("f");
+    /// let x = b.parameter("x", F32, [2, 3])?;
+    /// let y = Recording::scoped(&mut b, |rec| -> hlo_builder::Result<_> {
+    ///     Ok(rec.tensor(x)?.softmax(-1)?.sum_all()?.value())
+    /// })?;
+    /// assert_eq!(b.ty(y)?.dims.len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scoped<R>(b: &mut Builder, f: impl FnOnce(&Recording) -> R) -> R {
+        let name = b.name().to_string();
+        let rec = Recording::from_builder(std::mem::replace(b, Builder::new(name.clone())));
+        let r = f(&rec);
+        // The graph goes back whoever still holds the recording (a tensor kept past the
+        // call then sees an empty builder with another id).
+        match rec.0.builder.try_borrow_mut() {
+            Ok(mut inner) => *b = std::mem::replace(&mut *inner, Builder::new(name)),
+            // Unreachable: `f` has returned, so no `with` call is running.
+            Err(_) => {
+                tracing::error!(target: "hlo_builder", "Recording::scoped: the recording is still borrowed")
+            }
+        }
+        r
+    }
+
     /// The tensor of a value of this recording's builder.
     pub fn tensor(&self, v: Value) -> Result<Tensor> {
         let b = self.0.builder.try_borrow().map_err(|_| busy("tensor"))?;

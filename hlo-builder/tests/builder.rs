@@ -14,6 +14,8 @@ mod donation;
 mod elementwise;
 #[path = "builder/errors.rs"]
 mod errors;
+#[path = "builder/export.rs"]
+mod export;
 #[path = "builder/fuzz.rs"]
 mod fuzz;
 #[path = "builder/graph_api.rs"]

@@ -12,6 +12,7 @@
 //! OptionOverrideProto: string_field 1, bool_field 2, int_field 3, double_field 4.
 
 use crate::error::{Error, Result};
+use crate::executable::CompileCacheSetting;
 use crate::proto::{Reader, Value, Writer};
 use crate::ElementType;
 use std::collections::BTreeMap;
@@ -249,6 +250,9 @@ pub struct CompileOptions {
     /// `XLA_FLAGS` environment variable, without `--`), for this compilation only. A name the
     /// plugin does not know makes the compile fail with the plugin's message.
     pub xla_options: BTreeMap<String, XlaOption>,
+    /// Which compilation cache to use (not sent to the plugin; see
+    /// [`CompileCache`](crate::CompileCache)).
+    pub compile_cache: CompileCacheSetting,
 }
 
 impl Default for CompileOptions {
@@ -265,6 +269,7 @@ impl Default for CompileOptions {
             parameter_is_tupled_arguments: false,
             compile_portable_executable: false,
             xla_options: BTreeMap::new(),
+            compile_cache: CompileCacheSetting::Default,
         }
     }
 }

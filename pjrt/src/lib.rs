@@ -37,6 +37,9 @@
 //!   so a wrong count, type or shape is an [`Error`], not a plugin abort.
 //! - [`LoadedExecutable::save`] / [`Client::load_executable`] ship executables in an envelope
 //!   naming the plugin that made them; another plugin refuses them.
+//! - Compiles go through a persistent [`CompileCache`] (on by default in
+//!   `~/.cache/pjrt-runtime/compile`; `PJRT_COMPILE_CACHE=off` switches it off): a program
+//!   compiled once loads from disk afterwards.
 //! - Handles are reference counted: a buffer or executable keeps its client (and so its
 //!   plugin) alive. Clients, devices, buffers, events and executables are `Send + Sync`.
 //! - Asynchronous work completes through [`Event`]s: `wait()`, `on_ready(callback)`, or
@@ -85,6 +88,12 @@ pub use executable::{
     CompiledMemoryStats, Executable, ExecuteContext, ExecuteOptions, HostCallbacks,
     LoadedExecutable, LogicalDeviceId, ParameterShape, PluginIdentity, RecvCallback, SendCallback,
     SerializedExecutable, TopologyDescription, TopologyDevice,
+};
+// The persistent compilation cache every compile goes through.
+pub use executable::{
+    compile_cache_stats, default_compile_cache_dir, CacheEntryInfo, CompileCache,
+    CompileCacheSetting, CompileCacheStats, COMPILE_CACHE_DEFAULT_MAX_BYTES,
+    COMPILE_CACHE_MAX_BYTES_VAR, COMPILE_CACHE_VAR,
 };
 pub use literal::Literal;
 pub use plugin::{find as find_named, Extension, ExtensionType, NamedValue, Plugin, Value};

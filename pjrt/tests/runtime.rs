@@ -7,6 +7,7 @@ mod capi;
 mod runtime {
     mod aligned;
     pub mod common;
+    mod compile_cache;
     mod discovery;
     mod execute;
     #[cfg(feature = "ndarray")]

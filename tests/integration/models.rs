@@ -777,3 +777,69 @@ fn sgd_step_of_a_model_matches_the_hand_update() {
         1e-6,
     );
 }
+
+#[test]
+fn a_model_runs_inside_builder_code_through_scoped_recordings() {
+    // A Linear bound to values declared by builder code (as an export or a vmap body does).
+    let lin = Linear::new(3, 2).init(&mut nn::seeded(4)).unwrap();
+    let mut b = hlo_builder::Builder::new("outer");
+    let w = b.parameter("w", ElementType::F32, [3, 2]).unwrap();
+    let bias = b.parameter("bias", ElementType::F32, [2]).unwrap();
+    let x = b.parameter("x", ElementType::F32, [1, 3]).unwrap();
+    let y = Recording::scoped(&mut b, |rec| -> Result<_, Box<dyn std::error::Error>> {
+        let m = lin.bind_values(rec, &[ParamKind::Trainable], &[w, bias])?;
+        // Wrong types and counts are errors naming the leaf.
+        let e = lin
+            .bind_values(rec, &[ParamKind::Trainable], &[bias, w])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`weight` is f32[3,2] but was given f32[2]"),
+            "{e}"
+        );
+        let e = lin
+            .bind_values(rec, &[ParamKind::Trainable], &[w])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1 values given for 2 leaves"), "{e}");
+        Ok(m.forward(&rec.tensor(x)?)?.value())
+    })
+    .unwrap();
+    let exe = client().compile(&b.build(&[y]).unwrap().program()).unwrap();
+    let hv = lin.host_values(&[ParamKind::Trainable]).unwrap();
+    let xs = Literal::from_slice(&[1.0f32, 2.0, 3.0], &[1, 3]).unwrap();
+    let out = exe.run(&[&*hv[0], &*hv[1], &xs]).unwrap();
+    let (wv, bv) = (f32s(&hv[0]), f32s(&hv[1]));
+    let want: Vec<f32> = (0..2)
+        .map(|j| {
+            (0..3)
+                .map(|k| [1.0, 2.0, 3.0][k] * wv[k * 2 + j])
+                .sum::<f32>()
+                + bv[j]
+        })
+        .collect();
+    close("scoped linear", &f32s(&out[0]), &want, 1e-5);
+}
+
+#[test]
+fn a_train_step_checkpoint_loads_into_its_model() {
+    let c = client();
+    let step = toy_step(&c);
+    let dir = std::env::temp_dir().join(format!("models-ck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("step.safetensors");
+    step.save(&path).unwrap();
+    let ck = autodiff::train::checkpoint::Checkpoint::load(&path).unwrap();
+    // The optimizer's entries are there, and restoring the model ignores them.
+    assert!(ck.get("optim.step").is_some());
+    let m = ck.restore_model("", &Classifier::new()).unwrap();
+    assert_eq!(
+        m.host_values(&[ParamKind::Trainable]).unwrap().len(),
+        step.model()
+            .unwrap()
+            .host_values(&[ParamKind::Trainable])
+            .unwrap()
+            .len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

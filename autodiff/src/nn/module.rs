@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use hlo_builder::{Recording, Tensor};
+use hlo_builder::{Recording, Tensor, Value};
 use pjrt::Literal;
 use rand::Rng;
 
@@ -181,6 +181,43 @@ pub trait ModuleExt: Module {
             }
         });
         err.map_or(Ok((bound, ts)), Err)
+    }
+
+    /// A copy of the tree whose leaves of `kinds` are bound to `values`, values of `rec`'s
+    /// graph already made (in the tree's order; each checked against its leaf's type): how a
+    /// model runs inside code that declares its own parameters (an export with baked or
+    /// batch-polymorphic weights, a `vmap` body through [`Recording::scoped`]).
+    fn bind_values(&self, rec: &Recording, kinds: &[ParamKind], values: &[Value]) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        let mut bound = self.clone();
+        let mut it = values.iter();
+        let mut problems = Vec::new();
+        let mut count = 0usize;
+        bound.visit_mut(&mut Path::new(), &mut |p, x| {
+            x.set_path(p.as_str());
+            if !kinds.contains(&x.kind()) {
+                return;
+            }
+            count += 1;
+            let Some(&v) = it.next() else { return };
+            match rec.tensor(v) {
+                Ok(t) if t.ty() == x.ty() => x.bind(v),
+                Ok(t) => problems.push(format!("`{p}` is {} but was given {}", x.ty(), t.ty())),
+                Err(e) => problems.push(format!("`{p}`: {e}")),
+            }
+        });
+        if values.len() != count {
+            problems.push(format!("{} values given for {count} leaves", values.len()));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Model(format!(
+                "bind_values: {}",
+                problems.join("; ")
+            )));
+        }
+        Ok(bound)
     }
 
     /// The gradient of the scalar `loss` with respect to every trainable leaf, as a tree of

@@ -79,6 +79,10 @@ fn mismatch_list(
     s
 }
 
+/// Where a train step's checkpoint keeps its optimizer state (`optim.step`,
+/// `optim.slot0.<path>`, ...); the model's parameters are at their paths.
+pub const OPTIMIZER_PREFIX: &str = "optim.";
+
 /// Named tensors (kept in name order) and metadata.
 #[derive(Clone, Debug, Default)]
 pub struct Checkpoint {
@@ -234,8 +238,15 @@ impl Checkpoint {
     /// A copy of `model` whose parameters take this checkpoint's tensors named by their
     /// paths (with `prefix`). Every problem is reported at once: parameters the checkpoint
     /// lacks, tensors under `prefix` it has that the model does not use, and mis-shaped ones.
+    /// A train step's optimizer state (names under [`OPTIMIZER_PREFIX`]) is not the model's
+    /// and is neither used nor reported, so a train step's checkpoint loads into its model.
     pub fn restore_model<M: Module>(&self, prefix: &str, model: &M) -> Result<M, CheckpointError> {
-        self.restore_model_mapped(model, |path| Some(format!("{prefix}{path}")), prefix)
+        self.restore(
+            model,
+            |path| Some(format!("{prefix}{path}")),
+            prefix,
+            Some(OPTIMIZER_PREFIX),
+        )
     }
 
     /// Like [`restore_model`](Self::restore_model) for checkpoints written by other tools:
@@ -248,6 +259,18 @@ impl Checkpoint {
         model: &M,
         name_of: impl Fn(&str) -> Option<String>,
         unused_prefix: &str,
+    ) -> Result<M, CheckpointError> {
+        self.restore(model, name_of, unused_prefix, None)
+    }
+
+    /// [`restore_model_mapped`](Self::restore_model_mapped), tensors under `skip` neither
+    /// used nor reported.
+    fn restore<M: Module>(
+        &self,
+        model: &M,
+        name_of: impl Fn(&str) -> Option<String>,
+        unused_prefix: &str,
+        skip: Option<&str>,
     ) -> Result<M, CheckpointError> {
         let mut out = model.clone();
         let mut missing = Vec::new();
@@ -287,6 +310,7 @@ impl Checkpoint {
             .tensors
             .keys()
             .filter(|k| k.starts_with(unused_prefix) && !used.contains(*k))
+            .filter(|k| skip.is_none_or(|s| !k.starts_with(s)))
             .cloned()
             .collect();
         if !missing.is_empty() || !unexpected.is_empty() || !misshaped.is_empty() {

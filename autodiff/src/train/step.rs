@@ -8,7 +8,7 @@ use hlo_builder::{ElementType, Recording, Tensor, TensorType, Value};
 use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
 
 use super::bound::{WeightSource, WEIGHT_KINDS};
-use super::checkpoint::{Checkpoint, CheckpointError};
+use super::checkpoint::{Checkpoint, CheckpointError, OPTIMIZER_PREFIX};
 use super::data::{check_buffers, upload, HostData};
 use super::error::TrainError;
 use super::optim::Optimizer;
@@ -399,9 +399,13 @@ impl<M: Module> TrainStep<M> {
             .filter(|(_, p)| p.kind() == ParamKind::Trainable)
             .map(|(n, _)| n)
             .collect();
-        let mut names = vec!["optim.step".to_string()];
+        let mut names = vec![format!("{OPTIMIZER_PREFIX}step")];
         for s in 0..self.slots {
-            names.extend(paths.iter().map(|p| format!("optim.slot{s}.{p}")));
+            names.extend(
+                paths
+                    .iter()
+                    .map(|p| format!("{OPTIMIZER_PREFIX}slot{s}.{p}")),
+            );
         }
         names
     }

@@ -36,6 +36,11 @@ pub struct LoadedExecutable {
     pub(super) num_outputs: usize,
     params: OnceLock<Option<Vec<ParameterShape>>>,
     pub(super) deleted: AtomicBool,
+    /// The plugin's bytes it was loaded from, if it was: serializing a loaded executable
+    /// again gives bytes without its compiled code on the CPU plugins (they load, then fail
+    /// to run: "Function ... not found"), so [`serialize_raw`](Self::serialize_raw) returns
+    /// these instead.
+    loaded_from: OnceLock<Vec<u8>>,
 }
 
 // SAFETY: PJRT loaded executables are thread-safe: Execute may be called concurrently from
@@ -99,6 +104,7 @@ impl LoadedExecutable {
             num_outputs: 0,
             params: OnceLock::new(),
             deleted: AtomicBool::new(false),
+            loaded_from: OnceLock::new(),
         };
         let mut a = sys::PJRT_LoadedExecutable_AddressableDevices_Args::new();
         a.executable = raw;
@@ -210,8 +216,17 @@ impl LoadedExecutable {
             .collect())
     }
 
-    /// The plugin's own serialized bytes (use [`serialize`](Self::serialize) to ship).
+    /// The plugin's own serialized bytes (use [`serialize`](Self::serialize) to ship); for an
+    /// executable loaded from serialized bytes, those bytes.
     pub fn serialize_raw(&self) -> Result<Vec<u8>> {
-        self.executable.serialize_raw()
+        match self.loaded_from.get() {
+            Some(b) => Ok(b.clone()),
+            None => self.executable.serialize_raw(),
+        }
+    }
+
+    /// Records the plugin bytes this executable was loaded from (see `loaded_from`).
+    pub(crate) fn remember_serialized(&self, blob: Vec<u8>) {
+        let _ = self.loaded_from.set(blob);
     }
 }

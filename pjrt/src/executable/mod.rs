@@ -1,5 +1,6 @@
 //! Executables: compiling, loading, running, and shipping compiled programs.
 //!
+//! - `cache/`: the persistent compilation cache every compile goes through.
 //! - `compile.rs`: [`Client::compile`](crate::Client::compile) and
 //!   [`Client::load`](crate::Client::load).
 //! - `metadata.rs`: [`Executable`], a compiled program and what the compiler made of it.
@@ -9,6 +10,7 @@
 //! - `serialize.rs`: [`SerializedExecutable`]s that name the plugin that made them.
 //! - `topology.rs`: [`TopologyDescription`], compiling for devices without a client.
 
+mod cache;
 mod compile;
 mod context;
 mod execute;
@@ -17,6 +19,11 @@ mod metadata;
 mod serialize;
 mod topology;
 
+pub use cache::{
+    compile_cache_stats, default_compile_cache_dir, CacheEntryInfo, CompileCache,
+    CompileCacheSetting, CompileCacheStats, COMPILE_CACHE_DEFAULT_MAX_BYTES,
+    COMPILE_CACHE_MAX_BYTES_VAR, COMPILE_CACHE_VAR,
+};
 pub(crate) use context::contexts_in_flight;
 pub use context::{ExecuteContext, HostCallbacks, RecvCallback, SendCallback};
 pub use execute::ExecuteOptions;

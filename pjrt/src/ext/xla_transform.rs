@@ -3,6 +3,7 @@
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pjrt_sys as sys;
 use sys::ext::xla_transform as x;
@@ -47,7 +48,17 @@ struct TransformState {
     f: TransformFn,
 }
 
+/// Transforms registered and not yet dropped by their plugin (any plugin): while one is,
+/// compiles bypass the compilation cache (a hit would skip the transform).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any transform is registered (see `LIVE`).
+pub(crate) fn any_registered() -> bool {
+    LIVE.load(Ordering::SeqCst) > 0
+}
+
 unsafe extern "C" fn dtor(data: *mut x::PJRT_XlaTransform_Callbacks) {
+    LIVE.fetch_sub(1, Ordering::SeqCst);
     let _ = catch_unwind(|| {
         // SAFETY: `data` is the `Box<TransformState>` leaked at registration; the plugin
         // calls the destructor once, when it drops the transform.
@@ -129,6 +140,7 @@ impl XlaTransform {
         cb.dtor = Some(dtor);
         cb.transform_hlo_module = Some(transform);
         let state = Box::into_raw(Box::new(TransformState { callbacks: cb, f }));
+        LIVE.fetch_add(1, Ordering::SeqCst);
         let mut a = x::PJRT_Register_Xla_Transform_Args::new();
         a.name = name.as_ptr().cast();
         a.name_size = name.len();
@@ -143,6 +155,7 @@ impl XlaTransform {
         if let Err(e) = r {
             // SAFETY: registration failed; the plugin did not keep the callbacks.
             drop(unsafe { Box::from_raw(state) });
+            LIVE.fetch_sub(1, Ordering::SeqCst);
             return Err(e);
         }
         Ok(XlaTransformRegistration {

@@ -181,12 +181,12 @@ impl Plugin {
         Ok(unsafe { read_named_values(args.attributes, args.num_attributes) })
     }
 
-    /// The SHA-256 of the plugin file, computed once per process on first use.
+    /// The SHA-256 of the plugin file, computed once per process on first use (and
+    /// remembered across processes while the file is unchanged; see `plugin/digest.rs`).
     pub fn file_sha256(&self) -> Result<[u8; 32]> {
-        let r = self
-            .0
-            .sha256
-            .get_or_init(|| crate::discovery::sha256_file(&self.0.path).map_err(|e| e.to_string()));
+        let r = self.0.sha256.get_or_init(|| {
+            super::digest::sha256_remembered(&self.0.path).map_err(|e| e.to_string())
+        });
         r.clone().map_err(|reason| Error::PluginLoad {
             path: self.0.path.clone(),
             reason: format!("cannot hash: {reason}"),

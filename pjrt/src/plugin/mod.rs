@@ -9,10 +9,12 @@
 //! - `extension.rs`: the extension list, [`ExtHandle`] and `ext_call!`.
 //! - `c_data.rs`: copying strings and arrays out of the plugin, giving lent data back
 //!   through its deleter.
+//! - `digest.rs`: the plugin file's SHA-256, remembered across processes.
 //! - `named_value.rs`: [`NamedValue`]s (attributes, options).
 
 mod c_data;
 mod call;
+mod digest;
 mod discovery;
 mod extension;
 mod library;

@@ -79,7 +79,14 @@ pub fn base_api(ctx: &Ctx) {
     // CPU plugins: memory stats are UNIMPLEMENTED.
     assert_unimplemented(d.memory_stats());
 
-    let exe = c.compile(&Program::mlir_text(ADD_SELF)).unwrap();
+    // Without the compilation cache: these are the plugin's own Compile and Serialize,
+    // whatever earlier runs left in the cache.
+    let exe = c
+        .compile_with(
+            &Program::mlir_text(ADD_SELF),
+            &CompileOptions::new().no_compile_cache(),
+        )
+        .unwrap();
     assert_eq!(exe.num_replicas().unwrap(), 1);
     assert_eq!(exe.num_partitions().unwrap(), 1);
     assert_eq!(exe.output_element_types().unwrap(), vec![ElementType::F32]);

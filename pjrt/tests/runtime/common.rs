@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::io::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
 use pjrt::{Client, ClientOptions, LoadedExecutable, Plugin, Program};
@@ -26,6 +26,14 @@ pub fn client() -> &'static Client {
         );
         c
     })
+}
+
+/// Held by the tests that count compile cache events and by the exercise that registers an
+/// XLA transform: while a transform is registered, every compile of the process bypasses
+/// the cache, which those counts would see.
+pub fn cache_counting() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The minor API version of the plugin under test.

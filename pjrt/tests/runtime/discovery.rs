@@ -32,6 +32,16 @@ fn run(bin: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     for (k, v) in env {
         c.env(k, v);
     }
+    // Executing a file just written races with forks in other test threads, which hold its
+    // descriptor until they exec (Linux: "Text file busy"); try again briefly.
+    for _ in 0..100 {
+        match c.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return r.unwrap(),
+        }
+    }
     c.output().unwrap()
 }
 
