@@ -1,4 +1,7 @@
-//! Programs handed to a plugin's compiler.
+//! Programs handed to a plugin's compiler, and the checks that keep inputs known to crash
+//! or mislead the compilers away from them.
+
+use crate::error::{Error, Result};
 
 /// The serialization of a [`Program`]'s code; the string is PJRT's `format` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,5 +67,39 @@ impl Program {
     /// True when the code is MLIR bytecode (it starts with the bytecode magic `ML\xefR`).
     pub fn is_mlir_bytecode(&self) -> bool {
         self.format == ProgramFormat::Mlir && self.code.starts_with(b"ML\xefR")
+    }
+
+    /// Checks what the plugins are known to crash on or misread, before any compiler sees
+    /// the program ([`Client::compile`](crate::Client::compile) calls this):
+    ///
+    /// - MLIR text with a NUL byte: the plugins read the text as a C string and silently
+    ///   compile only what comes before the NUL.
+    /// - MLIR text in which a function calls itself, directly or through other functions:
+    ///   every CPU plugin's compiler recurses until its stack overflows and kills the
+    ///   process. The check reads the text's function definitions and symbol references
+    ///   (see the module `mlir_calls`); the error names the cycle.
+    /// - An empty program.
+    ///
+    /// MLIR bytecode and HLO protos are passed on unread: their call graphs are not decoded
+    /// here, so a recursive program in bytecode still reaches the compiler. Programs built by
+    /// `hlo-builder` cannot be recursive (a function's callees are finished before it).
+    pub fn validate(&self) -> Result<()> {
+        if self.code.is_empty() {
+            return Err(Error::InvalidProgram("the program is empty".into()));
+        }
+        if self.format != ProgramFormat::Mlir || self.is_mlir_bytecode() {
+            return Ok(());
+        }
+        if let Some(at) = self.code.iter().position(|&b| b == 0) {
+            return Err(Error::InvalidProgram(format!(
+                "the MLIR text has a NUL byte at offset {at} (of {}); a plugin would compile only the text before it",
+                self.code.len()
+            )));
+        }
+        crate::mlir_calls::find_call_cycle(&self.code).map_err(|cycle| {
+            Error::InvalidProgram(format!(
+                "the MLIR text has a recursive call ({cycle}); the plugins' compilers overflow their stack on recursion"
+            ))
+        })
     }
 }

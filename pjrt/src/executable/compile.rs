@@ -23,6 +23,7 @@ impl Client {
         program: &Program,
         options: &CompileOptions,
     ) -> Result<LoadedExecutable> {
+        program.validate()?;
         let opts = options.encode()?;
         let format = program.format().as_str();
         let mut p = sys::PJRT_Program::new();
@@ -47,6 +48,8 @@ impl Client {
         executable: &Executable,
         options: &CompileOptions,
     ) -> Result<LoadedExecutable> {
+        self.plugin()
+            .check_same("Client::load", "the executable", &executable.plugin)?;
         let opts = options.encode()?;
         let mut a = sys::PJRT_Client_Load_Args::new();
         a.client = self.raw();

@@ -1,0 +1,325 @@
+//! Finding call cycles in MLIR text before a plugin compiles it.
+//!
+//! Every CPU plugin's compiler inlines calls recursively, so a function that calls itself,
+//! directly or through others, overflows the compiler's stack and kills the process. This
+//! module reads MLIR text far enough to see which function refers to which: a small
+//! tokenizer (strings, comments, `@symbols`, identifiers), function definitions in both the
+//! custom form (`func.func private @f(...)`) and the generic form (`"func.func"() <{...
+//! sym_name = "f" ...}> (...)`), and every `@symbol` naming a function that appears inside
+//! another function. Any such reference counts as a call (`func.call`, a composite's
+//! `decomposition`, a custom call's `called_computations`): over-approximating can only
+//! refuse a module that refers to a function from inside itself without calling it.
+//!
+//! A function's text runs from its definition to the next function's definition, which is
+//! exact for modules whose functions are siblings (all StableHLO modules); nested modules
+//! with functions of the same names would merge. MLIR bytecode is not read: its symbol
+//! references live in a string table whose decoding needs the MLIR bytecode reader.
+
+use std::collections::HashMap;
+
+/// One token of MLIR text (only what the call graph needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token<'a> {
+    /// `@name` or `@"name"`.
+    Symbol(&'a [u8]),
+    /// A bare identifier or keyword (`func.func`, `sym_name`, `private`).
+    Ident(&'a [u8]),
+    /// The contents of a string literal, escapes left as written.
+    Str(&'a [u8]),
+    /// Any other single character.
+    Punct(u8),
+}
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.' | b'-')
+}
+
+/// The end (exclusive) of the string literal whose opening quote is at `start`: the index
+/// after the closing quote, or the text's end when unterminated.
+fn string_end(text: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < text.len() {
+        match text[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    text.len()
+}
+
+/// The tokens of `text`, with their byte offsets.
+fn tokens(text: &[u8]) -> Vec<(usize, Token<'_>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'/' && text.get(i + 1) == Some(&b'/') {
+            while i < text.len() && text[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'"' {
+            let end = string_end(text, i);
+            let inner_end = if end > i + 1 && text[end - 1] == b'"' {
+                end - 1
+            } else {
+                end
+            };
+            out.push((i, Token::Str(&text[i + 1..inner_end.max(i + 1)])));
+            i = end;
+        } else if c == b'@' {
+            if text.get(i + 1) == Some(&b'"') {
+                let end = string_end(text, i + 1);
+                let inner_end = if end > i + 2 && text[end - 1] == b'"' {
+                    end - 1
+                } else {
+                    end
+                };
+                out.push((i, Token::Symbol(&text[i + 2..inner_end.max(i + 2)])));
+                i = end;
+            } else {
+                let mut j = i + 1;
+                while j < text.len() && is_ident_char(text[j]) {
+                    j += 1;
+                }
+                out.push((i, Token::Symbol(&text[i + 1..j])));
+                i = j;
+            }
+        } else if is_ident_start(c) {
+            let mut j = i + 1;
+            while j < text.len() && is_ident_char(text[j]) {
+                j += 1;
+            }
+            out.push((i, Token::Ident(&text[i..j])));
+            i = j;
+        } else {
+            out.push((i, Token::Punct(c)));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A function definition: its name and the index of its first token.
+struct Definition<'a> {
+    name: &'a [u8],
+    /// Token index where the definition starts.
+    start: usize,
+    /// Token index of the defining symbol (custom form), which is not a reference.
+    name_token: Option<usize>,
+}
+
+/// The function definitions among `toks`, in text order.
+fn definitions<'a>(toks: &[(usize, Token<'a>)]) -> Vec<Definition<'a>> {
+    let mut defs = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i].1 {
+            Token::Ident(b"func.func") => {
+                // func.func [private|public|nested] @name
+                let mut j = i + 1;
+                while let Some((_, Token::Ident(b"private" | b"public" | b"nested"))) = toks.get(j)
+                {
+                    j += 1;
+                }
+                if let Some((_, Token::Symbol(name))) = toks.get(j) {
+                    defs.push(Definition {
+                        name,
+                        start: i,
+                        name_token: Some(j),
+                    });
+                }
+            }
+            Token::Str(b"func.func") => {
+                // "func.func"() <{... sym_name = "name" ...}>
+                let mut j = i + 1;
+                while j + 2 < toks.len() {
+                    match (&toks[j].1, &toks[j + 1].1, &toks[j + 2].1) {
+                        (Token::Ident(b"sym_name"), Token::Punct(b'='), Token::Str(name)) => {
+                            defs.push(Definition {
+                                name,
+                                start: i,
+                                name_token: None,
+                            });
+                            break;
+                        }
+                        (Token::Str(b"func.func") | Token::Ident(b"func.func"), _, _) => break,
+                        _ => j += 1,
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    defs
+}
+
+/// Shows a symbol name for an error.
+fn show(name: &[u8]) -> String {
+    format!("@{}", String::from_utf8_lossy(name))
+}
+
+/// `Err(description)` when a function of the module calls itself, directly or through
+/// others; the description names the cycle (`@a -> @b -> @a`).
+pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
+    let toks = tokens(text);
+    let defs = definitions(&toks);
+    if defs.is_empty() {
+        return Ok(());
+    }
+    let index: HashMap<&[u8], usize> = defs.iter().enumerate().map(|(k, d)| (d.name, k)).collect();
+    // Edges: function k refers to function m.
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); defs.len()];
+    for (k, d) in defs.iter().enumerate() {
+        let end = defs.get(k + 1).map_or(toks.len(), |n| n.start);
+        for (t, (_, tok)) in toks.iter().enumerate().take(end).skip(d.start) {
+            if Some(t) == d.name_token {
+                continue;
+            }
+            if let Token::Symbol(s) = tok {
+                if let Some(&m) = index.get(s) {
+                    if !edges[k].contains(&m) {
+                        edges[k].push(m);
+                    }
+                }
+            }
+        }
+    }
+    // Iterative depth-first search (a hostile module may chain a million functions).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; defs.len()];
+    for root in 0..defs.len() {
+        if mark[root] != Mark::New {
+            continue;
+        }
+        // (node, next edge to follow)
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        mark[root] = Mark::Open;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&m) = edges[node].get(*next) {
+                *next += 1;
+                match mark[m] {
+                    Mark::New => {
+                        mark[m] = Mark::Open;
+                        stack.push((m, 0));
+                    }
+                    Mark::Open => {
+                        // The cycle is the stack from `m` to `node`, then back to `m`.
+                        let from = stack.iter().position(|&(f, _)| f == m).unwrap_or(0);
+                        let mut path: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|&(f, _)| show(defs[f].name))
+                            .collect();
+                        path.push(show(defs[m].name));
+                        return Err(path.join(" -> "));
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[node] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_form_cycles() {
+        let ok = r#"
+            func.func @main(%x: tensor<f32>) -> tensor<f32> {
+              %0 = func.call @f(%x) : (tensor<f32>) -> tensor<f32>
+              return %0 : tensor<f32>
+            }
+            func.func private @f(%x: tensor<f32>) -> tensor<f32> {
+              return %x : tensor<f32>
+            }"#;
+        assert_eq!(find_call_cycle(ok.as_bytes()), Ok(()));
+        let direct = ok.replace(
+            "return %x : tensor<f32>",
+            "%1 = call @f(%x) : (tensor<f32>) -> tensor<f32>\n return %1 : tensor<f32>",
+        );
+        assert_eq!(find_call_cycle(direct.as_bytes()), Err("@f -> @f".into()));
+        let mutual = r#"
+            func.func @main(%x: tensor<f32>) -> tensor<f32> {
+              %0 = func.call @a(%x) : (tensor<f32>) -> tensor<f32>
+              return %0 : tensor<f32>
+            }
+            func.func private @a(%x: tensor<f32>) -> tensor<f32> {
+              %0 = func.call @b(%x) : (tensor<f32>) -> tensor<f32>
+              return %0 : tensor<f32>
+            }
+            func.func private @b(%x: tensor<f32>) -> tensor<f32> {
+              %0 = func.call @a(%x) : (tensor<f32>) -> tensor<f32>
+              return %0 : tensor<f32>
+            }"#;
+        assert_eq!(
+            find_call_cycle(mutual.as_bytes()),
+            Err("@a -> @b -> @a".into())
+        );
+    }
+
+    #[test]
+    fn generic_form_and_quoted_symbols() {
+        let m = r#"
+          "builtin.module"() ({
+            "func.func"() <{function_type = (tensor<f32>) -> tensor<f32>, sym_name = "main"}> ({
+            ^bb0(%arg0: tensor<f32>):
+              %0 = "func.call"(%arg0) <{callee = @"g x"}> : (tensor<f32>) -> tensor<f32>
+              "func.return"(%0) : (tensor<f32>) -> ()
+            }) : () -> ()
+            "func.func"() <{function_type = (tensor<f32>) -> tensor<f32>, sym_name = "g x", sym_visibility = "private"}> ({
+            ^bb0(%arg0: tensor<f32>):
+              %0 = "func.call"(%arg0) <{callee = @main}> : (tensor<f32>) -> tensor<f32>
+              "func.return"(%0) : (tensor<f32>) -> ()
+            }) : () -> ()
+          }) : () -> ()"#;
+        assert_eq!(
+            find_call_cycle(m.as_bytes()),
+            Err("@main -> @g x -> @main".into())
+        );
+    }
+
+    #[test]
+    fn strings_and_comments_are_not_calls() {
+        let m = r#"
+            // func.func @f calls @f in this comment
+            func.func @f(%x: tensor<f32>) -> tensor<f32> {
+              %0 = stablehlo.custom_call @target(%x) {backend_config = "@f"} : (tensor<f32>) -> tensor<f32>
+              return %0 : tensor<f32>
+            }"#;
+        assert_eq!(find_call_cycle(m.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn long_chains_do_not_recurse() {
+        let n = 200_000;
+        let mut m = String::new();
+        for i in 0..n {
+            m.push_str(&format!(
+                "func.func @f{i}() {{ call @f{}() : () -> () }}\n",
+                i + 1
+            ));
+        }
+        m.push_str(&format!("func.func @f{n}() {{ call @f0() : () -> () }}\n"));
+        let e = find_call_cycle(m.as_bytes()).unwrap_err();
+        assert!(e.starts_with("@f0 -> @f1 -> "), "{}", &e[..40]);
+        assert!(e.ends_with(&format!("@f{n} -> @f0")));
+    }
+}
