@@ -36,7 +36,13 @@
 //!   [`Literal`]s to `Literal`s. Arguments are checked against the compiled parameters first,
 //!   so a wrong count, type or shape is an [`Error`], not a plugin abort.
 //! - [`LoadedExecutable::save`] / [`Client::load_executable`] ship executables in an envelope
-//!   naming the plugin that made them; another plugin refuses them.
+//!   naming the plugin that made them, with a digest checked before the plugin sees a byte;
+//!   another plugin refuses them. **A serialized executable is native code**: load only files
+//!   you trust, and have a deployment require a signature
+//!   ([`LoadedExecutable::save_signed`], [`Client::load_executable_verified`]).
+//! - Every handle knows its client: a device, memory, buffer or executable of another client
+//!   (or plugin) passed to a function is refused with [`Error::ForeignHandle`], never handed
+//!   to the plugin.
 //! - Handles are reference counted: a buffer or executable keeps its client (and so its
 //!   plugin) alive. Clients, devices, buffers, events and executables are `Send + Sync`.
 //! - Asynchronous work completes through [`Event`]s: `wait()`, `on_ready(callback)`, or
@@ -61,6 +67,7 @@ pub mod ext;
 #[cfg(feature = "installer")]
 pub mod install;
 mod literal;
+mod mlir_calls;
 #[cfg(feature = "ndarray")]
 pub mod ndarray;
 mod plugin;
@@ -76,15 +83,18 @@ pub use buffer::{
 pub use client::{
     Client, ClientOptions, KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState,
 };
-pub use compile_options::{ArgumentLayout, CompileOptions, DeviceAssignment, XlaOption};
+pub use compile_options::{
+    ArgumentLayout, CompileOptions, DeviceAssignment, XlaOption, NAN_PROPAGATING_MIN_MAX,
+};
 pub use device::{
     AsyncTrackingEvent, Device, DeviceDescription, Event, Memory, MemoryStats, UserEvent,
 };
 pub use error::{ApiVersion, Error, ErrorCode, Result};
 pub use executable::{
-    CompiledMemoryStats, Executable, ExecuteContext, ExecuteOptions, HostCallbacks,
-    LoadedExecutable, LogicalDeviceId, ParameterShape, PluginIdentity, RecvCallback, SendCallback,
-    SerializedExecutable, TopologyDescription, TopologyDevice,
+    CompiledMemoryStats, Executable, ExecutableSignature, ExecuteContext, ExecuteOptions,
+    HostCallbacks, LoadedExecutable, LogicalDeviceId, ParameterShape, PluginIdentity, RecvCallback,
+    SendCallback, SerializedExecutable, SigningKey, TopologyDescription, TopologyDevice,
+    VerifyingKey,
 };
 pub use literal::Literal;
 pub use plugin::{find as find_named, Extension, ExtensionType, NamedValue, Plugin, Value};

@@ -9,6 +9,7 @@ mod runtime {
     pub mod common;
     mod discovery;
     mod execute;
+    mod handles;
     #[cfg(feature = "ndarray")]
     mod ndarray;
     mod plugin_client;
