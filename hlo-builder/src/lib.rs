@@ -37,6 +37,7 @@
 //! shape rules and lowering table.
 
 mod builder;
+mod checks;
 mod error;
 mod graph;
 mod lower;
@@ -46,6 +47,7 @@ pub mod ops;
 mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
+pub use checks::{MAX_EMITTED_OPS, MAX_REGION_DEPTH};
 pub use error::{Error, Result};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 pub use module::{Executable, Module};

@@ -26,5 +26,7 @@ mod movement;
 mod plugins;
 #[path = "builder/reduce.rs"]
 mod reduce;
+#[path = "builder/safety.rs"]
+mod safety;
 #[path = "builder/snapshots.rs"]
 mod snapshots;

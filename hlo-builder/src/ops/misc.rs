@@ -64,6 +64,23 @@ impl MiscOp {
                 {
                     return shape_err(op, format!("target name {target:?} must be non-empty ASCII letters, digits, '_', '.', '-' or '$'"));
                 }
+                // "Sharding" as an annotation (one operand, the same type back) is what XLA
+                // expects and removes on CPU; every other use of a reserved name is refused.
+                let annotation = target == "Sharding"
+                    && xs.len() == 1
+                    && results.len() == 1
+                    && results[0] == *xs[0];
+                if let Some(why) = reserved_target(target).filter(|_| !annotation) {
+                    return shape_err(
+                        op,
+                        format!(
+                            "target {target:?} is {why}: XLA's own passes rewrite calls to it \
+                             and assume its operands, results and attributes, and the CPU \
+                             plugins abort the process (CHECK failures) on anything else; \
+                             choose another name"
+                        ),
+                    );
+                }
                 for r in results {
                     check_type(op, r)?;
                 }
@@ -111,6 +128,66 @@ impl MiscOp {
     }
 }
 
+/// Custom-call targets that XLA itself interprets (found in XLA's sources: its dynamic
+/// padder, SPMD partitioner, host offloading, TopK and approximate-TopK rewriters, sharding
+/// and layout annotations, 64-bit splitting, ...). A user call to one of them reaches those
+/// passes with shapes they do not expect.
+pub const RESERVED_CUSTOM_CALL_TARGETS: &[&str] = &[
+    "AllocateBuffer",
+    "annotate_device_placement",
+    "ApproxTopK",
+    "AssumeGatherIndicesInBound",
+    "control_dep",
+    "DynamicConvolutionForward",
+    "DynamicConvolutionInputGrad",
+    "DynamicConvolutionKernelGrad",
+    "DynamicGte",
+    "DynamicReduceWindowSamePadding",
+    "DynamicSelectAndScatterSamePadding",
+    "DynamicTuple",
+    "GatherScatterIndicesBitpacked",
+    "GetRngSeed",
+    "InspectSharding",
+    "LayoutConstraint",
+    "mosaic_gpu",
+    "mosaic_gpu_v2",
+    "MoveToDevice",
+    "MoveToHost",
+    "PadToStatic",
+    "PartialReduce",
+    "Pin",
+    "PinToDevice",
+    "PlaceHolder",
+    "SetBound",
+    "Sharding",
+    "SliceId",
+    "SliceToDynamic",
+    "SPMDFullToShardShape",
+    "SPMDShardShapeToFull",
+    "SPMDShardToFullShape",
+    "TopK",
+    "tpu_custom_call",
+    "Unpin",
+    "X64Combine",
+    "X64SplitHigh",
+    "X64SplitLow",
+];
+
+/// Prefixes of target names XLA reserves: `__` (its internal GPU and library calls such as
+/// `__cublas$gemm`, `__gpu$TopK`) and `xla.sdy.` (Shardy's annotations).
+pub const RESERVED_CUSTOM_CALL_PREFIXES: &[&str] = &["__", "xla.sdy."];
+
+/// Why `target` is reserved, if it is.
+pub fn reserved_target(target: &str) -> Option<&'static str> {
+    if RESERVED_CUSTOM_CALL_TARGETS.contains(&target) {
+        return Some("a name XLA reserves");
+    }
+    RESERVED_CUSTOM_CALL_PREFIXES
+        .iter()
+        .find(|p| target.starts_with(**p))
+        .map(|_| "in a namespace XLA reserves")
+}
+
 /// `rng_bit_generator`: the state is `u64[2]` (ThreeFry) or `u64[2]`/`u64[3]` (Philox, default).
 pub fn rng_bit_generator(
     state: &TensorType,
@@ -146,6 +223,34 @@ pub fn rng_bit_generator(
 mod tests {
     use super::*;
     use ElementType::*;
+
+    #[test]
+    fn reserved_custom_call_targets_are_refused() {
+        let call = |target: &str| MiscOp::CustomCall {
+            target: target.into(),
+            backend_config: String::new(),
+            has_side_effect: false,
+            results: vec![TensorType::new(F32, [2])],
+        };
+        for t in [
+            "TopK",
+            "SliceToDynamic",
+            "PadToStatic",
+            "Sharding",
+            "__gpu$TopK",
+            "xla.sdy.GlobalToLocalShape",
+        ] {
+            let e = call(t).infer(&[]).unwrap_err();
+            assert!(e.to_string().contains("reserve"), "{t}: {e}");
+        }
+        // A sharding annotation in XLA's own form (one operand, same type back) is allowed.
+        let x = TensorType::new(F32, [2]);
+        assert!(call("Sharding").infer(&[&x]).is_ok());
+        assert!(call("Sharding").infer(&[&x, &x]).is_err());
+        for t in ["my_topk", "TopK2", "user.Sharding", "x_"] {
+            assert!(call(t).infer(&[]).is_ok(), "{t}");
+        }
+    }
 
     #[test]
     fn rng_types() {
