@@ -166,10 +166,35 @@ fn show(name: &[u8]) -> String {
     format!("@{}", String::from_utf8_lossy(name))
 }
 
+/// The deepest call chain (functions, counting the first) the text may have: XLA's compiler
+/// recurses through calls (the 0.115 plugin's overflows a 2 MiB stack near 150 levels).
+pub(crate) const MAX_CALL_DEPTH: usize = 64;
+
+/// The deepest nesting of braces (regions, plus the module, functions and attribute
+/// dictionaries) the text may have, for the same reason.
+pub(crate) const MAX_BRACE_DEPTH: usize = 80;
+
 /// `Err(description)` when a function of the module calls itself, directly or through
-/// others; the description names the cycle (`@a -> @b -> @a`).
+/// others (the description names the cycle: `@a -> @b -> @a`), or when calls or regions
+/// nest deeper than [`MAX_CALL_DEPTH`] / [`MAX_BRACE_DEPTH`].
 pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
     let toks = tokens(text);
+    let mut depth = 0usize;
+    for (at, t) in &toks {
+        match t {
+            Token::Punct(b'{') => {
+                depth += 1;
+                if depth > MAX_BRACE_DEPTH {
+                    return Err(format!(
+                        "regions nested more than {MAX_BRACE_DEPTH} braces deep (at byte {at}); \
+                         the compilers recurse once per level and would overflow their stack"
+                    ));
+                }
+            }
+            Token::Punct(b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
     let defs = definitions(&toks);
     if defs.is_empty() {
         return Ok(());
@@ -200,6 +225,8 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
         Done,
     }
     let mut mark = vec![Mark::New; defs.len()];
+    // The longest call chain starting at each function (1: it calls nothing), once Done.
+    let mut chain = vec![1usize; defs.len()];
     for root in 0..defs.len() {
         if mark[root] != Mark::New {
             continue;
@@ -223,12 +250,21 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
                             .map(|&(f, _)| show(defs[f].name))
                             .collect();
                         path.push(show(defs[m].name));
-                        return Err(path.join(" -> "));
+                        return Err(format!("a recursive call: {}", path.join(" -> ")));
                     }
                     Mark::Done => {}
                 }
             } else {
                 mark[node] = Mark::Done;
+                chain[node] = 1 + edges[node].iter().map(|&m| chain[m]).max().unwrap_or(0);
+                if chain[node] > MAX_CALL_DEPTH {
+                    return Err(format!(
+                        "calls nested {} deep from {}, more than the {MAX_CALL_DEPTH} allowed; \
+                         the compilers recurse through calls and would overflow their stack",
+                        chain[node],
+                        show(defs[node].name)
+                    ));
+                }
                 stack.pop();
             }
         }
@@ -255,7 +291,10 @@ mod tests {
             "return %x : tensor<f32>",
             "%1 = call @f(%x) : (tensor<f32>) -> tensor<f32>\n return %1 : tensor<f32>",
         );
-        assert_eq!(find_call_cycle(direct.as_bytes()), Err("@f -> @f".into()));
+        assert_eq!(
+            find_call_cycle(direct.as_bytes()),
+            Err("a recursive call: @f -> @f".into())
+        );
         let mutual = r#"
             func.func @main(%x: tensor<f32>) -> tensor<f32> {
               %0 = func.call @a(%x) : (tensor<f32>) -> tensor<f32>
@@ -271,7 +310,7 @@ mod tests {
             }"#;
         assert_eq!(
             find_call_cycle(mutual.as_bytes()),
-            Err("@a -> @b -> @a".into())
+            Err("a recursive call: @a -> @b -> @a".into())
         );
     }
 
@@ -292,7 +331,7 @@ mod tests {
           }) : () -> ()"#;
         assert_eq!(
             find_call_cycle(m.as_bytes()),
-            Err("@main -> @g x -> @main".into())
+            Err("a recursive call: @main -> @g x -> @main".into())
         );
     }
 
@@ -319,7 +358,39 @@ mod tests {
         }
         m.push_str(&format!("func.func @f{n}() {{ call @f0() : () -> () }}\n"));
         let e = find_call_cycle(m.as_bytes()).unwrap_err();
-        assert!(e.starts_with("@f0 -> @f1 -> "), "{}", &e[..40]);
+        assert!(
+            e.starts_with("a recursive call: @f0 -> @f1 -> "),
+            "{}",
+            &e[..60]
+        );
         assert!(e.ends_with(&format!("@f{n} -> @f0")));
+    }
+
+    #[test]
+    fn deep_call_chains_and_regions_are_refused() {
+        let chain = |n: usize| {
+            let mut m = String::new();
+            for i in 0..n {
+                m.push_str(&format!(
+                    "func.func @f{i}() {{ call @f{}() : () -> () }}\n",
+                    i + 1
+                ));
+            }
+            m.push_str(&format!("func.func @f{n}() {{ return }}\n"));
+            m
+        };
+        assert_eq!(
+            find_call_cycle(chain(MAX_CALL_DEPTH - 1).as_bytes()),
+            Ok(())
+        );
+        let e = find_call_cycle(chain(MAX_CALL_DEPTH).as_bytes()).unwrap_err();
+        assert!(e.contains("calls nested 65 deep from @f0"), "{e}");
+        let nest = |n: usize| format!("{}{}", "{".repeat(n), "}".repeat(n));
+        assert_eq!(find_call_cycle(nest(MAX_BRACE_DEPTH).as_bytes()), Ok(()));
+        let e = find_call_cycle(nest(MAX_BRACE_DEPTH + 1).as_bytes()).unwrap_err();
+        assert!(e.contains("nested more than"), "{e}");
+        // Braces inside strings do not count.
+        let s = format!("\"{}\"", "{".repeat(1000));
+        assert_eq!(find_call_cycle(s.as_bytes()), Ok(()));
     }
 }
