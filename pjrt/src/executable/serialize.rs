@@ -470,6 +470,19 @@ fn in_file(e: Error, path: &Path) -> Error {
         Error::UntrustedExecutable(m) => {
             Error::UntrustedExecutable(format!("{}: {m}", path.display()))
         }
+        Error::ForeignExecutable { expected, found } => Error::ForeignExecutable {
+            expected,
+            found: format!("{found} (file {})", path.display()),
+        },
+        Error::Pjrt {
+            function,
+            code,
+            message,
+        } => Error::Pjrt {
+            function,
+            code,
+            message: format!("{}: {message}", path.display()),
+        },
         other => other,
     }
 }
