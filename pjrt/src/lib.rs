@@ -67,7 +67,7 @@ pub mod ext;
 #[cfg(feature = "installer")]
 pub mod install;
 mod literal;
-mod mlir_calls;
+mod mlir_scan;
 #[cfg(feature = "ndarray")]
 pub mod ndarray;
 mod plugin;
@@ -98,5 +98,8 @@ pub use executable::{
 };
 pub use literal::Literal;
 pub use plugin::{find as find_named, Extension, ExtensionType, NamedValue, Plugin, Value};
-pub use program::{Program, ProgramFormat};
+pub use program::{
+    reserved_target, Program, ProgramFormat, RESERVED_CUSTOM_CALL_PREFIXES,
+    RESERVED_CUSTOM_CALL_TARGETS,
+};
 pub use types::{ElementType, NativeType};

@@ -70,7 +70,7 @@ impl MiscOp {
                     && xs.len() == 1
                     && results.len() == 1
                     && results[0] == *xs[0];
-                if let Some(why) = reserved_target(target).filter(|_| !annotation) {
+                if let Some(why) = pjrt::reserved_target(target).filter(|_| !annotation) {
                     return shape_err(
                         op,
                         format!(
@@ -126,66 +126,6 @@ impl MiscOp {
             MiscOp::StopGradient => Lowering::Forward,
         })
     }
-}
-
-/// Custom-call targets that XLA itself interprets (found in XLA's sources: its dynamic
-/// padder, SPMD partitioner, host offloading, TopK and approximate-TopK rewriters, sharding
-/// and layout annotations, 64-bit splitting, ...). A user call to one of them reaches those
-/// passes with shapes they do not expect.
-pub const RESERVED_CUSTOM_CALL_TARGETS: &[&str] = &[
-    "AllocateBuffer",
-    "annotate_device_placement",
-    "ApproxTopK",
-    "AssumeGatherIndicesInBound",
-    "control_dep",
-    "DynamicConvolutionForward",
-    "DynamicConvolutionInputGrad",
-    "DynamicConvolutionKernelGrad",
-    "DynamicGte",
-    "DynamicReduceWindowSamePadding",
-    "DynamicSelectAndScatterSamePadding",
-    "DynamicTuple",
-    "GatherScatterIndicesBitpacked",
-    "GetRngSeed",
-    "InspectSharding",
-    "LayoutConstraint",
-    "mosaic_gpu",
-    "mosaic_gpu_v2",
-    "MoveToDevice",
-    "MoveToHost",
-    "PadToStatic",
-    "PartialReduce",
-    "Pin",
-    "PinToDevice",
-    "PlaceHolder",
-    "SetBound",
-    "Sharding",
-    "SliceId",
-    "SliceToDynamic",
-    "SPMDFullToShardShape",
-    "SPMDShardShapeToFull",
-    "SPMDShardToFullShape",
-    "TopK",
-    "tpu_custom_call",
-    "Unpin",
-    "X64Combine",
-    "X64SplitHigh",
-    "X64SplitLow",
-];
-
-/// Prefixes of target names XLA reserves: `__` (its internal GPU and library calls such as
-/// `__cublas$gemm`, `__gpu$TopK`) and `xla.sdy.` (Shardy's annotations).
-pub const RESERVED_CUSTOM_CALL_PREFIXES: &[&str] = &["__", "xla.sdy."];
-
-/// Why `target` is reserved, if it is.
-pub fn reserved_target(target: &str) -> Option<&'static str> {
-    if RESERVED_CUSTOM_CALL_TARGETS.contains(&target) {
-        return Some("a name XLA reserves");
-    }
-    RESERVED_CUSTOM_CALL_PREFIXES
-        .iter()
-        .find(|p| target.starts_with(**p))
-        .map(|_| "in a namespace XLA reserves")
 }
 
 /// `rng_bit_generator`: the state is `u64[2]` (ThreeFry) or `u64[2]`/`u64[3]` (Philox, default).

@@ -1,4 +1,5 @@
-//! Finding call cycles in MLIR text before a plugin compiles it.
+//! Reading MLIR text before a plugin compiles it: call cycles, nesting too deep for the
+//! compilers' stacks, and custom calls to the targets XLA reserves.
 //!
 //! Every CPU plugin's compiler inlines calls recursively, so a function that calls itself,
 //! directly or through others, overflows the compiler's stack and kills the process. This
@@ -272,6 +273,31 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// The first custom call in `text` to a target XLA reserves
+/// ([`crate::RESERVED_CUSTOM_CALL_TARGETS`], [`crate::RESERVED_CUSTOM_CALL_PREFIXES`]), in
+/// either form: `stablehlo.custom_call @Target(...)` or `call_target_name = "Target"`.
+/// `Sharding` is left to the plugin: its annotation form is legitimate and which form a
+/// call has is not read here.
+pub(crate) fn find_reserved_custom_call(text: &[u8]) -> Option<String> {
+    let toks = tokens(text);
+    for w in toks.windows(3) {
+        let target: &[u8] = match (&w[0].1, &w[1].1, &w[2].1) {
+            (Token::Ident(b"stablehlo.custom_call" | b"mhlo.custom_call"), Token::Symbol(t), _) => {
+                t
+            }
+            (Token::Ident(b"call_target_name"), Token::Punct(b'='), Token::Str(t)) => t,
+            _ => continue,
+        };
+        let Ok(name) = std::str::from_utf8(target) else {
+            continue;
+        };
+        if name != "Sharding" && crate::program::reserved_target(name).is_some() {
+            return Some(name.to_string());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +370,24 @@ mod tests {
               return %0 : tensor<f32>
             }"#;
         assert_eq!(find_call_cycle(m.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn reserved_custom_call_targets_in_both_forms() {
+        let custom = "%0 = stablehlo.custom_call @TopK(%x) : (tensor<4xf32>) -> tensor<4xf32>";
+        assert_eq!(
+            find_reserved_custom_call(custom.as_bytes()),
+            Some("TopK".into())
+        );
+        let generic = r#"%0 = "stablehlo.custom_call"(%x) <{call_target_name = "__gpu$TopK"}>"#;
+        assert_eq!(
+            find_reserved_custom_call(generic.as_bytes()),
+            Some("__gpu$TopK".into())
+        );
+        let fine = "%0 = stablehlo.custom_call @my_target(%x) {backend_config = \"TopK\"}";
+        assert_eq!(find_reserved_custom_call(fine.as_bytes()), None);
+        let sharding = "%0 = stablehlo.custom_call @Sharding(%x)";
+        assert_eq!(find_reserved_custom_call(sharding.as_bytes()), None);
     }
 
     #[test]
