@@ -102,6 +102,12 @@ impl Program {
                 self.code.len()
             )));
         }
+        if let Some(t) = crate::mlir_scan::find_reserved_custom_call(&self.code) {
+            return Err(Error::InvalidProgram(format!(
+                "the MLIR text calls the custom-call target {t:?}, which XLA reserves for its own \
+                 passes (the CPU plugins abort the process on calls to it they did not make)"
+            )));
+        }
         crate::mlir_scan::find_call_cycle(&self.code)
             .map_err(|cycle| Error::InvalidProgram(format!("the MLIR text has {cycle}")))
     }
