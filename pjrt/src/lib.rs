@@ -73,6 +73,7 @@ pub mod ndarray;
 mod plugin;
 mod program;
 mod proto;
+mod reserved;
 mod types;
 
 pub use buffer::{
@@ -98,8 +99,6 @@ pub use executable::{
 };
 pub use literal::Literal;
 pub use plugin::{find as find_named, Extension, ExtensionType, NamedValue, Plugin, Value};
-pub use program::{
-    reserved_target, Program, ProgramFormat, RESERVED_CUSTOM_CALL_PREFIXES,
-    RESERVED_CUSTOM_CALL_TARGETS,
-};
+pub use program::{Program, ProgramFormat};
+pub use reserved::{reserved_target, RESERVED_CUSTOM_CALL_PREFIXES, RESERVED_CUSTOM_CALL_TARGETS};
 pub use types::{ElementType, NativeType};

@@ -291,7 +291,7 @@ pub(crate) fn find_reserved_custom_call(text: &[u8]) -> Option<String> {
         let Ok(name) = std::str::from_utf8(target) else {
             continue;
         };
-        if name != "Sharding" && crate::program::reserved_target(name).is_some() {
+        if name != "Sharding" && crate::reserved::reserved_target(name).is_some() {
             return Some(name.to_string());
         }
     }

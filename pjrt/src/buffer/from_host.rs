@@ -306,6 +306,31 @@ impl Client {
         self.buffer_from_bytes(literal.element_type(), literal.as_bytes(), literal.dims())
     }
 
+    /// A copy of `src`, a buffer of another client, made through host memory: read there,
+    /// written here (on `device` or in `memory`), owned by this client.
+    pub(crate) fn copy_from_client(
+        &self,
+        op: &'static str,
+        src: &Buffer,
+        device: Option<&Device>,
+        memory: Option<&Memory>,
+    ) -> Result<Buffer> {
+        src.check_readable(op)?;
+        let (et, dims) = src.meta()?.clone();
+        let bytes = src.to_host_bytes()?;
+        let placement = BufferPlacement {
+            device: device.cloned(),
+            memory: memory.cloned(),
+        };
+        self.buffer_from_bytes_with(
+            et,
+            &bytes,
+            &dims,
+            HostBufferSemantics::ImmutableOnlyDuringCall,
+            &placement,
+        )
+    }
+
     fn check_count<T: NativeType>(&self, len: usize, dims: &[i64]) -> Result<()> {
         let n = element_count("buffer_from_host", dims)?;
         if n != len {

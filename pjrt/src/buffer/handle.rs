@@ -8,7 +8,6 @@ use std::sync::{Arc, OnceLock};
 
 use pjrt_sys as sys;
 
-use crate::buffer::from_host::BufferPlacement;
 use crate::buffer::layout::MemoryLayout;
 use crate::buffer::pending::PendingSet;
 use crate::client::Client;
@@ -290,7 +289,9 @@ impl Buffer {
         const OP: &str = "Buffer::copy_to_device";
         self.check_live(OP)?;
         if !self.client.same_as(device.client()) {
-            return self.copy_across_clients(OP, device.client(), &BufferPlacement::device(device));
+            return device
+                .client()
+                .copy_from_client(OP, self, Some(device), None);
         }
         let mut a = sys::PJRT_Buffer_CopyToDevice_Args::new();
         a.buffer = self.raw;
@@ -308,7 +309,9 @@ impl Buffer {
         const OP: &str = "Buffer::copy_to_memory";
         self.check_live(OP)?;
         if !self.client.same_as(memory.client()) {
-            return self.copy_across_clients(OP, memory.client(), &BufferPlacement::memory(memory));
+            return memory
+                .client()
+                .copy_from_client(OP, self, None, Some(memory));
         }
         let mut a = sys::PJRT_Buffer_CopyToMemory_Args::new();
         a.buffer = self.raw;
@@ -317,26 +320,6 @@ impl Buffer {
         Ok(
             Buffer::wrap(&self.client, a.dst_buffer, self.meta.get().cloned())
                 .with_pending(PendingSet::union([&self.pending])),
-        )
-    }
-
-    /// A copy in another client, through host memory: read here, written there by the
-    /// destination client, which owns the result.
-    fn copy_across_clients(
-        &self,
-        op: &'static str,
-        dst: &Client,
-        placement: &BufferPlacement,
-    ) -> Result<Buffer> {
-        self.check_readable(op)?;
-        let (et, dims) = self.meta()?.clone();
-        let bytes = self.to_host_bytes()?;
-        dst.buffer_from_bytes_with(
-            et,
-            &bytes,
-            &dims,
-            crate::buffer::HostBufferSemantics::ImmutableOnlyDuringCall,
-            placement,
         )
     }
 }
