@@ -6,10 +6,12 @@
 //!   nested regions or calls. The 0.115 CPU plugin's compiler overflows a 2 MiB thread stack
 //!   near 150 levels (8 MiB: near 500), killing the process, so graphs are limited to
 //!   [`MAX_REGION_DEPTH`] levels.
-//! - Size: a region is emitted once per op that uses it (a call's callee once per module),
-//!   so a chain of `cond`s whose branches share one region doubles the emitted program per
-//!   level: forty levels make a trillion ops, and `build` would never return. The emitted size
-//!   is counted as ops are recorded and limited to [`MAX_EMITTED_OPS`].
+//! - Size: a region is emitted once per op that uses it, and XLA inlines every call, so a
+//!   chain of `cond`s whose branches share one region, or of functions that each call the
+//!   previous one twice, doubles the program per level: forty levels make a trillion ops;
+//!   `build` never returned, and the compiler ran out of memory inside the plugin (a C++
+//!   exception that aborts the process). The size after inlining is counted as ops are
+//!   recorded and limited to [`MAX_EMITTED_OPS`].
 //! - Sort comparators: XLA sorts with `std::sort` (unstable) or `std::stable_sort` (stable).
 //!   `std::sort` with a comparator that is not a strict weak order reads out of bounds or
 //!   never returns (an always-true comparator hangs every CPU plugin from 17 elements on);
@@ -22,12 +24,13 @@
 
 use crate::error::{shape_err, Result};
 use crate::graph::{Computation, ValueId};
-use crate::ops::{ComparisonDirection, ControlOp, ElementwiseOp, Op, ShapeOp, SourceOp};
+use crate::ops::{ComparisonDirection, ElementwiseOp, Op, ShapeOp, SourceOp};
 
 /// The deepest nesting of regions and calls a graph may have (see the module doc).
 pub const MAX_REGION_DEPTH: u32 = 64;
 
-/// The most ops a graph may emit, counting each region once per op that uses it.
+/// The most ops a graph may hold once every region and callee is counted once per use (the
+/// size XLA compiles after inlining calls).
 pub const MAX_EMITTED_OPS: u64 = 20_000_000;
 
 /// How deep and how large recording `op` with `regions` makes the graph, or an error naming
@@ -54,22 +57,19 @@ pub(crate) fn growth(
             ),
         );
     }
-    // A call's callee is emitted once per module, any other region once per use.
-    let inlined = !matches!(op, Op::Control(ControlOp::Call { .. }));
+    // Regions are emitted once per use, and XLA inlines calls: count every use.
     let mut added: u64 = 1;
-    if inlined {
-        for r in regions {
-            added = added.saturating_add(r.graph.emitted_ops());
-        }
+    for r in regions {
+        added = added.saturating_add(r.graph.emitted_ops());
     }
     let emitted = emitted_now.saturating_add(added);
     if emitted > MAX_EMITTED_OPS {
         return shape_err(
             name,
             format!(
-                "the graph would emit {emitted} ops (each region is emitted once per op that \
-                 uses it), more than the {MAX_EMITTED_OPS} allowed; share regions through \
-                 `call`, which emits a function once"
+                "the graph would hold {emitted} ops once its regions and calls are inlined \
+                 (each counted once per use), more than the {MAX_EMITTED_OPS} allowed; the \
+                 compilers would run out of memory"
             ),
         );
     }

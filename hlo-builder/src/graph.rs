@@ -71,7 +71,7 @@ pub struct Graph {
     pub(crate) params: Vec<NodeId>,
     /// The deepest nesting of regions (and calls) below this graph's nodes (0: none).
     pub(crate) region_depth: u32,
-    /// Ops the graph emits when lowered, each inlined region counted once per use.
+    /// Ops once regions and calls are inlined, each counted once per use.
     pub(crate) emitted_ops: u64,
 }
 
@@ -98,8 +98,8 @@ impl Graph {
     pub fn region_depth(&self) -> u32 {
         self.region_depth
     }
-    /// How many ops lowering this graph emits, each region counted once per op that uses
-    /// it (a call's callee once); at most [`crate::MAX_EMITTED_OPS`].
+    /// How many ops this graph holds once every region and callee is counted once per use
+    /// (what XLA compiles after inlining); at most [`crate::MAX_EMITTED_OPS`].
     pub fn emitted_ops(&self) -> u64 {
         self.emitted_ops
     }

@@ -171,6 +171,11 @@ fn show(name: &[u8]) -> String {
 /// recurses through calls (the 0.115 plugin's overflows a 2 MiB stack near 150 levels).
 pub(crate) const MAX_CALL_DEPTH: usize = 64;
 
+/// The most tokens of text a function may amount to once every call in it is inlined (XLA
+/// inlines each call site; functions that each call the previous one twice double the program
+/// per level, and 2^40 copies ran the compiler out of memory, aborting the process).
+pub(crate) const MAX_INLINED_TOKENS: u64 = 100_000_000;
+
 /// The deepest nesting of braces (regions, plus the module, functions and attribute
 /// dictionaries) the text may have, for the same reason.
 pub(crate) const MAX_BRACE_DEPTH: usize = 80;
@@ -201,23 +206,33 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
         return Ok(());
     }
     let index: HashMap<&[u8], usize> = defs.iter().enumerate().map(|(k, d)| (d.name, k)).collect();
-    // Edges: function k refers to function m.
+    // Edges: function k refers to function m (each distinct m once; `uses` counts the
+    // references, since XLA inlines each call site), and each function's own size in tokens.
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); defs.len()];
+    let mut uses: Vec<Vec<u64>> = vec![Vec::new(); defs.len()];
+    let mut own = vec![0u64; defs.len()];
     for (k, d) in defs.iter().enumerate() {
         let end = defs.get(k + 1).map_or(toks.len(), |n| n.start);
+        own[k] = end.saturating_sub(d.start) as u64;
         for (t, (_, tok)) in toks.iter().enumerate().take(end).skip(d.start) {
             if Some(t) == d.name_token {
                 continue;
             }
             if let Token::Symbol(s) = tok {
                 if let Some(&m) = index.get(s) {
-                    if !edges[k].contains(&m) {
-                        edges[k].push(m);
+                    match edges[k].iter().position(|&e| e == m) {
+                        Some(i) => uses[k][i] += 1,
+                        None => {
+                            edges[k].push(m);
+                            uses[k].push(1);
+                        }
                     }
                 }
             }
         }
     }
+    // Tokens of each function once every call in it is inlined, known once Done.
+    let mut inlined = vec![0u64; defs.len()];
     // Iterative depth-first search (a hostile module may chain a million functions).
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -258,6 +273,20 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
             } else {
                 mark[node] = Mark::Done;
                 chain[node] = 1 + edges[node].iter().map(|&m| chain[m]).max().unwrap_or(0);
+                inlined[node] = edges[node]
+                    .iter()
+                    .zip(&uses[node])
+                    .fold(own[node], |acc, (&m, &n)| {
+                        acc.saturating_add(n.saturating_mul(inlined[m]))
+                    });
+                if inlined[node] > MAX_INLINED_TOKENS {
+                    return Err(format!(
+                        "{} holds more than {MAX_INLINED_TOKENS} tokens once its calls are \
+                         inlined (each call site counts), as XLA does; the compiler would run \
+                         out of memory",
+                        show(defs[node].name)
+                    ));
+                }
                 if chain[node] > MAX_CALL_DEPTH {
                     return Err(format!(
                         "calls nested {} deep from {}, more than the {MAX_CALL_DEPTH} allowed; \
@@ -408,6 +437,27 @@ mod tests {
             &e[..60]
         );
         assert!(e.ends_with(&format!("@f{n} -> @f0")));
+    }
+
+    #[test]
+    fn exponential_inlining_is_refused() {
+        // f0 calls f1 twice, f1 calls f2 twice, ...: 2^n copies of the last once inlined.
+        let doubling = |n: usize| {
+            let mut m = String::new();
+            for i in 0..n {
+                m.push_str(&format!(
+                    "func.func @f{i}(%x: tensor<f32>) -> tensor<f32> {{ %0 = call @f{j}(%x) : (tensor<f32>) -> tensor<f32> %1 = call @f{j}(%0) : (tensor<f32>) -> tensor<f32> return %1 : tensor<f32> }}\n",
+                    j = i + 1
+                ));
+            }
+            m.push_str(&format!(
+                "func.func @f{n}(%x: tensor<f32>) -> tensor<f32> {{ return %x : tensor<f32> }}\n"
+            ));
+            m
+        };
+        assert_eq!(find_call_cycle(doubling(10).as_bytes()), Ok(()));
+        let e = find_call_cycle(doubling(40).as_bytes()).unwrap_err();
+        assert!(e.contains("once its calls are inlined"), "{e}");
     }
 
     #[test]

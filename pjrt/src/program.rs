@@ -81,6 +81,9 @@ impl Program {
     /// - MLIR text whose calls chain more than 64 deep, or whose braces (regions) nest more
     ///   than 80 deep: the compilers recurse once per level (the 0.115 plugin's overflows a
     ///   2 MiB thread stack near 150 levels).
+    /// - MLIR text whose functions amount to more than 100 million tokens once every call is
+    ///   inlined (XLA inlines each call site; functions calling the previous one twice double
+    ///   per level, and the compiler ran out of memory, aborting the process).
     /// - MLIR text with a custom call to a target XLA reserves for its own passes
     ///   ([`RESERVED_CUSTOM_CALL_TARGETS`](crate::RESERVED_CUSTOM_CALL_TARGETS), [`RESERVED_CUSTOM_CALL_PREFIXES`](crate::RESERVED_CUSTOM_CALL_PREFIXES); `Sharding` is
     ///   left to the plugin): the CPU plugins CHECK-fail on such calls.

@@ -69,6 +69,9 @@ impl Client {
             ));
         }
         element_count("create_error_buffer", dims)?;
+        if let Some(m) = memory {
+            self.check_owns("create_error_buffer", "the memory", m.client())?;
+        }
         let mut a = sys::PJRT_Client_CreateErrorBuffer_Args::new();
         a.client = self.raw();
         a.error_code = code.to_raw();
@@ -92,10 +95,7 @@ impl Client {
             return Err(self.api().unimplemented("PJRT_Client_CreateErrorBuffer"));
         }
         let memory = match memory {
-            Some(m) => {
-                self.check_owns("create_error_buffer", "the memory", m.client())?;
-                m.clone()
-            }
+            Some(m) => m.clone(),
             None => self.first_device()?.default_memory()?,
         };
         a.memory = memory.raw;

@@ -38,6 +38,7 @@
 
 mod handle;
 mod kv_store;
+mod limits;
 mod options;
 
 pub use handle::Client;

@@ -203,6 +203,14 @@ impl ClientOptions {
                     ),
                 });
             }
+            if nv.name == "cpu_device_count" {
+                if let Some(n) = nv.value.as_i64() {
+                    check_room_for_devices(n).map_err(|reason| Error::InvalidClientOption {
+                        name: nv.name.clone(),
+                        reason,
+                    })?;
+                }
+            }
             if nv.name == "process_id" && nv.value.as_i64().is_some_and(|n| n < 0) {
                 return Err(Error::InvalidClientOption {
                     name: nv.name.clone(),
@@ -212,4 +220,39 @@ impl ClientOptions {
         }
         Ok(())
     }
+}
+
+/// Address space a CPU device takes: the CPU plugins start two threads per device, each with
+/// a stack reservation (measured on all three plugins: about 10 MiB of virtual memory per
+/// device, 11.7 GB for 1024 devices).
+const ADDRESS_SPACE_PER_DEVICE: u64 = 12 << 20;
+
+/// Checks that `n` CPU devices fit the process's limits. The plugins abort the process when
+/// they cannot start a device's threads (under `RLIMIT_AS` or `RLIMIT_NPROC`), so a count
+/// that cannot fit is refused here, naming the limit.
+fn check_room_for_devices(n: i64) -> std::result::Result<(), String> {
+    let n = u64::try_from(n).unwrap_or(0);
+    if let Some(limit) = crate::client::limits::address_space_limit() {
+        let used = crate::client::limits::address_space_used().unwrap_or(0);
+        let need = n.saturating_mul(ADDRESS_SPACE_PER_DEVICE);
+        if used.saturating_add(need) > limit {
+            return Err(format!(
+                "{n} devices need about {} MiB of address space (two threads each), but the \
+                 process may use {} MiB (RLIMIT_AS) and uses {} MiB; the plugin would abort",
+                need >> 20,
+                limit >> 20,
+                used >> 20
+            ));
+        }
+    }
+    if let Some(limit) = crate::client::limits::thread_limit() {
+        if n.saturating_mul(2) >= limit {
+            return Err(format!(
+                "{n} devices need {} threads, but the user may run {limit} (RLIMIT_NPROC); the \
+                 plugin would abort",
+                n * 2
+            ));
+        }
+    }
+    Ok(())
 }
