@@ -1,3 +1,4 @@
+mod fuzz;
 mod module_cycles;
 mod outside;
 mod readme;
