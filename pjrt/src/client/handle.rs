@@ -21,6 +21,9 @@ struct ClientInner {
     plugin: Plugin,
     platform_name: String,
     platform_version: String,
+    /// What the plugin's callbacks point to (the key-value store state): freed only after
+    /// the client is destroyed, when nothing can call them any more.
+    _callback_state: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Drop for ClientInner {
@@ -80,16 +83,18 @@ impl Client {
 
     /// Creates a client; options are validated first (see [`ClientOptions::validate`]).
     pub fn new(plugin: &Plugin, options: &ClientOptions) -> Result<Client> {
-        Client::create(plugin, options, |_| {})
+        Client::create(plugin, options, |_| {}, None)
     }
 
     /// The one way a client is made: validates the options, lets `more` fill further create
     /// arguments (the key-value store callbacks) after that, creates the client and reads
-    /// the platform's name and version.
+    /// the platform's name and version. `callback_state` (what those callbacks point to) is
+    /// kept until the client is destroyed.
     pub(crate) fn create(
         plugin: &Plugin,
         options: &ClientOptions,
         more: impl FnOnce(&mut sys::PJRT_Client_Create_Args),
+        callback_state: Option<Box<dyn std::any::Any + Send + Sync>>,
     ) -> Result<Client> {
         options.validate(plugin)?;
         let all = options.all();
@@ -106,6 +111,7 @@ impl Client {
             plugin: plugin.clone(),
             platform_name: String::new(),
             platform_version: String::new(),
+            _callback_state: callback_state,
         };
         let mut n = sys::PJRT_Client_PlatformName_Args::new();
         n.client = raw;
