@@ -1,7 +1,7 @@
 # The two commands a new user needs (both install whatever is missing first):
 #   make run    train a network on real data on the default CPU plugin
 #   make test   the whole test suite, the pjrt suite once per installed CPU plugin
-.PHONY: setup run test bench valgrind
+.PHONY: setup run test bench valgrind asan
 
 setup:
 	@bash scripts/setup.sh
@@ -18,3 +18,6 @@ bench: setup
 
 valgrind: setup
 	@bash scripts/valgrind.sh
+
+asan: setup
+	@bash scripts/asan.sh

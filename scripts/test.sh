@@ -24,6 +24,9 @@ done
 
 echo "== builder, autodiff, examples and integration tests on the default plugin"
 # (tests/Cargo.toml turns on pjrt-runtime/ndarray: the same pjrt build as the suite above)
+# integration-tests includes the adversarial suite (tests/adversarial: every case in its own
+# process, the table of outcomes printed at its end) and the bounded fuzzing of the executable
+# envelope and the MLIR-text checks (tests/integration/fuzz.rs, FUZZ_SECONDS per target).
 cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray
 
 # Every library crate must package (the published names: pjrt-abi is pjrt_sys, pjrt-runtime

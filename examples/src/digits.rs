@@ -20,6 +20,9 @@ pub const TRAIN_FRACTION: f64 = 0.8;
 /// The largest pixel value in the file.
 pub const MAX_PIXEL: f32 = 16.0;
 
+/// The most bytes the gzip file may decompress to (the real one: about 500 KB).
+pub const MAX_DECOMPRESSED: u64 = 64 << 20;
+
 /// Why the digits file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum DigitsError {
@@ -54,6 +57,12 @@ pub enum DigitsError {
     },
     #[error("digits: {path} holds no images")]
     Empty { path: PathBuf },
+    #[error("digits: {path} decompresses to more than {limit} bytes; not the digits file")]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("digits: image index {index} out of range (the set has {len} images)")]
+    Index { index: usize, len: usize },
+    #[error("digits: label {label} of image {index} is not a class in 0..{CLASSES}")]
+    Label { index: usize, label: i32 },
     #[error("digits: split fraction {0} must be in (0, 1) and leave both parts non-empty")]
     Split(f64),
 }
@@ -88,8 +97,19 @@ impl Digits {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
+        // The real file decompresses to about 500 KB: refuse a hostile one (a gzip bomb)
+        // before it fills the memory.
         let mut text = String::new();
-        GzDecoder::new(file).read_to_string(&mut text).map_err(io)?;
+        GzDecoder::new(file)
+            .take(MAX_DECOMPRESSED + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > MAX_DECOMPRESSED {
+            return Err(DigitsError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_DECOMPRESSED,
+            });
+        }
         Self::parse_csv(&text, path)
     }
 
@@ -162,15 +182,24 @@ impl Digits {
         self.labels.is_empty()
     }
 
-    /// The images at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> Digits {
-        let mut images = Vec::with_capacity(indices.len() * PIXELS);
+    /// The images at `indices`, in that order (an index past the end is an error).
+    pub fn select(&self, indices: &[usize]) -> Result<Digits, DigitsError> {
+        let mut images = Vec::with_capacity(indices.len().saturating_mul(PIXELS));
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
-            images.extend_from_slice(&self.images[i * PIXELS..(i + 1) * PIXELS]);
-            labels.push(self.labels[i]);
+            let (Some(px), Some(&l)) = (
+                self.images.get(i * PIXELS..(i + 1) * PIXELS),
+                self.labels.get(i),
+            ) else {
+                return Err(DigitsError::Index {
+                    index: i,
+                    len: self.len(),
+                });
+            };
+            images.extend_from_slice(px);
+            labels.push(l);
         }
-        Digits { images, labels }
+        Ok(Digits { images, labels })
     }
 
     /// Shuffles with `seed` and splits: the first `train_fraction` (rounded) go to the
@@ -183,17 +212,89 @@ impl Digits {
         }
         let order = autodiff::nn::permutation(&mut autodiff::nn::seeded(seed), n);
         Ok((
-            self.select(&order[..n_train]),
-            self.select(&order[n_train..]),
+            self.select(&order[..n_train])?,
+            self.select(&order[n_train..])?,
         ))
     }
 
-    /// Labels as one-hot rows (`len() * 10` values).
-    pub fn one_hot(&self) -> Vec<f32> {
+    /// Labels as one-hot rows (`len() * 10` values); a label outside `0..10` is an error.
+    pub fn one_hot(&self) -> Result<Vec<f32>, DigitsError> {
         let mut out = vec![0.0; self.len() * CLASSES];
         for (i, &l) in self.labels.iter().enumerate() {
-            out[i * CLASSES + l as usize] = 1.0;
+            match usize::try_from(l).ok().filter(|&c| c < CLASSES) {
+                Some(c) => out[i * CLASSES + c] = 1.0,
+                None => return Err(DigitsError::Label { index: i, label: l }),
+            }
         }
-        out
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz_file(name: &str, text: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("digits-{}-{name}.csv.gz", std::process::id()));
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&p).unwrap(),
+            flate2::Compression::fast(),
+        );
+        e.write_all(text).unwrap();
+        e.finish().unwrap();
+        p
+    }
+
+    #[test]
+    fn hostile_files_are_errors_that_name_the_file() {
+        let missing = std::env::temp_dir().join("no-such-digits-file.csv.gz");
+        let e = Digits::load(&missing).unwrap_err().to_string();
+        assert!(e.contains("no-such-digits-file"), "{e}");
+        // A gzip bomb: 100 MB of zeros in a small file.
+        let bomb = gz_file("bomb", &vec![b'0'; 100 << 20]);
+        let e = Digits::load(&bomb).unwrap_err();
+        assert!(matches!(e, DigitsError::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains(&*bomb.to_string_lossy()), "{e}");
+        // Not gzip at all.
+        let plain = std::env::temp_dir().join(format!("digits-{}-plain", std::process::id()));
+        std::fs::write(&plain, b"1,2,3\n").unwrap();
+        let e = Digits::load(&plain).unwrap_err().to_string();
+        assert!(e.contains(&*plain.to_string_lossy()), "{e}");
+        // A line with a label out of range, a NaN pixel.
+        let mut line: Vec<String> = (0..PIXELS).map(|_| "1".to_string()).collect();
+        line.push("10".into());
+        let bad = gz_file("label", line.join(",").as_bytes());
+        let e = Digits::load(&bad).unwrap_err().to_string();
+        assert!(e.contains("label 10") && e.contains("line 1"), "{e}");
+        line[3] = "NaN".into();
+        let nan = gz_file("nan", line.join(",").as_bytes());
+        assert!(Digits::load(&nan).is_err());
+        for p in [bomb, plain, bad, nan] {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn out_of_range_indices_and_labels_are_errors() {
+        let d = Digits {
+            images: vec![0.0; 2 * PIXELS],
+            labels: vec![3, 12],
+        };
+        assert!(matches!(
+            d.select(&[0, 2]),
+            Err(DigitsError::Index { index: 2, len: 2 })
+        ));
+        assert_eq!(d.select(&[1, 0]).unwrap().labels, vec![12, 3]);
+        assert!(matches!(
+            d.one_hot(),
+            Err(DigitsError::Label {
+                index: 1,
+                label: 12
+            })
+        ));
+        // A set too small to split into two non-empty parts.
+        let one = d.select(&[0]).unwrap();
+        assert!(matches!(one.split(0.8, 0), Err(DigitsError::Split(_))));
     }
 }

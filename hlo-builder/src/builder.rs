@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
+use crate::checks;
 use crate::error::{shape_err, Error, Result};
 use crate::graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 use crate::module::Module;
@@ -200,7 +201,26 @@ impl Builder {
         if out.len() > u32::MAX as usize {
             return shape_err(name, format!("{} results are too many", out.len()));
         }
-        Ok(self.push(op, operands, regions, out))
+        // An op without results has nothing to use it and nothing to return: lowering it
+        // would make every later `build` of this builder fail, so it is refused here.
+        if out.is_empty() {
+            return shape_err(
+                name,
+                "has no results (no operands, or regions returning nothing); an op without \
+                 results cannot be used or returned, so it is not recorded",
+            );
+        }
+        let (depth, emitted) = checks::growth(
+            &op,
+            &regions,
+            self.graph.region_depth,
+            self.graph.emitted_ops,
+        )?;
+        let op = checks::sort_op(op, &regions)?;
+        let r = self.push(op, operands, regions, out);
+        self.graph.region_depth = depth;
+        self.graph.emitted_ops = emitted;
+        Ok(r)
     }
 
     /// [`record`](Self::record) for an op with one result and no regions.
@@ -296,6 +316,7 @@ impl Builder {
             ty: t.clone(),
         });
         let r = self.push(op, &[], SmallVec::new(), vec![t]);
+        self.graph.emitted_ops = self.graph.emitted_ops.saturating_add(1);
         let node = r[0].value.node;
         self.graph.params.push(node);
         Ok(r[0])

@@ -69,6 +69,10 @@ pub struct Node {
 pub struct Graph {
     pub(crate) nodes: Vec<Node>,
     pub(crate) params: Vec<NodeId>,
+    /// The deepest nesting of regions (and calls) below this graph's nodes (0: none).
+    pub(crate) region_depth: u32,
+    /// Ops once regions and calls are inlined, each counted once per use.
+    pub(crate) emitted_ops: u64,
 }
 
 impl Graph {
@@ -88,6 +92,16 @@ impl Graph {
     }
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+    /// How deeply regions and calls nest below this graph (0 when no node has a region);
+    /// at most [`crate::MAX_REGION_DEPTH`].
+    pub fn region_depth(&self) -> u32 {
+        self.region_depth
+    }
+    /// How many ops this graph holds once every region and callee is counted once per use
+    /// (what XLA compiles after inlining); at most [`crate::MAX_EMITTED_OPS`].
+    pub fn emitted_ops(&self) -> u64 {
+        self.emitted_ops
     }
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()

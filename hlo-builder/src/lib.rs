@@ -40,6 +40,7 @@
 //! size ([`Exported`], [`export::Server`]).
 
 mod builder;
+mod checks;
 mod error;
 pub mod export;
 mod graph;
@@ -51,6 +52,7 @@ mod tensor;
 mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
+pub use checks::{MAX_EMITTED_OPS, MAX_REGION_DEPTH};
 pub use error::{Error, Result};
 pub use export::{ExportError, Exported};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};

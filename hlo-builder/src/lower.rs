@@ -33,10 +33,32 @@ pub(crate) struct Lowered {
 /// `aliases` lists `(parameter, result)` pairs of the entry point whose buffers are donated:
 /// the parameter's buffer is consumed by the call and reused for that result
 /// (`tf.aliasing_output` argument attributes, which XLA turns into input/output aliasing).
+///
+/// Lowering recurses once per level of nested regions (a `while` inside a `case` inside ...),
+/// and so do MLIR's printer and bytecode writer: it runs on a thread of its own with a
+/// [`LOWERING_STACK`] stack, so the depth the builder accepts
+/// (the builder's `MAX_REGION_DEPTH`) lowers on any caller's thread (test threads have 2 MiB).
 pub(crate) fn lower_module(
     funcs: &[Arc<Computation>],
     aliases: &[(usize, usize)],
 ) -> Result<Lowered> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("hlo-builder-lower".into())
+            .stack_size(LOWERING_STACK)
+            .spawn_scoped(scope, || lower_on_this_thread(funcs, aliases))
+            .map_err(|e| Error::Lower(format!("cannot start the lowering thread: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(Error::Lower("the lowering thread panicked".into())))
+    })
+}
+
+/// The lowering thread's stack: room for the builder's `MAX_REGION_DEPTH` nested regions in an
+/// unoptimized build (about 11 KiB a level measured), many times over. Only the pages used
+/// are ever touched.
+pub(crate) const LOWERING_STACK: usize = 64 << 20;
+
+fn lower_on_this_thread(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
     ctx.set_allow_unregistered_dialects(true);
@@ -53,7 +75,9 @@ pub(crate) fn lower_module(
             ctx: &ctx,
             loc,
             types: HashMap::new(),
-            callees: Vec::new(),
+            callees: HashMap::new(),
+            names: HashSet::new(),
+            next_suffix: HashMap::new(),
             scheduled: HashSet::new(),
             queue: Vec::new(),
             diags: diags.clone(),
@@ -63,7 +87,8 @@ pub(crate) fn lower_module(
         }
         // The entry point is always `main` (what the plugins run), whatever its name.
         if let Some(f) = funcs.first() {
-            l.callees.push((Arc::as_ptr(f), "main".to_string()));
+            l.callees.insert(Arc::as_ptr(f), "main".to_string());
+            l.names.insert("main".to_string());
         }
         for (i, f) in funcs.iter().enumerate() {
             let name = l.unique_name(&f.name, f);
@@ -90,8 +115,12 @@ struct Lowerer<'c> {
     ctx: &'c Context,
     loc: Location<'c>,
     types: HashMap<TensorType, Type<'c>>,
-    /// Functions already named: (computation pointer, symbol name).
-    callees: Vec<(*const Computation, String)>,
+    /// Functions already named: computation pointer -> symbol name.
+    callees: HashMap<*const Computation, String>,
+    /// Symbol names in use, and the next suffix to try for each base name (a module may
+    /// hold thousands of functions of one name: naming stays linear).
+    names: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
     /// Functions emitted or queued for emission.
     scheduled: HashSet<*const Computation>,
     queue: Vec<(Arc<Computation>, String)>,
@@ -109,7 +138,7 @@ impl<'c> Lowerer<'c> {
     }
 
     fn unique_name(&mut self, base: &str, c: &Arc<Computation>) -> String {
-        if let Some((_, n)) = self.callees.iter().find(|(p, _)| *p == Arc::as_ptr(c)) {
+        if let Some(n) = self.callees.get(&Arc::as_ptr(c)) {
             return n.clone();
         }
         let mut clean: String = base
@@ -126,12 +155,13 @@ impl<'c> Lowerer<'c> {
             clean.insert(0, 'f');
         }
         let mut name = clean.clone();
-        let mut k = 1;
-        while self.callees.iter().any(|(_, n)| *n == name) {
+        let k = self.next_suffix.entry(clean.clone()).or_insert(1);
+        while self.names.contains(&name) {
             name = format!("{clean}_{k}");
-            k += 1;
+            *k += 1;
         }
-        self.callees.push((Arc::as_ptr(c), name.clone()));
+        self.names.insert(name.clone());
+        self.callees.insert(Arc::as_ptr(c), name.clone());
         name
     }
 

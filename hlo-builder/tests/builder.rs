@@ -30,5 +30,7 @@ mod plugins;
 mod reduce;
 #[path = "builder/scan.rs"]
 mod scan;
+#[path = "builder/safety.rs"]
+mod safety;
 #[path = "builder/snapshots.rs"]
 mod snapshots;

@@ -255,7 +255,22 @@ pub struct CompileOptions {
     pub compile_cache: CompileCacheSetting,
 }
 
+/// The XLA options that make `min`/`max` (and the reductions built on them) propagate NaN,
+/// as StableHLO specifies: the CPU compiler's default "fast" min/max returns the other
+/// operand (`maximum(1, NaN) = 1`). Every plugin of 0.81 and newer knows both names.
+pub const NAN_PROPAGATING_MIN_MAX: [(&str, bool); 2] = [
+    ("xla_cpu_enable_fast_min_max", false),
+    ("xla_gpu_enable_fast_min_max", false),
+];
+
+/// The largest replica or partition count: the plugins read them as C `int`s (a count of
+/// `1 << 32` becomes 0 and aborts the compiler; `u32::MAX` becomes -1).
+const MAX_COUNT: usize = i32::MAX as usize;
+
 impl Default for CompileOptions {
+    /// One replica, one partition, and NaN-propagating min/max
+    /// ([`NAN_PROPAGATING_MIN_MAX`]; [`fast_min_max`](CompileOptions::fast_min_max) turns
+    /// the compiler's fast, NaN-dropping version back on).
     fn default() -> CompileOptions {
         CompileOptions {
             num_replicas: 1,
@@ -268,7 +283,10 @@ impl Default for CompileOptions {
             argument_layouts: Vec::new(),
             parameter_is_tupled_arguments: false,
             compile_portable_executable: false,
-            xla_options: BTreeMap::new(),
+            xla_options: NAN_PROPAGATING_MIN_MAX
+                .iter()
+                .map(|(k, v)| (k.to_string(), XlaOption::Bool(*v)))
+                .collect(),
             compile_cache: CompileCacheSetting::Default,
         }
     }
@@ -316,6 +334,16 @@ impl CompileOptions {
         self
     }
 
+    /// `true`: let the compiler use its fast `min`/`max`, which drop NaN
+    /// (`maximum(1, NaN) = 1`); `false` (the default): NaN propagates, as StableHLO says.
+    pub fn fast_min_max(mut self, on: bool) -> CompileOptions {
+        for (name, _) in NAN_PROPAGATING_MIN_MAX {
+            self.xla_options
+                .insert(name.to_string(), XlaOption::Bool(on));
+        }
+        self
+    }
+
     /// Sets one XLA compiler option for this compilation, e.g.
     /// `.xla_option("xla_cpu_enable_fast_math", true)` (the names `XLA_FLAGS` takes, without
     /// `--`; see XLA's `DebugOptions`). Setting a name again replaces its value.
@@ -337,12 +365,77 @@ impl CompileOptions {
                 self.num_replicas, self.num_partitions
             )));
         }
+        if self.num_replicas > MAX_COUNT || self.num_partitions > MAX_COUNT {
+            return Err(Error::InvalidCompileOptions(format!(
+                "num_replicas and num_partitions must fit a C int (at most {MAX_COUNT}), got {} replicas, {} partitions; the plugins would truncate them (1 << 32 becomes 0 and aborts)",
+                self.num_replicas, self.num_partitions
+            )));
+        }
+        let devices = self.num_replicas.checked_mul(self.num_partitions);
+        if devices.is_none_or(|n| n > MAX_COUNT) {
+            return Err(Error::InvalidCompileOptions(format!(
+                "{} replicas x {} partitions is more devices than a C int can count",
+                self.num_replicas, self.num_partitions
+            )));
+        }
+        if let Some(o) = self.device_ordinal {
+            if !(0..=i64::from(i32::MAX)).contains(&o) {
+                return Err(Error::InvalidCompileOptions(format!(
+                    "device_ordinal must be between 0 and {}, got {o}; plugins abort on a negative ordinal",
+                    i32::MAX
+                )));
+            }
+        }
+        for (i, l) in self.argument_layouts.iter().enumerate() {
+            crate::literal::element_count("CompileOptions::argument_layouts", &l.dims)?;
+            if let Some(m2m) = &l.minor_to_major {
+                let rank = l.dims.len();
+                let mut seen = vec![false; rank];
+                let ok = m2m.len() == rank
+                    && m2m.iter().all(|&d| {
+                        usize::try_from(d)
+                            .ok()
+                            .filter(|&d| d < rank && !seen[d])
+                            .map(|d| seen[d] = true)
+                            .is_some()
+                    });
+                if !ok {
+                    return Err(Error::InvalidCompileOptions(format!(
+                        "argument layout {i}: minor_to_major {m2m:?} is not a permutation of 0..{rank}"
+                    )));
+                }
+            }
+        }
         if let Some(a) = &self.device_assignment {
             if a.replica_count != self.num_replicas || a.computation_count != self.num_partitions {
                 return Err(Error::InvalidCompileOptions(format!(
                     "device assignment is {} replicas x {} partitions but the options say {} x {}",
                     a.replica_count, a.computation_count, self.num_replicas, self.num_partitions
                 )));
+            }
+            if a.devices.len() != a.replica_count
+                || a.devices.iter().any(|r| r.len() != a.computation_count)
+            {
+                return Err(Error::InvalidCompileOptions(format!(
+                    "device assignment says {} x {} but its rows are {:?} long",
+                    a.replica_count,
+                    a.computation_count,
+                    a.devices.iter().map(Vec::len).collect::<Vec<_>>()
+                )));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for id in a.devices.iter().flatten() {
+                if !(0..=i64::from(i32::MAX)).contains(id) {
+                    return Err(Error::InvalidCompileOptions(format!(
+                        "device assignment: device id {id} is not between 0 and {}",
+                        i32::MAX
+                    )));
+                }
+                if !seen.insert(*id) {
+                    return Err(Error::InvalidCompileOptions(format!(
+                        "device assignment: device id {id} appears twice"
+                    )));
+                }
             }
         }
         for name in self.xla_options.keys() {
@@ -352,7 +445,7 @@ impl CompileOptions {
                 )));
             }
         }
-        if self.compile_portable_executable && self.num_replicas * self.num_partitions != 1 {
+        if self.compile_portable_executable && (self.num_replicas, self.num_partitions) != (1, 1) {
             return Err(Error::InvalidCompileOptions(
                 "a portable executable must have exactly one replica and one partition".into(),
             ));
@@ -400,6 +493,7 @@ impl CompileOptions {
         let mut o = CompileOptions {
             num_replicas: 0,
             num_partitions: 0,
+            xla_options: BTreeMap::new(),
             ..CompileOptions::default()
         };
         let mut r = Reader::new(bytes, M);
@@ -494,7 +588,11 @@ mod tests {
             .xla_option("xla_gpu_memory_limit_slop_factor", 0.5)
             .xla_option("xla_dump_to", "/tmp/x")
             .xla_option("xla_cpu_enable_fast_math", false);
-        assert_eq!(o.xla_options.len(), 4, "setting a name again replaces it");
+        assert_eq!(
+            o.xla_options.len(),
+            4 + NAN_PROPAGATING_MIN_MAX.len(),
+            "setting a name again replaces it"
+        );
         let bytes = o.encode().unwrap();
         let back = CompileOptions::decode(&bytes).unwrap();
         assert_eq!(back, o);
@@ -507,10 +605,13 @@ mod tests {
             XlaOption::Float(0.5)
         );
         // One map entry: key "a", value { bool_field: true }.
-        let one = CompileOptions::new()
-            .xla_option("a", true)
-            .encode()
-            .unwrap();
+        let one = CompileOptions {
+            xla_options: BTreeMap::new(),
+            ..CompileOptions::default()
+        }
+        .xla_option("a", true)
+        .encode()
+        .unwrap();
         assert_eq!(
             &one[one.len() - 9..],
             &[0x3a, 0x07, 0x0a, 0x01, b'a', 0x12, 0x02, 0x10, 0x01]
@@ -519,11 +620,75 @@ mod tests {
 
     #[test]
     fn minimal_options_bytes() {
-        // executable_build_options (field 3, 4 bytes) { num_replicas: 1, num_partitions: 1 }
+        // executable_build_options (field 3, 4 bytes) { num_replicas: 1, num_partitions: 1 },
+        // then the two NaN-propagating min/max overrides (field 7).
+        let bytes = CompileOptions::default().encode().unwrap();
+        assert_eq!(&bytes[..6], &[0x1a, 0x04, 0x20, 0x01, 0x28, 0x01]);
+        let back = CompileOptions::decode(&bytes).unwrap();
+        assert_eq!(back, CompileOptions::default());
+        for (name, on) in NAN_PROPAGATING_MIN_MAX {
+            assert_eq!(back.xla_options[name], XlaOption::Bool(on));
+        }
+        let fast = CompileOptions::default().fast_min_max(true);
         assert_eq!(
-            CompileOptions::default().encode().unwrap(),
+            fast.xla_options["xla_cpu_enable_fast_min_max"],
+            XlaOption::Bool(true)
+        );
+        // Without any override: exactly the minimal bytes the plugins accept.
+        let bare = CompileOptions {
+            xla_options: BTreeMap::new(),
+            ..CompileOptions::default()
+        };
+        assert_eq!(
+            bare.encode().unwrap(),
             vec![0x1a, 0x04, 0x20, 0x01, 0x28, 0x01]
         );
+    }
+
+    #[test]
+    fn counts_ordinals_and_ids_the_plugins_truncate_are_refused() {
+        for (r, p) in [
+            (1usize << 32, 1),
+            (u32::MAX as usize, 1),
+            (1, 1 << 31),
+            (1 << 16, 1 << 16),
+        ] {
+            let e = CompileOptions::default()
+                .replicas(r)
+                .partitions(p)
+                .encode()
+                .unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidCompileOptions(_)),
+                "{r} x {p}: {e}"
+            );
+        }
+        let o = CompileOptions {
+            device_ordinal: Some(-1),
+            ..CompileOptions::default()
+        };
+        let e = o.encode().unwrap_err();
+        assert!(e.to_string().contains("device_ordinal"), "{e}");
+        let o = CompileOptions {
+            device_ordinal: Some(0),
+            ..CompileOptions::default()
+        };
+        assert!(o.encode().is_ok());
+        let o = CompileOptions::default()
+            .replicas(2)
+            .device_assignment(DeviceAssignment::new(vec![vec![0], vec![-3]]).unwrap());
+        assert!(o.encode().unwrap_err().to_string().contains("-3"));
+        let o = CompileOptions::default()
+            .replicas(2)
+            .device_assignment(DeviceAssignment::new(vec![vec![1], vec![1]]).unwrap());
+        assert!(o.encode().unwrap_err().to_string().contains("twice"));
+        let mut o = CompileOptions::default();
+        o.argument_layouts.push(ArgumentLayout {
+            element_type: ElementType::F32,
+            dims: vec![2, 3],
+            minor_to_major: Some(vec![0, 0]),
+        });
+        assert!(o.encode().unwrap_err().to_string().contains("permutation"));
     }
 
     #[test]

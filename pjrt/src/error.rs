@@ -333,6 +333,50 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A handle (device, memory, buffer, executable, ...) of one client or plugin passed to a
+    /// function of another. Refused before the call: the plugin would dereference a pointer
+    /// it does not own.
+    #[error("{function}: {what} belongs to {owner}, but this call is on {expected}; handles cannot be passed between clients")]
+    ForeignHandle {
+        /// The function that refused it.
+        function: &'static str,
+        /// What was passed (e.g. "the destination device", "argument 2").
+        what: &'static str,
+        /// The client (or plugin) the handle belongs to.
+        owner: String,
+        /// The client (or plugin) the call is on.
+        expected: String,
+    },
+
+    /// Host memory for a size that comes from the caller, a buffer or a file could not be
+    /// allocated (the allocation is tried, never assumed, so the process does not abort).
+    #[error("{op}: cannot allocate {bytes} bytes of host memory")]
+    HostAllocation {
+        /// The operation.
+        op: &'static str,
+        /// The size asked for.
+        bytes: usize,
+    },
+
+    /// A program refused before compiling: the plugin's compiler would crash on it or
+    /// silently misread it.
+    #[error("invalid program: {0}")]
+    InvalidProgram(String),
+
+    /// A blocking read that could never return: its data comes from a source that has not
+    /// delivered it yet (a transfer manager, an alias buffer, a control dependency).
+    #[error("{op}: {reason}")]
+    WouldBlock {
+        /// The operation.
+        op: &'static str,
+        /// Why the read would block, and what to do instead.
+        reason: String,
+    },
+
+    /// A serialized executable whose signature is missing, made with another key, or wrong.
+    #[error("untrusted serialized executable: {0}")]
+    UntrustedExecutable(String),
+
     /// A callback into Rust panicked; the panic was caught at the C boundary.
     #[error("a callback panicked: {0}")]
     CallbackPanicked(String),

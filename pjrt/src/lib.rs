@@ -36,7 +36,13 @@
 //!   [`Literal`]s to `Literal`s. Arguments are checked against the compiled parameters first,
 //!   so a wrong count, type or shape is an [`Error`], not a plugin abort.
 //! - [`LoadedExecutable::save`] / [`Client::load_executable`] ship executables in an envelope
-//!   naming the plugin that made them; another plugin refuses them.
+//!   naming the plugin that made them, with a digest checked before the plugin sees a byte;
+//!   another plugin refuses them. **A serialized executable is native code**: load only files
+//!   you trust, and have a deployment require a signature
+//!   ([`LoadedExecutable::save_signed`], [`Client::load_executable_verified`]).
+//! - Every handle knows its client: a device, memory, buffer or executable of another client
+//!   (or plugin) passed to a function is refused with [`Error::ForeignHandle`], never handed
+//!   to the plugin.
 //! - Compiles go through a persistent [`CompileCache`] (on by default in
 //!   `~/.cache/pjrt-runtime/compile`; `PJRT_COMPILE_CACHE=off` switches it off): a program
 //!   compiled once loads from disk afterwards.
@@ -64,11 +70,13 @@ pub mod ext;
 #[cfg(feature = "installer")]
 pub mod install;
 mod literal;
+mod mlir_scan;
 #[cfg(feature = "ndarray")]
 pub mod ndarray;
 mod plugin;
 mod program;
 mod proto;
+mod reserved;
 mod types;
 
 pub use buffer::{
@@ -79,15 +87,18 @@ pub use buffer::{
 pub use client::{
     Client, ClientOptions, KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState,
 };
-pub use compile_options::{ArgumentLayout, CompileOptions, DeviceAssignment, XlaOption};
+pub use compile_options::{
+    ArgumentLayout, CompileOptions, DeviceAssignment, XlaOption, NAN_PROPAGATING_MIN_MAX,
+};
 pub use device::{
     AsyncTrackingEvent, Device, DeviceDescription, Event, Memory, MemoryStats, UserEvent,
 };
 pub use error::{ApiVersion, Error, ErrorCode, Result};
 pub use executable::{
-    CompiledMemoryStats, Executable, ExecuteContext, ExecuteOptions, HostCallbacks,
-    LoadedExecutable, LogicalDeviceId, ParameterShape, PluginIdentity, RecvCallback, SendCallback,
-    SerializedExecutable, TopologyDescription, TopologyDevice,
+    CompiledMemoryStats, Executable, ExecutableSignature, ExecuteContext, ExecuteOptions,
+    HostCallbacks, LoadedExecutable, LogicalDeviceId, ParameterShape, PluginIdentity, RecvCallback,
+    SendCallback, SerializedExecutable, SigningKey, TopologyDescription, TopologyDevice,
+    VerifyingKey,
 };
 // The persistent compilation cache every compile goes through.
 pub use executable::{
@@ -98,4 +109,5 @@ pub use executable::{
 pub use literal::Literal;
 pub use plugin::{find as find_named, Extension, ExtensionType, NamedValue, Plugin, Value};
 pub use program::{Program, ProgramFormat};
+pub use reserved::{reserved_target, RESERVED_CUSTOM_CALL_PREFIXES, RESERVED_CUSTOM_CALL_TARGETS};
 pub use types::{ElementType, NativeType};

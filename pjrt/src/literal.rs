@@ -52,6 +52,44 @@ pub(crate) fn as_bytes_mut<T: NativeType>(data: &mut [T]) -> &mut [u8] {
     }
 }
 
+/// A vector of `n` zeroed elements, or [`Error::HostAllocation`] when the memory cannot be
+/// had: for sizes that come from a caller, a buffer or a file, where `vec![0; n]` would abort
+/// the process. Fresh zeroed memory comes from `alloc_zeroed` (untouched pages on Linux), as
+/// `vec![0; n]` would.
+pub(crate) fn zeroed_vec<T: NativeType>(op: &'static str, n: usize) -> Result<Vec<T>> {
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| Error::HostAllocation {
+        op,
+        bytes: n.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) };
+    if p.is_null() {
+        return Err(Error::HostAllocation {
+            op,
+            bytes: layout.size(),
+        });
+    }
+    // SAFETY: `p` was allocated by the global allocator with the layout of `[T; n]` (the
+    // alignment of `T`, `n * size_of::<T>()` bytes), so it is a valid `Vec<T>` buffer of
+    // capacity `n`; all bytes are zero, which is a valid `T` (NativeType's contract).
+    Ok(unsafe { Vec::from_raw_parts(p.cast::<T>(), n, n) })
+}
+
+/// A copy of `bytes` in a fresh vector, or [`Error::HostAllocation`].
+pub(crate) fn try_copy(op: &'static str, bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bytes.len())
+        .map_err(|_| Error::HostAllocation {
+            op,
+            bytes: bytes.len(),
+        })?;
+    v.extend_from_slice(bytes);
+    Ok(v)
+}
+
 /// Copies bytes into a fresh `Vec<T>` (the byte count must be a multiple of `T`'s size).
 pub(crate) fn vec_from_bytes<T: NativeType>(bytes: &[u8]) -> Vec<T> {
     let n = bytes.len() / std::mem::size_of::<T>();
@@ -94,7 +132,7 @@ impl Literal {
         Ok(Literal {
             element_type: T::ELEMENT_TYPE,
             dims: dims.to_vec(),
-            data: as_bytes(data).to_vec(),
+            data: try_copy("Literal::from_slice", as_bytes(data))?,
         })
     }
 
@@ -148,7 +186,7 @@ impl Literal {
         Ok(Literal {
             element_type,
             dims: dims.to_vec(),
-            data: vec![0; n],
+            data: zeroed_vec("Literal::zeros", n)?,
         })
     }
 
@@ -208,12 +246,26 @@ impl Literal {
     /// The elements as a `Vec<T>`; `T` must match the element type.
     pub fn to_vec<T: NativeType>(&self) -> Result<Vec<T>> {
         self.check_type::<T>("Literal::to_vec")?;
-        Ok(vec_from_bytes(&self.data))
+        let n = self.data.len() / std::mem::size_of::<T>();
+        let mut v: Vec<T> = zeroed_vec("Literal::to_vec", n)?;
+        as_bytes_mut(&mut v).copy_from_slice(&self.data[..n * std::mem::size_of::<T>()]);
+        Ok(v)
     }
 
     /// The single element of a literal with one element.
     pub fn to_scalar<T: NativeType>(&self) -> Result<T> {
         self.check_type::<T>("Literal::to_scalar")?;
+        let n = self.data.len() / std::mem::size_of::<T>();
+        if n != 1 {
+            return Err(Error::HostSizeMismatch {
+                op: "Literal::to_scalar",
+                unit: "elements",
+                element_type: self.element_type,
+                dims: self.dims.clone(),
+                expected: 1,
+                actual: n,
+            });
+        }
         let v: Vec<T> = vec_from_bytes(&self.data);
         match v.as_slice() {
             [x] => Ok(*x),
@@ -251,13 +303,20 @@ impl fmt::Debug for Literal {
         )?;
         macro_rules! show {
             ($t:ty) => {{
-                let v: Vec<$t> = vec_from_bytes(&self.data);
-                let shown: Vec<String> = v.iter().take(16).map(|x| format!("{x:?}")).collect();
+                // Only the first 16 elements are shown: copy no more than those.
+                let size = std::mem::size_of::<$t>();
+                let shown_bytes = self.data.len().min(16 * size);
+                let v: Vec<$t> = vec_from_bytes(&self.data[..shown_bytes]);
+                let shown: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
                 write!(
                     f,
                     " {}{})",
                     shown.join(", "),
-                    if v.len() > 16 { ", ..." } else { "" }
+                    if self.data.len() > shown_bytes {
+                        ", ..."
+                    } else {
+                        ""
+                    }
                 )
             }};
         }

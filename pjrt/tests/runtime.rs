@@ -10,6 +10,7 @@ mod runtime {
     mod compile_cache;
     mod discovery;
     mod execute;
+    mod handles;
     #[cfg(feature = "ndarray")]
     mod ndarray;
     mod plugin_client;

@@ -1,5 +1,6 @@
 mod char_lm;
 mod models;
+mod fuzz;
 mod module_cycles;
 mod outside;
 mod readme;

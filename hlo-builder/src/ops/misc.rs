@@ -64,6 +64,23 @@ impl MiscOp {
                 {
                     return shape_err(op, format!("target name {target:?} must be non-empty ASCII letters, digits, '_', '.', '-' or '$'"));
                 }
+                // "Sharding" as an annotation (one operand, the same type back) is what XLA
+                // expects and removes on CPU; every other use of a reserved name is refused.
+                let annotation = target == "Sharding"
+                    && xs.len() == 1
+                    && results.len() == 1
+                    && results[0] == *xs[0];
+                if let Some(why) = pjrt::reserved_target(target).filter(|_| !annotation) {
+                    return shape_err(
+                        op,
+                        format!(
+                            "target {target:?} is {why}: XLA's own passes rewrite calls to it \
+                             and assume its operands, results and attributes, and the CPU \
+                             plugins abort the process (CHECK failures) on anything else; \
+                             choose another name"
+                        ),
+                    );
+                }
                 for r in results {
                     check_type(op, r)?;
                 }
@@ -146,6 +163,34 @@ pub fn rng_bit_generator(
 mod tests {
     use super::*;
     use ElementType::*;
+
+    #[test]
+    fn reserved_custom_call_targets_are_refused() {
+        let call = |target: &str| MiscOp::CustomCall {
+            target: target.into(),
+            backend_config: String::new(),
+            has_side_effect: false,
+            results: vec![TensorType::new(F32, [2])],
+        };
+        for t in [
+            "TopK",
+            "SliceToDynamic",
+            "PadToStatic",
+            "Sharding",
+            "__gpu$TopK",
+            "xla.sdy.GlobalToLocalShape",
+        ] {
+            let e = call(t).infer(&[]).unwrap_err();
+            assert!(e.to_string().contains("reserve"), "{t}: {e}");
+        }
+        // A sharding annotation in XLA's own form (one operand, same type back) is allowed.
+        let x = TensorType::new(F32, [2]);
+        assert!(call("Sharding").infer(&[&x]).is_ok());
+        assert!(call("Sharding").infer(&[&x, &x]).is_err());
+        for t in ["my_topk", "TopK2", "user.Sharding", "x_"] {
+            assert!(call(t).infer(&[]).is_ok(), "{t}");
+        }
+    }
 
     #[test]
     fn rng_types() {

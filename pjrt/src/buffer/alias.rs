@@ -4,12 +4,14 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use pjrt_sys as sys;
 
 use crate::buffer::from_host::BufferPlacement;
 use crate::buffer::handle::Buffer;
 use crate::buffer::layout::{MemoryLayout, RawLayout};
+use crate::buffer::pending::{Pending, PendingSet};
 use crate::client::Client;
 use crate::device::Memory;
 use crate::error::{Error, ErrorCode, Result};
@@ -31,7 +33,7 @@ impl Client {
         let mut raw_layout = layout
             .map(|l| RawLayout::new("create_uninitialized_buffer", l, dims.len()))
             .transpose()?;
-        let device = self.target_device(placement)?;
+        let (device, memory) = self.placement_raw("create_uninitialized_buffer", placement)?;
         let mut a = sys::PJRT_Client_CreateUninitializedBuffer_Args::new();
         a.client = self.raw();
         a.shape_dims = dims.as_ptr();
@@ -41,10 +43,7 @@ impl Client {
             .as_mut()
             .map_or(std::ptr::null_mut(), |l| l.ptr());
         a.device = device;
-        a.memory = placement
-            .memory
-            .as_ref()
-            .map_or(std::ptr::null_mut(), |m| m.raw);
+        a.memory = memory;
         call!(self.api(), PJRT_Client_CreateUninitializedBuffer, &mut a)?;
         Ok(Buffer::wrap(
             self,
@@ -70,6 +69,9 @@ impl Client {
             ));
         }
         element_count("create_error_buffer", dims)?;
+        if let Some(m) = memory {
+            self.check_owns("create_error_buffer", "the memory", m.client())?;
+        }
         let mut a = sys::PJRT_Client_CreateErrorBuffer_Args::new();
         a.client = self.raw();
         a.error_code = code.to_raw();
@@ -115,6 +117,7 @@ impl Client {
         layout: Option<&MemoryLayout>,
     ) -> Result<(Buffer, AliasFulfiller)> {
         element_count("create_alias_buffer", dims)?;
+        self.check_owns("create_alias_buffer", "the memory", memory.client())?;
         let mut raw_layout = match layout {
             Some(l) => RawLayout::new("create_alias_buffer", l, dims.len())?,
             None => RawLayout::row_major(dims.len()),
@@ -127,13 +130,17 @@ impl Client {
         a.shape_element_type = element_type.to_raw();
         a.shape_layout = raw_layout.ptr();
         call!(self.api(), PJRT_Client_CreateAliasBuffer, &mut a)?;
-        let alias = Buffer::wrap(self, a.alias_buffer, Some((element_type, dims.to_vec())));
+        let pending =
+            Pending::new("an alias buffer whose AliasFulfiller has not fulfilled it".into());
+        let alias = Buffer::wrap(self, a.alias_buffer, Some((element_type, dims.to_vec())))
+            .with_pending(PendingSet::one(pending.clone()));
         Ok((
             alias,
             AliasFulfiller {
                 client: self.clone(),
                 cb: a.fulfill_alias_buffer_cb,
                 done: AtomicBool::new(false),
+                pending,
             },
         ))
     }
@@ -145,10 +152,27 @@ pub struct AliasFulfiller {
     client: Client,
     cb: *mut sys::PJRT_FulfillAliasBufferCallback,
     done: AtomicBool,
+    /// Delivered once the alias is bound or failed: reads of it may wait from then on.
+    pending: Arc<Pending>,
 }
 
 // SAFETY: the callback object is plugin state usable from any thread; it is used once.
 unsafe impl Send for AliasFulfiller {}
+
+impl std::fmt::Debug for AliasFulfiller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AliasFulfiller({:?}, {})",
+            self.client,
+            if self.done.load(Ordering::Acquire) {
+                "done"
+            } else {
+                "pending"
+            }
+        )
+    }
+}
 
 impl AliasFulfiller {
     fn fulfill_raw(&self, buffer: *mut sys::PJRT_Buffer, code: ErrorCode, msg: &str) -> Result<()> {
@@ -164,11 +188,20 @@ impl AliasFulfiller {
         a.error_message = msg.as_ptr().cast();
         a.error_message_size = msg.len();
         a.fulfill_alias_buffer_cb = self.cb;
-        call!(self.client.api(), PJRT_Client_FulfillAliasBuffer, &mut a)
+        let r = call!(self.client.api(), PJRT_Client_FulfillAliasBuffer, &mut a);
+        // Bound or failed (or refused, when the plugin has already settled it): either way
+        // nothing is left for the caller to deliver.
+        self.pending.deliver();
+        r
     }
 
-    /// Makes the alias refer to `buffer`'s memory (shape must match).
+    /// Makes the alias refer to `buffer`'s memory (shape must match). The buffer must belong
+    /// to the alias's client and have its own data already delivered.
     pub fn fulfill(self, buffer: &Buffer) -> Result<()> {
+        const OP: &str = "AliasFulfiller::fulfill";
+        self.client.check_owns(OP, "the buffer", buffer.client())?;
+        buffer.check_readable(OP)?;
+        buffer.check_live(OP)?;
         self.fulfill_raw(buffer.raw(), ErrorCode::Ok, "")
     }
 
@@ -230,7 +263,8 @@ impl Buffer {
             self.client(),
             a.out_buffer,
             Some((element_type, dims.to_vec())),
-        ))
+        )
+        .with_pending(PendingSet::union([&self.pending])))
     }
 
     /// Donates this buffer's memory to a new buffer that becomes usable only once the
@@ -244,13 +278,19 @@ impl Buffer {
             PJRT_Buffer_DonateWithControlDependency,
             &mut a
         )?;
-        let out = Buffer::wrap(self.client(), a.out_buffer, self.meta().ok().cloned());
+        let pending =
+            Pending::new("a donation whose ControlDependency has not been marked ready".into());
+        let out =
+            Buffer::wrap(self.client(), a.out_buffer, self.meta().ok().cloned()).with_pending(
+                PendingSet::union([&self.pending, &PendingSet::one(pending.clone())]),
+            );
         Ok((
             out,
             ControlDependency {
                 data: a.callback_data,
                 cb: a.dependency_ready_callback,
                 done: false,
+                pending,
             },
         ))
     }
@@ -264,6 +304,7 @@ pub struct ControlDependency {
         unsafe extern "C" fn(*mut sys::PJRT_Buffer_DonateWithControlDependency_Callback_Args),
     >,
     done: bool,
+    pending: Arc<Pending>,
 }
 
 // SAFETY: the plugin's callback may be invoked from any thread, once.
@@ -275,6 +316,7 @@ impl ControlDependency {
             return;
         }
         self.done = true;
+        self.pending.deliver();
         if let Some(cb) = self.cb {
             let mut a = sys::PJRT_Buffer_DonateWithControlDependency_Callback_Args::new();
             a.callback_data = self.data;

@@ -74,17 +74,31 @@ impl BufferPlacement {
 }
 
 impl Client {
-    /// The device a placement names: its device, none when it names only a memory, else the
-    /// first addressable device.
-    pub(crate) fn target_device(
+    /// The device and memory pointers a placement names, after checking that both belong
+    /// to this client (`function` names the caller in the error): the device (none when
+    /// the placement names only a memory, else the first addressable device) and the
+    /// memory (null for the device's default).
+    pub(crate) fn placement_raw(
         &self,
+        function: &'static str,
         placement: &BufferPlacement,
-    ) -> Result<*mut sys::PJRT_Device> {
-        match (&placement.device, &placement.memory) {
-            (Some(d), _) => Ok(d.raw),
-            (None, Some(_)) => Ok(std::ptr::null_mut()),
-            (None, None) => Ok(self.first_device()?.raw),
+    ) -> Result<(*mut sys::PJRT_Device, *mut sys::PJRT_Memory)> {
+        if let Some(d) = &placement.device {
+            self.check_owns(function, "the placement's device", d.client())?;
         }
+        if let Some(m) = &placement.memory {
+            self.check_owns(function, "the placement's memory", m.client())?;
+        }
+        let device = match (&placement.device, &placement.memory) {
+            (Some(d), _) => d.raw,
+            (None, Some(_)) => std::ptr::null_mut(),
+            (None, None) => self.first_device()?.raw,
+        };
+        let memory = placement
+            .memory
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |m| m.raw);
+        Ok((device, memory))
     }
 
     /// The shared path of every host-to-device transfer.
@@ -121,7 +135,7 @@ impl Client {
                 actual,
             });
         }
-        let device = self.target_device(placement)?;
+        let (device, memory) = self.placement_raw(op, placement)?;
         let mut a = sys::PJRT_Client_BufferFromHostBuffer_Args::new();
         a.client = self.raw();
         a.data = data.cast::<c_void>();
@@ -130,10 +144,7 @@ impl Client {
         a.num_dims = dims.len();
         a.host_buffer_semantics = semantics.to_raw();
         a.device = device;
-        a.memory = placement
-            .memory
-            .as_ref()
-            .map_or(std::ptr::null_mut(), |m| m.raw);
+        a.memory = memory;
         call!(self.api(), PJRT_Client_BufferFromHostBuffer, &mut a)?;
         let buffer = Buffer::wrap(self, a.buffer, Some((element_type, dims.to_vec())));
         let done = Event::from_raw(self.plugin(), a.done_with_host_buffer);
@@ -293,6 +304,31 @@ impl Client {
     /// A buffer holding a literal's data, on the first addressable device.
     pub fn buffer_from_literal(&self, literal: &Literal) -> Result<Buffer> {
         self.buffer_from_bytes(literal.element_type(), literal.as_bytes(), literal.dims())
+    }
+
+    /// A copy of `src`, a buffer of another client, made through host memory: read there,
+    /// written here (on `device` or in `memory`), owned by this client.
+    pub(crate) fn copy_from_client(
+        &self,
+        op: &'static str,
+        src: &Buffer,
+        device: Option<&Device>,
+        memory: Option<&Memory>,
+    ) -> Result<Buffer> {
+        src.check_readable(op)?;
+        let (et, dims) = src.meta()?.clone();
+        let bytes = src.to_host_bytes()?;
+        let placement = BufferPlacement {
+            device: device.cloned(),
+            memory: memory.cloned(),
+        };
+        self.buffer_from_bytes_with(
+            et,
+            &bytes,
+            &dims,
+            HostBufferSemantics::ImmutableOnlyDuringCall,
+            &placement,
+        )
     }
 
     fn check_count<T: NativeType>(&self, len: usize, dims: &[i64]) -> Result<()> {

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use pjrt_sys as sys;
 
 use crate::buffer::layout::MemoryLayout;
+use crate::buffer::pending::PendingSet;
 use crate::client::Client;
 use crate::device::{Device, Event, Memory};
 use crate::error::{Error, Result};
@@ -23,9 +24,22 @@ pub struct Buffer {
     raw: *mut sys::PJRT_Buffer,
     client: Client,
     meta: OnceLock<(ElementType, Vec<i64>)>,
+    /// The device holding it (a buffer never moves), read once.
+    device: OnceLock<DeviceRaw>,
+    /// Sources its data waits for that the caller must deliver (see `buffer/pending.rs`).
+    pub(crate) pending: PendingSet,
     // Host data a zero-copy buffer aliases when the plugin gave no "done" event to hand it to.
     _host_owner: Option<HostOwner>,
 }
+
+/// A device pointer owned by the buffer's client.
+#[derive(Clone, Copy)]
+pub(crate) struct DeviceRaw(pub(crate) *mut sys::PJRT_Device);
+// SAFETY: a device pointer is an immutable handle owned by the (thread-safe) client; it is
+// only passed back to that client's plugin.
+unsafe impl Send for DeviceRaw {}
+// SAFETY: as above.
+unsafe impl Sync for DeviceRaw {}
 
 // SAFETY: PJRT buffers are thread-safe: reads, copies, transfers and use as execute
 // arguments may happen from several threads; destruction happens once, in Drop.
@@ -84,8 +98,33 @@ impl Buffer {
             raw,
             client: client.clone(),
             meta: cell,
+            device: OnceLock::new(),
+            pending: PendingSet::default(),
             _host_owner: None,
         }
+    }
+
+    /// The same, waiting for `pending` sources.
+    pub(crate) fn with_pending(mut self, pending: PendingSet) -> Buffer {
+        self.pending = pending;
+        self
+    }
+
+    /// The device pointer holding the buffer (read once, then cached).
+    pub(crate) fn device_raw(&self) -> Result<*mut sys::PJRT_Device> {
+        if let Some(d) = self.device.get() {
+            return Ok(d.0);
+        }
+        let mut a = sys::PJRT_Buffer_Device_Args::new();
+        a.buffer = self.raw;
+        call!(self.client.api(), PJRT_Buffer_Device, &mut a)?;
+        Ok(self.device.get_or_init(|| DeviceRaw(a.device)).0)
+    }
+
+    /// Refuses a blocking read (`op`) that would wait forever for data the caller has not
+    /// delivered (see [`Error::WouldBlock`]).
+    pub(crate) fn check_readable(&self, op: &'static str) -> Result<()> {
+        self.pending.check_read(op)
     }
 
     pub(crate) fn raw(&self) -> *mut sys::PJRT_Buffer {
@@ -190,10 +229,7 @@ impl Buffer {
 
     /// The device holding the buffer.
     pub fn device(&self) -> Result<Device> {
-        let mut a = sys::PJRT_Buffer_Device_Args::new();
-        a.buffer = self.raw;
-        call!(self.client.api(), PJRT_Buffer_Device, &mut a)?;
-        Ok(Device::new(&self.client, a.device))
+        Ok(Device::new(&self.client, self.device_raw()?))
     }
 
     /// The memory holding the buffer.
@@ -245,30 +281,51 @@ impl Buffer {
     }
 
     /// Copies the buffer to another device.
+    ///
+    /// A device of another client (of this plugin or another) gets a copy made through host
+    /// memory, owned by that client (it keeps that client alive); the plugin never sees a
+    /// device it does not own.
     pub fn copy_to_device(&self, device: &Device) -> Result<Buffer> {
-        self.check_live("Buffer::copy_to_device")?;
+        const OP: &str = "Buffer::copy_to_device";
+        self.check_live(OP)?;
+        if !self.client.same_as(device.client()) {
+            return device
+                .client()
+                .copy_from_client(OP, self, Some(device), None);
+        }
         let mut a = sys::PJRT_Buffer_CopyToDevice_Args::new();
         a.buffer = self.raw;
         a.dst_device = device.raw;
         call!(self.client.api(), PJRT_Buffer_CopyToDevice, &mut a)?;
-        Ok(Buffer::wrap(
-            &self.client,
-            a.dst_buffer,
-            self.meta.get().cloned(),
-        ))
+        Ok(
+            Buffer::wrap(&self.client, a.dst_buffer, self.meta.get().cloned())
+                .with_pending(PendingSet::union([&self.pending])),
+        )
     }
 
-    /// Copies the buffer to another memory.
+    /// Copies the buffer to another memory. A memory of another client gets a copy made
+    /// through host memory, owned by that client (as for [`copy_to_device`](Self::copy_to_device)).
     pub fn copy_to_memory(&self, memory: &Memory) -> Result<Buffer> {
-        self.check_live("Buffer::copy_to_memory")?;
+        const OP: &str = "Buffer::copy_to_memory";
+        self.check_live(OP)?;
+        if !self.client.same_as(memory.client()) {
+            return memory
+                .client()
+                .copy_from_client(OP, self, None, Some(memory));
+        }
         let mut a = sys::PJRT_Buffer_CopyToMemory_Args::new();
         a.buffer = self.raw;
         a.dst_memory = memory.raw;
         call!(self.client.api(), PJRT_Buffer_CopyToMemory, &mut a)?;
-        Ok(Buffer::wrap(
-            &self.client,
-            a.dst_buffer,
-            self.meta.get().cloned(),
-        ))
+        Ok(
+            Buffer::wrap(&self.client, a.dst_buffer, self.meta.get().cloned())
+                .with_pending(PendingSet::union([&self.pending])),
+        )
+    }
+}
+
+impl crate::plugin::PluginOwned for Buffer {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        self.client.plugin()
     }
 }

@@ -75,6 +75,21 @@ impl RawLayout {
                         "{op}: minor_to_major {minor_to_major:?} is not a permutation of 0..{rank}"
                     )));
                 }
+                // A zero tile dimension divides by zero in the plugin (SIGFPE on 0.115); a
+                // negative one is meaningless. A tile has at most the array's rank.
+                for (k, t) in tiles.iter().enumerate() {
+                    if t.is_empty() || t.len() > rank.max(1) {
+                        return Err(Error::InvalidArgument(format!(
+                            "{op}: tile {k} {t:?} must have between 1 and {} dimensions (the array's rank)",
+                            rank.max(1)
+                        )));
+                    }
+                    if let Some(d) = t.iter().find(|&&d| d <= 0) {
+                        return Err(Error::InvalidArgument(format!(
+                            "{op}: tile {k} {t:?} has dimension {d}; tile dimensions must be positive"
+                        )));
+                    }
+                }
                 r._minor_to_major = minor_to_major.clone();
                 r._tile_sizes = tiles.iter().map(|t| t.len()).collect();
                 r._tile_dims = tiles.iter().flatten().copied().collect();
@@ -92,6 +107,11 @@ impl RawLayout {
                     return Err(Error::InvalidArgument(format!(
                         "{op}: {} byte strides for rank {rank}",
                         byte_strides.len()
+                    )));
+                }
+                if let Some(s) = byte_strides.iter().find(|&&s| s < 0) {
+                    return Err(Error::InvalidArgument(format!(
+                        "{op}: byte stride {s} in {byte_strides:?} is negative"
                     )));
                 }
                 r._strides = byte_strides.clone();

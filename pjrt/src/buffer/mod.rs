@@ -11,6 +11,8 @@
 //! - `raw.rs`: raw device pointers, [`ExternalReference`]s, views of foreign memory, DMA
 //!   mapping ([`DmaMapping`]).
 //! - `layout.rs`: [`MemoryLayout`] and its C view.
+//! - `pending.rs`: data the caller must deliver, and the refusal of reads that would wait
+//!   for it forever.
 //! - `transfer_manager.rs`: [`AsyncTransferManager`], buffers filled piece by piece.
 //! - `stream.rs`: [`CopyToDeviceStream`], what a recv callback feeds.
 
@@ -19,6 +21,7 @@ mod aligned;
 mod from_host;
 mod handle;
 mod layout;
+mod pending;
 mod raw;
 mod stream;
 mod to_host;
@@ -30,6 +33,7 @@ pub use from_host::{BufferPlacement, HostBufferSemantics};
 pub use handle::Buffer;
 pub use layout::MemoryLayout;
 pub(crate) use layout::RawLayout;
+pub(crate) use pending::PendingSet;
 pub use raw::{DmaMapping, ExternalReference};
 pub use stream::CopyToDeviceStream;
 pub use to_host::PendingRawCopy;

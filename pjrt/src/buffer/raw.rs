@@ -135,7 +135,7 @@ unsafe extern "C" fn on_delete_trampoline(_ptr: *mut c_void, user_arg: *mut c_vo
         (f.0)();
     }));
     if r.is_err() {
-        eprintln!("pjrt: a view's on-delete callback panicked; the panic was caught");
+        tracing::error!("a view's on-delete callback panicked; the panic was caught");
     }
 }
 
@@ -165,7 +165,7 @@ impl Client {
         let mut raw_layout = layout
             .map(|l| RawLayout::new("create_view_of_device_buffer", l, dims.len()))
             .transpose()?;
-        let device = self.target_device(placement)?;
+        let (device, memory) = self.placement_raw("create_view_of_device_buffer", placement)?;
         let mut a = sys::PJRT_Client_CreateViewOfDeviceBuffer_Args::new();
         a.client = self.raw();
         a.device_buffer_ptr = ptr;
@@ -176,10 +176,7 @@ impl Client {
             .as_mut()
             .map_or(std::ptr::null_mut(), |l| l.ptr());
         a.device = device;
-        a.memory = placement
-            .memory
-            .as_ref()
-            .map_or(std::ptr::null_mut(), |m| m.raw);
+        a.memory = memory;
         let cb = on_delete.map(|f| Box::into_raw(Box::new(OnDelete(f))));
         if let Some(cb) = cb {
             a.on_delete_callback = Some(on_delete_trampoline);

@@ -8,7 +8,7 @@ use pjrt_sys as sys;
 use crate::buffer::handle::Buffer;
 use crate::device::Event;
 use crate::error::{Error, ErrorCode, Result};
-use crate::literal::{as_bytes_mut, dense_byte_size, element_count, Literal};
+use crate::literal::{as_bytes_mut, dense_byte_size, element_count, zeroed_vec, Literal};
 use crate::plugin::call;
 use crate::types::NativeType;
 
@@ -29,6 +29,7 @@ impl Buffer {
             });
         }
         self.check_live("Buffer::copy_to_host")?;
+        self.check_readable("Buffer::copy_to_host")?;
         let mut a = sys::PJRT_Buffer_ToHostBuffer_Args::new();
         a.src = self.raw();
         a.dst = dst.as_mut_ptr().cast();
@@ -65,9 +66,8 @@ impl Buffer {
             });
         }
         let n = element_count("Buffer::to_vec", dims)?;
-        // SAFETY: every bit pattern (zero included) is a valid `T` (NativeType's contract).
-        let zero: T = unsafe { std::mem::zeroed() };
-        let mut v = vec![zero; n];
+        self.check_readable("Buffer::to_vec")?;
+        let mut v: Vec<T> = zeroed_vec("Buffer::to_vec", n)?;
         self.copy_to_host_bytes(as_bytes_mut(&mut v))?;
         Ok(v)
     }
@@ -76,7 +76,8 @@ impl Buffer {
     pub fn to_host_bytes(&self) -> Result<Vec<u8>> {
         let (et, dims) = self.meta()?;
         let n = dense_byte_size("Buffer::to_host", *et, dims)?;
-        let mut v = vec![0u8; n];
+        self.check_readable("Buffer::to_host")?;
+        let mut v: Vec<u8> = zeroed_vec("Buffer::to_host", n)?;
         self.copy_to_host_bytes(&mut v)?;
         Ok(v)
     }
@@ -91,6 +92,14 @@ impl Buffer {
     /// no conversion).
     pub fn copy_raw_to_host(&self, offset: usize, dst: &mut [u8]) -> Result<()> {
         self.check_live("Buffer::copy_raw_to_host")?;
+        self.check_readable("Buffer::copy_raw_to_host")?;
+        let size = self.on_device_size()?;
+        if offset.checked_add(dst.len()).is_none_or(|end| end > size) {
+            return Err(Error::InvalidArgument(format!(
+                "Buffer::copy_raw_to_host: bytes [{offset}, {offset}+{}) exceed the buffer's {size} bytes",
+                dst.len()
+            )));
+        }
         let mut a = sys::PJRT_Buffer_CopyRawToHost_Args::new();
         a.buffer = self.raw();
         a.dst = dst.as_mut_ptr().cast();
@@ -108,6 +117,7 @@ impl Buffer {
     /// later with [`PendingRawCopy::complete`] (`PJRT_Buffer_CopyRawToHostFuture`).
     pub fn copy_raw_to_host_future(&self, offset: usize, len: usize) -> Result<PendingRawCopy> {
         self.check_live("Buffer::copy_raw_to_host_future")?;
+        self.check_readable("Buffer::copy_raw_to_host_future")?;
         let size = self.on_device_size()?;
         if offset.checked_add(len).is_none_or(|end| end > size) {
             return Err(Error::InvalidArgument(format!(
@@ -154,7 +164,8 @@ impl PendingRawCopy {
 
     /// Gives the destination, waits for the copy, returns the filled bytes.
     pub fn complete(mut self) -> Result<Vec<u8>> {
-        let mut dst = vec![0u8; self.len];
+        // On failure `self` drops here, which cancels the copy.
+        let mut dst: Vec<u8> = zeroed_vec("PendingRawCopy::complete", self.len)?;
         self.done = true;
         let Some(cb) = self.cb else {
             return Err(Error::InvalidArgument(

@@ -2,12 +2,13 @@
 //! later, piece by piece.
 
 use std::ffi::c_void;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pjrt_sys as sys;
 
 use crate::buffer::handle::Buffer;
 use crate::buffer::layout::{MemoryLayout, RawLayout};
+use crate::buffer::pending::{Pending, PendingSet};
 use crate::client::Client;
 use crate::device::{Device, Event, Memory};
 use crate::error::{dims_str, Error, ErrorCode, Result};
@@ -41,6 +42,8 @@ pub struct AsyncTransferManager {
     client: Client,
     specs: Vec<ShapeSpec>,
     state: Mutex<Vec<BufferState>>,
+    /// One per buffer: delivered by its last transfer, its error, or the manager's drop.
+    pending: Vec<Arc<Pending>>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -53,6 +56,16 @@ struct BufferState {
 unsafe impl Send for AsyncTransferManager {}
 // SAFETY: as above.
 unsafe impl Sync for AsyncTransferManager {}
+
+impl std::fmt::Debug for AsyncTransferManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AsyncTransferManager({:?}, {:?})",
+            self.client, self.specs
+        )
+    }
+}
 
 impl Drop for AsyncTransferManager {
     fn drop(&mut self) {
@@ -71,6 +84,9 @@ impl Drop for AsyncTransferManager {
                 ErrorCode::Cancelled,
                 "the transfer manager was dropped before this buffer's last transfer",
             );
+        }
+        for p in &self.pending {
+            p.deliver();
         }
         let mut a = sys::PJRT_AsyncHostToDeviceTransferManager_Destroy_Args::new();
         a.transfer_manager = self.raw;
@@ -96,6 +112,11 @@ impl Client {
                 "create_buffers_for_async_host_to_device: no shape specs".into(),
             ));
         }
+        self.check_owns(
+            "create_buffers_for_async_host_to_device",
+            "the memory",
+            memory.client(),
+        )?;
         for s in specs {
             dense_byte_size(
                 "create_buffers_for_async_host_to_device",
@@ -151,6 +172,13 @@ impl Client {
             client: self.clone(),
             specs: specs.to_vec(),
             state: Mutex::new(vec![BufferState::default(); specs.len()]),
+            pending: (0..specs.len())
+                .map(|i| {
+                    Pending::new(format!(
+                        "buffer {i} of an AsyncTransferManager that has not had its last transfer"
+                    ))
+                })
+                .collect(),
         })
     }
 }
@@ -168,6 +196,16 @@ impl AsyncTransferManager {
             )));
         }
         Ok(index as std::ffi::c_int)
+    }
+
+    /// Buffer `index` had its last transfer (or its error): nothing is left to deliver.
+    fn finish(&self, index: usize) {
+        if let Some(s) = self.lock().get_mut(index) {
+            s.finished = true;
+        }
+        if let Some(p) = self.pending.get(index) {
+            p.deliver();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<BufferState>> {
@@ -236,11 +274,16 @@ impl AsyncTransferManager {
         )?;
         st[index].retrieved = true;
         let s = &self.specs[index];
+        let pending = match self.pending.get(index) {
+            Some(p) => PendingSet::one(p.clone()),
+            None => PendingSet::default(),
+        };
         Ok(Buffer::wrap(
             &self.client,
             a.buffer_out,
             Some((s.element_type, s.dims.clone())),
-        ))
+        )
+        .with_pending(pending))
     }
 
     /// Checks a data transfer against the buffer's bounds and state before the call.
@@ -329,7 +372,7 @@ impl AsyncTransferManager {
             &mut a
         )?;
         if is_last {
-            self.lock()[index].finished = true;
+            self.finish(index);
         }
         Ok(Event::from_raw(
             self.client.plugin(),
@@ -371,7 +414,7 @@ impl AsyncTransferManager {
             PJRT_AsyncHostToDeviceTransferManager_TransferLiteral,
             &mut a
         )?;
-        self.lock()[index].finished = true;
+        self.finish(index);
         match Event::from_raw(self.client.plugin(), a.done_with_h2d_transfer) {
             Some(e) => e.wait(),
             None => Ok(()),
@@ -402,7 +445,7 @@ impl AsyncTransferManager {
             PJRT_AsyncHostToDeviceTransferManager_SetBufferError,
             &mut a
         )?;
-        self.lock()[index].finished = true;
+        self.finish(index);
         Ok(())
     }
 

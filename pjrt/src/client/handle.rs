@@ -2,6 +2,7 @@
 //! plugin it keeps alive. What a client does lives with what it makes (see `client/mod.rs`).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use pjrt_sys as sys;
@@ -10,11 +11,19 @@ use crate::client::options::ClientOptions;
 use crate::error::{Error, Result};
 use crate::plugin::{call, str_from_raw, to_raw, Api, Plugin};
 
+/// Client numbers, in creation order: what errors about foreign handles name.
+static NEXT_CLIENT_NUMBER: AtomicU64 = AtomicU64::new(1);
+
 struct ClientInner {
     raw: *mut sys::PJRT_Client,
+    /// This client's number in the process (1, 2, ...), never reused.
+    number: u64,
     plugin: Plugin,
     platform_name: String,
     platform_version: String,
+    /// What the plugin's callbacks point to (the key-value store state): freed only after
+    /// the client is destroyed, when nothing can call them any more.
+    _callback_state: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Drop for ClientInner {
@@ -41,7 +50,8 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Client({} {}, API {})",
+            "Client(#{} {} {}, API {})",
+            self.0.number,
             self.0.platform_name,
             self.0.platform_version,
             self.0.plugin.api_version()
@@ -73,16 +83,18 @@ impl Client {
 
     /// Creates a client; options are validated first (see [`ClientOptions::validate`]).
     pub fn new(plugin: &Plugin, options: &ClientOptions) -> Result<Client> {
-        Client::create(plugin, options, |_| {})
+        Client::create(plugin, options, |_| {}, None)
     }
 
     /// The one way a client is made: validates the options, lets `more` fill further create
     /// arguments (the key-value store callbacks) after that, creates the client and reads
-    /// the platform's name and version.
+    /// the platform's name and version. `callback_state` (what those callbacks point to) is
+    /// kept until the client is destroyed.
     pub(crate) fn create(
         plugin: &Plugin,
         options: &ClientOptions,
         more: impl FnOnce(&mut sys::PJRT_Client_Create_Args),
+        callback_state: Option<Box<dyn std::any::Any + Send + Sync>>,
     ) -> Result<Client> {
         options.validate(plugin)?;
         let all = options.all();
@@ -95,9 +107,11 @@ impl Client {
         let raw = a.client;
         let mut inner = ClientInner {
             raw,
+            number: NEXT_CLIENT_NUMBER.fetch_add(1, Ordering::Relaxed),
             plugin: plugin.clone(),
             platform_name: String::new(),
             platform_version: String::new(),
+            _callback_state: callback_state,
         };
         let mut n = sys::PJRT_Client_PlatformName_Args::new();
         n.client = raw;
@@ -136,11 +150,62 @@ impl Client {
         &self.0.platform_version
     }
 
+    /// This client's number in the process (1 for the first client made, then 2, ...); errors
+    /// about handles of another client name clients by it.
+    pub fn number(&self) -> u64 {
+        self.0.number
+    }
+
+    /// Whether `other` is this same client (not merely a client of the same plugin).
+    pub fn same_as(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// `client #N (platform, PJRT API x.y, plugin file name)`: how errors name a client.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "client #{} ({}, PJRT API {}, plugin {})",
+            self.0.number,
+            self.0.platform_name,
+            self.0.plugin.api_version(),
+            self.0.plugin.path().file_name().map_or_else(
+                || self.0.plugin.path().display().to_string(),
+                |f| { f.to_string_lossy().into_owned() }
+            )
+        )
+    }
+
+    /// Checks that a handle (`what`, e.g. "the device") passed to `function` belongs to this
+    /// client: a handle of another client, of this plugin or another, would reach the plugin
+    /// as a pointer it does not own (a crash, or a result owned by the wrong client).
+    pub(crate) fn check_owns(
+        &self,
+        function: &'static str,
+        what: &'static str,
+        owner: &Client,
+    ) -> Result<()> {
+        if self.same_as(owner) {
+            return Ok(());
+        }
+        Err(Error::ForeignHandle {
+            function,
+            what,
+            owner: owner.describe(),
+            expected: self.describe(),
+        })
+    }
+
     /// This process's index among the client's processes.
     pub fn process_index(&self) -> Result<i32> {
         let mut a = sys::PJRT_Client_ProcessIndex_Args::new();
         a.client = self.raw();
         call!(self.api(), PJRT_Client_ProcessIndex, &mut a)?;
         Ok(a.process_index)
+    }
+}
+
+impl crate::plugin::PluginOwned for Client {
+    fn owner_plugin(&self) -> &Plugin {
+        self.plugin()
     }
 }

@@ -214,36 +214,46 @@ fn finish(
         // A panic: no factory is reachable any more; report through a null factory, which
         // yields null (success) — so make the panic visible at least on stderr.
         Err(_) => {
-            eprintln!("pjrt: a key-value store callback panicked; the panic was caught");
+            tracing::error!("a key-value store callback panicked; the panic was caught");
             // SAFETY: null factory gives null.
             unsafe { make_callback_error(none, ErrorCode::Internal, "panic") }
         }
     }
 }
 
-/// Leaks the store state for the process's life and returns its address as `user_arg`.
+/// Leaks a store state and returns its address as `user_arg` (tests drive the trampolines
+/// with it).
+#[cfg(test)]
 fn leak_state(store: Arc<dyn KeyValueStore>) -> *mut c_void {
     Box::into_raw(Box::new(KvState { store })).cast()
 }
 
 impl Client {
     /// Creates a client whose plugin exchanges data with other processes through `store`
-    /// (the CPU plugins accept but do not use one). The store is kept for the life of the
-    /// process.
+    /// (the CPU plugins accept but do not use one). The client keeps the store until it is
+    /// destroyed.
     pub fn with_key_value_store(
         plugin: &Plugin,
         options: &ClientOptions,
         store: Arc<dyn KeyValueStore>,
     ) -> Result<Client> {
-        Client::create(plugin, options, |a| {
-            let state = leak_state(store);
-            a.kv_get_callback = Some(kv_get);
-            a.kv_get_user_arg = state;
-            a.kv_try_get_callback = Some(kv_try_get);
-            a.kv_try_get_user_arg = state;
-            a.kv_put_callback = Some(kv_put);
-            a.kv_put_user_arg = state;
-        })
+        let owned = Box::new(KvState { store });
+        // The box's heap block does not move when the box does: the client keeps it, and
+        // frees it after PJRT_Client_Destroy (a failed creation frees it here).
+        let state: *mut c_void = std::ptr::from_ref::<KvState>(&owned).cast_mut().cast();
+        Client::create(
+            plugin,
+            options,
+            |a| {
+                a.kv_get_callback = Some(kv_get);
+                a.kv_get_user_arg = state;
+                a.kv_try_get_callback = Some(kv_try_get);
+                a.kv_try_get_user_arg = state;
+                a.kv_put_callback = Some(kv_put);
+                a.kv_put_user_arg = state;
+            },
+            Some(owned),
+        )
     }
 
     /// Tells the client the state of every process of a distributed job.

@@ -7,7 +7,8 @@
 //!
 //! - `client/handle.rs` (creation, identity): [`Client::new`], [`Client::default_cpu`],
 //!   [`Client::from_path`], [`Client::plugin`], [`Client::platform_name`],
-//!   [`Client::platform_version`], [`Client::process_index`]
+//!   [`Client::platform_version`], [`Client::process_index`], [`Client::number`],
+//!   [`Client::same_as`]
 //! - `client/kv_store.rs` (distributed clients): [`Client::with_key_value_store`],
 //!   [`Client::update_global_process_info`]
 //! - `device/handle.rs` (devices): [`Client::devices`], [`Client::addressable_devices`],
@@ -29,13 +30,15 @@
 //! - `executable/compile.rs` (compiling, loading): [`Client::compile`],
 //!   [`Client::compile_with`], [`Client::load`]
 //! - `executable/serialize.rs` (shipped executables): [`Client::identity`],
-//!   [`Client::deserialize_executable`], [`Client::load_executable`]
+//!   [`Client::deserialize_executable`], [`Client::load_executable`],
+//!   [`Client::deserialize_executable_verified`], [`Client::load_executable_verified`]
 //! - `executable/topology.rs` (the client's topology): [`Client::topology`]
 //! - `ndarray.rs` (arrays, with the feature `ndarray`):
 //!   [`Client::buffer_from_ndarray`](Client)
 
 mod handle;
 mod kv_store;
+mod limits;
 mod options;
 
 pub use handle::Client;

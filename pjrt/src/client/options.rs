@@ -58,6 +58,11 @@ const KNOWN_OPTIONS: &[(&str, OptionType, i32)] = &[
     ("should_stage_host_to_device_transfers", OptionType::Bool, 0),
 ];
 
+/// The most CPU devices a client may ask for. The CPU plugins create every device, its
+/// memory spaces and a thread pool sized to the count up front, and number devices with C
+/// ints; a count of millions exhausts memory inside the plugin, where it cannot fail cleanly.
+pub const MAX_CPU_DEVICES: i64 = 1024;
+
 /// Options for creating a [`Client`](crate::Client), checked against the known option types before the
 /// plugin sees them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,9 +90,15 @@ impl ClientOptions {
         self
     }
 
-    /// Passes an option as is, without checking its name or type. A wrongly typed option
-    /// makes plugins before API 0.111 abort the process: prefer [`set`](Self::set).
-    pub fn set_unchecked(
+    /// Passes an option whose name this crate does not know, as is. A known name still has
+    /// its type and value checked at client creation; an unknown one reaches the plugin
+    /// unchecked. Prefer [`set`](Self::set).
+    ///
+    /// # Safety
+    /// The plugin must accept `value`'s type for `name`: a plugin that reads the option as
+    /// another type aborts the process (the CPU plugins before API 0.111 do, e.g. for a bool
+    /// `cpu_device_count`), and no check here can know every plugin's options.
+    pub unsafe fn set_unchecked(
         mut self,
         name: impl Into<String>,
         value: impl Into<Value>,
@@ -124,9 +135,31 @@ impl ClientOptions {
         self.values.iter().chain(&self.unchecked).cloned().collect()
     }
 
-    /// Checks every option against the known names and types for a plugin of this version.
+    /// Checks every option against the known names and types for a plugin of this version
+    /// (unchecked options too, when their name is known).
     pub fn validate(&self, plugin: &Plugin) -> Result<()> {
         let v = plugin.api_version();
+        for nv in &self.unchecked {
+            if let Some(&(_, ty, _)) = KNOWN_OPTIONS.iter().find(|(n, _, _)| *n == nv.name) {
+                if !ty.matches(&nv.value) {
+                    return Err(Error::InvalidClientOption {
+                        name: nv.name.clone(),
+                        reason: format!(
+                            "must be {}, got {} {} (plugins before API 0.111 abort on a wrongly typed option)",
+                            ty.name(),
+                            nv.value.type_name(),
+                            nv.value
+                        ),
+                    });
+                }
+            }
+            if nv.name.as_bytes().contains(&0) {
+                return Err(Error::InvalidClientOption {
+                    name: nv.name.clone(),
+                    reason: "the name has a NUL byte".into(),
+                });
+            }
+        }
         for nv in &self.values {
             let Some(&(_, ty, min_minor)) = KNOWN_OPTIONS.iter().find(|(n, _, _)| *n == nv.name)
             else {
@@ -134,7 +167,7 @@ impl ClientOptions {
                 return Err(Error::InvalidClientOption {
                     name: nv.name.clone(),
                     reason: format!(
-                        "unknown option (known: {}); use set_unchecked to pass it anyway",
+                        "unknown option (known: {}); use the unsafe set_unchecked to pass it anyway",
                         known.join(", ")
                     ),
                 });
@@ -156,13 +189,70 @@ impl ClientOptions {
                     reason: format!("needs PJRT API 0.{min_minor} or newer; this plugin is {v}"),
                 });
             }
-            if nv.name == "cpu_device_count" && nv.value.as_i64().is_some_and(|n| n < 1) {
+            if nv.name == "cpu_device_count"
+                && nv
+                    .value
+                    .as_i64()
+                    .is_some_and(|n| !(1..=MAX_CPU_DEVICES).contains(&n))
+            {
                 return Err(Error::InvalidClientOption {
                     name: nv.name.clone(),
-                    reason: format!("must be at least 1, got {}", nv.value),
+                    reason: format!(
+                        "must be between 1 and {MAX_CPU_DEVICES}, got {} (the CPU plugins make a device and its threads per count, and device ids are C ints)",
+                        nv.value
+                    ),
+                });
+            }
+            if nv.name == "cpu_device_count" {
+                if let Some(n) = nv.value.as_i64() {
+                    check_room_for_devices(n).map_err(|reason| Error::InvalidClientOption {
+                        name: nv.name.clone(),
+                        reason,
+                    })?;
+                }
+            }
+            if nv.name == "process_id" && nv.value.as_i64().is_some_and(|n| n < 0) {
+                return Err(Error::InvalidClientOption {
+                    name: nv.name.clone(),
+                    reason: format!("must not be negative, got {}", nv.value),
                 });
             }
         }
         Ok(())
     }
+}
+
+/// Address space a CPU device takes: the CPU plugins start two threads per device, each with
+/// a stack reservation (measured on all three plugins: about 10 MiB of virtual memory per
+/// device, 11.7 GB for 1024 devices).
+const ADDRESS_SPACE_PER_DEVICE: u64 = 12 << 20;
+
+/// Checks that `n` CPU devices fit the process's limits. The plugins abort the process when
+/// they cannot start a device's threads (under `RLIMIT_AS` or `RLIMIT_NPROC`), so a count
+/// that cannot fit is refused here, naming the limit.
+fn check_room_for_devices(n: i64) -> std::result::Result<(), String> {
+    let n = u64::try_from(n).unwrap_or(0);
+    if let Some(limit) = crate::client::limits::address_space_limit() {
+        let used = crate::client::limits::address_space_used().unwrap_or(0);
+        let need = n.saturating_mul(ADDRESS_SPACE_PER_DEVICE);
+        if used.saturating_add(need) > limit {
+            return Err(format!(
+                "{n} devices need about {} MiB of address space (two threads each), but the \
+                 process may use {} MiB (RLIMIT_AS) and uses {} MiB; the plugin would abort",
+                need >> 20,
+                limit >> 20,
+                used >> 20
+            ));
+        }
+    }
+    if let Some(limit) = crate::client::limits::thread_limit() {
+        if n.saturating_mul(2) >= limit {
+            return Err(format!(
+                "{n} devices need {} threads, but the user may run {limit} (RLIMIT_NPROC); the \
+                 plugin would abort",
+                n * 2
+            ));
+        }
+    }
+    Ok(())
 }

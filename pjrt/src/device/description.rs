@@ -79,3 +79,9 @@ impl DeviceDescription {
         Ok(unsafe { str_from_raw(a.to_string, a.to_string_size) })
     }
 }
+
+impl crate::plugin::PluginOwned for DeviceDescription {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        self.client.plugin()
+    }
+}

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use pjrt_sys as sys;
@@ -63,7 +63,7 @@ unsafe extern "C" fn on_ready_trampoline(error: *mut sys::PJRT_Error, user_arg: 
     }));
     // A panic must not cross into C; there is nobody to report it to but stderr.
     if r.is_err() {
-        eprintln!("pjrt: a PJRT_Event on-ready callback panicked; the panic was caught");
+        tracing::error!("a PJRT_Event on-ready callback panicked; the panic was caught");
     }
 }
 
@@ -98,6 +98,40 @@ impl Event {
         let mut a = sys::PJRT_Event_Await_Args::new();
         a.event = self.raw;
         call!(self.plugin.api(), PJRT_Event_Await, &mut a)
+    }
+
+    /// Waits at most `timeout` for the work: `Ok(true)` when it finished successfully,
+    /// `Ok(false)` when the time ran out first (the work goes on; wait again or drop the
+    /// event), `Err` with the work's error. For data that may never come (a transfer
+    /// manager's or an alias buffer's, see [`Error::WouldBlock`]), this is the wait that
+    /// cannot hang.
+    pub fn wait_timeout(&self, timeout: std::time::Duration) -> Result<bool> {
+        if self.is_ready()? {
+            return self.error().map(|()| true);
+        }
+        let shared = Arc::new((Mutex::new(None::<Result<()>>), Condvar::new()));
+        let s2 = shared.clone();
+        self.register(Box::new(move |r| {
+            let (m, cv) = &*s2;
+            *m.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            cv.notify_all();
+        }))?;
+        let (m, cv) = &*shared;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(r) = g.take() {
+                return r.map(|()| true);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            g = cv
+                .wait_timeout(g, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
     }
 
     /// The error of a finished event (call only when [`is_ready`](Self::is_ready)).

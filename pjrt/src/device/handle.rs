@@ -279,17 +279,37 @@ impl Client {
         replicas: usize,
         partitions: usize,
     ) -> Result<DeviceAssignment> {
+        const OP: &str = "default_device_assignment";
         if replicas == 0 || partitions == 0 {
             return Err(Error::InvalidCompileOptions(format!(
-                "default_device_assignment needs at least 1 replica and 1 partition, got {replicas} x {partitions}"
+                "{OP} needs at least 1 replica and 1 partition, got {replicas} x {partitions}"
             )));
         }
-        let n = replicas * partitions;
-        let mut out = vec![0 as std::ffi::c_int; n];
+        // The plugin takes C ints: larger counts would be truncated (to 0 or negative).
+        let (Ok(r), Ok(p)) = (
+            std::ffi::c_int::try_from(replicas),
+            std::ffi::c_int::try_from(partitions),
+        ) else {
+            return Err(Error::InvalidCompileOptions(format!(
+                "{OP}: {replicas} x {partitions} does not fit the plugin's C ints"
+            )));
+        };
+        // More slots than the client has devices cannot be assigned; ask the plugin only for
+        // assignments that can exist (and allocate only what the devices justify).
+        let available = self.devices()?.len();
+        let n = replicas
+            .checked_mul(partitions)
+            .filter(|&n| n <= available)
+            .ok_or_else(|| {
+                Error::InvalidCompileOptions(format!(
+                    "{OP}: {replicas} replicas x {partitions} partitions need more devices than the client's {available}"
+                ))
+            })?;
+        let mut out: Vec<std::ffi::c_int> = crate::literal::zeroed_vec(OP, n)?;
         let mut a = sys::PJRT_Client_DefaultDeviceAssignment_Args::new();
         a.client = self.raw();
-        a.num_replicas = replicas as std::ffi::c_int;
-        a.num_partitions = partitions as std::ffi::c_int;
+        a.num_replicas = r;
+        a.num_partitions = p;
         a.default_assignment_size = n;
         a.default_assignment = out.as_mut_ptr();
         call!(self.api(), PJRT_Client_DefaultDeviceAssignment, &mut a)?;
@@ -301,5 +321,11 @@ impl Client {
             })
             .collect();
         DeviceAssignment::new(devices)
+    }
+}
+
+impl crate::plugin::PluginOwned for Device {
+    fn owner_plugin(&self) -> &Plugin {
+        self.client.plugin()
     }
 }

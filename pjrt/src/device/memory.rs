@@ -37,6 +37,11 @@ impl Memory {
         }
     }
 
+    /// The client that owns the memory.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The memory's id.
     pub fn id(&self) -> Result<i32> {
         let mut a = sys::PJRT_Memory_Id_Args::new();

@@ -25,6 +25,7 @@ impl Client {
         program: &Program,
         options: &CompileOptions,
     ) -> Result<LoadedExecutable> {
+        program.validate()?;
         // The plugin's compile, of the encoded options; the cache calls it on a miss.
         compile_cached(self, program, options, |opts| {
             let format = program.format().as_str();
@@ -51,6 +52,8 @@ impl Client {
         executable: &Executable,
         options: &CompileOptions,
     ) -> Result<LoadedExecutable> {
+        self.plugin()
+            .check_same("Client::load", "the executable", &executable.plugin)?;
         let opts = options.encode()?;
         let mut a = sys::PJRT_Client_Load_Args::new();
         a.client = self.raw();

@@ -126,7 +126,7 @@ unsafe extern "C" fn recv_trampoline(
         (st.f)(s)
     }));
     if r.is_err() {
-        eprintln!("pjrt: a recv callback panicked; the panic was caught");
+        tracing::error!("a recv callback panicked; the panic was caught");
     }
 }
 
@@ -261,5 +261,11 @@ impl LoadedExecutable {
         // The callbacks' state (`sends`, `recvs`) lives until here, past the execution.
         drop((send_infos, recv_infos, sends, recvs));
         Ok(results)
+    }
+}
+
+impl crate::plugin::PluginOwned for ExecuteContext {
+    fn owner_plugin(&self) -> &Plugin {
+        &self.plugin
     }
 }

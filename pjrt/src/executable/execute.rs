@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use pjrt_sys as sys;
 
-use crate::buffer::{Buffer, BufferPlacement, HostBufferSemantics};
+use crate::buffer::{Buffer, BufferPlacement, HostBufferSemantics, PendingSet};
 use crate::device::{Device, Event};
 use crate::error::{Error, Result};
 use crate::executable::loaded::LoadedExecutable;
@@ -129,8 +129,18 @@ impl LoadedExecutable {
                 self.name
             )));
         }
+        if let Some(d) = &options.device {
+            self.client
+                .check_owns("execute", "ExecuteOptions::device", d.client())?;
+            if !self.devices.is_empty() && !self.devices.iter().any(|x| x == d) {
+                return Err(Error::InvalidDevice(format!(
+                    "execute `{}`: ExecuteOptions::device {d:?} is not one of the executable's devices {:?}",
+                    self.name, self.devices
+                )));
+            }
+        }
         let num_args = args[0].len();
-        for list in args {
+        for (i, list) in args.iter().enumerate() {
             if list.len() != num_args {
                 return Err(Error::InvalidDevice(format!(
                     "execute `{}`: argument lists of different lengths ({} and {num_args})",
@@ -138,10 +148,29 @@ impl LoadedExecutable {
                     list.len()
                 )));
             }
+            // The device list `i` runs on: the chosen device, else the i-th addressable one.
+            let device = match &options.device {
+                Some(d) => Some(d),
+                None => self.devices.get(i),
+            };
             let mut metas = Vec::with_capacity(list.len());
-            for b in list.iter() {
+            for (k, b) in list.iter().enumerate() {
+                self.client
+                    .check_owns("execute", "an argument buffer", b.client())?;
                 b.check_live("execute")?;
                 metas.push(b.meta()?);
+                // A buffer on another device than the one its list runs on: some plugins
+                // refuse it with a misleading message, the 0.106 CPU plugin crashes.
+                if let Some(d) = device {
+                    let on = b.device_raw()?;
+                    if on != d.raw {
+                        return Err(Error::InvalidDevice(format!(
+                            "execute `{}`: argument {k} of device list {i} is on {:?}, but list {i} runs on {d:?}; copy it there first (Buffer::copy_to_device)",
+                            self.name,
+                            b.device()?,
+                        )));
+                    }
+                }
             }
             self.check_args(metas.iter().map(|(t, d)| (*t, d.as_slice())))?;
         }
@@ -179,12 +208,15 @@ impl LoadedExecutable {
         };
         call!(self.client.api(), PJRT_LoadedExecutable_Execute, &mut a)?;
 
-        // Take ownership of every output and event before reporting any error.
+        // Take ownership of every output and event before reporting any error. Outputs wait
+        // for whatever their device's inputs wait for.
         let results: Vec<Vec<Buffer>> = outs
             .iter()
-            .map(|l| {
+            .zip(args)
+            .map(|(l, ins)| {
+                let pending = PendingSet::union(ins.iter().map(|b| &b.pending));
                 l.iter()
-                    .map(|&b| Buffer::wrap(&self.client, b, None))
+                    .map(|&b| Buffer::wrap(&self.client, b, None).with_pending(pending.clone()))
                     .collect()
             })
             .collect();

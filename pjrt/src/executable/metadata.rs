@@ -294,3 +294,9 @@ impl Executable {
         Ok(None)
     }
 }
+
+impl crate::plugin::PluginOwned for Executable {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        &self.plugin
+    }
+}

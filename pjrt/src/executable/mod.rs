@@ -29,5 +29,7 @@ pub use context::{ExecuteContext, HostCallbacks, RecvCallback, SendCallback};
 pub use execute::ExecuteOptions;
 pub use loaded::{LoadedExecutable, LogicalDeviceId};
 pub use metadata::{CompiledMemoryStats, Executable, ParameterShape};
-pub use serialize::{PluginIdentity, SerializedExecutable};
+pub use serialize::{
+    ExecutableSignature, PluginIdentity, SerializedExecutable, SigningKey, VerifyingKey,
+};
 pub use topology::{TopologyDescription, TopologyDevice};

@@ -327,3 +327,9 @@ impl TopologyDescription {
         })
     }
 }
+
+impl crate::plugin::PluginOwned for TopologyDescription {
+    fn owner_plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+}

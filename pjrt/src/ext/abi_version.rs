@@ -36,6 +36,12 @@ impl AbiVersion {
     /// The ABI version of a client's runtime.
     pub fn runtime_abi_version(&self, client: &Client) -> Result<RuntimeAbiVersion> {
         let mut x = a::PJRT_Client_RuntimeAbiVersion_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "AbiVersion::runtime_abi_version",
+            "`client`",
+            client,
+        )?;
         x.client = client.raw();
         ext_call!(
             &self.h,
@@ -52,6 +58,12 @@ impl AbiVersion {
     /// The ABI version an executable needs.
     pub fn executable_abi_version(&self, executable: &Executable) -> Result<ExecutableAbiVersion> {
         let mut x = a::PJRT_Executable_GetAbiVersion_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "AbiVersion::executable_abi_version",
+            "`executable`",
+            executable,
+        )?;
         x.executable = executable.raw;
         ext_call!(
             &self.h,
@@ -105,6 +117,12 @@ impl RuntimeAbiVersion {
     pub fn check_compatible_with_runtime(&self, other: &RuntimeAbiVersion) -> Result<()> {
         let mut x = a::PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime_Args::new();
         x.abi_version = self.raw;
+        crate::plugin::check_owner(
+            &self.ext.h,
+            "RuntimeAbiVersion::check_compatible_with_runtime",
+            "`other`",
+            other,
+        )?;
         x.other_abi_version = other.raw;
         ext_call!(
             &self.ext.h,
@@ -121,6 +139,12 @@ impl RuntimeAbiVersion {
     ) -> Result<()> {
         let mut x = a::PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable_Args::new();
         x.abi_version = self.raw;
+        crate::plugin::check_owner(
+            &self.ext.h,
+            "RuntimeAbiVersion::check_compatible_with_executable",
+            "`executable`",
+            executable,
+        )?;
         x.executable_abi_version = executable.raw;
         ext_call!(
             &self.ext.h,
@@ -216,5 +240,17 @@ impl Drop for ExecutableAbiVersion {
             executable_abi_version_destroy,
             &mut x
         );
+    }
+}
+
+impl crate::plugin::PluginOwned for RuntimeAbiVersion {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        self.ext.h.plugin()
+    }
+}
+
+impl crate::plugin::PluginOwned for ExecutableAbiVersion {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        self.ext.h.plugin()
     }
 }

@@ -48,7 +48,7 @@ unsafe extern "C" fn trampoline(args: *mut c_void, user_arg: *mut c_void) {
         f(args)
     }));
     if r.is_err() {
-        eprintln!("pjrt: a plugin callback panicked; the panic was caught");
+        tracing::error!("a plugin callback panicked; the panic was caught");
     }
 }
 
@@ -58,6 +58,7 @@ impl Callback {
     pub fn register(&self, client: &Client, ty: CallbackType, f: CallbackFn) -> Result<()> {
         let user = Box::into_raw(Box::new(f));
         let mut a = cb::PJRT_Callback_RegisterCallback_Args::new();
+        crate::plugin::check_owner(&self.h, "Callback::register", "`client`", client)?;
         a.client = client.raw();
         a.type_ = ty.to_raw();
         a.callback = Some(trampoline);
@@ -82,6 +83,7 @@ impl Callback {
         p.error_message = message.as_ptr().cast();
         p.error_message_size = message.len();
         let mut a = cb::PJRT_Callback_InvokeCallback_Args::new();
+        crate::plugin::check_owner(&self.h, "Callback::invoke_prefatal", "`client`", client)?;
         a.client = client.raw();
         a.type_ = cb::PJRT_Callback_Type_Prefatal;
         a.args = (&mut p as *mut cb::PJRT_Callback_PrefatalArgs).cast();

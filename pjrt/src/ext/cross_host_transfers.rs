@@ -99,11 +99,18 @@ impl CrossHostTransfers {
             )));
         }
         for b in buffers {
+            client.check_owns("CrossHostTransfers::send_buffers", "a buffer", b.client())?;
             b.check_live("CrossHostTransfers::send_buffers")?;
         }
         let mut raw: Vec<*mut sys::PJRT_Buffer> = buffers.iter().map(|b| b.raw()).collect();
         let mut events: Vec<*mut sys::PJRT_Event> = vec![std::ptr::null_mut(); n];
         let mut a = e::PJRT_Transfers_PJRT_Client_CrossHostSendBuffers_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "CrossHostTransfers::send_buffers",
+            "`client`",
+            client,
+        )?;
         a.client = client.raw();
         a.num_buffers = n;
         a.buffers = raw.as_mut_ptr();
@@ -155,12 +162,23 @@ impl CrossHostTransfers {
             layouts.iter_mut().map(|l| l.ptr()).collect();
         let mut out: Vec<*mut sys::PJRT_Buffer> = vec![std::ptr::null_mut(); n];
         let mut a = e::PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "CrossHostTransfers::receive_buffers",
+            "`client`",
+            client,
+        )?;
         a.client = client.raw();
         a.num_shapes = n;
         a.shape_num_dims = ndims.as_mut_ptr();
         a.num_dims = dims.as_ptr().cast_mut();
         a.element_types = types.as_mut_ptr();
         a.layouts = layout_ptrs.as_mut_ptr();
+        client.check_owns(
+            "CrossHostTransfers::receive_buffers",
+            "the device",
+            device.client(),
+        )?;
         a.device = device.raw;
         a.src_global_device_ids = src_global_device_ids.as_ptr();
         a.transfer_keys = transfer_keys.as_ptr();

@@ -19,6 +19,12 @@ impl ExecutableMetadata {
     pub fn metadata(&self, executable: &Executable) -> Result<Vec<u8>> {
         let mut md = m::PJRT_ExecutableMetadata::new();
         let mut a = m::PJRT_ExecutableMetadata_GetExecutableMetadata_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "ExecutableMetadata::metadata",
+            "`executable`",
+            executable,
+        )?;
         a.executable = executable.raw;
         a.metadata = &mut md;
         ext_call!(

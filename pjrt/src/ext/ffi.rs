@@ -106,6 +106,7 @@ impl Ffi {
         let boxed: Box<T> = Box::new(value);
         let ptr = (&*boxed as *const T).cast_mut().cast::<c_void>();
         let mut a = f::PJRT_FFI_UserData_Add_Args::new();
+        crate::plugin::check_owner(&self.h, "Ffi::add_user_data", "`context`", context)?;
         a.context = context.raw;
         a.user_data.type_id = type_id.id;
         a.user_data.data = ptr;

@@ -57,6 +57,7 @@ impl HostMemoryAllocator {
     /// Allocates `size` bytes (on `numa_node`, or anywhere with -1).
     pub fn allocate(&self, client: &Client, size: usize, numa_node: i32) -> Result<HostAllocation> {
         let mut a = h::PJRT_HostMemoryAllocator_Allocate_Args::new();
+        crate::plugin::check_owner(&self.h, "HostMemoryAllocator::allocate", "`client`", client)?;
         a.client = client.raw();
         a.size = size;
         a.numa_node = numa_node;

@@ -87,6 +87,12 @@ impl Layouts {
     ) -> Result<DeviceLayout> {
         crate::literal::element_count("client_default_layout", dims)?;
         let mut a = l::PJRT_Layouts_PJRT_Client_GetDefaultLayout_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Layouts::client_default_layout",
+            "`client`",
+            client,
+        )?;
         a.client = client.raw();
         a.type_ = element_type.to_raw();
         a.dims = dims.as_ptr();
@@ -109,6 +115,12 @@ impl Layouts {
     ) -> Result<DeviceLayout> {
         crate::literal::element_count("topology_default_layout", dims)?;
         let mut a = l::PJRT_Layouts_PJRT_Topology_GetDefaultLayout_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Layouts::topology_default_layout",
+            "`topology`",
+            topology,
+        )?;
         a.topology_description = topology.raw;
         a.type_ = element_type.to_raw();
         a.dims = dims.as_ptr();
@@ -126,6 +138,7 @@ impl Layouts {
     pub fn buffer_layout(&self, buffer: &Buffer) -> Result<DeviceLayout> {
         buffer.check_live("Layouts::buffer_layout")?;
         let mut a = l::PJRT_Layouts_PJRT_Buffer_MemoryLayout_Args::new();
+        crate::plugin::check_owner(&self.h, "Layouts::buffer_layout", "`buffer`", buffer)?;
         a.buffer = buffer.raw();
         ext_call!(
             &self.h,
@@ -139,6 +152,12 @@ impl Layouts {
     /// The layout of each output, serialized (the layouts belong to the executable).
     pub fn executable_output_layouts(&self, executable: &Executable) -> Result<Vec<String>> {
         let mut a = l::PJRT_Layouts_PJRT_Executable_GetOutputLayouts_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Layouts::executable_output_layouts",
+            "`executable`",
+            executable,
+        )?;
         a.executable = executable.raw;
         ext_call!(
             &self.h,
@@ -154,6 +173,12 @@ impl Layouts {
     /// The layout of each parameter, serialized (absent before API 0.8x: `Unimplemented`).
     pub fn executable_parameter_layouts(&self, executable: &Executable) -> Result<Vec<String>> {
         let mut a = l::PJRT_Layouts_PJRT_Executable_GetParameterLayouts_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Layouts::executable_parameter_layouts",
+            "`executable`",
+            executable,
+        )?;
         a.executable = executable.raw;
         ext_call!(
             &self.h,

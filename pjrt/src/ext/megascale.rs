@@ -482,6 +482,7 @@ impl Megascale {
     /// A client context for a PJRT client.
     pub fn client_context(&self, client: &crate::Client) -> Result<ClientContext> {
         let mut a = e::PJRT_Megascale_CreateClientContextFromPjRtClient_Args::new();
+        crate::plugin::check_owner(&self.h, "Megascale::client_context", "`client`", client)?;
         a.client = client.raw();
         ext_call!(
             &self.h,
@@ -710,6 +711,7 @@ impl Megascale {
         multi_slice: &crate::ext::multi_slice::MultiSlice,
     ) -> Result<crate::ext::multi_slice::MultiSliceConfig> {
         let mut a = e::PJRT_Megascale_CreateAoTConfig_Args::new();
+        crate::plugin::check_owner(&self.h, "Megascale::aot_config", "`topology`", topology)?;
         a.topology = topology.raw;
         a.num_slices = num_slices;
         ext_call!(&self.h, PJRT_Megascale_Extension, create_aot_config, &mut a)?;
@@ -726,6 +728,12 @@ impl Megascale {
         multi_slice: &crate::ext::multi_slice::MultiSlice,
     ) -> Result<crate::ext::multi_slice::MultiSliceConfig> {
         let mut a = e::PJRT_Megascale_CreateMultiSliceConfig_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Megascale::multi_slice_config",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.num_slices = settings.num_slices;
         a.local_slice_id = settings.local_slice_id;
@@ -735,6 +743,12 @@ impl Megascale {
             i32_len("endpoint addresses", settings.endpoint_addresses.len())?;
         a.dcn_topology = settings.dcn_topology.as_ptr().cast();
         a.dcn_topology_size = i32_len("DCN topology", settings.dcn_topology.len())?;
+        crate::plugin::check_owner(
+            &self.h,
+            "Megascale::multi_slice_config",
+            "`context`",
+            context,
+        )?;
         a.client_context = context.raw;
         ext_call!(
             &self.h,
@@ -777,6 +791,12 @@ impl ErrorAggregator {
     pub fn log_error_digest(&self, digest: &ErrorDigest) -> Result<()> {
         let mut a = e::PJRT_Megascale_ErrorAggregator_LogErrorDigest_Args::new();
         a.aggregator = self.raw;
+        crate::plugin::check_owner(
+            &self.ext.h,
+            "ErrorAggregator::log_error_digest",
+            "`digest`",
+            digest,
+        )?;
         a.digest = digest.raw;
         ext_call!(
             &self.ext.h,
@@ -816,7 +836,7 @@ unsafe extern "C" fn error_handler_trampoline(
         f(&bytes)
     }));
     if r.is_err() {
-        eprintln!("pjrt: a Megascale error handler panicked; the panic was caught");
+        tracing::error!("a Megascale error handler panicked; the panic was caught");
     }
 }
 
@@ -983,5 +1003,17 @@ impl ClientContext {
         )?;
         // SAFETY: a fresh collectives object of this plugin, now owned by the result only.
         Ok(unsafe { collectives.own(a.collectives) })
+    }
+}
+
+impl crate::plugin::PluginOwned for ClientContext {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        self.ext.h.plugin()
+    }
+}
+
+impl crate::plugin::PluginOwned for ErrorDigest {
+    fn owner_plugin(&self) -> &crate::Plugin {
+        self.ext.h.plugin()
     }
 }

@@ -31,6 +31,12 @@ impl MemoryDescriptions {
         description: &DeviceDescription,
     ) -> Result<(Vec<MemoryDescription>, Option<usize>)> {
         let mut a = m::PJRT_DeviceDescription_MemoryDescriptions_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "MemoryDescriptions::memory_descriptions",
+            "`description`",
+            description,
+        )?;
         a.device_description = description.raw;
         ext_call!(
             &self.h,

@@ -136,6 +136,12 @@ impl PhaseCompiler {
         a.num_phases_to_run = phases.len();
         a.compile_options = opts.as_ptr().cast();
         a.compile_options_size = opts.len();
+        crate::plugin::check_owner(
+            &self.ext.h,
+            "PhaseCompiler::run_phases",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         ext_call!(
             &self.ext.h,

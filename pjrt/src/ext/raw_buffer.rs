@@ -29,6 +29,7 @@ impl RawBuffer {
     pub fn alias<'a>(&self, buffer: &'a Buffer) -> Result<RawAlias<'a>> {
         buffer.check_live("RawBuffer::alias")?;
         let mut a = r::PJRT_RawBuffer_CreateRawAliasOfBuffer_Args::new();
+        crate::plugin::check_owner(&self.h, "RawBuffer::alias", "`buffer`", buffer)?;
         a.buffer = buffer.raw();
         ext_call!(
             &self.h,

@@ -33,6 +33,12 @@ impl Shardings {
     /// Each parameter's sharding as serialized `xla.OpSharding` bytes.
     pub fn parameter_shardings(&self, executable: &Executable) -> Result<Vec<Vec<u8>>> {
         let mut a = s::PJRT_Shardings_PJRT_Executable_ParameterShardings_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Shardings::parameter_shardings",
+            "`executable`",
+            executable,
+        )?;
         a.executable = executable.raw;
         ext_call!(
             &self.h,
@@ -47,6 +53,12 @@ impl Shardings {
     /// Each output's sharding as serialized `xla.OpSharding` bytes.
     pub fn output_shardings(&self, executable: &Executable) -> Result<Vec<Vec<u8>>> {
         let mut a = s::PJRT_Shardings_PJRT_Executable_OutputShardings_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Shardings::output_shardings",
+            "`executable`",
+            executable,
+        )?;
         a.executable = executable.raw;
         ext_call!(
             &self.h,

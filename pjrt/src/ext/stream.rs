@@ -20,6 +20,12 @@ impl Stream {
     /// events on `device`.
     pub fn stream_for_external_ready_events(&self, device: &Device) -> Result<isize> {
         let mut a = s::PJRT_Get_Stream_For_External_Ready_Events_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "Stream::stream_for_external_ready_events",
+            "`device`",
+            device,
+        )?;
         a.device = device.raw;
         ext_call!(&self.h, PJRT_Stream_Extension, get_stream, &mut a)?;
         Ok(a.stream)
@@ -34,6 +40,12 @@ impl Stream {
         stream: isize,
         buffer: &Buffer,
     ) -> Result<()> {
+        crate::plugin::check_owner(
+            &self.h,
+            "Stream::wait_until_buffer_ready_on_stream",
+            "`buffer`",
+            buffer,
+        )?;
         buffer.check_live("Stream::wait_until_buffer_ready_on_stream")?;
         let mut a = s::PJRT_Wait_Until_Buffer_Ready_On_Stream_Args::new();
         a.stream = stream;

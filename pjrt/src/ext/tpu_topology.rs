@@ -49,6 +49,7 @@ macro_rules! scalar_getters {
             $(#[$m])*
             pub fn $fname(&self, topology: &TopologyDescription) -> Result<$ty> {
                 let mut a = t::$Args::new();
+                crate::plugin::check_owner(&self.h, concat!("TpuTopology::", stringify!($fname)), "`topology`", topology)?;
                 a.topology = topology.raw;
                 ext_call!(&self.h, PJRT_TpuTopology_Extension, $slot, &mut a)?;
                 Ok(a.$out)
@@ -102,6 +103,7 @@ impl TpuTopology {
         host_bounds: &[i32],
     ) -> Result<TopologyDescription> {
         let mut a = t::PJRT_TpuTopology_Subslice_Args::new();
+        crate::plugin::check_owner(&self.h, "TpuTopology::subslice", "`topology`", topology)?;
         a.topology = topology.raw;
         a.chips_per_host_bounds = chips_per_host_bounds.as_ptr();
         a.chips_per_host_bounds_num_dims = chips_per_host_bounds.len();
@@ -123,7 +125,19 @@ impl TpuTopology {
         full_device_id: i32,
     ) -> Result<i32> {
         let mut a = t::PJRT_TpuTopology_SubsliceDeviceIdFromFullDeviceId_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::subslice_device_id_from_full_device_id",
+            "`client_topology`",
+            client_topology,
+        )?;
         a.client_topology = client_topology.raw;
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::subslice_device_id_from_full_device_id",
+            "`subslice_topology`",
+            subslice_topology,
+        )?;
         a.subslice_topology = subslice_topology.raw;
         a.subslice_origin = subslice_origin.as_ptr();
         a.subslice_origin_dim_num = subslice_origin.len();
@@ -144,6 +158,12 @@ impl TpuTopology {
         host_bounds: &[i32],
     ) -> Result<TopologyDescription> {
         let mut a = t::PJRT_TpuTopology_ReplaceHostBounds_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::replace_host_bounds",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.host_bounds = host_bounds.as_ptr();
         a.host_bounds_dim_num = host_bounds.len();
@@ -167,6 +187,12 @@ impl TpuTopology {
         dest_chip_id: i32,
     ) -> Result<bool> {
         let mut a = t::PJRT_TpuTopology_IsReachableOverLimitedIci_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::is_reachable_over_limited_ici",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.source_chip_id = source_chip_id;
         a.dest_chip_id = dest_chip_id;
@@ -183,6 +209,7 @@ impl TpuTopology {
     pub fn process_ids(&self, topology: &TopologyDescription) -> Result<Vec<i32>> {
         let mut out = vec![0i32; MAX_IDS];
         let mut a = t::PJRT_TpuTopology_ProcessIds_Args::new();
+        crate::plugin::check_owner(&self.h, "TpuTopology::process_ids", "`topology`", topology)?;
         a.topology = topology.raw;
         a.max_process_ids = MAX_IDS as i32;
         a.process_ids = out.as_mut_ptr();
@@ -200,6 +227,12 @@ impl TpuTopology {
     ) -> Result<Vec<i32>> {
         let mut out = vec![0i32; MAX_IDS];
         let mut a = t::PJRT_TpuTopology_LogiDeviceIdsOnProcess_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::logical_device_ids_on_process",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.process_id = process_id;
         a.max_logical_device_ids = MAX_IDS as i32;
@@ -226,6 +259,12 @@ impl TpuTopology {
         chip_id: i32,
     ) -> Result<(i32, i32)> {
         let mut a = t::PJRT_TpuTopology_ProcIdAndIdxOnProcForChip_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::proc_id_and_idx_on_proc_for_chip",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.chip_id = chip_id;
         ext_call!(
@@ -244,6 +283,12 @@ impl TpuTopology {
         device_id: i32,
     ) -> Result<(i32, i32)> {
         let mut a = t::PJRT_TpuTopology_ProcIdAndIdxOnProcForLogiDevice_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::proc_id_and_idx_on_proc_for_logical_device",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.device_id = device_id;
         ext_call!(
@@ -263,6 +308,12 @@ impl TpuTopology {
     ) -> Result<Vec<i32>> {
         let mut out = [0i32; MAX_DIMS];
         let mut a = t::PJRT_TpuTopology_ProcessCoordFromId_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::process_coord_from_id",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.process_id = process_id;
         a.coords_max_dims = MAX_DIMS;
@@ -284,6 +335,12 @@ impl TpuTopology {
         coords: &[i32],
     ) -> Result<i32> {
         let mut a = t::PJRT_TpuTopology_ChipIdFromCoord_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::chip_id_from_coord",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.coords = coords.as_ptr();
         a.coords_num_dims = coords.len();
@@ -304,6 +361,12 @@ impl TpuTopology {
         index_on_chip: i32,
     ) -> Result<i32> {
         let mut a = t::PJRT_TpuTopology_LogiDeviceIdFromChipCoordAndIdx_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::logical_device_id_from_chip_coord_and_idx",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.chip_coords = chip_coords.as_ptr();
         a.chip_coords_num_dims = chip_coords.len();
@@ -325,6 +388,12 @@ impl TpuTopology {
     ) -> Result<(Vec<i32>, i32)> {
         let mut out = [0i32; MAX_DIMS];
         let mut a = t::PJRT_TpuTopology_ChipCoordAndIdxForLogiDevice_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::chip_coord_and_idx_for_logical_device",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.device_id = device_id;
         a.chip_coords_max_dims = MAX_DIMS;
@@ -350,6 +419,12 @@ impl TpuTopology {
     pub fn chips_per_process_bounds(&self, topology: &TopologyDescription) -> Result<Vec<i32>> {
         let mut out = [0i32; MAX_DIMS];
         let mut a = t::PJRT_TpuTopology_ChipsPerProcessBounds_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::chips_per_process_bounds",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.chip_per_process_bounds_max_dims = MAX_DIMS;
         a.chip_per_process_bounds = out.as_mut_ptr();
@@ -371,6 +446,7 @@ impl TpuTopology {
     pub fn chip_bounds(&self, topology: &TopologyDescription) -> Result<Vec<i32>> {
         let mut out = [0i32; MAX_DIMS];
         let mut a = t::PJRT_TpuTopology_ChipBounds_Args::new();
+        crate::plugin::check_owner(&self.h, "TpuTopology::chip_bounds", "`topology`", topology)?;
         a.topology = topology.raw;
         a.chip_bounds_max_dims = MAX_DIMS;
         a.chip_bounds = out.as_mut_ptr();
@@ -383,6 +459,12 @@ impl TpuTopology {
     pub fn process_bounds(&self, topology: &TopologyDescription) -> Result<Vec<i32>> {
         let mut out = [0i32; MAX_DIMS];
         let mut a = t::PJRT_TpuTopology_ProcessBounds_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::process_bounds",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.process_bounds_max_dims = MAX_DIMS;
         a.process_bounds = out.as_mut_ptr();
@@ -395,6 +477,12 @@ impl TpuTopology {
     pub fn routing_strategy(&self, topology: &TopologyDescription) -> Result<String> {
         let mut buf = vec![0u8; 4096];
         let mut a = t::PJRT_TpuTopology_GetRoutingStrategy_Args::new();
+        crate::plugin::check_owner(
+            &self.h,
+            "TpuTopology::routing_strategy",
+            "`topology`",
+            topology,
+        )?;
         a.topology = topology.raw;
         a.routing_strategy = buf.as_mut_ptr().cast();
         a.routing_strategy_len = buf.len();

@@ -316,6 +316,25 @@ macro_rules! extension_struct {
 }
 pub(crate) use extension_struct;
 
+/// A handle that belongs to one plugin (clients, devices, buffers, executables, topologies,
+/// objects an extension made): what an extension function checks before passing it on.
+pub(crate) trait PluginOwned {
+    /// The plugin that made the handle.
+    fn owner_plugin(&self) -> &Plugin;
+}
+
+/// Refuses a handle of another plugin passed to an extension function (`function`, the
+/// handle's parameter `what`): the extension would dereference foreign memory.
+pub(crate) fn check_owner(
+    ext: &ExtHandle,
+    function: &'static str,
+    what: &'static str,
+    handle: &impl PluginOwned,
+) -> Result<()> {
+    ext.plugin()
+        .check_same(function, what, handle.owner_plugin())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,9 @@ impl Plugin {
         if !canonical.is_file() {
             return Err(load_err("not a regular file".into()));
         }
+        // `dlopen` maps whatever ranges the file's headers name: a truncated file faults
+        // (SIGBUS) inside it. Check the headers against the file first.
+        crate::plugin::elf::check_shared_library(&canonical).map_err(load_err)?;
         // Before the first plugin of the process exists: quiet its log lines unless asked.
         crate::discovery::quiet_plugin_logs();
         // SAFETY: loading a shared library runs its initialisers; we only load files the caller
@@ -134,6 +137,37 @@ impl Plugin {
 
     pub(crate) fn api(&self) -> &Api {
         &self.0.api
+    }
+
+    /// Whether `other` is this same loaded plugin (the same file).
+    pub fn same_as(&self, other: &Plugin) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Checks that a handle (`what`) passed to `function` comes from this plugin: a handle
+    /// of another plugin would reach this one as a pointer into foreign memory.
+    pub(crate) fn check_same(
+        &self,
+        function: &'static str,
+        what: &'static str,
+        owner: &Plugin,
+    ) -> Result<()> {
+        if self.same_as(owner) {
+            return Ok(());
+        }
+        let name = |p: &Plugin| {
+            format!(
+                "plugin {} (PJRT API {})",
+                p.path().display(),
+                p.api_version()
+            )
+        };
+        Err(Error::ForeignHandle {
+            function,
+            what,
+            owner: name(owner),
+            expected: name(self),
+        })
     }
 
     /// The plugin file (canonical path).

@@ -3,6 +3,7 @@
 //! data it lends, and typed named values.
 //!
 //! - `library.rs`: [`Plugin`]: loading, the checked table, attributes, identity.
+//! - `elf.rs`: the check of a plugin file's ELF headers before `dlopen` maps it.
 //! - `discovery.rs`: which file [`Plugin::load_default`] loads.
 //! - `call.rs`: `call!`, `Api`, and plugin errors both ways (the one conversion into
 //!   [`Error::Pjrt`](crate::Error::Pjrt)).
@@ -16,6 +17,7 @@ mod c_data;
 mod call;
 mod digest;
 mod discovery;
+mod elf;
 mod extension;
 mod library;
 mod named_value;
@@ -24,7 +26,7 @@ pub(crate) use c_data::{
     bytes_from_raw, call_deleter, str_from_raw, strings_from_raw, vec_from_raw,
 };
 pub(crate) use call::{call, into_error, make_callback_error, Api, ErrorObject};
-pub(crate) use extension::{ext_call, extension_struct};
+pub(crate) use extension::{check_owner, ext_call, extension_struct, PluginOwned};
 pub use extension::{ExtHandle, Extension, ExtensionType, PluginExtension};
 pub use library::Plugin;
 pub use named_value::{find, NamedValue, Value};

@@ -93,17 +93,9 @@ fn malformed_mlir_is_a_compile_error() {
         }
         other => panic!("expected a plugin error, got {other}"),
     }
+    // An empty program never reaches the plugin.
     let e = client().compile(&pjrt::Program::mlir_text("")).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Pjrt {
-                function: "PJRT_Client_Compile",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::InvalidProgram(_)), "{e}");
 }
 
 #[test]
@@ -117,10 +109,11 @@ fn zero_replicas_or_partitions_never_reach_the_plugin() {
         .compile_with(&p, &CompileOptions::default().partitions(0))
         .unwrap_err();
     assert!(matches!(e, Error::InvalidCompileOptions(_)), "{e}");
-    // The encoder never produces the empty message the plugins abort on.
+    // The encoder never produces the empty message the plugins abort on: the build options
+    // with one replica and one partition always come first.
     assert_eq!(
-        CompileOptions::default().encode().unwrap(),
-        vec![0x1a, 0x04, 0x20, 0x01, 0x28, 0x01]
+        &CompileOptions::default().encode().unwrap()[..6],
+        &[0x1a, 0x04, 0x20, 0x01, 0x28, 0x01]
     );
 }
 

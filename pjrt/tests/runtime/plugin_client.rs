@@ -196,28 +196,34 @@ fn error_buffer_is_unimplemented_on_old_plugins() {
 }
 
 #[test]
-fn unchecked_wrong_type_is_refused_by_new_plugins() {
-    // Only on 0.115+: older plugins abort the process on a wrongly typed option, which is
-    // exactly what the checked `set` prevents.
-    if minor() < 115 {
-        return;
-    }
-    let e = Client::new(
-        client().plugin(),
-        &ClientOptions::new().set_unchecked("cpu_device_count", true),
-    )
-    .unwrap_err();
+fn unchecked_options_of_known_names_are_still_type_checked() {
+    // A wrongly typed known option aborts plugins before 0.111 (0.115 refuses it itself):
+    // even through the unsafe `set_unchecked`, a known name's type is checked first, on
+    // every plugin.
+    // SAFETY: the value's type is wrong on purpose; the check refuses it before the plugin.
+    let opts = unsafe { ClientOptions::new().set_unchecked("cpu_device_count", true) };
+    let e = Client::new(client().plugin(), &opts).unwrap_err();
     assert!(
-        matches!(
-            e,
-            Error::Pjrt {
-                function: "PJRT_Client_Create",
-                code: ErrorCode::InvalidArgument,
-                ..
-            }
-        ),
+        matches!(&e, Error::InvalidClientOption { name, .. } if name == "cpu_device_count"),
         "{e}"
     );
+    // An unknown name goes through: 0.115 refuses it, older plugins ignore it.
+    // SAFETY: an int64 option the plugins either ignore or refuse with an error.
+    let opts = unsafe { ClientOptions::new().set_unchecked("no_such_option", 1i64) };
+    match Client::new(client().plugin(), &opts) {
+        Ok(_) => assert!(minor() < 115, "0.115 refuses unknown option names"),
+        Err(e) => assert!(
+            matches!(
+                e,
+                Error::Pjrt {
+                    function: "PJRT_Client_Create",
+                    code: ErrorCode::InvalidArgument,
+                    ..
+                }
+            ),
+            "{e}"
+        ),
+    }
 }
 
 #[test]

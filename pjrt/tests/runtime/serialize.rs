@@ -1,6 +1,7 @@
-//! Serialized executables: round trip, garbage, and executables of other plugins.
+//! Serialized executables: round trip, garbage, damage at every offset, signatures, and
+//! executables of other plugins.
 
-use pjrt::{Error, Literal, SerializedExecutable};
+use pjrt::{Error, Literal, SerializedExecutable, SigningKey};
 
 use super::common::{client, compile};
 
@@ -42,12 +43,9 @@ fn garbage_is_refused() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidSerializedExecutable(_)), "{e}");
     // A valid envelope from this plugin around garbage bytes: the plugin itself refuses it.
-    let env = SerializedExecutable {
-        identity: client().identity().unwrap(),
-        blob: b"garbage".to_vec(),
-    };
+    let env = SerializedExecutable::new(client().identity().unwrap(), b"garbage".to_vec());
     let e = client()
-        .deserialize_executable(&env.to_bytes())
+        .deserialize_executable(&env.to_bytes().unwrap())
         .unwrap_err();
     assert!(
         matches!(
@@ -68,7 +66,9 @@ fn executables_of_other_plugins_are_refused() {
     // Pretend another plugin build made it.
     s.identity.sha256[0] ^= 0xff;
     s.identity.api_version.minor += 1;
-    let e = client().deserialize_executable(&s.to_bytes()).unwrap_err();
+    let e = client()
+        .deserialize_executable(&s.to_bytes().unwrap())
+        .unwrap_err();
     match &e {
         Error::ForeignExecutable { expected, found } => {
             assert_ne!(expected, found);
@@ -145,6 +145,103 @@ fn another_plugin_refuses_our_file() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_damaged_file_is_refused_before_the_plugin_at_every_offset() {
+    // The plugins load flipped bytes of their own blobs and run them (wrong numbers, or
+    // SIGILL/SIGSEGV in the code section): every single damaged byte of a saved file, in the
+    // header, the blob or the digest, must be refused by the envelope's digest instead.
+    let exe = compile(PROGRAM);
+    let bytes = exe.serialize().unwrap();
+    let mut refused = 0;
+    for at in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[at] ^= 0x5a;
+        match client().deserialize_executable(&b) {
+            Err(Error::InvalidSerializedExecutable(_)) => refused += 1,
+            Err(other) => panic!("flip at {at}: refused by something else: {other}"),
+            Ok(_) => panic!("flip at {at} of {} was loaded", bytes.len()),
+        }
+    }
+    assert_eq!(refused, bytes.len());
+    assert!(
+        bytes.len() > 1000,
+        "a real executable ({} bytes)",
+        bytes.len()
+    );
+    // And the file errors name the file.
+    let path = std::env::temp_dir().join(format!("pjrt-test-{}-damaged.pjrt", std::process::id()));
+    let mut b = bytes.clone();
+    let mid = b.len() / 2;
+    b[mid] ^= 1;
+    std::fs::write(&path, &b).unwrap();
+    let e = client().load_executable(&path).unwrap_err();
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+    assert!(e.to_string().contains("damaged"), "{e}");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_signed_deployment_refuses_unsigned_and_resigned_files() {
+    let ours = SigningKey::generate().unwrap();
+    let theirs = SigningKey::generate().unwrap();
+    let trusted = ours.verifying_key();
+    let exe = compile(PROGRAM);
+    let x = Literal::vector(&[2.0f32, 3.0, -1.0]);
+
+    // Signed by our key: loads and runs.
+    let signed = exe.serialize_signed(&ours).unwrap();
+    let loaded = client()
+        .deserialize_executable_verified(&signed, &trusted)
+        .unwrap();
+    assert_eq!(
+        loaded.run(&[&x]).unwrap()[0].to_vec::<f32>().unwrap(),
+        vec![4.0, 9.0, 1.0]
+    );
+    // A signed file still loads where no signature is required.
+    client().deserialize_executable(&signed).unwrap();
+
+    // Unsigned: refused.
+    let e = client()
+        .deserialize_executable_verified(&exe.serialize().unwrap(), &trusted)
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedExecutable(_)), "{e}");
+    assert!(e.to_string().contains("not signed"), "{e}");
+
+    // Re-signed by another key (e.g. after swapping in another program): refused.
+    let other = compile(
+        r#"func.func @main(%x: tensor<3xf32>) -> tensor<3xf32> {
+             %0 = stablehlo.add %x, %x : tensor<3xf32>
+             return %0 : tensor<3xf32>
+           }"#,
+    );
+    let mut s = SerializedExecutable::from_bytes(&signed).unwrap();
+    s.blob = other.serialize_raw().unwrap();
+    s.sign(&theirs).unwrap();
+    let e = client()
+        .deserialize_executable_verified(&s.to_bytes().unwrap(), &trusted)
+        .unwrap_err();
+    assert!(matches!(e, Error::UntrustedExecutable(_)), "{e}");
+    assert!(e.to_string().contains("not by the trusted key"), "{e}");
+
+    // The other blob under our signature (digest recomputed, signature kept): refused.
+    let mut s = SerializedExecutable::from_bytes(&signed).unwrap();
+    s.blob = other.serialize_raw().unwrap();
+    let e = client()
+        .deserialize_executable_verified(&s.to_bytes().unwrap(), &trusted)
+        .unwrap_err();
+    assert!(e.to_string().contains("does not match"), "{e}");
+
+    // Files: save_signed / load_executable_verified.
+    let path = std::env::temp_dir().join(format!("pjrt-test-{}-signed.pjrt", std::process::id()));
+    exe.save_signed(&path, &ours).unwrap();
+    client().load_executable_verified(&path, &trusted).unwrap();
+    let e = client()
+        .load_executable_verified(&path, &theirs.verifying_key())
+        .unwrap_err();
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     std::fs::remove_file(&path).unwrap();
 }
 
