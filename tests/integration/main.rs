@@ -3,4 +3,5 @@ mod models;
 mod module_cycles;
 mod outside;
 mod readme;
+mod steps;
 mod training;

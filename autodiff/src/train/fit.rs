@@ -97,7 +97,11 @@ fn stack(group: &[Vec<Literal>]) -> Result<Vec<Literal>, TrainError> {
         for (j, batch) in group.iter().enumerate() {
             let l = batch.get(i).ok_or_else(|| TrainError::Spec {
                 name: "fit".into(),
-                message: format!("batch {j} of a group has {} inputs, the first has {}", batch.len(), first.len()),
+                message: format!(
+                    "batch {j} of a group has {} inputs, the first has {}",
+                    batch.len(),
+                    first.len()
+                ),
             })?;
             if l.element_type() != ty || l.dims() != dims.as_slice() {
                 return Err(TrainError::Spec {

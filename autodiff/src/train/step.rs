@@ -4,7 +4,11 @@
 //! one of them is donated to its next value, so a step updates them in place; only the batch
 //! goes in and the loss and metrics come out, and nothing waits for them unless asked.
 
-use hlo_builder::{Builder, Computation, ElementType, LinalgOp, Op, Recording, Tensor, TensorType, Value};
+use hlo_builder::{
+    Builder, Computation, ElementType, LinalgOp, Op, Recording, Tensor, TensorType, Value,
+};
+use std::time::{Duration, Instant};
+
 use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
 
 use super::bound::{WeightSource, WEIGHT_KINDS};
@@ -128,6 +132,8 @@ pub struct TrainStepBuilder<M: Module> {
     inputs: Vec<TensorType>,
     options: CompileOptions,
     steps_per_call: usize,
+    /// Candidates for `steps_per_call` chosen by timing (empty: no tuning).
+    tune: Vec<usize>,
 }
 
 impl<M: Module> TrainStepBuilder<M> {
@@ -160,6 +166,22 @@ impl<M: Module> TrainStepBuilder<M> {
     /// default) compiles only the one-step program.
     pub fn steps_per_call(mut self, k: usize) -> Self {
         self.steps_per_call = k.max(1);
+        self.tune.clear();
+        self
+    }
+
+    /// Chooses [`steps_per_call`](Self::steps_per_call) among `candidates` by timing: each
+    /// candidate's program is compiled and run a few times on zero inputs with copies of the
+    /// initial state (the step's own state is not touched), and the one with the least time
+    /// per step is kept. 1 (one step per call) is always a candidate. The timings are in
+    /// [`TrainStep::tuning`]. Compiling the candidates costs time once (the compile cache
+    /// keeps the programs for later runs); pick candidates that divide an epoch's batches
+    /// well, since a last short group runs one step per call.
+    pub fn steps_per_call_tuned(mut self, candidates: impl IntoIterator<Item = usize>) -> Self {
+        self.tune = candidates.into_iter().filter(|&k| k > 1).collect();
+        self.tune.sort_unstable();
+        self.tune.dedup();
+        self.steps_per_call = 1;
         self
     }
 
@@ -242,15 +264,17 @@ impl<M: Module> TrainStepBuilder<M> {
         let one = one_step_module(&name, &body, &param_names, &all_types, n_state)?;
         let text = one.to_text().to_string();
         let exe = self.client.compile_with(&one.program(), &self.options)?;
-        let multi = if self.steps_per_call > 1 {
-            let k = self.steps_per_call;
+        let compile_multi = |k: usize| -> Result<Multi, TrainError> {
             let m = multi_step_module(&name, &body, &param_names, &all_types, n_state, k)?;
             let exe = self.client.compile_with(&m.program(), &self.options)?;
-            Some(Multi {
+            Ok(Multi {
                 k,
                 exe,
                 text: m.to_text().to_string(),
             })
+        };
+        let mut multi = if self.steps_per_call > 1 {
+            Some(compile_multi(self.steps_per_call)?)
         } else {
             None
         };
@@ -263,6 +287,28 @@ impl<M: Module> TrainStepBuilder<M> {
         }
         for l in &opt_init {
             buffers.push(self.client.buffer_from_literal(l)?);
+        }
+        let mut tuning = Vec::new();
+        if !self.tune.is_empty() {
+            let single = time_per_step(&exe, &buffers, &self.inputs, 1)?;
+            tuning.push((1, single));
+            let mut best = single;
+            for &k in &self.tune {
+                let candidate = compile_multi(k)?;
+                let t = time_per_step(&candidate.exe, &buffers, &self.inputs, k)?;
+                tuning.push((k, t));
+                if t < best {
+                    best = t;
+                    multi = Some(candidate);
+                }
+            }
+            tracing::debug!(
+                target: "autodiff::train",
+                step = %name,
+                chosen = multi.as_ref().map_or(1, |m| m.k),
+                timings = ?tuning,
+                "steps per call chosen by timing"
+            );
         }
         Ok(TrainStep {
             name,
@@ -279,8 +325,49 @@ impl<M: Module> TrainStepBuilder<M> {
             metrics: metric_names,
             steps: 0,
             text,
+            tuning,
         })
     }
+}
+
+/// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
+/// declared types (stacked `k` deep) and copies of `state`: the least of a few timed calls
+/// after one warm-up. The copies are donated; `state` itself is untouched.
+fn time_per_step(
+    exe: &LoadedExecutable,
+    state: &[Buffer],
+    inputs: &[TensorType],
+    k: usize,
+) -> Result<Duration, TrainError> {
+    let client = exe.client();
+    let mut data = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        let mut dims = if k > 1 { vec![k as i64] } else { Vec::new() };
+        dims.extend_from_slice(&t.dims);
+        data.push(client.buffer_from_literal(&Literal::zeros(t.ty, &dims)?)?);
+    }
+    let mut best = Duration::MAX;
+    for round in 0..4 {
+        let mut copies = Vec::with_capacity(state.len());
+        for b in state {
+            copies.push(b.copy_to_device(&b.device()?)?);
+        }
+        for c in &copies {
+            c.ready_event()?.wait()?;
+        }
+        let mut args: Vec<&Buffer> = copies.iter().collect();
+        args.extend(data.iter());
+        let t0 = Instant::now();
+        let outs = exe.execute(&args)?;
+        for o in &outs {
+            o.ready_event()?.wait()?;
+        }
+        let t = t0.elapsed() / k as u32;
+        if round > 0 {
+            best = best.min(t);
+        }
+    }
+    Ok(best)
 }
 
 /// How many of the step's state values are trainable parameters, model state and optimizer
@@ -497,8 +584,16 @@ impl StepsOutput {
         let v = match l.element_type() {
             ElementType::F32 => l.to_vec::<f32>()?,
             ElementType::F64 => l.to_vec::<f64>()?.into_iter().map(|x| x as f32).collect(),
-            ElementType::F16 => l.to_vec::<half::f16>()?.into_iter().map(|x| x.to_f32()).collect(),
-            ElementType::BF16 => l.to_vec::<half::bf16>()?.into_iter().map(|x| x.to_f32()).collect(),
+            ElementType::F16 => l
+                .to_vec::<half::f16>()?
+                .into_iter()
+                .map(|x| x.to_f32())
+                .collect(),
+            ElementType::BF16 => l
+                .to_vec::<half::bf16>()?
+                .into_iter()
+                .map(|x| x.to_f32())
+                .collect(),
             other => {
                 return Err(TrainError::Spec {
                     name: "loss".into(),
@@ -544,6 +639,8 @@ pub struct TrainStep<M: Module> {
     metrics: Vec<String>,
     steps: u64,
     text: String,
+    /// (steps per call, time per step) of each candidate timed at compile time.
+    tuning: Vec<(usize, Duration)>,
 }
 
 impl<M: Module> std::fmt::Debug for TrainStep<M> {
@@ -571,6 +668,7 @@ impl<M: Module> TrainStep<M> {
             inputs: Vec::new(),
             options: CompileOptions::new(),
             steps_per_call: 1,
+            tune: Vec::new(),
         }
     }
 
@@ -640,8 +738,10 @@ impl<M: Module> TrainStep<M> {
         let fresh: Vec<Buffer> = outs.by_ref().take(n).collect();
         let losses = outs.next();
         let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(outs).collect();
-        let (Some(losses), true) = (losses, fresh.len() == n && metrics.len() == self.metrics.len())
-        else {
+        let (Some(losses), true) = (
+            losses,
+            fresh.len() == n && metrics.len() == self.metrics.len(),
+        ) else {
             return Err(TrainError::Spec {
                 name: self.name.clone(),
                 message: "the k-step program returned too few outputs".into(),
@@ -673,6 +773,12 @@ impl<M: Module> TrainStep<M> {
             name: self.name.clone(),
             message: "step_many needs a step compiled with steps_per_call(k), k > 1".into(),
         }
+    }
+
+    /// The timings behind [`steps_per_call_tuned`](TrainStepBuilder::steps_per_call_tuned):
+    /// (steps per call, time per step) of each candidate; empty when the step was not tuned.
+    pub fn tuning(&self) -> &[(usize, Duration)] {
+        &self.tuning
     }
 
     /// The `k`-step program's StableHLO text, when there is one.
