@@ -5,7 +5,7 @@
 
 use autodiff::nn::{self, Activation, Mlp, ModuleExt};
 use autodiff::train::optim::Sgd;
-use autodiff::train::TrainStep;
+use autodiff::train::{TrainStep, TrainStepBuilder};
 use hlo_builder::{ElementType, TensorType};
 use pjrt::{Buffer, Client, ClientOptions, Plugin};
 
@@ -39,6 +39,17 @@ pub fn mlp_step(
     batch: i64,
     name: &str,
 ) -> Result<(TrainStep<Mlp>, [Buffer; 2]), BenchError> {
+    mlp_step_with(client, sizes, batch, name, |b| b)
+}
+
+/// [`mlp_step`] with its builder's options set by `options` (say, steps per call).
+pub fn mlp_step_with(
+    client: &Client,
+    sizes: &[i64],
+    batch: i64,
+    name: &str,
+    options: impl FnOnce(TrainStepBuilder<Mlp>) -> TrainStepBuilder<Mlp>,
+) -> Result<(TrainStep<Mlp>, [Buffer; 2]), BenchError> {
     let model = Mlp::new(sizes, Activation::Relu).init(&mut nn::seeded(0))?;
     let (&inputs, &classes) = match (sizes.first(), sizes.last()) {
         (Some(i), Some(c)) if sizes.len() >= 2 => (i, c),
@@ -50,11 +61,12 @@ pub fn mlp_step(
     };
     let x_ty = TensorType::new(ElementType::F32, [batch, inputs]);
     let y_ty = TensorType::new(ElementType::F32, [batch, classes]);
-    let mut step = TrainStep::new(client, model)
+    let builder = TrainStep::new(client, model)
         .name(name)
         .optimizer(Sgd::new(0.01))
-        .inputs([x_ty, y_ty])
-        .compile(|m, b| m.forward(&b[0])?.softmax_cross_entropy(&b[1]))?;
+        .inputs([x_ty, y_ty]);
+    let mut step =
+        options(builder).compile(|m, b| m.forward(&b[0])?.softmax_cross_entropy(&b[1]))?;
 
     let mut rng = nn::seeded(1);
     let x: Vec<f32> = (0..batch * inputs)

@@ -14,6 +14,7 @@ use crate::checks;
 use crate::error::{shape_err, Error, Result};
 use crate::graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 use crate::module::Module;
+use crate::ops::common::Signature;
 use crate::ops::{common, MiscOp, Op, ShapeOp, SourceOp};
 use crate::types::{ElementType, TensorType};
 
@@ -191,21 +192,59 @@ impl Builder {
         operands: &[Value],
         regions: SmallVec<[Arc<Computation>; 1]>,
     ) -> Result<Vec<Value>> {
-        let name = op.name();
-        if let Op::Source(SourceOp::Parameter { .. }) = op {
-            return shape_err(name, "parameters are recorded with `Builder::parameter`");
+        let (node, n) = self.record_node(op, operands, regions)?;
+        Ok((0..n)
+            .map(|o| self.tensor(ValueId { node, output: o }))
+            .collect())
+    }
+
+    /// [`record`](Self::record) for an op with one result and no regions.
+    pub(crate) fn record1(&mut self, op: impl Into<Op>, operands: &[Value]) -> Result<Value> {
+        let (node, n) = self.record_node(op.into(), operands, SmallVec::new())?;
+        if n != 1 {
+            // (The name is only needed for the error: the op has moved into the graph.)
+            let name = self.graph.nodes[node.0 as usize].op.name();
+            return shape_err(name, format!("has {n} results, expected one"));
         }
-        let tys = self.types(name, operands)?;
-        let sigs: Vec<_> = regions.iter().map(|c| c.signature()).collect();
-        let out = op.infer(&tys.iter().collect::<Vec<_>>(), &sigs)?;
+        Ok(self.tensor(ValueId { node, output: 0 }))
+    }
+
+    /// The checked path itself: operand checks, the op's shape rule, then the node appended.
+    /// Returns the node and its number of results. The operand types are borrowed (not
+    /// copied) for the shape rule, and nothing is allocated for an op's operand list of up to
+    /// four.
+    fn record_node(
+        &mut self,
+        op: Op,
+        operands: &[Value],
+        regions: SmallVec<[Arc<Computation>; 1]>,
+    ) -> Result<(NodeId, u32)> {
+        if let Op::Source(SourceOp::Parameter { .. }) = op {
+            return shape_err(
+                op.name(),
+                "parameters are recorded with `Builder::parameter`",
+            );
+        }
+        let out = {
+            let mut tys: SmallVec<[&TensorType; 4]> = SmallVec::with_capacity(operands.len());
+            for t in operands {
+                match self.type_of(*t) {
+                    Some(ty) => tys.push(ty),
+                    // The full check, for its error naming the op and the value.
+                    None => return Err(self.value(op.name(), *t).unwrap_err()),
+                }
+            }
+            let sigs: SmallVec<[Signature; 1]> = regions.iter().map(|c| c.signature()).collect();
+            op.infer(&tys, &sigs)?
+        };
         if out.len() > u32::MAX as usize {
-            return shape_err(name, format!("{} results are too many", out.len()));
+            return shape_err(op.name(), format!("{} results are too many", out.len()));
         }
         // An op without results has nothing to use it and nothing to return: lowering it
         // would make every later `build` of this builder fail, so it is refused here.
         if out.is_empty() {
             return shape_err(
-                name,
+                op.name(),
                 "has no results (no operands, or regions returning nothing); an op without \
                  results cannot be used or returned, so it is not recorded",
             );
@@ -217,21 +256,19 @@ impl Builder {
             self.graph.emitted_ops,
         )?;
         let op = checks::sort_op(op, &regions)?;
-        let r = self.push(op, operands, regions, out);
+        let n = out.len() as u32;
+        let node = self.push_node(op, operands, regions, out);
         self.graph.region_depth = depth;
         self.graph.emitted_ops = emitted;
-        Ok(r)
+        Ok((node, n))
     }
 
-    /// [`record`](Self::record) for an op with one result and no regions.
-    pub(crate) fn record1(&mut self, op: impl Into<Op>, operands: &[Value]) -> Result<Value> {
-        let op = op.into();
-        let name = op.name();
-        let r = self.record_owned(op, operands, SmallVec::new())?;
-        match r.as_slice() {
-            [t] => Ok(*t),
-            _ => shape_err(name, format!("has {} results, expected one", r.len())),
+    /// The type of a value of this builder, `None` for a foreign or unknown one.
+    fn type_of(&self, t: Value) -> Option<&TensorType> {
+        if t.builder != self.id {
+            return None;
         }
+        self.graph.ty(t.value)
     }
 
     /// Appends a node whose types were already inferred. Operands must be checked.
@@ -242,17 +279,29 @@ impl Builder {
         regions: SmallVec<[Arc<Computation>; 1]>,
         types: Vec<TensorType>,
     ) -> Vec<Value> {
-        let node = NodeId(self.graph.nodes.len() as u32);
         let n = types.len() as u32;
+        let node = self.push_node(op, operands, regions, types);
+        (0..n)
+            .map(|o| self.tensor(ValueId { node, output: o }))
+            .collect()
+    }
+
+    /// [`push`](Self::push) returning the new node.
+    fn push_node(
+        &mut self,
+        op: Op,
+        operands: &[Value],
+        regions: SmallVec<[Arc<Computation>; 1]>,
+        types: Vec<TensorType>,
+    ) -> NodeId {
+        let node = NodeId(self.graph.nodes.len() as u32);
         self.graph.nodes.push(Node {
             op,
             operands: operands.iter().map(|t| t.value).collect(),
             regions,
             types: types.into(),
         });
-        (0..n)
-            .map(|o| self.tensor(ValueId { node, output: o }))
-            .collect()
+        node
     }
 
     /// Finishes the function with `results` and returns it as a [`Computation`].

@@ -4,4 +4,5 @@ mod fuzz;
 mod module_cycles;
 mod outside;
 mod readme;
+mod steps;
 mod training;

@@ -10,7 +10,7 @@ use pjrt::Literal;
 
 use super::data::HostData;
 use super::error::TrainError;
-use super::step::{StepOutput, TrainStep};
+use super::step::{StepOutput, StepsOutput, TrainStep};
 use crate::nn::{permutation, seeded, Module};
 
 /// What the loop tells its callback.
@@ -70,6 +70,58 @@ pub struct History {
     pub batches: u64,
 }
 
+/// Dispatched calls whose losses are read at the end of the epoch.
+enum Pending {
+    One(Vec<StepOutput>),
+    Many(StepsOutput),
+}
+
+impl Pending {
+    fn losses(&self) -> Result<Vec<f32>, TrainError> {
+        match self {
+            Pending::One(outs) => outs.iter().map(StepOutput::loss).collect(),
+            Pending::Many(out) => out.losses(),
+        }
+    }
+}
+
+/// `k` batches (each one literal per input) stacked on a new leading axis.
+fn stack(group: &[Vec<Literal>]) -> Result<Vec<Literal>, TrainError> {
+    let Some(first) = group.first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(first.len());
+    for i in 0..first.len() {
+        let (ty, dims) = (first[i].element_type(), first[i].dims().to_vec());
+        let mut bytes = Vec::with_capacity(first[i].as_bytes().len() * group.len());
+        for (j, batch) in group.iter().enumerate() {
+            let l = batch.get(i).ok_or_else(|| TrainError::Spec {
+                name: "fit".into(),
+                message: format!(
+                    "batch {j} of a group has {} inputs, the first has {}",
+                    batch.len(),
+                    first.len()
+                ),
+            })?;
+            if l.element_type() != ty || l.dims() != dims.as_slice() {
+                return Err(TrainError::Spec {
+                    name: "fit".into(),
+                    message: format!(
+                        "input {i} of batch {j} of a group is {}{:?}, the first batch's is {ty}{dims:?}",
+                        l.element_type(),
+                        l.dims()
+                    ),
+                });
+            }
+            bytes.extend_from_slice(l.as_bytes());
+        }
+        let mut d = vec![group.len() as i64];
+        d.extend_from_slice(&dims);
+        out.push(Literal::from_bytes(ty, &d, bytes)?);
+    }
+    Ok(out)
+}
+
 /// Runs epochs `start_epoch..epochs`: for each, the batches `batches(epoch)` gives (each one
 /// host array per declared input of the step), then the callback with `EpochEnd`. The
 /// callback also gets the step (to evaluate with functions bound to it). A step's error, a
@@ -92,42 +144,91 @@ where
     };
     for epoch in start_epoch..epochs {
         let t0 = Instant::now();
-        let mut pending: Vec<(u64, StepOutput)> = Vec::new();
-        for batch in batches(epoch) {
-            let data: Vec<HostData<'_>> = batch.iter().map(HostData::from).collect();
-            let n = step.steps();
-            let out = step.step(&data).map_err(|source| FitError::Step {
-                step: n,
-                epoch,
-                source,
-            })?;
-            pending.push((n, out));
-            h.batches += 1;
-            let flow = callback(step, Event::Step { epoch, step: n })
-                .map_err(|error| FitError::Callback { epoch, error })?;
-            if flow == Flow::Stop {
-                h.stopped_early = true;
+        let mut pending: Vec<Pending> = Vec::new();
+        let k = step.steps_per_call();
+        let mut group: Vec<Vec<Literal>> = Vec::with_capacity(k);
+        let mut stop = false;
+        let mut iter = batches(epoch).into_iter();
+        loop {
+            let next = iter.next();
+            let done = next.is_none();
+            if let Some(batch) = next {
+                group.push(batch);
+            }
+            // A full group of k batches goes as one call; a last short group one by one.
+            let flush = group.len() == k || (done && !group.is_empty());
+            if flush {
+                let n = step.steps();
+                let steps = group.len() as u64;
+                let out = if group.len() == k && k > 1 {
+                    let stacked = stack(&group).map_err(|source| FitError::Step {
+                        step: n,
+                        epoch,
+                        source,
+                    })?;
+                    let data: Vec<HostData<'_>> = stacked.iter().map(HostData::from).collect();
+                    step.step_many(&data).map(Pending::Many)
+                } else {
+                    let mut outs = Vec::with_capacity(group.len());
+                    let mut r = Ok(());
+                    for batch in &group {
+                        let data: Vec<HostData<'_>> = batch.iter().map(HostData::from).collect();
+                        match step.step(&data) {
+                            Ok(o) => outs.push(o),
+                            Err(e) => {
+                                r = Err(e);
+                                break;
+                            }
+                        }
+                    }
+                    r.map(|()| Pending::One(outs))
+                };
+                let out = out.map_err(|source| FitError::Step {
+                    step: n,
+                    epoch,
+                    source,
+                })?;
+                pending.push(out);
+                group.clear();
+                h.batches += steps;
+                for s in n..n + steps {
+                    let flow = callback(step, Event::Step { epoch, step: s })
+                        .map_err(|error| FitError::Callback { epoch, error })?;
+                    if flow == Flow::Stop {
+                        stop = true;
+                    }
+                }
+            }
+            if done || stop {
                 break;
             }
         }
+        if stop {
+            h.stopped_early = true;
+        }
         // Read the epoch's losses (the steps ran while the next ones were dispatched).
         let mut sum = 0.0f64;
-        let count = pending.len();
-        for (n, out) in pending {
-            let loss = out.loss().map_err(|source| FitError::Step {
+        let mut count = 0usize;
+        let mut n = h.step;
+        for out in pending {
+            let losses = out.losses().map_err(|source| FitError::Step {
                 step: n,
                 epoch,
                 source,
             })?;
-            if !loss.is_finite() {
-                return Err(FitError::NonFinite {
-                    step: n,
-                    epoch,
-                    loss,
-                });
+            for loss in losses {
+                if !loss.is_finite() {
+                    return Err(FitError::NonFinite {
+                        step: n,
+                        epoch,
+                        loss,
+                    });
+                }
+                h.losses.push((n, loss));
+                sum += loss as f64;
+                count += 1;
+                n += 1;
             }
-            h.losses.push((n, loss));
-            sum += loss as f64;
         }
         h.train_time += t0.elapsed();
         h.step = step.steps();

@@ -38,4 +38,4 @@ pub use bound::{BoundFn, WeightSource, Weights};
 pub use data::HostData;
 pub use error::TrainError;
 pub use fit::{epoch_order, fit, gather_rows, shuffled_batches, Event, FitError, Flow, History};
-pub use step::{Objective, OptimizerState, StepOutput, TrainStep, TrainStepBuilder};
+pub use step::{Objective, OptimizerState, StepOutput, StepsOutput, TrainStep, TrainStepBuilder};

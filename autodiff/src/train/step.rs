@@ -4,7 +4,11 @@
 //! one of them is donated to its next value, so a step updates them in place; only the batch
 //! goes in and the loss and metrics come out, and nothing waits for them unless asked.
 
-use hlo_builder::{ElementType, Recording, Tensor, TensorType, Value};
+use hlo_builder::{
+    Builder, Computation, ElementType, LinalgOp, Op, Recording, Tensor, TensorType, Value,
+};
+use std::time::{Duration, Instant};
+
 use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
 
 use super::bound::{WeightSource, WEIGHT_KINDS};
@@ -127,6 +131,9 @@ pub struct TrainStepBuilder<M: Module> {
     optimizer: Option<Box<dyn Optimizer>>,
     inputs: Vec<TensorType>,
     options: CompileOptions,
+    steps_per_call: usize,
+    /// Candidates for `steps_per_call` chosen by timing (empty: no tuning).
+    tune: Vec<usize>,
 }
 
 impl<M: Module> TrainStepBuilder<M> {
@@ -151,6 +158,33 @@ impl<M: Module> TrainStepBuilder<M> {
         self
     }
 
+    /// Also compiles a program that runs `k` steps in one call (on `k` batches stacked on a
+    /// new leading axis; see [`TrainStep::step_many`]), which [`fit`](super::fit) uses: one
+    /// dispatch and one wait per `k` steps instead of per step, which is most of a small
+    /// model's step time. The steps are a loop in the program, unrolled when the step has a
+    /// convolution (XLA runs convolution gradients far slower inside loops). `k` = 1 (the
+    /// default) compiles only the one-step program.
+    pub fn steps_per_call(mut self, k: usize) -> Self {
+        self.steps_per_call = k.max(1);
+        self.tune.clear();
+        self
+    }
+
+    /// Chooses [`steps_per_call`](Self::steps_per_call) among `candidates` by timing: each
+    /// candidate's program is compiled and run a few times on zero inputs with copies of the
+    /// initial state (the step's own state is not touched), and the one with the least time
+    /// per step is kept. 1 (one step per call) is always a candidate. The timings are in
+    /// [`TrainStep::tuning`]. Compiling the candidates costs time once (the compile cache
+    /// keeps the programs for later runs); pick candidates that divide an epoch's batches
+    /// well, since a last short group runs one step per call.
+    pub fn steps_per_call_tuned(mut self, candidates: impl IntoIterator<Item = usize>) -> Self {
+        self.tune = candidates.into_iter().filter(|&k| k > 1).collect();
+        self.tune.sort_unstable();
+        self.tune.dedup();
+        self.steps_per_call = 1;
+        self
+    }
+
     /// Records the step with `loss(model, batch)` (the model's parameters bound to the step's
     /// inputs; training mode on), differentiates it, adds the optimizer's update, compiles,
     /// and uploads the model's values and the optimizer's initial state.
@@ -160,63 +194,91 @@ impl<M: Module> TrainStepBuilder<M> {
         O: Into<Objective>,
     {
         let name = self.name;
-        let spec_err = |message: String| TrainError::Spec {
-            name: name.clone(),
-            message,
-        };
         let optimizer: Box<dyn Optimizer> = match self.optimizer {
             Some(o) => o,
             None => Box::new(super::optim::Sgd::new(0.01)),
         };
         let model = self.model;
-        let rec = Recording::new(&name);
-        rec.set_training(true);
-        let (bound, train) = model.bind(&rec, &[ParamKind::Trainable])?;
-        let (bound, state) = bound.bind(&rec, &[ParamKind::State])?;
-        let train_v: Vec<Value> = train.iter().map(|t| t.value()).collect();
-        let opt_state = rec.with(|b| optimizer.state_parameters(b, &train_v))??;
-        let mut xs = Vec::with_capacity(self.inputs.len());
-        for (i, t) in self.inputs.iter().enumerate() {
-            xs.push(rec.parameter(format!("input{i}"), t.ty, &t.dims)?);
-        }
-        let objective: Objective = loss(&bound, &xs)?.into();
-        let lt = objective.loss.ty().clone();
-        if lt.rank() != 0 || !lt.ty.is_float() {
-            return Err(spec_err(format!(
-                "the loss must be a float scalar, got {lt}"
-            )));
-        }
-        // The next values of the model's state: what the layers wrote, or the value as it was.
-        let mut next_state = Vec::with_capacity(state.len());
-        {
-            let mut i = 0;
-            bound.visit(&mut Path::new(), &mut |_, p| {
-                if p.kind() == ParamKind::State {
-                    next_state.push(p.next().unwrap_or_else(|| state[i].value()));
-                    i += 1;
-                }
-            });
-        }
-        let lv = objective.loss.value();
-        let (new_train, new_opt) = rec.with(|b| -> crate::Result<_> {
-            let g = crate::grad(b, lv, &train_v)?;
-            optimizer.update(b, &train_v, &g, &opt_state)
-        })??;
-        let n_state = train.len() + state.len() + opt_state.len();
-        let mut outs: Vec<Value> = new_train;
-        outs.extend(next_state);
-        outs.extend(new_opt);
-        outs.push(lv);
-        for (_, m) in &objective.metrics {
-            outs.push(m.value());
-        }
-        let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-        let module = rec.with(|b| b.build_with_donations(&outs, &donations))??;
-        let state_types = module.parameter_types()[..n_state].to_vec();
-        let text = module.to_text().to_string();
-        let exe = self.client.compile_with(&module.program(), &self.options)?;
-        let train_types: Vec<TensorType> = train.iter().map(|t| t.ty().clone()).collect();
+        let leaves = model.params();
+        let types_of = |kind: ParamKind| -> Vec<TensorType> {
+            leaves
+                .iter()
+                .filter(|(_, p)| p.kind() == kind)
+                .map(|(_, p)| p.ty().clone())
+                .collect()
+        };
+        let (train_types, model_state_types) =
+            (types_of(ParamKind::Trainable), types_of(ParamKind::State));
         let opt_init = optimizer.init(&train_types)?;
+        let opt_types: Vec<TensorType> = opt_init
+            .iter()
+            .map(|l| TensorType::new(l.element_type(), l.dims()))
+            .collect();
+        let counts = Counts {
+            train: train_types.len(),
+            model_state: model_state_types.len(),
+            opt: opt_types.len(),
+        };
+        let mut state_types = train_types.clone();
+        state_types.extend(model_state_types);
+        state_types.extend(opt_types);
+        let mut all_types = state_types.clone();
+        all_types.extend(self.inputs.iter().cloned());
+
+        // The step, recorded once as a computation of (state..., inputs...) returning
+        // (next state..., loss, metrics...); the programs below inline or loop over it.
+        let mut failure: Option<TrainError> = None;
+        let mut metric_names: Vec<String> = Vec::new();
+        let recorded = Builder::computation(name.clone(), &all_types, |b, ps| {
+            let r = Recording::scoped(b, |rec| {
+                record_step(rec, &name, &model, optimizer.as_ref(), counts, ps, loss)
+            });
+            match r {
+                Ok((outs, names)) => {
+                    metric_names = names;
+                    Ok(outs)
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    failure = Some(e);
+                    Err(hlo_builder::Error::Shape {
+                        op: "train step",
+                        message,
+                    })
+                }
+            }
+        });
+        let body = match recorded {
+            Ok(c) => c,
+            Err(e) => return Err(failure.unwrap_or_else(|| e.into())),
+        };
+
+        let mut param_names: Vec<String> = leaves
+            .iter()
+            .filter(|(_, p)| p.kind() == ParamKind::Trainable)
+            .chain(leaves.iter().filter(|(_, p)| p.kind() == ParamKind::State))
+            .map(|(n, _)| n.clone())
+            .collect();
+        param_names.extend(optimizer_names(&model, optimizer.slots()));
+        let n_state = state_types.len();
+        let one = one_step_module(&name, &body, &param_names, &all_types, n_state)?;
+        let text = one.to_text().to_string();
+        let exe = self.client.compile_with(&one.program(), &self.options)?;
+        let compile_multi = |k: usize| -> Result<Multi, TrainError> {
+            let m = multi_step_module(&name, &body, &param_names, &all_types, n_state, k)?;
+            let exe = self.client.compile_with(&m.program(), &self.options)?;
+            Ok(Multi {
+                k,
+                exe,
+                text: m.to_text().to_string(),
+            })
+        };
+        let mut multi = if self.steps_per_call > 1 {
+            Some(compile_multi(self.steps_per_call)?)
+        } else {
+            None
+        };
+
         let mut buffers = Vec::with_capacity(n_state);
         for kind in WEIGHT_KINDS {
             for l in model.host_values(&[kind])? {
@@ -226,21 +288,334 @@ impl<M: Module> TrainStepBuilder<M> {
         for l in &opt_init {
             buffers.push(self.client.buffer_from_literal(l)?);
         }
+        let mut tuning = Vec::new();
+        if !self.tune.is_empty() {
+            let single = time_per_step(&exe, &buffers, &self.inputs, 1)?;
+            tuning.push((1, single));
+            let mut best = single;
+            for &k in &self.tune {
+                let candidate = compile_multi(k)?;
+                let t = time_per_step(&candidate.exe, &buffers, &self.inputs, k)?;
+                tuning.push((k, t));
+                if t < best {
+                    best = t;
+                    multi = Some(candidate);
+                }
+            }
+            tracing::debug!(
+                target: "autodiff::train",
+                step = %name,
+                chosen = multi.as_ref().map_or(1, |m| m.k),
+                timings = ?tuning,
+                "steps per call chosen by timing"
+            );
+        }
         Ok(TrainStep {
             name,
             client: self.client,
             exe,
+            multi,
             model,
-            n_train: train.len(),
-            n_weights: train.len() + state.len(),
+            n_train: counts.train,
+            n_weights: counts.train + counts.model_state,
             slots: optimizer.slots(),
             state: buffers,
             state_types,
             inputs: self.inputs,
-            metrics: objective.metrics.iter().map(|(n, _)| n.clone()).collect(),
+            metrics: metric_names,
             steps: 0,
             text,
+            tuning,
         })
+    }
+}
+
+/// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
+/// declared types (stacked `k` deep) and copies of `state`: the least of a few timed calls
+/// after one warm-up. The copies are donated; `state` itself is untouched.
+fn time_per_step(
+    exe: &LoadedExecutable,
+    state: &[Buffer],
+    inputs: &[TensorType],
+    k: usize,
+) -> Result<Duration, TrainError> {
+    let client = exe.client();
+    let mut data = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        let mut dims = if k > 1 { vec![k as i64] } else { Vec::new() };
+        dims.extend_from_slice(&t.dims);
+        data.push(client.buffer_from_literal(&Literal::zeros(t.ty, &dims)?)?);
+    }
+    let mut best = Duration::MAX;
+    for round in 0..4 {
+        let mut copies = Vec::with_capacity(state.len());
+        for b in state {
+            copies.push(b.copy_to_device(&b.device()?)?);
+        }
+        for c in &copies {
+            c.ready_event()?.wait()?;
+        }
+        let mut args: Vec<&Buffer> = copies.iter().collect();
+        args.extend(data.iter());
+        let t0 = Instant::now();
+        let outs = exe.execute(&args)?;
+        for o in &outs {
+            o.ready_event()?.wait()?;
+        }
+        let t = t0.elapsed() / k as u32;
+        if round > 0 {
+            best = best.min(t);
+        }
+    }
+    Ok(best)
+}
+
+/// How many of the step's state values are trainable parameters, model state and optimizer
+/// state (in that order).
+#[derive(Clone, Copy, Debug)]
+struct Counts {
+    train: usize,
+    model_state: usize,
+    opt: usize,
+}
+
+/// Records one step into `rec` over its parameters `ps` (state, then inputs): binds the
+/// model, runs the loss, differentiates, updates. Returns the results (next state, loss,
+/// metrics) and the metric names.
+fn record_step<M: Module, F, O>(
+    rec: &Recording,
+    name: &str,
+    model: &M,
+    optimizer: &dyn Optimizer,
+    c: Counts,
+    ps: &[Value],
+    loss: F,
+) -> Result<(Vec<Value>, Vec<String>), TrainError>
+where
+    F: FnOnce(&M, &[Tensor]) -> hlo_builder::Result<O>,
+    O: Into<Objective>,
+{
+    rec.set_training(true);
+    let (train, rest) = ps.split_at(c.train);
+    let (model_state, rest) = rest.split_at(c.model_state);
+    let (opt_state, inputs) = rest.split_at(c.opt);
+    let bound = model
+        .bind_values(rec, &[ParamKind::Trainable], train)?
+        .bind_values(rec, &[ParamKind::State], model_state)?;
+    let mut xs = Vec::with_capacity(inputs.len());
+    for &v in inputs {
+        xs.push(rec.tensor(v)?);
+    }
+    let objective: Objective = loss(&bound, &xs)?.into();
+    let lt = objective.loss.ty().clone();
+    if lt.rank() != 0 || !lt.ty.is_float() {
+        return Err(TrainError::Spec {
+            name: name.to_string(),
+            message: format!("the loss must be a float scalar, got {lt}"),
+        });
+    }
+    // The next values of the model's state: what the layers wrote, or the value as it was.
+    let mut next_state = Vec::with_capacity(model_state.len());
+    {
+        let mut i = 0;
+        bound.visit(&mut Path::new(), &mut |_, p| {
+            if p.kind() == ParamKind::State {
+                next_state.push(p.next().unwrap_or(model_state[i]));
+                i += 1;
+            }
+        });
+    }
+    let lv = objective.loss.value();
+    let (new_train, new_opt) = rec.with(|b| -> crate::Result<_> {
+        let g = crate::grad(b, lv, train)?;
+        optimizer.update(b, train, &g, opt_state)
+    })??;
+    let mut outs = new_train;
+    outs.extend(next_state);
+    outs.extend(new_opt);
+    outs.push(lv);
+    outs.extend(objective.metrics.iter().map(|(_, m)| m.value()));
+    let names = objective.metrics.iter().map(|(n, _)| n.clone()).collect();
+    Ok((outs, names))
+}
+
+/// Names of the optimizer state in checkpoints: `optim.step`, then `optim.slot{k}.<path>`.
+fn optimizer_names<M: Module>(model: &M, slots: usize) -> Vec<String> {
+    let paths: Vec<String> = model
+        .params()
+        .into_iter()
+        .filter(|(_, p)| p.kind() == ParamKind::Trainable)
+        .map(|(n, _)| n)
+        .collect();
+    let mut names = vec![format!("{OPTIMIZER_PREFIX}step")];
+    for s in 0..slots {
+        names.extend(
+            paths
+                .iter()
+                .map(|p| format!("{OPTIMIZER_PREFIX}slot{s}.{p}")),
+        );
+    }
+    names
+}
+
+/// Declares the step's parameters in `b`: the state by name, then inputs (`input{i}`) of
+/// `inputs` (the step's input types, or stacked ones).
+fn declare(
+    b: &mut Builder,
+    names: &[String],
+    state: &[TensorType],
+    inputs: &[TensorType],
+) -> hlo_builder::Result<Vec<Value>> {
+    let mut ps = Vec::with_capacity(state.len() + inputs.len());
+    for (n, t) in names.iter().zip(state) {
+        ps.push(b.parameter(n.as_str(), t.ty, &t.dims)?);
+    }
+    for (i, t) in inputs.iter().enumerate() {
+        ps.push(b.parameter(format!("input{i}"), t.ty, &t.dims)?);
+    }
+    Ok(ps)
+}
+
+/// The one-step program: the step inlined, the state donated to its next value.
+fn one_step_module(
+    name: &str,
+    body: &Computation,
+    names: &[String],
+    all: &[TensorType],
+    n_state: usize,
+) -> hlo_builder::Result<hlo_builder::Module> {
+    let mut b = Builder::new(name);
+    let ps = declare(&mut b, names, &all[..n_state], &all[n_state..])?;
+    let outs = b.inline(body, &ps)?;
+    let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
+    b.build_with_donations(&outs, &donations)
+}
+
+/// The `k`-step program: inputs stacked on a new leading axis of size `k`; the state carried
+/// through `k` steps (a loop, unrolled when the step has a convolution) and donated; the
+/// losses and metrics stacked likewise.
+fn multi_step_module(
+    name: &str,
+    body: &Computation,
+    names: &[String],
+    all: &[TensorType],
+    n_state: usize,
+    k: usize,
+) -> hlo_builder::Result<hlo_builder::Module> {
+    let ki = k as i64;
+    let stacked: Vec<TensorType> = all[n_state..]
+        .iter()
+        .map(|t| {
+            let mut d = vec![ki];
+            d.extend_from_slice(&t.dims);
+            TensorType::new(t.ty, d)
+        })
+        .collect();
+    let mut b = Builder::new(format!("{name}_x{k}"));
+    let ps = declare(&mut b, names, &all[..n_state], &stacked)?;
+    let (state, xs) = ps.split_at(n_state);
+    let mut outs: Vec<Value>;
+    if has_convolution(body) {
+        let mut carry = state.to_vec();
+        let mut per_step: Vec<Vec<Value>> = Vec::with_capacity(k);
+        for j in 0..ki {
+            let mut args = carry.clone();
+            for (x, t) in xs.iter().zip(&all[n_state..]) {
+                let s = b.slice_axis(*x, 0, j, j + 1)?;
+                args.push(b.reshape(s, &t.dims)?);
+            }
+            let o = b.inline(body, &args)?;
+            carry = o[..n_state].to_vec();
+            per_step.push(o[n_state..].to_vec());
+        }
+        outs = carry;
+        let n_out = per_step.first().map_or(0, Vec::len);
+        for i in 0..n_out {
+            let mut rows = Vec::with_capacity(k);
+            for o in &per_step {
+                let t = b.ty(o[i])?.clone();
+                let mut d = vec![1];
+                d.extend_from_slice(&t.dims);
+                rows.push(b.reshape(o[i], d)?);
+            }
+            outs.push(b.concatenate(&rows, 0)?);
+        }
+    } else {
+        let (last, ys) = b.scan(state, xs, |b, carry, x| {
+            let mut args = carry.to_vec();
+            args.extend_from_slice(x);
+            let o = b.inline(body, &args)?;
+            Ok((o[..n_state].to_vec(), o[n_state..].to_vec()))
+        })?;
+        outs = last;
+        outs.extend(ys);
+    }
+    let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
+    b.build_with_donations(&outs, &donations)
+}
+
+/// Whether `c` (or a computation it calls) has a convolution.
+fn has_convolution(c: &Computation) -> bool {
+    c.graph.nodes().iter().any(|n| {
+        matches!(n.op, Op::Linalg(LinalgOp::Convolution(_)))
+            || n.regions.iter().any(|r| has_convolution(r))
+    })
+}
+
+/// The program that runs `k` steps per call.
+struct Multi {
+    k: usize,
+    exe: LoadedExecutable,
+    text: String,
+}
+
+/// What a call of [`TrainStep::step_many`] returned: `k` losses and `k` of each metric,
+/// stacked on the leading axis. The values stay on the device until read.
+#[derive(Debug)]
+pub struct StepsOutput {
+    losses: Buffer,
+    metrics: Vec<(String, Buffer)>,
+}
+
+impl StepsOutput {
+    /// The losses of the `k` steps, each before its update (waits for the call).
+    pub fn losses(&self) -> Result<Vec<f32>, TrainError> {
+        let l = self.losses.to_literal()?;
+        let v = match l.element_type() {
+            ElementType::F32 => l.to_vec::<f32>()?,
+            ElementType::F64 => l.to_vec::<f64>()?.into_iter().map(|x| x as f32).collect(),
+            ElementType::F16 => l
+                .to_vec::<half::f16>()?
+                .into_iter()
+                .map(|x| x.to_f32())
+                .collect(),
+            ElementType::BF16 => l
+                .to_vec::<half::bf16>()?
+                .into_iter()
+                .map(|x| x.to_f32())
+                .collect(),
+            other => {
+                return Err(TrainError::Spec {
+                    name: "loss".into(),
+                    message: format!("a {other} loss cannot be read as f32"),
+                })
+            }
+        };
+        Ok(v)
+    }
+    /// The losses' buffer (`[k]`, on the device).
+    pub fn losses_buffer(&self) -> &Buffer {
+        &self.losses
+    }
+    /// The metric called `name`, `[k, ...]` (waits for the call).
+    pub fn metric(&self, name: &str) -> Result<Literal, TrainError> {
+        match self.metrics.iter().find(|(n, _)| n == name) {
+            Some((_, b)) => Ok(b.to_literal()?),
+            None => Err(TrainError::Spec {
+                name: "metric".into(),
+                message: format!("no metric `{name}`"),
+            }),
+        }
     }
 }
 
@@ -249,6 +624,8 @@ pub struct TrainStep<M: Module> {
     name: String,
     client: Client,
     exe: LoadedExecutable,
+    /// The `k`-step program, when asked for.
+    multi: Option<Multi>,
     /// The tree (structure and declarations; its values are those it was made with).
     model: M,
     n_train: usize,
@@ -262,6 +639,8 @@ pub struct TrainStep<M: Module> {
     metrics: Vec<String>,
     steps: u64,
     text: String,
+    /// (steps per call, time per step) of each candidate timed at compile time.
+    tuning: Vec<(usize, Duration)>,
 }
 
 impl<M: Module> std::fmt::Debug for TrainStep<M> {
@@ -288,6 +667,8 @@ impl<M: Module> TrainStep<M> {
             optimizer: None,
             inputs: Vec::new(),
             options: CompileOptions::new(),
+            steps_per_call: 1,
+            tune: Vec::new(),
         }
     }
 
@@ -323,6 +704,86 @@ impl<M: Module> TrainStep<M> {
         self.state = fresh;
         self.steps += 1;
         Ok(StepOutput { loss, metrics })
+    }
+
+    /// Steps each [`step_many`](Self::step_many) call runs (1 when the step was compiled
+    /// without [`steps_per_call`](TrainStepBuilder::steps_per_call)).
+    pub fn steps_per_call(&self) -> usize {
+        self.multi.as_ref().map_or(1, |m| m.k)
+    }
+
+    /// Runs `k` steps in one call on `k` batches stacked on a new leading axis (each input
+    /// `[k, ...]` of its declared type), `k` as compiled with
+    /// [`steps_per_call`](TrainStepBuilder::steps_per_call). The same updates as `k` calls of
+    /// [`step`](Self::step) on the batches in order.
+    pub fn step_many(&mut self, inputs: &[HostData<'_>]) -> Result<StepsOutput, TrainError> {
+        let types = self.stacked_inputs()?;
+        let bufs = upload(&self.name, &self.client, inputs, &types)?;
+        let refs: Vec<&Buffer> = bufs.iter().collect();
+        self.step_many_buffers(&refs)
+    }
+
+    /// [`step_many`](Self::step_many) on device-resident stacked inputs (checked first: a bad
+    /// input leaves the state as it was).
+    pub fn step_many_buffers(&mut self, inputs: &[&Buffer]) -> Result<StepsOutput, TrainError> {
+        let types = self.stacked_inputs()?;
+        check_buffers(&self.name, inputs, &types)?;
+        let Some(multi) = &self.multi else {
+            return Err(self.no_multi());
+        };
+        let mut args: Vec<&Buffer> = self.state.iter().collect();
+        args.extend_from_slice(inputs);
+        let mut outs = multi.exe.execute(&args)?.into_iter();
+        let n = self.state.len();
+        let fresh: Vec<Buffer> = outs.by_ref().take(n).collect();
+        let losses = outs.next();
+        let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(outs).collect();
+        let (Some(losses), true) = (
+            losses,
+            fresh.len() == n && metrics.len() == self.metrics.len(),
+        ) else {
+            return Err(TrainError::Spec {
+                name: self.name.clone(),
+                message: "the k-step program returned too few outputs".into(),
+            });
+        };
+        self.state = fresh;
+        self.steps += multi.k as u64;
+        Ok(StepsOutput { losses, metrics })
+    }
+
+    /// The `k`-step program's input types (the declared ones with a leading `k`).
+    fn stacked_inputs(&self) -> Result<Vec<TensorType>, TrainError> {
+        let Some(multi) = &self.multi else {
+            return Err(self.no_multi());
+        };
+        Ok(self
+            .inputs
+            .iter()
+            .map(|t| {
+                let mut d = vec![multi.k as i64];
+                d.extend_from_slice(&t.dims);
+                TensorType::new(t.ty, d)
+            })
+            .collect())
+    }
+
+    fn no_multi(&self) -> TrainError {
+        TrainError::Spec {
+            name: self.name.clone(),
+            message: "step_many needs a step compiled with steps_per_call(k), k > 1".into(),
+        }
+    }
+
+    /// The timings behind [`steps_per_call_tuned`](TrainStepBuilder::steps_per_call_tuned):
+    /// (steps per call, time per step) of each candidate; empty when the step was not tuned.
+    pub fn tuning(&self) -> &[(usize, Duration)] {
+        &self.tuning
+    }
+
+    /// The `k`-step program's StableHLO text, when there is one.
+    pub fn multi_module_text(&self) -> Option<&str> {
+        self.multi.as_ref().map(|m| m.text.as_str())
     }
 
     /// Steps run since compilation (or as restored by [`load`](Self::load)).
@@ -392,22 +853,7 @@ impl<M: Module> TrainStep<M> {
 
     /// Names of the optimizer state in checkpoints: `optim.step`, then `optim.slot{k}.<path>`.
     fn optimizer_names(&self) -> Vec<String> {
-        let paths: Vec<String> = self
-            .model
-            .params()
-            .into_iter()
-            .filter(|(_, p)| p.kind() == ParamKind::Trainable)
-            .map(|(n, _)| n)
-            .collect();
-        let mut names = vec![format!("{OPTIMIZER_PREFIX}step")];
-        for s in 0..self.slots {
-            names.extend(
-                paths
-                    .iter()
-                    .map(|p| format!("{OPTIMIZER_PREFIX}slot{s}.{p}")),
-            );
-        }
-        names
+        optimizer_names(&self.model, self.slots)
     }
 
     /// Everything the step holds as a checkpoint: the model's parameters by path, the

@@ -1,0 +1,190 @@
+//! Several steps per call: a train step compiled with `steps_per_call(k)` runs `k` optimizer
+//! steps in one execution (a loop in the program, unrolled for convolutions). It must give the
+//! same parameters, model state, optimizer state and losses as `k` single steps.
+
+use autodiff::nn::{self, Activation, BatchNorm, Dropout, Linear, Mlp, Module, ModuleExt};
+use autodiff::train::optim::Adam;
+use autodiff::train::{HostData, TrainStep};
+use examples::digits::{self, Digits};
+use examples::models::{Classifier, Cnn};
+use hlo_builder::{ElementType, Tensor, TensorType};
+use pjrt::Client;
+
+/// Every leaf of the model, flattened, by name.
+fn leaves<M: Module>(m: &M) -> Vec<(String, Vec<f32>)> {
+    m.params()
+        .iter()
+        .filter(|(_, p)| p.ty().ty == ElementType::F32)
+        .map(|(n, p)| (n.clone(), p.host().unwrap().to_vec::<f32>().unwrap()))
+        .collect()
+}
+
+/// Asserts `got` equals `want` within `rel` relative to each leaf's largest magnitude
+/// (0 = bit for bit).
+fn same(what: &str, got: &[(String, Vec<f32>)], want: &[(String, Vec<f32>)], rel: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: leaf count");
+    for ((n, g), (n2, w)) in got.iter().zip(want) {
+        assert_eq!(n, n2);
+        assert_eq!(g.len(), w.len(), "{what} {n}: length");
+        let scale = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in g.iter().zip(w).enumerate() {
+            assert!(
+                (a - b).abs() <= rel * scale,
+                "{what} {n}[{i}]: k-step {a}, single steps {b}"
+            );
+        }
+    }
+}
+
+/// Trains `model` for `calls * k` steps on `batches` twice, one step per call and `k` per
+/// call, and compares parameters, optimizer state and every loss.
+fn compare<M, F>(
+    model: M,
+    k: usize,
+    batches: &[(Vec<f32>, Vec<i32>)],
+    inputs: [TensorType; 2],
+    loss: F,
+    rel: f32,
+) where
+    M: Module + Clone,
+    F: Fn(&M, &[Tensor]) -> hlo_builder::Result<Tensor> + Copy,
+{
+    let c = Client::default_cpu().unwrap();
+    let build = |k: usize| {
+        TrainStep::new(&c, model.clone())
+            .name("k_steps")
+            .optimizer(Adam::new(1e-2))
+            .inputs(inputs.clone())
+            .steps_per_call(k)
+            .compile(loss)
+            .unwrap()
+    };
+    let mut one = build(1);
+    let mut many = build(k);
+    assert_eq!(many.steps_per_call(), k);
+
+    let mut single_losses = Vec::new();
+    for (x, y) in batches {
+        let out = one.step(&[HostData::from(x), HostData::from(y)]).unwrap();
+        single_losses.push(out.loss().unwrap());
+    }
+    let mut many_losses = Vec::new();
+    for group in batches.chunks(k) {
+        let x: Vec<f32> = group.iter().flat_map(|(x, _)| x.iter().copied()).collect();
+        let y: Vec<i32> = group.iter().flat_map(|(_, y)| y.iter().copied()).collect();
+        let out = many
+            .step_many(&[HostData::from(&x), HostData::from(&y)])
+            .unwrap();
+        many_losses.extend(out.losses().unwrap());
+    }
+    assert_eq!(one.steps(), many.steps());
+    assert_eq!(many_losses.len(), single_losses.len());
+    for (i, (a, b)) in many_losses.iter().zip(&single_losses).enumerate() {
+        assert!(
+            (a - b).abs() <= rel * b.abs().max(1e-3),
+            "loss of step {i}: {a} vs {b}"
+        );
+    }
+    same(
+        "parameters",
+        &leaves(&many.model().unwrap()),
+        &leaves(&one.model().unwrap()),
+        rel,
+    );
+    let (o1, om) = (
+        one.optimizer_state().unwrap(),
+        many.optimizer_state().unwrap(),
+    );
+    assert_eq!(o1.step, om.step);
+    for (s1, sm) in o1.slots.iter().zip(&om.slots) {
+        same("optimizer slot", &leaves(sm), &leaves(s1), rel);
+    }
+    // Training moved the parameters (the comparison is not of two untouched models).
+    assert_ne!(leaves(&model)[0].1, leaves(&one.model().unwrap())[0].1);
+}
+
+fn digit_batches(n: usize, batch: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
+    let d = Digits::load(digits::default_path()).unwrap();
+    (0..n)
+        .map(|i| {
+            let rows = (i * batch..(i + 1) * batch).map(|r| r % d.len());
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for r in rows {
+                x.extend_from_slice(&d.images[r * 64..(r + 1) * 64]);
+                y.push(d.labels[r] as i32);
+            }
+            (x, y)
+        })
+        .collect()
+}
+
+fn digit_types(batch: i64) -> [TensorType; 2] {
+    [
+        TensorType::new(ElementType::F32, [batch, 64]),
+        TensorType::new(ElementType::S32, [batch]),
+    ]
+}
+
+/// An MLP with batch norm (model state) and dropout (a random key carried between steps).
+#[derive(Clone, Debug, Module)]
+struct Net {
+    body: Mlp,
+    norm: BatchNorm,
+    drop: Dropout,
+    head: Linear,
+}
+
+#[test]
+fn k_steps_in_a_loop_equal_k_single_steps() {
+    let net = Net {
+        body: Mlp::new(&[64, 32], Activation::Relu),
+        norm: BatchNorm::new(32),
+        drop: Dropout::new(0.1),
+        head: Linear::new(32, 10),
+    }
+    .init(&mut nn::seeded(3))
+    .unwrap();
+    let loss = |m: &Net, b: &[Tensor]| {
+        let h = m.norm.forward(&m.body.forward(&b[0])?.relu()?)?;
+        m.head.forward(&m.drop.forward(&h)?)?.cross_entropy(&b[1])
+    };
+    // A loop of the recorded step: bit for bit.
+    compare(net, 4, &digit_batches(12, 16), digit_types(16), loss, 0.0);
+}
+
+#[test]
+fn k_steps_of_a_cnn_unrolled_equal_k_single_steps() {
+    let cnn = Cnn::new().init(&mut nn::seeded(5)).unwrap();
+    let loss = |m: &Cnn, b: &[Tensor]| m.logits(&b[0])?.cross_entropy(&b[1]);
+    // Unrolled, XLA fuses across step boundaries: rounding may differ in the last bits.
+    compare(cnn, 3, &digit_batches(6, 8), digit_types(8), loss, 1e-6);
+}
+
+#[test]
+fn step_many_refuses_a_step_compiled_for_one_step_and_wrong_stacks() {
+    let c = Client::default_cpu().unwrap();
+    let m = examples::models::mlp().init(&mut nn::seeded(1)).unwrap();
+    let compile = |k: usize| {
+        TrainStep::new(&c, m.clone())
+            .inputs(digit_types(4))
+            .steps_per_call(k)
+            .compile(|m, b| m.logits(&b[0])?.cross_entropy(&b[1]))
+            .unwrap()
+    };
+    let (x, y) = (vec![0.5f32; 2 * 4 * 64], vec![1i32; 2 * 4]);
+    let mut one = compile(1);
+    let e = one
+        .step_many(&[HostData::from(&x), HostData::from(&y)])
+        .unwrap_err();
+    assert!(e.to_string().contains("steps_per_call"), "{e}");
+    let mut three = compile(3);
+    let before = three.model().unwrap();
+    // Two batches stacked where the program takes three: refused, the state kept.
+    let e = three
+        .step_many(&[HostData::from(&x), HostData::from(&y)])
+        .unwrap_err();
+    assert!(e.to_string().contains('3'), "{e}");
+    assert_eq!(three.steps(), 0);
+    assert_eq!(leaves(&three.model().unwrap()), leaves(&before));
+}
