@@ -28,9 +28,9 @@ mod movement;
 mod plugins;
 #[path = "builder/reduce.rs"]
 mod reduce;
-#[path = "builder/scan.rs"]
-mod scan;
 #[path = "builder/safety.rs"]
 mod safety;
+#[path = "builder/scan.rs"]
+mod scan;
 #[path = "builder/snapshots.rs"]
 mod snapshots;

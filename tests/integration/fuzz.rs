@@ -49,7 +49,8 @@ fn fuzz_every_change_to_an_envelope_is_refused() {
     let good = envelope().to_bytes().expect("serialize");
     let signed = {
         let mut s = envelope();
-        s.sign(&pjrt::SigningKey::from_bytes(&[9; 32])).expect("sign");
+        s.sign(&pjrt::SigningKey::from_bytes(&[9; 32]))
+            .expect("sign");
         s.to_bytes().expect("serialize")
     };
     bolero::check!()

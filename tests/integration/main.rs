@@ -1,6 +1,6 @@
 mod char_lm;
-mod models;
 mod fuzz;
+mod models;
 mod module_cycles;
 mod outside;
 mod readme;
