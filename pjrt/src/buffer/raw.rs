@@ -135,7 +135,7 @@ unsafe extern "C" fn on_delete_trampoline(_ptr: *mut c_void, user_arg: *mut c_vo
         (f.0)();
     }));
     if r.is_err() {
-        eprintln!("pjrt: a view's on-delete callback panicked; the panic was caught");
+        tracing::error!("a view's on-delete callback panicked; the panic was caught");
     }
 }
 

@@ -214,7 +214,7 @@ fn finish(
         // A panic: no factory is reachable any more; report through a null factory, which
         // yields null (success) — so make the panic visible at least on stderr.
         Err(_) => {
-            eprintln!("pjrt: a key-value store callback panicked; the panic was caught");
+            tracing::error!("a key-value store callback panicked; the panic was caught");
             // SAFETY: null factory gives null.
             unsafe { make_callback_error(none, ErrorCode::Internal, "panic") }
         }

@@ -63,7 +63,7 @@ unsafe extern "C" fn on_ready_trampoline(error: *mut sys::PJRT_Error, user_arg: 
     }));
     // A panic must not cross into C; there is nobody to report it to but stderr.
     if r.is_err() {
-        eprintln!("pjrt: a PJRT_Event on-ready callback panicked; the panic was caught");
+        tracing::error!("a PJRT_Event on-ready callback panicked; the panic was caught");
     }
 }
 

@@ -126,7 +126,7 @@ unsafe extern "C" fn recv_trampoline(
         (st.f)(s)
     }));
     if r.is_err() {
-        eprintln!("pjrt: a recv callback panicked; the panic was caught");
+        tracing::error!("a recv callback panicked; the panic was caught");
     }
 }
 

@@ -48,7 +48,7 @@ unsafe extern "C" fn trampoline(args: *mut c_void, user_arg: *mut c_void) {
         f(args)
     }));
     if r.is_err() {
-        eprintln!("pjrt: a plugin callback panicked; the panic was caught");
+        tracing::error!("a plugin callback panicked; the panic was caught");
     }
 }
 

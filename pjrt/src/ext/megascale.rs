@@ -816,7 +816,7 @@ unsafe extern "C" fn error_handler_trampoline(
         f(&bytes)
     }));
     if r.is_err() {
-        eprintln!("pjrt: a Megascale error handler panicked; the panic was caught");
+        tracing::error!("a Megascale error handler panicked; the panic was caught");
     }
 }
 
