@@ -18,26 +18,40 @@ use crate::nn::{Module, ModuleExt, ParamKind, Path as TreePath};
 /// Why a checkpoint could not be written, read or restored.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
+    /// The file could not be read or written.
     #[error("checkpoint {path}: {source}")]
     Io {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is not valid safetensors.
     #[error("checkpoint {path}: safetensors: {source}")]
     Format {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The format error.
         source: safetensors::SafeTensorError,
     },
+    /// A tensor has a type this crate cannot hold, or data that does not fit its shape.
     #[error("checkpoint {path}: tensor `{name}`: {message}")]
     Tensor {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The tensor's name.
         name: String,
+        /// What is wrong with it.
         message: String,
     },
+    /// A metadata entry a restore needs is absent or unreadable.
     #[error("checkpoint {path}: metadata `{key}` is missing or not valid: {value:?}")]
     Metadata {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The entry's key.
         key: String,
+        /// Its value, if present.
         value: Option<String>,
     },
     /// The checkpoint does not fit the model: every problem, by name.
@@ -46,6 +60,7 @@ pub enum CheckpointError {
         mismatch_list(missing, unexpected, misshaped)
     )]
     Mismatch {
+        /// The checkpoint file.
         path: PathBuf,
         /// Tensors the model needs that the checkpoint lacks.
         missing: Vec<String>,
@@ -86,7 +101,9 @@ pub const OPTIMIZER_PREFIX: &str = "optim.";
 /// Named tensors (kept in name order) and metadata.
 #[derive(Clone, Debug, Default)]
 pub struct Checkpoint {
+    /// The tensors, by name (a model's parameters are at their paths, `encoder.0.weight`).
     pub tensors: BTreeMap<String, Literal>,
+    /// Free-form string entries (the step count, the model's configuration, ...).
     pub metadata: BTreeMap<String, String>,
     /// Where it was read from (empty for one built in memory); names the file in errors.
     pub path: PathBuf,

@@ -17,7 +17,9 @@ use crate::nn::{Module, ModuleExt, ParamKind, Path};
 /// What a step minimizes, and what else it reports: a float scalar loss and named metrics.
 #[derive(Clone, Debug)]
 pub struct Objective {
+    /// The float scalar minimized.
     pub loss: Tensor,
+    /// Named values computed along (accuracy, ...), returned by every step.
     pub metrics: Vec<(String, Tensor)>,
 }
 
@@ -47,7 +49,9 @@ impl From<Tensor> for Objective {
 /// the slot's values (its state leaves keep the model's).
 #[derive(Clone, Debug)]
 pub struct OptimizerState<M> {
+    /// The number of completed steps.
     pub step: i64,
+    /// One tree per optimizer slot, in the optimizer's slot order.
     pub slots: Vec<M>,
 }
 

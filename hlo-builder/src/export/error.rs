@@ -109,14 +109,14 @@ pub enum ExportError {
         /// The one this library reads.
         supported: u32,
     },
-    #[error(transparent)]
     /// Recording, lowering or running the function failed.
-    Builder(Box<crate::Error>),
     #[error(transparent)]
+    Builder(Box<crate::Error>),
     /// Compiling or running on the PJRT plugin failed.
+    #[error(transparent)]
     Pjrt(Box<pjrt::Error>),
-    #[error("{path}: {source}")]
     /// Reading or writing an artifact file failed.
+    #[error("{path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
