@@ -13,6 +13,7 @@ pub type Dims = SmallVec<[i64; 4]>;
 ///
 /// Displays like XLA shapes: `f32[64,128]`, `pred[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TensorType {
     /// The element type.
     pub ty: ElementType,

@@ -69,6 +69,7 @@ pub fn seeded(seed: u64) -> rand_xoshiro::Xoshiro256StarStar {
 
 /// How to fill a parameter tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Init {
     /// All zeros.
     Zeros,

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 
 /// A learning rate that may depend on the step number (the number of completed steps).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LearningRate {
     /// The same rate at every step.
     Constant(f64),
@@ -348,7 +349,8 @@ fn axpy(b: &mut Builder, a: f64, x: Value, c: f64, y: Value) -> Result<Value> {
 
 /// Stochastic gradient descent, with optional momentum (heavy ball or Nesterov), L2 weight
 /// decay (added to the gradient) and clipping by global norm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sgd {
     /// The learning rate or schedule.
     pub lr: LearningRate,
@@ -437,7 +439,8 @@ impl Optimizer for Sgd {
 
 /// Adam (and AdamW with decoupled weight decay), with bias correction, optional L2 weight
 /// decay in the gradient and clipping by global norm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Adam {
     /// The learning rate or schedule.
     pub lr: LearningRate,
@@ -562,7 +565,8 @@ impl Optimizer for Adam {
 
 /// RMSProp: `s = rho s + (1 - rho) g^2; p -= lr g / (sqrt(s) + eps)`, with optional momentum
 /// on the scaled update, L2 weight decay and clipping.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RmsProp {
     /// The learning rate or schedule.
     pub lr: LearningRate,
