@@ -350,6 +350,34 @@ impl Checkpoint {
 
     /// Writes the checkpoint to `path` (through a temporary file and a rename, so a crash
     /// never leaves a half-written checkpoint behind).
+    ///
+    /// A model's parameters go in by path ([`add_model`](Self::add_model)) and come back
+    /// into a model of the same type ([`restore_model`](Self::restore_model)):
+    ///
+    /// ```
+    /// use autodiff::nn::{seeded, Linear, ModuleExt};
+    /// use autodiff::train::checkpoint::Checkpoint;
+    ///
+    /// let trained = Linear::new(3, 2).init(&mut seeded(7))?;
+    /// let mut c = Checkpoint::new();
+    /// c.add_model("", &trained)?;
+    /// c.set_meta("epochs", 12);
+    /// let path = std::env::temp_dir().join(format!("linear-{}.safetensors", std::process::id()));
+    /// c.save(&path)?;
+    ///
+    /// let c = Checkpoint::load(&path)?;
+    /// assert_eq!(c.meta::<u32>("epochs")?, 12);
+    /// let fresh = Linear::new(3, 2).init(&mut seeded(8))?; // other values, same shapes
+    /// let restored = c.restore_model("", &fresh)?;
+    /// let w = |m: &Linear| m.weight.host().unwrap().to_vec::<f32>().unwrap();
+    /// assert_eq!(w(&restored), w(&trained));
+    ///
+    /// // A model of other shapes is refused, naming every tensor that does not fit.
+    /// let e = c.restore_model("", &Linear::new(4, 2)).unwrap_err().to_string();
+    /// assert!(e.contains("weight"), "{e}");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
         let fmt = |source| CheckpointError::Format {
