@@ -1,5 +1,5 @@
 //! Library code prints nothing: no `println!`, `eprintln!`, `print!`, `eprint!` or `dbg!` in
-//! the library sources of `pjrt-sys`, `pjrt`, `hlo-builder` and `autodiff`. Libraries report
+//! the library sources of `pjrt-sys`, `pjrt`, `hlo-builder`, `autodiff` and its derive macro. Libraries report
 //! through return values and `tracing` events; what reaches a terminal is the application's
 //! choice.
 //!
@@ -17,7 +17,13 @@ use crate::module_cycles::{
 };
 
 /// The library crates checked, by folder under the workspace root.
-const CRATES: &[&str] = &["pjrt-sys", "pjrt", "hlo-builder", "autodiff"];
+const CRATES: &[&str] = &[
+    "pjrt-sys",
+    "pjrt",
+    "hlo-builder",
+    "autodiff",
+    "autodiff/derive",
+];
 
 /// The macros that write to stdout or stderr.
 const PRINTING: &[&str] = &["println", "eprintln", "print", "eprint", "dbg"];
