@@ -1,7 +1,7 @@
 //! Library code prints nothing: no `println!`, `eprintln!`, `print!`, `eprint!` or `dbg!` in
-//! the library sources of `pjrt-sys`, `pjrt`, `hlo-builder`, `autodiff` and its derive macro. Libraries report
-//! through return values and `tracing` events; what reaches a terminal is the application's
-//! choice.
+//! the library sources of `pjrt-sys`, `pjrt`, `hlo-builder`, `autodiff` and its derive macro.
+//! Libraries report through return values and `tracing` events; what reaches a terminal is
+//! the application's choice.
 //!
 //! Reads every `src/**/*.rs` as text with the module-cycle checker's lexer, so comments, doc
 //! comments (and the examples in them) and string literals do not count. Left out as well:
