@@ -25,9 +25,9 @@ pub enum ExportError {
         base: i64,
         /// The batch size whose recording differs.
         batch: i64,
-        /// What differs (node count, an op, an operand, ...).
+        /// Where they first differ (the op or value at that place).
         what: String,
-        /// The two sides of the difference.
+        /// How they differ.
         detail: String,
     },
     /// An integer or a splat value that changes with the batch, but not as `a·batch + c`.
@@ -37,7 +37,7 @@ pub enum ExportError {
         name: String,
         /// Which value is not affine (a dimension, an attribute, a splat constant).
         what: String,
-        /// The values seen at each batch size.
+        /// The values it takes at the batch sizes recorded.
         detail: String,
     },
     /// A dense constant whose data depends on the batch size.
