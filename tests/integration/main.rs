@@ -2,6 +2,7 @@ mod char_lm;
 mod models;
 mod fuzz;
 mod module_cycles;
+mod no_printing;
 mod outside;
 mod readme;
 mod steps;
