@@ -18,16 +18,18 @@ ran=()
 for p in "${plugins[@]}"; do
   v="$(basename "$(dirname "$p")")"
   echo "== pjrt suite on plugin $v ($p)"
-  PJRT_PLUGIN="$p" cargo test -p pjrt-runtime --features ndarray
+  PJRT_PLUGIN="$p" cargo test -p pjrt-runtime --features ndarray,serde
   ran+=("$v")
 done
 
 echo "== builder, autodiff, examples and integration tests on the default plugin"
-# (tests/Cargo.toml turns on pjrt-runtime/ndarray: the same pjrt build as the suite above)
+# (tests/Cargo.toml turns on pjrt-runtime/ndarray, hlo-autodiff/serde turns on
+# pjrt-runtime/serde: the same pjrt build as the suite above.) The serde feature adds the
+# configuration round-trip tests; integration-tests' doc tests are the code of docs/guide.md.
 # integration-tests includes the adversarial suite (tests/adversarial: every case in its own
 # process, the table of outcomes printed at its end) and the bounded fuzzing of the executable
 # envelope and the MLIR-text checks (tests/integration/fuzz.rs, FUZZ_SECONDS per target).
-cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray
+cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray,hlo-autodiff/serde
 
 # Every library crate must package (the published names: pjrt-abi is pjrt_sys, pjrt-runtime
 # is pjrt, hlo-autodiff is autodiff). --no-verify: packaging alone, no second build.

@@ -45,6 +45,7 @@
 //!   Nesterov, Adam, AdamW, RMSProp, weight decay, clipping by global norm, learning-rate
 //!   schedules), one-executable train steps with metrics and model state, functions bound to
 //!   the live weights, the loop, checkpoints and export.
+#![deny(missing_docs)]
 
 // The derive macro names `::autodiff::nn`; this makes that path work inside the crate too.
 extern crate self as autodiff;

@@ -19,3 +19,6 @@ mod lifetime;
 mod optim;
 #[path = "autodiff/rules.rs"]
 mod rules;
+#[cfg(feature = "serde")]
+#[path = "autodiff/serde_config.rs"]
+mod serde_config;

@@ -72,6 +72,7 @@ impl Builder {
     pub fn id(&self) -> u64 {
         self.id
     }
+    /// The name the builder was made with; the module's function is called this.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -8,38 +8,56 @@ pub enum Error {
     /// An op was recorded with operands or attributes that do not fit; the message names the
     /// shapes and axes involved.
     #[error("{op}: {message}")]
-    Shape { op: &'static str, message: String },
+    Shape {
+        /// The op being recorded, as the user called it (`matmul`, `reshape`, ...).
+        op: &'static str,
+        /// What does not fit, naming the shapes and axes.
+        message: String,
+    },
 
     /// A tensor from one builder was passed to another builder.
     #[error("{op}: tensor belongs to builder #{tensor_builder}, not to this builder #{builder}")]
     ForeignTensor {
+        /// The op that was given the tensor.
         op: &'static str,
+        /// The id of the builder that recorded the tensor.
         tensor_builder: u64,
+        /// The id of the builder the op was recorded in.
         builder: u64,
     },
 
     /// A tensor handle that does not name a value of this builder's graph.
     #[error("{op}: tensor %{node}#{output} does not exist in this builder")]
     UnknownTensor {
+        /// The op that was given the tensor.
         op: &'static str,
+        /// The node index the handle names.
         node: u32,
+        /// The result index within that node.
         output: u32,
     },
 
     /// Host data handed to a constant or a run does not match its declared type.
     #[error("{op}: host data of {actual} bytes does not match {ty} ({expected} bytes)")]
     DataSize {
+        /// The op that was given the data.
         op: &'static str,
+        /// The type the data should have.
         ty: TensorType,
+        /// The byte count of that type.
         expected: usize,
+        /// The byte count given.
         actual: usize,
     },
 
     /// A region (reducer, comparator, loop body, branch) built from a closure is malformed.
     #[error("{op}: region `{region}`: {message}")]
     Region {
+        /// The op that owns the region.
         op: &'static str,
+        /// Which region: `reducer`, `comparator`, `cond`, `body`, a branch, ...
         region: &'static str,
+        /// What is wrong with it (arity, types).
         message: String,
     },
 
@@ -59,8 +77,11 @@ pub enum Error {
     /// from (the user's line: tensor methods and layers pass the caller's location on).
     #[error("{}", at_message(op, location, source))]
     At {
+        /// The op the user called.
         op: &'static str,
+        /// Where the user called it from.
         location: &'static std::panic::Location<'static>,
+        /// The error it failed with.
         source: Box<Error>,
     },
 }
@@ -103,6 +124,7 @@ fn at_message(op: &str, location: &std::panic::Location<'_>, source: &Error) -> 
     )
 }
 
+/// The crate's result type: `Result<T>` is `Result<T, hlo_builder::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shorthand for a shape error.

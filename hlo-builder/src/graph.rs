@@ -14,6 +14,7 @@ use crate::types::TensorType;
 pub struct NodeId(pub u32);
 
 impl NodeId {
+    /// The position in the graph's node arena.
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -22,7 +23,9 @@ impl NodeId {
 /// One result of one node (ops like `sort`, `while` or `reduce` have several results).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ValueId {
+    /// The node that produces it.
     pub node: NodeId,
+    /// Which of the node's results (0 for single-result ops).
     pub output: u32,
 }
 
@@ -40,9 +43,11 @@ impl Value {
     pub fn value(self) -> ValueId {
         self.value
     }
+    /// The node that produces the value.
     pub fn node(self) -> NodeId {
         self.value.node
     }
+    /// Which of that node's results it is.
     pub fn output(self) -> u32 {
         self.value.output
     }
@@ -55,7 +60,9 @@ impl Value {
 /// One recorded operation.
 #[derive(Debug, Clone)]
 pub struct Node {
+    /// What the node computes, with its attributes.
     pub op: Op,
+    /// Its operands, in the order its op documents.
     pub operands: SmallVec<[ValueId; 2]>,
     /// The op's regions (reducer, comparator, loop cond and body, branches, callee), in the
     /// order its family documents.
@@ -76,9 +83,11 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Every node, in recording order.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }
+    /// The node `id`, if it is in this graph.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id.index())
     }
@@ -90,6 +99,7 @@ impl Graph {
     pub fn ty(&self, v: ValueId) -> Option<&TensorType> {
         self.nodes.get(v.node.index())?.types.get(v.output as usize)
     }
+    /// The number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
@@ -103,6 +113,7 @@ impl Graph {
     pub fn emitted_ops(&self) -> u64 {
         self.emitted_ops
     }
+    /// Whether nothing has been recorded.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
@@ -113,12 +124,16 @@ impl Graph {
 /// branches, callees).
 #[derive(Debug, Clone)]
 pub struct Computation {
+    /// The function's name (regions get generated names).
     pub name: String,
+    /// Its body.
     pub graph: Graph,
+    /// The values it returns, in order.
     pub results: Vec<ValueId>,
 }
 
 impl Computation {
+    /// The parameter types, in parameter order.
     pub fn param_types(&self) -> Vec<TensorType> {
         self.graph
             .params
@@ -129,6 +144,7 @@ impl Computation {
             })
             .collect()
     }
+    /// The result types, in result order.
     pub fn result_types(&self) -> Vec<TensorType> {
         self.results
             .iter()

@@ -38,6 +38,7 @@
 //!
 //! [`export`] writes a recorded function as a self-contained artifact that serves any batch
 //! size ([`Exported`], [`export::Server`]).
+#![deny(missing_docs)]
 
 mod builder;
 mod checks;

@@ -172,10 +172,12 @@ impl Executable {
         &self.exe
     }
 
+    /// The types `run` expects, in parameter order.
     pub fn parameter_types(&self) -> &[TensorType] {
         &self.params
     }
 
+    /// The types `run` returns, in result order.
     pub fn result_types(&self) -> &[TensorType] {
         &self.results
     }

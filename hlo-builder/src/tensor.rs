@@ -325,7 +325,9 @@ impl From<Vec<i64>> for Axes {
 /// scalar of the first operand's element type.
 #[derive(Clone, Copy, Debug)]
 pub enum Operand<'a> {
+    /// A tensor of the same builder.
     Tensor(&'a Tensor),
+    /// A number, converted to the other operand's element type.
     Scalar(f64),
 }
 

@@ -13,8 +13,11 @@ pub type Dims = SmallVec<[i64; 4]>;
 ///
 /// Displays like XLA shapes: `f32[64,128]`, `pred[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TensorType {
+    /// The element type.
     pub ty: ElementType,
+    /// The dimensions (empty for a scalar).
     pub dims: Dims,
 }
 
@@ -36,6 +39,7 @@ impl TensorType {
         }
     }
 
+    /// The number of dimensions.
     pub fn rank(&self) -> usize {
         self.dims.len()
     }

@@ -318,55 +318,79 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_Buffer_Destroy`: reads and fills in a [`PJRT_Buffer_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_ElementType`: reads and fills in a [`PJRT_Buffer_ElementType_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_ElementType =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_ElementType_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_Dimensions`: reads and fills in a [`PJRT_Buffer_Dimensions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_Dimensions =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_Dimensions_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_UnpaddedDimensions`: reads and fills in a [`PJRT_Buffer_UnpaddedDimensions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_UnpaddedDimensions =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_UnpaddedDimensions_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_DynamicDimensionIndices`: reads and fills in a [`PJRT_Buffer_DynamicDimensionIndices_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_DynamicDimensionIndices =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_DynamicDimensionIndices_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_GetMemoryLayout`: reads and fills in a [`PJRT_Buffer_GetMemoryLayout_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_GetMemoryLayout =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_GetMemoryLayout_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_ToHostBuffer`: reads and fills in a [`PJRT_Buffer_ToHostBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_ToHostBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_ToHostBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_OnDeviceSizeInBytes`: reads and fills in a [`PJRT_Buffer_OnDeviceSizeInBytes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_OnDeviceSizeInBytes =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_OnDeviceSizeInBytes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_Delete`: reads and fills in a [`PJRT_Buffer_Delete_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_Delete =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_Delete_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_IsDeleted`: reads and fills in a [`PJRT_Buffer_IsDeleted_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_IsDeleted =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_IsDeleted_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_CopyRawToHost`: reads and fills in a [`PJRT_Buffer_CopyRawToHost_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_CopyRawToHost =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_CopyRawToHost_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_CopyRawToHostFuture`: reads and fills in a [`PJRT_Buffer_CopyRawToHostFuture_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_CopyRawToHostFuture =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_CopyRawToHostFuture_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_CopyToDevice`: reads and fills in a [`PJRT_Buffer_CopyToDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_CopyToDevice =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_CopyToDevice_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_CopyToMemory`: reads and fills in a [`PJRT_Buffer_CopyToMemory_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_CopyToMemory =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_CopyToMemory_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_Bitcast`: reads and fills in a [`PJRT_Buffer_Bitcast_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_Bitcast =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_Bitcast_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_IsOnCpu`: reads and fills in a [`PJRT_Buffer_IsOnCpu_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_IsOnCpu =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_IsOnCpu_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_Device`: reads and fills in a [`PJRT_Buffer_Device_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_Device =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_Device_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_Memory`: reads and fills in a [`PJRT_Buffer_Memory_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_Memory =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_Memory_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_ReadyEvent`: reads and fills in a [`PJRT_Buffer_ReadyEvent_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_ReadyEvent =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_ReadyEvent_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_UnsafePointer`: reads and fills in a [`PJRT_Buffer_UnsafePointer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_UnsafePointer =
     unsafe extern "C" fn(args: *mut PJRT_Buffer_UnsafePointer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_IncreaseExternalReferenceCount`: reads and fills in a [`PJRT_Buffer_IncreaseExternalReferenceCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_IncreaseExternalReferenceCount = unsafe extern "C" fn(
     args: *mut PJRT_Buffer_IncreaseExternalReferenceCount_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_DecreaseExternalReferenceCount`: reads and fills in a [`PJRT_Buffer_DecreaseExternalReferenceCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_DecreaseExternalReferenceCount = unsafe extern "C" fn(
     args: *mut PJRT_Buffer_DecreaseExternalReferenceCount_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_OpaqueDeviceMemoryDataPointer`: reads and fills in a [`PJRT_Buffer_OpaqueDeviceMemoryDataPointer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_OpaqueDeviceMemoryDataPointer = unsafe extern "C" fn(
     args: *mut PJRT_Buffer_OpaqueDeviceMemoryDataPointer_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Buffer_DonateWithControlDependency`: reads and fills in a [`PJRT_Buffer_DonateWithControlDependency_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Buffer_DonateWithControlDependency = unsafe extern "C" fn(
     args: *mut PJRT_Buffer_DonateWithControlDependency_Args,
 ) -> *mut PJRT_Error;

@@ -359,52 +359,76 @@ pjrt_enum! {
     }
 }
 
+/// The C API function `PJRT_Client_Create`: reads and fills in a [`PJRT_Client_Create_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_Create =
     unsafe extern "C" fn(args: *mut PJRT_Client_Create_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_Destroy`: reads and fills in a [`PJRT_Client_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Client_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_PlatformName`: reads and fills in a [`PJRT_Client_PlatformName_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_PlatformName =
     unsafe extern "C" fn(args: *mut PJRT_Client_PlatformName_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_ProcessIndex`: reads and fills in a [`PJRT_Client_ProcessIndex_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_ProcessIndex =
     unsafe extern "C" fn(args: *mut PJRT_Client_ProcessIndex_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_PlatformVersion`: reads and fills in a [`PJRT_Client_PlatformVersion_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_PlatformVersion =
     unsafe extern "C" fn(args: *mut PJRT_Client_PlatformVersion_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_TopologyDescription`: reads and fills in a [`PJRT_Client_TopologyDescription_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_TopologyDescription =
     unsafe extern "C" fn(args: *mut PJRT_Client_TopologyDescription_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_Devices`: reads and fills in a [`PJRT_Client_Devices_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_Devices =
     unsafe extern "C" fn(args: *mut PJRT_Client_Devices_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_AddressableDevices`: reads and fills in a [`PJRT_Client_AddressableDevices_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_AddressableDevices =
     unsafe extern "C" fn(args: *mut PJRT_Client_AddressableDevices_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_LookupDevice`: reads and fills in a [`PJRT_Client_LookupDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_LookupDevice =
     unsafe extern "C" fn(args: *mut PJRT_Client_LookupDevice_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_LookupAddressableDevice`: reads and fills in a [`PJRT_Client_LookupAddressableDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_LookupAddressableDevice =
     unsafe extern "C" fn(args: *mut PJRT_Client_LookupAddressableDevice_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_UpdateGlobalProcessInfo`: reads and fills in a [`PJRT_Client_UpdateGlobalProcessInfo_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_UpdateGlobalProcessInfo =
     unsafe extern "C" fn(args: *mut PJRT_Client_UpdateGlobalProcessInfo_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_AddressableMemories`: reads and fills in a [`PJRT_Client_AddressableMemories_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_AddressableMemories =
     unsafe extern "C" fn(args: *mut PJRT_Client_AddressableMemories_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_Compile`: reads and fills in a [`PJRT_Client_Compile_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_Compile =
     unsafe extern "C" fn(args: *mut PJRT_Client_Compile_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_Load`: reads and fills in a [`PJRT_Client_Load_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_Load =
     unsafe extern "C" fn(args: *mut PJRT_Client_Load_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_DefaultDeviceAssignment`: reads and fills in a [`PJRT_Client_DefaultDeviceAssignment_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_DefaultDeviceAssignment =
     unsafe extern "C" fn(args: *mut PJRT_Client_DefaultDeviceAssignment_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_DmaMap`: reads and fills in a [`PJRT_Client_DmaMap_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_DmaMap =
     unsafe extern "C" fn(args: *mut PJRT_Client_DmaMap_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_DmaUnmap`: reads and fills in a [`PJRT_Client_DmaUnmap_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_DmaUnmap =
     unsafe extern "C" fn(args: *mut PJRT_Client_DmaUnmap_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_CreateUninitializedBuffer`: reads and fills in a [`PJRT_Client_CreateUninitializedBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_CreateUninitializedBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_CreateUninitializedBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_CreateErrorBuffer`: reads and fills in a [`PJRT_Client_CreateErrorBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_CreateErrorBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_CreateErrorBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_CreateAliasBuffer`: reads and fills in a [`PJRT_Client_CreateAliasBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_CreateAliasBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_CreateAliasBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_FulfillAliasBuffer`: reads and fills in a [`PJRT_Client_FulfillAliasBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_FulfillAliasBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_FulfillAliasBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_BufferFromHostBuffer`: reads and fills in a [`PJRT_Client_BufferFromHostBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_BufferFromHostBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_BufferFromHostBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_CreateViewOfDeviceBuffer`: reads and fills in a [`PJRT_Client_CreateViewOfDeviceBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_CreateViewOfDeviceBuffer =
     unsafe extern "C" fn(args: *mut PJRT_Client_CreateViewOfDeviceBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Client_CreateBuffersForAsyncHostToDevice`: reads and fills in a [`PJRT_Client_CreateBuffersForAsyncHostToDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_CreateBuffersForAsyncHostToDevice = unsafe extern "C" fn(
     args: *mut PJRT_Client_CreateBuffersForAsyncHostToDevice_Args,
 ) -> *mut PJRT_Error;

@@ -171,37 +171,54 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_DeviceDescription_Id`: reads and fills in a [`PJRT_DeviceDescription_Id_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_Id =
     unsafe extern "C" fn(args: *mut PJRT_DeviceDescription_Id_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_DeviceDescription_ProcessIndex`: reads and fills in a [`PJRT_DeviceDescription_ProcessIndex_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_ProcessIndex =
     unsafe extern "C" fn(args: *mut PJRT_DeviceDescription_ProcessIndex_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_DeviceDescription_Attributes`: reads and fills in a [`PJRT_DeviceDescription_Attributes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_Attributes =
     unsafe extern "C" fn(args: *mut PJRT_DeviceDescription_Attributes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_DeviceDescription_Kind`: reads and fills in a [`PJRT_DeviceDescription_Kind_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_Kind =
     unsafe extern "C" fn(args: *mut PJRT_DeviceDescription_Kind_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_DeviceDescription_DebugString`: reads and fills in a [`PJRT_DeviceDescription_DebugString_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_DebugString =
     unsafe extern "C" fn(args: *mut PJRT_DeviceDescription_DebugString_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_DeviceDescription_ToString`: reads and fills in a [`PJRT_DeviceDescription_ToString_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_ToString =
     unsafe extern "C" fn(args: *mut PJRT_DeviceDescription_ToString_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_GetDescription`: reads and fills in a [`PJRT_Device_GetDescription_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_GetDescription =
     unsafe extern "C" fn(args: *mut PJRT_Device_GetDescription_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_IsAddressable`: reads and fills in a [`PJRT_Device_IsAddressable_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_IsAddressable =
     unsafe extern "C" fn(args: *mut PJRT_Device_IsAddressable_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_LocalHardwareId`: reads and fills in a [`PJRT_Device_LocalHardwareId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_LocalHardwareId =
     unsafe extern "C" fn(args: *mut PJRT_Device_LocalHardwareId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_AddressableMemories`: reads and fills in a [`PJRT_Device_AddressableMemories_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_AddressableMemories =
     unsafe extern "C" fn(args: *mut PJRT_Device_AddressableMemories_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_DefaultMemory`: reads and fills in a [`PJRT_Device_DefaultMemory_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_DefaultMemory =
     unsafe extern "C" fn(args: *mut PJRT_Device_DefaultMemory_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_MemoryStats`: reads and fills in a [`PJRT_Device_MemoryStats_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_MemoryStats =
     unsafe extern "C" fn(args: *mut PJRT_Device_MemoryStats_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_ClearMemoryStats`: reads and fills in a [`PJRT_Device_ClearMemoryStats_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_ClearMemoryStats =
     unsafe extern "C" fn(args: *mut PJRT_Device_ClearMemoryStats_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_PoisonExecution`: reads and fills in a [`PJRT_Device_PoisonExecution_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_PoisonExecution =
     unsafe extern "C" fn(args: *mut PJRT_Device_PoisonExecution_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_GetAttributes`: reads and fills in a [`PJRT_Device_GetAttributes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_GetAttributes =
     unsafe extern "C" fn(args: *mut PJRT_Device_GetAttributes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Device_CreateAsyncTrackingEvent`: reads and fills in a [`PJRT_Device_CreateAsyncTrackingEvent_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Device_CreateAsyncTrackingEvent =
     unsafe extern "C" fn(args: *mut PJRT_Device_CreateAsyncTrackingEvent_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncTrackingEvent_Destroy`: reads and fills in a [`PJRT_AsyncTrackingEvent_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncTrackingEvent_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_AsyncTrackingEvent_Destroy_Args) -> *mut PJRT_Error;

@@ -116,7 +116,9 @@ pjrt_structs! {
 pub type PJRT_Error_Destroy = unsafe extern "C" fn(args: *mut PJRT_Error_Destroy_Args);
 /// Reads an error's message. Returns nothing.
 pub type PJRT_Error_Message = unsafe extern "C" fn(args: *mut PJRT_Error_Message_Args);
+/// The C API function `PJRT_Error_GetCode`: reads and fills in a [`PJRT_Error_GetCode_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Error_GetCode =
     unsafe extern "C" fn(args: *mut PJRT_Error_GetCode_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Error_ForEachPayload`: reads and fills in a [`PJRT_Error_ForEachPayload_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Error_ForEachPayload =
     unsafe extern "C" fn(args: *mut PJRT_Error_ForEachPayload_Args) -> *mut PJRT_Error;

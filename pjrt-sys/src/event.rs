@@ -67,16 +67,23 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_Event_Destroy`: reads and fills in a [`PJRT_Event_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Event_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Event_IsReady`: reads and fills in a [`PJRT_Event_IsReady_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_IsReady =
     unsafe extern "C" fn(args: *mut PJRT_Event_IsReady_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Event_Error`: reads and fills in a [`PJRT_Event_Error_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_Error =
     unsafe extern "C" fn(args: *mut PJRT_Event_Error_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Event_Await`: reads and fills in a [`PJRT_Event_Await_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_Await =
     unsafe extern "C" fn(args: *mut PJRT_Event_Await_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Event_OnReady`: reads and fills in a [`PJRT_Event_OnReady_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_OnReady =
     unsafe extern "C" fn(args: *mut PJRT_Event_OnReady_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Event_Create`: reads and fills in a [`PJRT_Event_Create_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_Create =
     unsafe extern "C" fn(args: *mut PJRT_Event_Create_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Event_Set`: reads and fills in a [`PJRT_Event_Set_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Event_Set = unsafe extern "C" fn(args: *mut PJRT_Event_Set_Args) -> *mut PJRT_Error;

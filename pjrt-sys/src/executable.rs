@@ -367,64 +367,92 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_ExecuteContext_Create`: reads and fills in a [`PJRT_ExecuteContext_Create_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_ExecuteContext_Create =
     unsafe extern "C" fn(args: *mut PJRT_ExecuteContext_Create_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_ExecuteContext_Destroy`: reads and fills in a [`PJRT_ExecuteContext_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_ExecuteContext_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_ExecuteContext_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_Destroy`: reads and fills in a [`PJRT_Executable_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Executable_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_Destroy`: reads and fills in a [`PJRT_LoadedExecutable_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_LoadedExecutable_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_GetExecutable`: reads and fills in a [`PJRT_LoadedExecutable_GetExecutable_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_GetExecutable =
     unsafe extern "C" fn(args: *mut PJRT_LoadedExecutable_GetExecutable_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_GetDeviceAssignment`: reads and fills in a [`PJRT_LoadedExecutable_GetDeviceAssignment_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_GetDeviceAssignment = unsafe extern "C" fn(
     args: *mut PJRT_LoadedExecutable_GetDeviceAssignment_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_Name`: reads and fills in a [`PJRT_Executable_Name_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_Name =
     unsafe extern "C" fn(args: *mut PJRT_Executable_Name_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_NumReplicas`: reads and fills in a [`PJRT_Executable_NumReplicas_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_NumReplicas =
     unsafe extern "C" fn(args: *mut PJRT_Executable_NumReplicas_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_NumPartitions`: reads and fills in a [`PJRT_Executable_NumPartitions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_NumPartitions =
     unsafe extern "C" fn(args: *mut PJRT_Executable_NumPartitions_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_AddressableDevices`: reads and fills in a [`PJRT_LoadedExecutable_AddressableDevices_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_AddressableDevices = unsafe extern "C" fn(
     args: *mut PJRT_LoadedExecutable_AddressableDevices_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_AddressableDeviceLogicalIds`: reads and fills in a [`PJRT_LoadedExecutable_AddressableDeviceLogicalIds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_AddressableDeviceLogicalIds =
     unsafe extern "C" fn(
         args: *mut PJRT_LoadedExecutable_AddressableDeviceLogicalIds_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_OptimizedProgram`: reads and fills in a [`PJRT_Executable_OptimizedProgram_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_OptimizedProgram =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OptimizedProgram_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_Delete`: reads and fills in a [`PJRT_LoadedExecutable_Delete_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_Delete =
     unsafe extern "C" fn(args: *mut PJRT_LoadedExecutable_Delete_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_IsDeleted`: reads and fills in a [`PJRT_LoadedExecutable_IsDeleted_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_IsDeleted =
     unsafe extern "C" fn(args: *mut PJRT_LoadedExecutable_IsDeleted_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_Execute`: reads and fills in a [`PJRT_LoadedExecutable_Execute_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_Execute =
     unsafe extern "C" fn(args: *mut PJRT_LoadedExecutable_Execute_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_NumOutputs`: reads and fills in a [`PJRT_Executable_NumOutputs_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_NumOutputs =
     unsafe extern "C" fn(args: *mut PJRT_Executable_NumOutputs_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_SizeOfGeneratedCodeInBytes`: reads and fills in a [`PJRT_Executable_SizeOfGeneratedCodeInBytes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_SizeOfGeneratedCodeInBytes = unsafe extern "C" fn(
     args: *mut PJRT_Executable_SizeOfGeneratedCodeInBytes_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_Fingerprint`: reads and fills in a [`PJRT_Executable_Fingerprint_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_Fingerprint =
     unsafe extern "C" fn(args: *mut PJRT_Executable_Fingerprint_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_GetCostAnalysis`: reads and fills in a [`PJRT_Executable_GetCostAnalysis_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_GetCostAnalysis =
     unsafe extern "C" fn(args: *mut PJRT_Executable_GetCostAnalysis_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_GetCompiledMemoryStats`: reads and fills in a [`PJRT_Executable_GetCompiledMemoryStats_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_GetCompiledMemoryStats =
     unsafe extern "C" fn(args: *mut PJRT_Executable_GetCompiledMemoryStats_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_OutputElementTypes`: reads and fills in a [`PJRT_Executable_OutputElementTypes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_OutputElementTypes =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OutputElementTypes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_OutputDimensions`: reads and fills in a [`PJRT_Executable_OutputDimensions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_OutputDimensions =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OutputDimensions_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_ParameterMemoryKinds`: reads and fills in a [`PJRT_Executable_ParameterMemoryKinds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_ParameterMemoryKinds =
     unsafe extern "C" fn(args: *mut PJRT_Executable_ParameterMemoryKinds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_OutputMemoryKinds`: reads and fills in a [`PJRT_Executable_OutputMemoryKinds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_OutputMemoryKinds =
     unsafe extern "C" fn(args: *mut PJRT_Executable_OutputMemoryKinds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_Serialize`: reads and fills in a [`PJRT_Executable_Serialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_Serialize =
     unsafe extern "C" fn(args: *mut PJRT_Executable_Serialize_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_GetCompileOptions`: reads and fills in a [`PJRT_Executable_GetCompileOptions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_GetCompileOptions =
     unsafe extern "C" fn(args: *mut PJRT_Executable_GetCompileOptions_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_DeserializeAndLoad`: reads and fills in a [`PJRT_Executable_DeserializeAndLoad_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_DeserializeAndLoad =
     unsafe extern "C" fn(args: *mut PJRT_Executable_DeserializeAndLoad_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_LoadedExecutable_Fingerprint`: reads and fills in a [`PJRT_LoadedExecutable_Fingerprint_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_LoadedExecutable_Fingerprint =
     unsafe extern "C" fn(args: *mut PJRT_LoadedExecutable_Fingerprint_Args) -> *mut PJRT_Error;

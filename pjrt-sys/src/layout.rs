@@ -71,10 +71,15 @@ macro_rules! pjrt_structs {
     )*) => {
         $(
             $(#[$m])*
+            #[doc = ""]
+            #[doc = concat!("Mirrors the C struct `", stringify!($name), "`: same fields, same order.")]
             #[repr(C)]
             #[derive(Debug, Clone, Copy)]
             pub struct $name {
-                $( $(#[$fm])* pub $field : $ty, )*
+                // The fields are the C header's, one for one; what each means is written
+                // there (and, for what it uses, in the safe crate), so an undocumented field
+                // is not an omission here.
+                $( $(#[$fm])* #[allow(missing_docs)] pub $field : $ty, )*
             }
 
             #[doc = concat!("`", stringify!($name), "`'s `struct_size`: the end of its last field (no tail padding).")]
@@ -144,10 +149,13 @@ macro_rules! pjrt_unions {
     )*) => {
         $(
             $(#[$m])*
+            #[doc = ""]
+            #[doc = concat!("Mirrors the C union `", stringify!($name), "`: same members.")]
             #[repr(C)]
             #[derive(Clone, Copy)]
             pub union $name {
-                $( $(#[$fm])* pub $field : $ty, )*
+                // Members as in the C header (see the struct fields above).
+                $( $(#[$fm])* #[allow(missing_docs)] pub $field : $ty, )*
             }
 
             impl $name {
@@ -207,7 +215,12 @@ macro_rules! pjrt_enum {
     ($(#[$m:meta])* $ty:ident { $( $(#[$vm:meta])* $name:ident = $val:expr ),* $(,)? }) => {
         $(#[$m])*
         pub type $ty = i32;
-        $( $(#[$vm])* pub const $name: $ty = $val; )*
+        $(
+            $(#[$vm])*
+            #[doc = ""]
+            #[doc = concat!("The C enumerator `", stringify!($name), "` (", stringify!($val), ").")]
+            pub const $name: $ty = $val;
+        )*
     };
 }
 

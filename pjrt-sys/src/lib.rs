@@ -20,6 +20,7 @@
 //! println!("PJRT {major}.{minor}, {n} functions");
 //! # Ok::<(), LoadError>(())
 //! ```
+#![deny(missing_docs)]
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
 pub mod api;

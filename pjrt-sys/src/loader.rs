@@ -17,18 +17,25 @@ pub enum LoadError {
     /// unresolved dependencies, ...).
     #[error("cannot open PJRT plugin {}: {error}", path.display())]
     Open {
+        /// The plugin file.
         path: PathBuf,
+        /// The dynamic loader's error.
         error: libloading::Error,
     },
     /// The library opened but does not export `GetPjrtApi`.
     #[error("{} is not a PJRT plugin: it exports no `GetPjrtApi` symbol ({error})", path.display())]
     NotAPlugin {
+        /// The library file.
         path: PathBuf,
+        /// The symbol lookup's error.
         error: libloading::Error,
     },
     /// `GetPjrtApi` returned a null pointer.
     #[error("PJRT plugin {}: `GetPjrtApi` returned a null function table", path.display())]
-    NullApi { path: PathBuf },
+    NullApi {
+        /// The plugin file.
+        path: PathBuf,
+    },
 }
 
 /// A loaded plugin library and the function table it returned. The library stays loaded for

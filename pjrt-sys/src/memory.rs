@@ -76,14 +76,20 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_Memory_Id`: reads and fills in a [`PJRT_Memory_Id_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Memory_Id = unsafe extern "C" fn(args: *mut PJRT_Memory_Id_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Memory_Kind`: reads and fills in a [`PJRT_Memory_Kind_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Memory_Kind =
     unsafe extern "C" fn(args: *mut PJRT_Memory_Kind_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Memory_Kind_Id`: reads and fills in a [`PJRT_Memory_Kind_Id_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Memory_Kind_Id =
     unsafe extern "C" fn(args: *mut PJRT_Memory_Kind_Id_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Memory_DebugString`: reads and fills in a [`PJRT_Memory_DebugString_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Memory_DebugString =
     unsafe extern "C" fn(args: *mut PJRT_Memory_DebugString_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Memory_ToString`: reads and fills in a [`PJRT_Memory_ToString_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Memory_ToString =
     unsafe extern "C" fn(args: *mut PJRT_Memory_ToString_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Memory_AddressableByDevices`: reads and fills in a [`PJRT_Memory_AddressableByDevices_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Memory_AddressableByDevices =
     unsafe extern "C" fn(args: *mut PJRT_Memory_AddressableByDevices_Args) -> *mut PJRT_Error;

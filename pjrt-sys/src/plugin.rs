@@ -55,7 +55,9 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_Plugin_Initialize`: reads and fills in a [`PJRT_Plugin_Initialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Plugin_Initialize =
     unsafe extern "C" fn(args: *mut PJRT_Plugin_Initialize_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Plugin_Attributes`: reads and fills in a [`PJRT_Plugin_Attributes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Plugin_Attributes =
     unsafe extern "C" fn(args: *mut PJRT_Plugin_Attributes_Args) -> *mut PJRT_Error;

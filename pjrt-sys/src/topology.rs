@@ -120,31 +120,43 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_TopologyDescription_Create`: reads and fills in a [`PJRT_TopologyDescription_Create_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_Create =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Create_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_Destroy`: reads and fills in a [`PJRT_TopologyDescription_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_PlatformVersion`: reads and fills in a [`PJRT_TopologyDescription_PlatformVersion_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_PlatformVersion = unsafe extern "C" fn(
     args: *mut PJRT_TopologyDescription_PlatformVersion_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_PlatformName`: reads and fills in a [`PJRT_TopologyDescription_PlatformName_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_PlatformName =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_PlatformName_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_GetDeviceDescriptions`: reads and fills in a [`PJRT_TopologyDescription_GetDeviceDescriptions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_GetDeviceDescriptions = unsafe extern "C" fn(
     args: *mut PJRT_TopologyDescription_GetDeviceDescriptions_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_Serialize`: reads and fills in a [`PJRT_TopologyDescription_Serialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_Serialize =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Serialize_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_Deserialize`: reads and fills in a [`PJRT_TopologyDescription_Deserialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_Deserialize =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Deserialize_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_Attributes`: reads and fills in a [`PJRT_TopologyDescription_Attributes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_Attributes =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Attributes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_Fingerprint`: reads and fills in a [`PJRT_TopologyDescription_Fingerprint_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_Fingerprint =
     unsafe extern "C" fn(args: *mut PJRT_TopologyDescription_Fingerprint_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace`: reads and fills in a [`PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace =
     unsafe extern "C" fn(
         args: *mut PJRT_TopologyDescription_MakeCanonicalShapeForMemorySpace_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TopologyDescription_GetMemorySpaceKindIds`: reads and fills in a [`PJRT_TopologyDescription_GetMemorySpaceKindIds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TopologyDescription_GetMemorySpaceKindIds = unsafe extern "C" fn(
     args: *mut PJRT_TopologyDescription_GetMemorySpaceKindIds_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Compile`: reads and fills in a [`PJRT_Compile_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Compile = unsafe extern "C" fn(args: *mut PJRT_Compile_Args) -> *mut PJRT_Error;

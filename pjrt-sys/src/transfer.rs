@@ -122,47 +122,61 @@ pjrt_structs! {
     }
 }
 
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_Destroy`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_Destroy = unsafe extern "C" fn(
     args: *mut PJRT_AsyncHostToDeviceTransferManager_Destroy_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_TransferData`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_TransferData_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_TransferData =
     unsafe extern "C" fn(
         args: *mut PJRT_AsyncHostToDeviceTransferManager_TransferData_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer =
     unsafe extern "C" fn(
         args: *mut PJRT_AsyncHostToDeviceTransferManager_RetrieveBuffer_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_Device`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_Device_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_Device = unsafe extern "C" fn(
     args: *mut PJRT_AsyncHostToDeviceTransferManager_Device_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_BufferCount`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_BufferCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_BufferCount =
     unsafe extern "C" fn(
         args: *mut PJRT_AsyncHostToDeviceTransferManager_BufferCount_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_BufferSize`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_BufferSize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_BufferSize = unsafe extern "C" fn(
     args: *mut PJRT_AsyncHostToDeviceTransferManager_BufferSize_Args,
 )
     -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_SetBufferError`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_SetBufferError =
     unsafe extern "C" fn(
         args: *mut PJRT_AsyncHostToDeviceTransferManager_SetBufferError_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_AddMetadata`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_AddMetadata_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_AddMetadata =
     unsafe extern "C" fn(
         args: *mut PJRT_AsyncHostToDeviceTransferManager_AddMetadata_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_AsyncHostToDeviceTransferManager_TransferLiteral`: reads and fills in a [`PJRT_AsyncHostToDeviceTransferManager_TransferLiteral_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_AsyncHostToDeviceTransferManager_TransferLiteral =
     unsafe extern "C" fn(
         args: *mut PJRT_AsyncHostToDeviceTransferManager_TransferLiteral_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_CopyToDeviceStream_Destroy`: reads and fills in a [`PJRT_CopyToDeviceStream_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_CopyToDeviceStream_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_CopyToDeviceStream_AddChunk`: reads and fills in a [`PJRT_CopyToDeviceStream_AddChunk_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_CopyToDeviceStream_AddChunk =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_AddChunk_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_CopyToDeviceStream_TotalBytes`: reads and fills in a [`PJRT_CopyToDeviceStream_TotalBytes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_CopyToDeviceStream_TotalBytes =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_TotalBytes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_CopyToDeviceStream_GranuleSize`: reads and fills in a [`PJRT_CopyToDeviceStream_GranuleSize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_CopyToDeviceStream_GranuleSize =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_GranuleSize_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_CopyToDeviceStream_CurrentBytes`: reads and fills in a [`PJRT_CopyToDeviceStream_CurrentBytes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_CopyToDeviceStream_CurrentBytes =
     unsafe extern "C" fn(args: *mut PJRT_CopyToDeviceStream_CurrentBytes_Args) -> *mut PJRT_Error;

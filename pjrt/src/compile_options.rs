@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 /// The value of one XLA compiler option (a field of XLA's `DebugOptions`, set by name through
 /// [`CompileOptions::xla_option`]). Enum fields take their value name as a string.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum XlaOption {
     /// A bool field.
     Bool(bool),
@@ -110,6 +111,7 @@ impl XlaOption {
 
 /// Which device runs each (replica, partition) of a program.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DeviceAssignment {
     /// Replicas per partition.
     pub replica_count: usize,
@@ -199,6 +201,7 @@ impl DeviceAssignment {
 
 /// An argument's shape and (optionally) its layout, for [`CompileOptions::argument_layouts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ArgumentLayout {
     /// Element type.
     pub element_type: ElementType,
@@ -225,6 +228,8 @@ impl ArgumentLayout {
 
 /// Options for `Client::compile`. `CompileOptions::default()` is one replica, one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct CompileOptions {
     /// Number of replicas (at least 1).
     pub num_replicas: usize,
@@ -252,6 +257,7 @@ pub struct CompileOptions {
     pub xla_options: BTreeMap<String, XlaOption>,
     /// Which compilation cache to use (not sent to the plugin; see
     /// [`CompileCache`](crate::CompileCache)).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub compile_cache: CompileCacheSetting,
 }
 

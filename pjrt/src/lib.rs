@@ -53,7 +53,7 @@
 //!
 //! Inputs the plugins are known to abort on (zero replicas, wrongly typed client options,
 //! host slices that do not match their dims, ...) are refused before the call.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 // Modules by concept (each folder's mod.rs lists its files); nothing imports in a loop
 // (tests/integration/module_cycles.rs checks).

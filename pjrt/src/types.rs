@@ -4,6 +4,7 @@ use std::fmt;
 
 /// The element type of a buffer or tensor. Discriminants are `PJRT_Buffer_Type` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(i32)]
 pub enum ElementType {
     /// Boolean.

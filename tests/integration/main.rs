@@ -2,6 +2,7 @@ mod char_lm;
 mod fuzz;
 mod models;
 mod module_cycles;
+mod no_printing;
 mod outside;
 mod readme;
 mod steps;

@@ -64,7 +64,7 @@ fn no_module_cycles_in_the_workspace_crates() {
 }
 
 /// Every `.rs` file under `src`, as (path relative to `src` with `/` separators, text).
-fn read_crate(src: &Path) -> Vec<(String, String)> {
+pub(crate) fn read_crate(src: &Path) -> Vec<(String, String)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -135,7 +135,7 @@ fn describe(krate: &str, cycles: &[Cycle]) -> String {
 // Lexing: identifiers, `::` and punctuation, with comments and literals dropped.
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Tok {
+pub(crate) enum Tok {
     Ident(String),
     PathSep,
     Punct(char),
@@ -168,7 +168,7 @@ fn skip_string(c: &[char], mut i: usize, hashes: usize, raw: bool, line: &mut us
     i
 }
 
-fn lex(src: &str) -> Vec<(Tok, usize)> {
+pub(crate) fn lex(src: &str) -> Vec<(Tok, usize)> {
     let c: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let (mut i, mut line) = (0usize, 1usize);
@@ -343,19 +343,19 @@ const ITEM_KEYWORDS: &[&str] = &[
     "macro_rules",
 ];
 
-fn ident(t: Option<&(Tok, usize)>) -> Option<&str> {
+pub(crate) fn ident(t: Option<&(Tok, usize)>) -> Option<&str> {
     match t {
         Some((Tok::Ident(s), _)) => Some(s),
         _ => None,
     }
 }
 
-fn is(t: Option<&(Tok, usize)>, want: &Tok) -> bool {
+pub(crate) fn is(t: Option<&(Tok, usize)>, want: &Tok) -> bool {
     t.is_some_and(|(x, _)| x == want)
 }
 
 /// Whether the tokens at `i` are `#[cfg(test)]` (or `#![cfg(test)]` when `inner`).
-fn is_cfg_test(toks: &[(Tok, usize)], i: usize, inner: bool) -> bool {
+pub(crate) fn is_cfg_test(toks: &[(Tok, usize)], i: usize, inner: bool) -> bool {
     let mut want: Vec<Tok> = vec![Tok::Punct('#')];
     if inner {
         want.push(Tok::Punct('!'));
@@ -373,7 +373,7 @@ fn is_cfg_test(toks: &[(Tok, usize)], i: usize, inner: bool) -> bool {
 
 /// The index after the item starting at `i`: up to the `;` or the braced group that ends
 /// it (bracketed groups before, such as attributes and argument lists, are skipped whole).
-fn skip_item(toks: &[(Tok, usize)], mut i: usize) -> usize {
+pub(crate) fn skip_item(toks: &[(Tok, usize)], mut i: usize) -> usize {
     while i < toks.len() {
         match &toks[i].0 {
             Tok::Punct('{') => return group_end(toks, i),
@@ -508,7 +508,7 @@ fn declaring_macros(text: &str, out: &mut Declarers) {
 }
 
 /// The index after the bracketed group (`(..)`, `[..]` or `{..}`) that opens at `i`.
-fn group_end(toks: &[(Tok, usize)], mut i: usize) -> usize {
+pub(crate) fn group_end(toks: &[(Tok, usize)], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i < toks.len() {
         match &toks[i].0 {
@@ -732,7 +732,7 @@ fn scan_file(module: &ModPath, text: &str, declarers: &Declarers) -> Scan {
 // The crate: modules, name resolution through re-exports, the file graph and its cycles.
 
 /// The module a file defines (`None` for binaries).
-fn file_module(rel: &str) -> Option<ModPath> {
+pub(crate) fn file_module(rel: &str) -> Option<ModPath> {
     let parts: Vec<&str> = rel.split('/').collect();
     if parts.first() == Some(&"bin") || rel == "main.rs" {
         return None;

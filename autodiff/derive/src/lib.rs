@@ -5,6 +5,7 @@
 //!
 //! The generated code names `::autodiff::nn`, so depend on the crate under its library name
 //! `autodiff`.
+#![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 use quote::quote;

@@ -69,7 +69,9 @@ fn causal(like: &Tensor, t: i64, s: i64, pos: Option<&Tensor>) -> Result<Tensor>
 /// The keys and values of earlier positions: `[batch, heads, max_len, head_dim]` each.
 #[derive(Clone, Debug)]
 pub struct KvCache {
+    /// Keys, `[batch, heads, max_len, head_dim]`.
     pub k: Tensor,
+    /// Values, `[batch, heads, max_len, head_dim]`.
     pub v: Tensor,
 }
 
@@ -78,11 +80,15 @@ pub struct KvCache {
 /// queries and keys. Shapes: `x: T[b, t, dim] -> T[b, t, dim]`.
 #[derive(Clone, Debug, Module)]
 pub struct MultiHeadAttention {
+    /// The input projection, `dim -> 3 * dim` (queries, keys, values).
     pub qkv: Linear,
+    /// The output projection, `dim -> dim`.
     pub out: Linear,
     #[module(skip)]
+    /// The number of heads.
     pub heads: i64,
     #[module(skip)]
+    /// Whether queries and keys get rotary position embeddings.
     pub rotary: bool,
 }
 

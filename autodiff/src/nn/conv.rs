@@ -49,11 +49,15 @@ impl Padding {
 /// A convolution over `S` spatial axes.
 #[derive(Clone, Debug, Module)]
 pub struct Conv<const S: usize> {
+    /// The kernel, spatial axes first, then `[in, out]`.
     pub kernel: Param,
+    /// The bias, `[out]`, if any.
     pub bias: Option<Param>,
     #[module(skip)]
+    /// The step of the window per spatial axis.
     pub strides: [i64; S],
     #[module(skip)]
+    /// How the input is padded.
     pub padding: Padding,
 }
 

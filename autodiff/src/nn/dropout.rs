@@ -12,8 +12,10 @@ use crate::nn::Module;
 /// which each training step advances. Shapes: `T[d...] -> T[d...]`.
 #[derive(Clone, Debug, Module)]
 pub struct Dropout {
+    /// The random state, `u64[2]`, advanced by every training step.
     pub key: Param,
     #[module(skip)]
+    /// The probability of zeroing an element, in `[0, 1)`.
     pub rate: f64,
 }
 

@@ -11,6 +11,7 @@ use crate::nn::Module;
 /// outside `0..count` are clamped.
 #[derive(Clone, Debug, Module)]
 pub struct Embedding {
+    /// The embeddings, one row per id: `[count, dim]`.
     pub table: Param,
 }
 

@@ -69,6 +69,7 @@ pub fn seeded(seed: u64) -> rand_xoshiro::Xoshiro256StarStar {
 
 /// How to fill a parameter tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Init {
     /// All zeros.
     Zeros,
@@ -77,9 +78,15 @@ pub enum Init {
     /// Every element the same value.
     Constant(f32),
     /// Normal with mean 0 and the given standard deviation.
-    Normal { std: f32 },
+    Normal {
+        /// The standard deviation.
+        std: f32,
+    },
     /// Uniform in `[-limit, limit)`.
-    Uniform { limit: f32 },
+    Uniform {
+        /// Half the width of the interval.
+        limit: f32,
+    },
     /// Glorot (Xavier) uniform: limit `sqrt(6 / (fan_in + fan_out))`.
     GlorotUniform,
     /// Glorot (Xavier) normal: std `sqrt(2 / (fan_in + fan_out))`.

@@ -10,7 +10,9 @@ use crate::nn::Module;
 /// (Glorot uniform), `bias: [out]` (zeros).
 #[derive(Clone, Debug, Module)]
 pub struct Linear {
+    /// `[in, out]`.
     pub weight: Param,
+    /// `[out]`, if the layer has a bias.
     pub bias: Option<Param>,
 }
 

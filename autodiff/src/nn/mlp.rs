@@ -8,13 +8,21 @@ use crate::nn::Module;
 
 /// An elementwise activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Activation {
+    /// `x`.
     Identity,
+    /// `max(x, 0)`.
     Relu,
+    /// GELU with the exact error function: `x Φ(x)`.
     Gelu,
+    /// GELU with the tanh approximation (GPT-2's).
     GeluTanh,
+    /// `x * sigmoid(x)` (also called swish).
     Silu,
+    /// The hyperbolic tangent.
     Tanh,
+    /// `1 / (1 + e^-x)`.
     Sigmoid,
 }
 
@@ -39,8 +47,10 @@ impl Activation {
 /// `T[..., sizes[0]] -> T[..., sizes[last]]`.
 #[derive(Clone, Debug, Module)]
 pub struct Mlp {
+    /// The layers, first to last.
     pub layers: Vec<Linear>,
     #[module(skip)]
+    /// Applied after every layer but the last.
     pub activation: Activation,
 }
 

@@ -10,9 +10,12 @@ use crate::nn::Module;
 /// Shapes: `T[..., dim] -> T[..., dim]`; `scale`, `shift`: `[dim]` (ones, zeros).
 #[derive(Clone, Debug, Module)]
 pub struct LayerNorm {
+    /// Multiplies the normalized value, `[dim]`.
     pub scale: Param,
+    /// Added after scaling, `[dim]`.
     pub shift: Param,
     #[module(skip)]
+    /// Added to the variance before the square root.
     pub eps: f64,
 }
 
@@ -41,8 +44,10 @@ impl LayerNorm {
 /// Shapes: `T[..., dim] -> T[..., dim]`; `scale`: `[dim]` (ones).
 #[derive(Clone, Debug, Module)]
 pub struct RmsNorm {
+    /// Multiplies the normalized value, `[dim]`.
     pub scale: Param,
     #[module(skip)]
+    /// Added to the mean square before the square root.
     pub eps: f64,
 }
 
@@ -71,13 +76,19 @@ impl RmsNorm {
 /// (trained); `mean`, `var`: `[channels]` (state).
 #[derive(Clone, Debug, Module)]
 pub struct BatchNorm {
+    /// Multiplies the normalized value, `[channels]`.
     pub scale: Param,
+    /// Added after scaling, `[channels]`.
     pub shift: Param,
+    /// The running mean (state, not trained), `[channels]`.
     pub mean: Param,
+    /// The running variance (state, not trained), `[channels]`.
     pub var: Param,
     #[module(skip)]
+    /// How much of the running statistics each training step keeps.
     pub momentum: f64,
     #[module(skip)]
+    /// Added to the variance before the square root.
     pub eps: f64,
 }
 

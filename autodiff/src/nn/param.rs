@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 /// Whether a parameter is trained or carried along.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ParamKind {
     /// Differentiated and updated by the optimizer.
     Trainable,

@@ -11,9 +11,13 @@ use crate::nn::Module;
 /// Shapes: `T[b, t, dim] -> T[b, t, dim]`.
 #[derive(Clone, Debug, Module)]
 pub struct TransformerBlock {
+    /// Normalizes the input of the attention.
     pub ln1: LayerNorm,
+    /// The self-attention.
     pub attn: MultiHeadAttention,
+    /// Normalizes the input of the MLP.
     pub ln2: LayerNorm,
+    /// The feed-forward network, `dim -> hidden -> dim`.
     pub mlp: Mlp,
 }
 

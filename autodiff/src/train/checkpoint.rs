@@ -18,26 +18,40 @@ use crate::nn::{Module, ModuleExt, ParamKind, Path as TreePath};
 /// Why a checkpoint could not be written, read or restored.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
+    /// The file could not be read or written.
     #[error("checkpoint {path}: {source}")]
     Io {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is not valid safetensors.
     #[error("checkpoint {path}: safetensors: {source}")]
     Format {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The format error.
         source: safetensors::SafeTensorError,
     },
+    /// A tensor has a type this crate cannot hold, or data that does not fit its shape.
     #[error("checkpoint {path}: tensor `{name}`: {message}")]
     Tensor {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The tensor's name.
         name: String,
+        /// What is wrong with it.
         message: String,
     },
+    /// A metadata entry a restore needs is absent or unreadable.
     #[error("checkpoint {path}: metadata `{key}` is missing or not valid: {value:?}")]
     Metadata {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The entry's key.
         key: String,
+        /// Its value, if present.
         value: Option<String>,
     },
     /// The checkpoint does not fit the model: every problem, by name.
@@ -46,6 +60,7 @@ pub enum CheckpointError {
         mismatch_list(missing, unexpected, misshaped)
     )]
     Mismatch {
+        /// The checkpoint file.
         path: PathBuf,
         /// Tensors the model needs that the checkpoint lacks.
         missing: Vec<String>,
@@ -86,7 +101,9 @@ pub const OPTIMIZER_PREFIX: &str = "optim.";
 /// Named tensors (kept in name order) and metadata.
 #[derive(Clone, Debug, Default)]
 pub struct Checkpoint {
+    /// The tensors, by name (a model's parameters are at their paths, `encoder.0.weight`).
     pub tensors: BTreeMap<String, Literal>,
+    /// Free-form string entries (the step count, the model's configuration, ...).
     pub metadata: BTreeMap<String, String>,
     /// Where it was read from (empty for one built in memory); names the file in errors.
     pub path: PathBuf,
@@ -333,6 +350,34 @@ impl Checkpoint {
 
     /// Writes the checkpoint to `path` (through a temporary file and a rename, so a crash
     /// never leaves a half-written checkpoint behind).
+    ///
+    /// A model's parameters go in by path ([`add_model`](Self::add_model)) and come back
+    /// into a model of the same type ([`restore_model`](Self::restore_model)):
+    ///
+    /// ```
+    /// use autodiff::nn::{seeded, Linear, ModuleExt};
+    /// use autodiff::train::checkpoint::Checkpoint;
+    ///
+    /// let trained = Linear::new(3, 2).init(&mut seeded(7))?;
+    /// let mut c = Checkpoint::new();
+    /// c.add_model("", &trained)?;
+    /// c.set_meta("epochs", 12);
+    /// let path = std::env::temp_dir().join(format!("linear-{}.safetensors", std::process::id()));
+    /// c.save(&path)?;
+    ///
+    /// let c = Checkpoint::load(&path)?;
+    /// assert_eq!(c.meta::<u32>("epochs")?, 12);
+    /// let fresh = Linear::new(3, 2).init(&mut seeded(8))?; // other values, same shapes
+    /// let restored = c.restore_model("", &fresh)?;
+    /// let w = |m: &Linear| m.weight.host().unwrap().to_vec::<f32>().unwrap();
+    /// assert_eq!(w(&restored), w(&trained));
+    ///
+    /// // A model of other shapes is refused, naming every tensor that does not fit.
+    /// let e = c.restore_model("", &Linear::new(4, 2)).unwrap_err().to_string();
+    /// assert!(e.contains("weight"), "{e}");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
         let fmt = |source| CheckpointError::Format {

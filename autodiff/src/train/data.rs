@@ -9,11 +9,17 @@ use super::error::TrainError;
 /// A host slice handed to a step (no copy until the transfer to the device).
 #[derive(Clone, Copy, Debug)]
 pub enum HostData<'a> {
+    /// `f32` elements.
     F32(&'a [f32]),
+    /// `f64` elements.
     F64(&'a [f64]),
+    /// `s32` elements (class labels, token ids).
     S32(&'a [i32]),
+    /// `s64` elements.
     S64(&'a [i64]),
+    /// `u32` elements.
     U32(&'a [u32]),
+    /// `u8` elements (pixels, bytes).
     U8(&'a [u8]),
     /// Any host array (its dimensions are checked too).
     Literal(&'a Literal),

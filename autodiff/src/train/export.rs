@@ -11,15 +11,21 @@ use crate::nn::Path as TreePath;
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// Recording the exported function failed.
     #[error(transparent)]
     Builder(#[from] hlo_builder::Error),
+    /// Compiling or running it failed on the plugin.
     #[error(transparent)]
     Pjrt(#[from] pjrt::Error),
+    /// Writing the export failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A parameter has no value on the host, so it cannot be stored.
     #[error("export: parameter `{0}` has no host value (initialize or load the model first)")]
     NoValue(String),
 }

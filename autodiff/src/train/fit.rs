@@ -17,11 +17,19 @@ use crate::nn::{permutation, seeded, Module};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
     /// A step was dispatched (its loss is not read yet).
-    Step { epoch: usize, step: u64 },
+    Step {
+        /// The epoch, from 0.
+        epoch: usize,
+        /// The step's number: how many steps the train step had completed before it.
+        step: u64,
+    },
     /// An epoch ended; its losses were read.
     EpochEnd {
+        /// The epoch that ended, from 0.
         epoch: usize,
+        /// The number of steps dispatched so far.
         step: u64,
+        /// The mean of the epoch's losses.
         mean_loss: f32,
     },
 }
@@ -29,7 +37,9 @@ pub enum Event {
 /// What the callback tells the loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
+    /// Keep training.
     Continue,
+    /// End the loop after this event (its result is returned as usual).
     Stop,
 }
 
@@ -37,18 +47,37 @@ pub enum Flow {
 /// callback's own error.
 #[derive(Debug, thiserror::Error)]
 pub enum FitError<E> {
+    /// A step failed.
     #[error("fit: step {step} (epoch {epoch}) failed: {source}")]
     Step {
+        /// The step's number (how many steps came before it).
         step: u64,
+        /// Its epoch.
         epoch: usize,
+        /// The step's error.
         source: TrainError,
     },
+    /// A step's loss, read at the end of its epoch, was NaN or infinite.
     #[error("fit: the loss became {loss} at step {step} (epoch {epoch})")]
-    NonFinite { step: u64, epoch: usize, loss: f32 },
+    NonFinite {
+        /// The first step of the epoch whose loss is not finite.
+        step: u64,
+        /// Its epoch.
+        epoch: usize,
+        /// The loss (NaN or infinite).
+        loss: f32,
+    },
+    /// The callback returned an error.
+    ///
     /// (`error` is not a `source`, so that any displayable error fits, `Box<dyn Error>`
     /// included.)
     #[error("fit: after epoch {epoch}: {error}")]
-    Callback { epoch: usize, error: E },
+    Callback {
+        /// The epoch after which it failed.
+        epoch: usize,
+        /// The callback's error.
+        error: E,
+    },
 }
 
 /// What a loop did.

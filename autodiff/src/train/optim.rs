@@ -29,24 +29,34 @@ use crate::error::{Error, Result};
 
 /// A learning rate that may depend on the step number (the number of completed steps).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LearningRate {
+    /// The same rate at every step.
     Constant(f64),
     /// `base * gamma^floor(step / every)`.
     Step {
+        /// The rate at step 0.
         base: f64,
+        /// The factor applied every `every` steps.
         gamma: f64,
+        /// Steps between decays.
         every: u32,
     },
     /// Cosine decay from `base` to `floor` over `steps` steps, then `floor`.
     Cosine {
+        /// The rate at step 0.
         base: f64,
+        /// The rate at the end of the decay and after.
         floor: f64,
+        /// The length of the decay in steps.
         steps: u32,
     },
     /// Linear warmup from `then(0) / steps` to `then(0)` over `steps` steps, then `then`
     /// (counting its steps from the end of the warmup).
     Warmup {
+        /// The length of the warmup in steps.
         steps: u32,
+        /// The schedule after the warmup.
         then: Box<LearningRate>,
     },
 }
@@ -339,16 +349,23 @@ fn axpy(b: &mut Builder, a: f64, x: Value, c: f64, y: Value) -> Result<Value> {
 
 /// Stochastic gradient descent, with optional momentum (heavy ball or Nesterov), L2 weight
 /// decay (added to the gradient) and clipping by global norm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sgd {
+    /// The learning rate or schedule.
     pub lr: LearningRate,
+    /// The momentum factor (0: plain SGD).
     pub momentum: f64,
+    /// Nesterov momentum instead of heavy-ball.
     pub nesterov: bool,
+    /// L2 penalty added to the gradient: `g += wd p`.
     pub weight_decay: f64,
+    /// Scale the gradients down so their global L2 norm is at most this.
     pub clip_norm: Option<f64>,
 }
 
 impl Sgd {
+    /// Plain SGD at the learning rate or schedule `lr`: `p -= lr g`.
     pub fn new(lr: impl Into<LearningRate>) -> Sgd {
         Sgd {
             lr: lr.into(),
@@ -369,10 +386,12 @@ impl Sgd {
         self.nesterov = true;
         self
     }
+    /// L2 weight decay `wd`, added to the gradient.
     pub fn weight_decay(mut self, wd: f64) -> Sgd {
         self.weight_decay = wd;
         self
     }
+    /// Clips the gradients to global L2 norm `c`.
     pub fn clip_norm(mut self, c: f64) -> Sgd {
         self.clip_norm = Some(c);
         self
@@ -420,16 +439,22 @@ impl Optimizer for Sgd {
 
 /// Adam (and AdamW with decoupled weight decay), with bias correction, optional L2 weight
 /// decay in the gradient and clipping by global norm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Adam {
+    /// The learning rate or schedule.
     pub lr: LearningRate,
+    /// Decay of the first-moment (mean) estimate.
     pub beta1: f64,
+    /// Decay of the second-moment (uncentered variance) estimate.
     pub beta2: f64,
+    /// Added to the root of the second moment before dividing.
     pub eps: f64,
     /// L2 penalty added to the gradient (classic Adam weight decay).
     pub weight_decay: f64,
     /// Decoupled weight decay (AdamW): `p -= lr * wd * p`.
     pub decoupled_weight_decay: f64,
+    /// Scale the gradients down so their global L2 norm is at most this.
     pub clip_norm: Option<f64>,
 }
 
@@ -446,19 +471,23 @@ impl Adam {
             clip_norm: None,
         }
     }
+    /// The moment decays.
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Adam {
         self.beta1 = beta1;
         self.beta2 = beta2;
         self
     }
+    /// The denominator's epsilon.
     pub fn eps(mut self, eps: f64) -> Adam {
         self.eps = eps;
         self
     }
+    /// L2 weight decay `wd`, added to the gradient (for decoupled decay see [`AdamW`]).
     pub fn weight_decay(mut self, wd: f64) -> Adam {
         self.weight_decay = wd;
         self
     }
+    /// Clips the gradients to global L2 norm `c`.
     pub fn clip_norm(mut self, c: f64) -> Adam {
         self.clip_norm = Some(c);
         self
@@ -536,13 +565,20 @@ impl Optimizer for Adam {
 
 /// RMSProp: `s = rho s + (1 - rho) g^2; p -= lr g / (sqrt(s) + eps)`, with optional momentum
 /// on the scaled update, L2 weight decay and clipping.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RmsProp {
+    /// The learning rate or schedule.
     pub lr: LearningRate,
+    /// Decay of the mean square of the gradients.
     pub rho: f64,
+    /// Added to the root mean square before dividing.
     pub eps: f64,
+    /// Momentum on the scaled update (0: none).
     pub momentum: f64,
+    /// L2 penalty added to the gradient.
     pub weight_decay: f64,
+    /// Scale the gradients down so their global L2 norm is at most this.
     pub clip_norm: Option<f64>,
 }
 
@@ -558,18 +594,22 @@ impl RmsProp {
             clip_norm: None,
         }
     }
+    /// The mean-square decay.
     pub fn rho(mut self, rho: f64) -> RmsProp {
         self.rho = rho;
         self
     }
+    /// Momentum `m` on the scaled update.
     pub fn momentum(mut self, m: f64) -> RmsProp {
         self.momentum = m;
         self
     }
+    /// L2 weight decay `wd`, added to the gradient.
     pub fn weight_decay(mut self, wd: f64) -> RmsProp {
         self.weight_decay = wd;
         self
     }
+    /// Clips the gradients to global L2 norm `c`.
     pub fn clip_norm(mut self, c: f64) -> RmsProp {
         self.clip_norm = Some(c);
         self

@@ -21,7 +21,9 @@ use crate::nn::{Module, ModuleExt, ParamKind, Path};
 /// What a step minimizes, and what else it reports: a float scalar loss and named metrics.
 #[derive(Clone, Debug)]
 pub struct Objective {
+    /// The float scalar minimized.
     pub loss: Tensor,
+    /// Named values computed along (accuracy, ...), returned by every step.
     pub metrics: Vec<(String, Tensor)>,
 }
 
@@ -51,7 +53,9 @@ impl From<Tensor> for Objective {
 /// the slot's values (its state leaves keep the model's).
 #[derive(Clone, Debug)]
 pub struct OptimizerState<M> {
+    /// The number of completed steps.
     pub step: i64,
+    /// One tree per optimizer slot, in the optimizer's slot order.
     pub slots: Vec<M>,
 }
 
@@ -674,6 +678,32 @@ impl<M: Module> TrainStep<M> {
 
     /// Runs one step on host data (one per declared input). Returns at once; the loss and
     /// metrics are read from the output when needed.
+    ///
+    /// ```
+    /// use autodiff::nn::{seeded, Linear, ModuleExt};
+    /// use autodiff::train::{optim::Sgd, HostData, Objective, TrainStep};
+    /// use hlo_builder::{ElementType::F32, TensorType};
+    ///
+    /// let client = pjrt::Client::default_cpu()?;
+    /// let mut step = TrainStep::new(&client, Linear::new(1, 1).init(&mut seeded(0))?)
+    ///     .optimizer(Sgd::new(0.1))
+    ///     .inputs([TensorType::new(F32, [4, 1]), TensorType::new(F32, [4, 1])])
+    ///     .compile(|m, b| {
+    ///         let err = (m.forward(&b[0])? - &b[1])?;
+    ///         let max_err = err.abs()?.max_all()?; // reported, not minimized
+    ///         Ok(Objective::new(err.square()?.mean_all()?).metric("max_err", max_err))
+    ///     })?;
+    /// let (x, y) = ([0f32, 1., 2., 3.], [1f32, 3., 5., 7.]); // y = 2x + 1
+    /// let mut losses = Vec::new();
+    /// for _ in 0..200 {
+    ///     let out = step.step(&[HostData::from(&x[..]), HostData::from(&y[..])])?;
+    ///     losses.push(out.loss()?);
+    /// }
+    /// assert!(losses[199] < 1e-3 * losses[0], "{} -> {}", losses[0], losses[199]);
+    /// let out = step.step(&[HostData::from(&x[..]), HostData::from(&y[..])])?;
+    /// assert!(out.metric_f64("max_err")? < 0.05);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<StepOutput, TrainError> {
         let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
         let refs: Vec<&Buffer> = bufs.iter().collect();
@@ -881,6 +911,39 @@ impl<M: Module> TrainStep<M> {
     /// Restores parameters, model state, optimizer state and step count from a checkpoint
     /// written by [`save`](Self::save). Every missing, unexpected and mis-shaped tensor is
     /// reported by name; on any error the step keeps its current state.
+    ///
+    /// A step saved and loaded into a fresh step continues exactly where it was:
+    ///
+    /// ```
+    /// use autodiff::nn::{seeded, Linear, ModuleExt};
+    /// use autodiff::train::{optim::Adam, HostData, TrainStep};
+    /// use hlo_builder::{ElementType::F32, TensorType};
+    ///
+    /// let client = pjrt::Client::default_cpu()?;
+    /// let new_step = |seed| -> Result<TrainStep<Linear>, Box<dyn std::error::Error>> {
+    ///     Ok(TrainStep::new(&client, Linear::new(2, 1).init(&mut seeded(seed))?)
+    ///         .optimizer(Adam::new(0.1))
+    ///         .inputs([TensorType::new(F32, [4, 2]), TensorType::new(F32, [4, 1])])
+    ///         .compile(|m, b| m.forward(&b[0])?.mse(&b[1]))?)
+    /// };
+    /// let (x, y) = ([1f32, 0., 0., 1., 1., 1., -1., 2.], [1f32, -1., 0., -3.]); // y = a - b
+    /// let data = [HostData::from(&x[..]), HostData::from(&y[..])];
+    ///
+    /// let mut a = new_step(0)?;
+    /// for _ in 0..5 {
+    ///     a.step(&data)?;
+    /// }
+    /// let path = std::env::temp_dir().join(format!("step-{}.safetensors", std::process::id()));
+    /// a.save(&path)?;
+    ///
+    /// let mut b = new_step(1)?; // other initial weights
+    /// b.load(&path)?;
+    /// assert_eq!(b.steps(), 5);
+    /// // Same weights and the same Adam moments: the next losses agree to the bit.
+    /// assert_eq!(a.step(&data)?.loss()?, b.step(&data)?.loss()?);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), TrainError> {
         let c = Checkpoint::load(path)?;
         self.restore(&c)

@@ -26,7 +26,9 @@ pub const FORMAT_VERSION: u32 = 1;
 /// calls never pass it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Weight {
+    /// The weight's name, as recorded.
     pub name: String,
+    /// Its type (weights never follow the batch).
     pub ty: TensorType,
     /// Little-endian element bytes, row-major (pred: one byte per element).
     pub data: Arc<[u8]>,
@@ -71,8 +73,11 @@ impl Weight {
 /// dimension follows the batch (`dims[i] + slopes[i]·(batch - export batch)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
+    /// The input's or output's name.
     pub name: String,
+    /// Its type at the export batch size.
     pub ty: TensorType,
+    /// Per dimension, how many elements it grows by per unit of batch (0: fixed).
     pub slopes: Vec<i64>,
     /// The export batch size.
     pub batch: i64,
@@ -248,6 +253,7 @@ impl Exported {
         self
     }
 
+    /// The exported function's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -259,6 +265,7 @@ impl Exported {
     pub fn probes(&self) -> &[i64] {
         &self.probes
     }
+    /// The metadata entries, `(key, value)`, in the order they were added.
     pub fn metadata(&self) -> &[(String, String)] {
         &self.metadata
     }
@@ -269,6 +276,7 @@ impl Exported {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+    /// The stored weights, in the order the function takes them (before its inputs).
     pub fn weights(&self) -> &[Weight] {
         &self.weights
     }

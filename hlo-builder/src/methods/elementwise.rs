@@ -192,6 +192,25 @@ macro_rules! binary_ops {
 
 binary_ops! {
     /// `x + y`.
+    ///
+    /// ```
+    /// use hlo_builder::{Builder, ElementType::{F32, S32}};
+    ///
+    /// let mut b = Builder::new("add");
+    /// let x = b.parameter("x", F32, [2, 3])?;
+    /// let row = b.parameter("row", F32, [3])?; // broadcast to every row
+    /// let col = b.parameter("col", F32, [2, 1])?; // broadcast to every column
+    /// let y = b.add(x, row)?;
+    /// let y = b.add(y, col)?;
+    /// assert_eq!(b.ty(y)?.to_string(), "f32[2,3]");
+    ///
+    /// // Element types are never converted implicitly; axes must broadcast.
+    /// let i = b.parameter("i", S32, [2, 3])?;
+    /// assert!(b.add(x, i).is_err());
+    /// let bad = b.parameter("bad", F32, [2])?;
+    /// assert!(b.add(x, bad).is_err());
+    /// # Ok::<(), hlo_builder::Error>(())
+    /// ```
     add => Add,
     /// `x - y`.
     sub => Sub,

@@ -37,6 +37,36 @@ impl Builder {
 
     /// Numpy `matmul`: 1-D operands are promoted (and the added axis dropped), leading batch
     /// axes broadcast. Shapes: `T[..., m, k] @ T[..., k, n] -> T[..., m, n]`; `T[k] @ T[k] -> T[]`.
+    ///
+    /// ```
+    /// use hlo_builder::{Builder, ElementType::F32};
+    ///
+    /// let mut b = Builder::new("matmul");
+    /// let x = b.parameter("x", F32, [4, 2, 3])?; // a batch of 4 matrices
+    /// let w = b.parameter("w", F32, [3, 5])?; // broadcast over the batch
+    /// let v = b.parameter("v", F32, [5])?;
+    /// let y = b.matmul(x, w)?;
+    /// assert_eq!(b.ty(y)?.to_string(), "f32[4,2,5]");
+    /// let z = b.matmul(y, v)?; // a vector on the right: its axis is contracted and dropped
+    /// assert_eq!(b.ty(z)?.to_string(), "f32[4,2]");
+    ///
+    /// // The error names the op and both shapes.
+    /// let e = b.matmul(w, w).unwrap_err().to_string();
+    /// assert!(e.contains("f32[3,5]"), "{e}");
+    ///
+    /// // [[1, 2], [3, 4]] @ [[5], [6]] = [[17], [39]], on the CPU plugin:
+    /// let mut b = Builder::new("small");
+    /// let p = b.parameter("p", F32, [2, 2])?;
+    /// let q = b.parameter("q", F32, [2, 1])?;
+    /// let r = b.matmul(p, q)?;
+    /// let exe = b.build(&[r])?.compile(&pjrt::Client::default_cpu()?)?;
+    /// let out = exe.run(&[
+    ///     &pjrt::Literal::from_slice(&[1f32, 2., 3., 4.], &[2, 2])?,
+    ///     &pjrt::Literal::from_slice(&[5f32, 6.], &[2, 1])?,
+    /// ])?;
+    /// assert_eq!(out[0].to_vec::<f32>()?, [17.0, 39.0]);
+    /// # Ok::<(), hlo_builder::Error>(())
+    /// ```
     pub fn matmul(&mut self, a: Value, b: Value) -> Result<Value> {
         let op = "matmul";
         let ta = self.ty(a)?.clone();

@@ -147,6 +147,35 @@ impl Builder {
     /// [`Builder::reduce_with`] with the body recorded from a closure.
     ///
     /// Shapes: `T_i[d...] (N), T_i[] (N) -> T_i[d without dimensions] (N)`.
+    ///
+    /// The closure gets two groups of `N` scalars (two partial results: which is which, and
+    /// the order of combining, are the compiler's choice) and returns `N` scalars. Two inputs
+    /// reduced together give an argmax along each row:
+    ///
+    /// ```
+    /// use hlo_builder::{Builder, ElementType::{F32, S32}};
+    ///
+    /// let mut b = Builder::new("argmax");
+    /// let x = b.parameter("x", F32, [2, 3])?;
+    /// let idx = b.iota(S32, [2, 3], 1)?; // 0, 1, 2 along each row
+    /// let neg_inf = b.scalar(F32, f64::NEG_INFINITY)?;
+    /// let zero = b.scalar(S32, 0.0)?;
+    /// let r = b.reduce(&[x, idx], &[neg_inf, zero], [1], |b, a| {
+    ///     // a = [value, index, value, index] of two candidates
+    ///     let keep = b.ge(a[0], a[2])?;
+    ///     let v = b.select(keep, a[0], a[2])?;
+    ///     let i = b.select(keep, a[1], a[3])?;
+    ///     Ok(vec![v, i])
+    /// })?;
+    /// assert_eq!(b.ty(r[1])?.to_string(), "s32[2]");
+    ///
+    /// let exe = b.build(&[r[0], r[1]])?.compile(&pjrt::Client::default_cpu()?)?;
+    /// let data = pjrt::Literal::from_slice(&[1f32, 7., 3., 9., -1., 4.], &[2, 3])?;
+    /// let out = exe.run(&[&data])?;
+    /// assert_eq!(out[0].to_vec::<f32>()?, [7.0, 9.0]);
+    /// assert_eq!(out[1].to_vec::<i32>()?, [1, 0]);
+    /// # Ok::<(), hlo_builder::Error>(())
+    /// ```
     pub fn reduce(
         &mut self,
         xs: &[Value],

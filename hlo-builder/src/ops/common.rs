@@ -146,8 +146,11 @@ pub(crate) fn region_count(op: &'static str, regions: &[Signature], n: usize) ->
 /// The signature of a region (a [`crate::Computation`]): what the shape rules look at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signature {
+    /// The region's name (for errors).
     pub name: String,
+    /// Its parameter types.
     pub params: Vec<TensorType>,
+    /// Its result types.
     pub results: Vec<TensorType>,
 }
 
@@ -278,8 +281,11 @@ pub enum Lowering {
 /// One StableHLO operation: name, attributes (their textual form) and regions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Emission {
+    /// The StableHLO operation name (`stablehlo.add`, ...).
     pub name: &'static str,
+    /// Attribute names with their values in MLIR's textual form.
     pub attrs: Vec<(&'static str, String)>,
+    /// How each of the node's regions is emitted.
     pub regions: Vec<RegionUse>,
     /// How many leading operands are passed; the rest are captured by the regions
     /// (`if`/`case` branches see their arguments without block arguments).

@@ -16,8 +16,11 @@ use crate::types::{ElementType, TensorType};
 /// when the loop is made, so autodiff knows the trip count without reading the bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Counted {
+    /// Index of the counter in the loop state.
     pub counter: usize,
+    /// The counter's first value.
     pub start: i64,
+    /// The loop stops when the counter reaches this.
     pub limit: i64,
 }
 
@@ -104,14 +107,20 @@ impl fmt::Debug for CustomRules {
 pub enum ControlOp {
     /// operands: the loop state. Region 0 (cond) maps the state to pred[], region 1 (body) to
     /// the next state.
-    While { counted: Option<Counted> },
+    While {
+        /// Set when the loop is a counted loop (its trip count known).
+        counted: Option<Counted>,
+    },
     /// operands: pred[] then the branch arguments. Regions: the true and the false branch.
     If,
     /// operands: s32[] index then the branch arguments (out of range runs the last branch).
     /// Regions: the branches.
     Case,
     /// A call of region 0, emitted once per module as a private function.
-    Call { kind: CallKind },
+    Call {
+        /// How the call is emitted.
+        kind: CallKind,
+    },
 }
 
 impl ControlOp {

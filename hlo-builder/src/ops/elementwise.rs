@@ -11,31 +11,51 @@ use crate::types::{ElementType, TensorType};
 op_enum! {
     /// Elementwise unary primitives.
     pub enum UnaryOp {
+        /// `-x`.
         Neg => "neg",
+        /// `|x|` (the modulus for complex numbers, as a float).
         Abs => "abs",
+        /// -1, 0 or 1 by the sign of `x`.
         Sign => "sign",
+        /// `e^x`.
         Exp => "exp",
+        /// `e^x - 1`, accurate near 0.
         Expm1 => "expm1",
+        /// The natural logarithm.
         Log => "log",
+        /// `ln(1 + x)`, accurate near 0.
         Log1p => "log1p",
+        /// The square root.
         Sqrt => "sqrt",
+        /// `1 / sqrt(x)`.
         Rsqrt => "rsqrt",
+        /// The cube root.
         Cbrt => "cbrt",
+        /// The hyperbolic tangent.
         Tanh => "tanh",
+        /// The sigmoid `1 / (1 + e^-x)`.
         Logistic => "logistic",
+        /// The sine.
         Sin => "sin",
+        /// The cosine.
         Cos => "cos",
+        /// The tangent.
         Tan => "tan",
+        /// Round down.
         Floor => "floor",
+        /// Round up.
         Ceil => "ceil",
         /// Round half away from zero.
         RoundNearestAfz => "round_nearest_afz",
         /// Round half to even.
         RoundNearestEven => "round_nearest_even",
+        /// Bitwise (logical for pred) not.
         Not => "not",
         /// pred result: neither infinite nor NaN.
         IsFinite => "is_finite",
+        /// The number of set bits (integers).
         Popcnt => "popcnt",
+        /// The number of leading zero bits (integers).
         CountLeadingZeros => "count_leading_zeros",
         /// Real part (complex -> float; identity on floats).
         Real => "real",
@@ -47,20 +67,35 @@ op_enum! {
 op_enum! {
     /// Elementwise binary primitives (operands of equal type and shape).
     pub enum BinaryOp {
+        /// `a + b`.
         Add => "add",
+        /// `a - b`.
         Sub => "sub",
+        /// `a * b`.
         Mul => "mul",
+        /// `a / b` (integers round toward zero).
         Div => "div",
+        /// The remainder of `a / b`, with the sign of `a`.
         Rem => "rem",
+        /// `a` to the power `b`.
         Pow => "pow",
+        /// The larger of the two.
         Max => "max",
+        /// The smaller of the two.
         Min => "min",
+        /// The angle of the point `(b, a)`: `atan(a / b)` in the right quadrant.
         Atan2 => "atan2",
+        /// Bitwise (logical for pred) and.
         And => "and",
+        /// Bitwise (logical for pred) or.
         Or => "or",
+        /// Bitwise (logical for pred) exclusive or.
         Xor => "xor",
+        /// `a << b` (integers).
         ShiftLeft => "shift_left",
+        /// `a >> b` keeping the sign bit (integers).
         ShiftRightArithmetic => "shift_right_arithmetic",
+        /// `a >> b` filling with zeros (integers).
         ShiftRightLogical => "shift_right_logical",
         /// Two floats -> complex (real, imaginary).
         Complex => "complex",
@@ -70,15 +105,22 @@ op_enum! {
 /// Direction of an elementwise comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ComparisonDirection {
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `>=`
     Ge,
+    /// `>`
     Gt,
+    /// `<=`
     Le,
+    /// `<`
     Lt,
 }
 
 impl ComparisonDirection {
+    /// Every direction, in declaration order.
     pub const ALL: [ComparisonDirection; 6] = {
         use ComparisonDirection::*;
         [Eq, Ne, Ge, Gt, Le, Lt]
@@ -88,7 +130,9 @@ impl ComparisonDirection {
 /// The elementwise primitives.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ElementwiseOp {
+    /// One operand, same type out (except `is_finite`, `real`, `imag`).
     Unary(UnaryOp),
+    /// Two operands of one type and shape.
     Binary(BinaryOp),
     /// Result pred.
     Compare(ComparisonDirection),
@@ -98,10 +142,12 @@ pub enum ElementwiseOp {
     Clamp,
     /// Value conversion to element type `to`.
     Convert {
+        /// The target element type.
         to: ElementType,
     },
     /// Bit reinterpretation as element type `to` (see [`bitcast_convert`] for the shapes).
     BitcastConvert {
+        /// The target element type.
         to: ElementType,
     },
 }

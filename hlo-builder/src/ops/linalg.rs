@@ -11,31 +11,47 @@ use crate::types::{Dims, ElementType, TensorType};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Precision {
     #[default]
+    /// Whatever the backend picks (may use reduced precision, e.g. bf16 passes on TPUs).
     Default,
+    /// More precise than the default (e.g. three bf16 passes).
     High,
+    /// Full precision of the element type.
     Highest,
 }
 
 /// Which axes of a `dot_general` are batch axes and which are contracted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct DotDims {
+    /// Batch axes of the left operand (paired with `rhs_batch`).
     pub lhs_batch: Vec<i64>,
+    /// Batch axes of the right operand.
     pub rhs_batch: Vec<i64>,
+    /// Axes of the left operand summed over (paired with `rhs_contracting`).
     pub lhs_contracting: Vec<i64>,
+    /// Axes of the right operand summed over.
     pub rhs_contracting: Vec<i64>,
 }
 
 /// The roles of the axes of a convolution's input, kernel and output.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConvDims {
+    /// The input's batch axis.
     pub input_batch: i64,
+    /// The input's feature (channel) axis.
     pub input_feature: i64,
+    /// The input's spatial axes, in window order.
     pub input_spatial: Vec<i64>,
+    /// The kernel's input-feature axis.
     pub kernel_input_feature: i64,
+    /// The kernel's output-feature axis.
     pub kernel_output_feature: i64,
+    /// The kernel's spatial axes, in window order.
     pub kernel_spatial: Vec<i64>,
+    /// The output's batch axis.
     pub output_batch: i64,
+    /// The output's feature axis.
     pub output_feature: i64,
+    /// The output's spatial axes, in window order.
     pub output_spatial: Vec<i64>,
 }
 
@@ -75,14 +91,21 @@ impl ConvDims {
 /// Every attribute of a convolution.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConvConfig {
+    /// Step of the window per spatial axis.
     pub window_strides: Vec<i64>,
     /// (low, high) padding per spatial axis.
     pub padding: Vec<(i64, i64)>,
+    /// Input dilation per spatial axis (a transposed convolution's stride).
     pub lhs_dilation: Vec<i64>,
+    /// Kernel dilation per spatial axis (atrous convolution).
     pub rhs_dilation: Vec<i64>,
+    /// Groups of input features convolved separately (depthwise: the feature count).
     pub feature_group_count: i64,
+    /// Groups of the batch (used by the kernel gradient of a grouped convolution).
     pub batch_group_count: i64,
+    /// The roles of the axes.
     pub dims: ConvDims,
+    /// Precision for the input and the kernel.
     pub precision: [Precision; 2],
 }
 
@@ -120,7 +143,9 @@ pub enum Transpose {
 pub enum LinalgOp {
     /// operands: lhs, rhs. Result axes: batch, lhs free, rhs free.
     DotGeneral {
+        /// Batch and contracting axes.
         dims: DotDims,
+        /// Precision for lhs and rhs.
         precision: [Precision; 2],
     },
     /// operands: input, kernel.
@@ -128,15 +153,22 @@ pub enum LinalgOp {
     /// operand: `a[..., n, n]`, symmetric (Hermitian) positive definite; only its `lower` (or
     /// upper) triangle is read. Result: the factor `l` with `a = l lᵀ` (lower) or `u` with
     /// `a = uᵀ u`, in that triangle; the other triangle's values are unspecified.
-    Cholesky { lower: bool },
+    Cholesky {
+        /// Read and write the lower triangle (else the upper).
+        lower: bool,
+    },
     /// operands: `a[..., n, n]` triangular (its `lower` or upper triangle is read, the
     /// diagonal taken as ones when `unit_diagonal`), `b`. Solves `op(a) x = b` when
     /// `left_side` (`b[..., n, k]`), else `x op(a) = b` (`b[..., k, n]`); `op` per
     /// `transpose_a`. Result: `x`, of `b`'s type.
     TriangularSolve {
+        /// `a` is on the left of `x`.
         left_side: bool,
+        /// `a` is lower triangular (else upper).
         lower: bool,
+        /// Take `a`'s diagonal as ones.
         unit_diagonal: bool,
+        /// Use `a`, its transpose or its adjoint.
         transpose_a: Transpose,
     },
 }

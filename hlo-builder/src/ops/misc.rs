@@ -8,8 +8,11 @@ use crate::types::{ElementType, TensorType};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RngAlgorithm {
     #[default]
+    /// The backend's choice.
     Default,
+    /// Threefry (counter-based, as in JAX).
     ThreeFry,
+    /// Philox (counter-based).
     Philox,
 }
 
@@ -18,16 +21,22 @@ pub enum RngAlgorithm {
 pub enum MiscOp {
     /// operands: state. Results: new state, random bits of type `out`.
     RngBitGenerator {
+        /// The bit generator.
         algorithm: RngAlgorithm,
+        /// The type of the random bits (an unsigned integer type).
         out: TensorType,
     },
     /// Identity that the compiler may not move ops across (any number of values).
     OptimizationBarrier,
     /// A call to a backend-specific target with the given result types.
     CustomCall {
+        /// The custom-call target name the backend registered.
         target: String,
+        /// An opaque string passed to the target.
         backend_config: String,
+        /// The call has effects beyond its results (the compiler keeps it).
         has_side_effect: bool,
+        /// The result types.
         results: Vec<TensorType>,
     },
     /// The identity, whose derivative is zero. It emits nothing.

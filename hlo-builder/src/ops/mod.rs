@@ -31,12 +31,19 @@ use crate::types::TensorType;
 /// means, so re-recording it needs nothing else.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
+    /// Parameters, constants, iota.
     Source(SourceOp),
+    /// Elementwise maths, comparisons, selection and conversion.
     Elementwise(ElementwiseOp),
+    /// Reshape, transpose, broadcast, slices, gather, scatter, sort.
     Shape(ShapeOp),
+    /// `dot_general`, convolution and the factorizations.
     Linalg(LinalgOp),
+    /// `reduce` and `reduce_window`.
     Reduce(ReduceOp),
+    /// `while`, `if`, `case` and calls.
     Control(ControlOp),
+    /// Random bits, barriers, custom calls.
     Misc(MiscOp),
 }
 

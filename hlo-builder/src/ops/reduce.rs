@@ -11,10 +11,15 @@ use crate::types::{Dims, TensorType};
 /// Window of a `reduce_window`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WindowConfig {
+    /// Window size per axis of the input.
     pub dimensions: Vec<i64>,
+    /// Step of the window per axis.
     pub strides: Vec<i64>,
+    /// Input dilation per axis (holes between input elements).
     pub base_dilations: Vec<i64>,
+    /// Window dilation per axis (holes between window elements).
     pub window_dilations: Vec<i64>,
+    /// (low, high) padding per axis, filled with the init value.
     pub padding: Vec<(i64, i64)>,
 }
 
@@ -38,12 +43,16 @@ impl WindowConfig {
 pub enum ReduceOp {
     /// operands: N inputs then N scalar init values; the reduced axes are dropped.
     Reduce {
+        /// The axes reduced away.
         dimensions: Vec<i64>,
+        /// How elements are combined.
         reducer: Reducer,
     },
     /// operands: N inputs then N scalar init values.
     ReduceWindow {
+        /// The window slid over the input.
         window: WindowConfig,
+        /// How the elements of a window are combined.
         reducer: Reducer,
     },
 }

@@ -12,18 +12,26 @@ use crate::types::{Dims, ElementType, TensorType};
 /// Axis roles of a gather (StableHLO semantics).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GatherDims {
+    /// Result axes that hold the slice's elements (the rest are batch axes).
     pub offset_dims: Vec<i64>,
+    /// Operand axes whose slice size is 1 and that the result drops.
     pub collapsed_slice_dims: Vec<i64>,
+    /// For each entry of an index vector, the operand axis it indexes.
     pub start_index_map: Vec<i64>,
+    /// The axis of the indices that holds the index vectors.
     pub index_vector_dim: i64,
 }
 
 /// Axis roles of a scatter (StableHLO semantics).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ScatterDims {
+    /// Update axes that hold the window written (the rest are scatter axes).
     pub update_window_dims: Vec<i64>,
+    /// Operand axes of window size 1 that the updates leave out.
     pub inserted_window_dims: Vec<i64>,
+    /// For each entry of an index vector, the operand axis it indexes.
     pub scatter_dims_to_operand_dims: Vec<i64>,
+    /// The axis of the indices that holds the index vectors.
     pub index_vector_dim: i64,
 }
 
@@ -32,56 +40,82 @@ pub struct ScatterDims {
 pub enum ShapeOp {
     /// Same elements, dimensions `dims`.
     Reshape {
+        /// The result's dimensions (same element count).
         dims: Vec<i64>,
     },
+    /// Result axis i is operand axis `permutation[i]`.
     Transpose {
+        /// A permutation of the operand's axes.
         permutation: Vec<i64>,
     },
     /// Operand axis i becomes axis `broadcast_dimensions[i]` of a result of `dims`.
     BroadcastInDim {
+        /// The result's dimensions.
         dims: Vec<i64>,
+        /// Where each operand axis goes in the result (increasing).
         broadcast_dimensions: Vec<i64>,
     },
+    /// Elements `start[i]..limit[i]` by `strides[i]` along each axis.
     Slice {
+        /// First index per axis.
         start: Vec<i64>,
+        /// One past the last index per axis.
         limit: Vec<i64>,
+        /// Step per axis.
         strides: Vec<i64>,
     },
     /// operands: operand, then one scalar start index per axis.
     DynamicSlice {
+        /// The slice's dimensions.
         slice_sizes: Vec<i64>,
     },
     /// operands: operand, update, then one scalar start index per axis.
     DynamicUpdateSlice,
+    /// operands: tensors that agree except along `dimension`; joined along it.
     Concatenate {
+        /// The axis joined along.
         dimension: i64,
     },
     /// operands: operand, padding value (scalar).
     Pad {
+        /// Padding before the first element per axis (negative crops).
         low: Vec<i64>,
+        /// Padding after the last element per axis (negative crops).
         high: Vec<i64>,
+        /// Padding between elements per axis.
         interior: Vec<i64>,
     },
+    /// The elements in reverse order along `dimensions`.
     Reverse {
+        /// The axes reversed.
         dimensions: Vec<i64>,
     },
     /// operands: operand, start indices.
     Gather {
+        /// The roles of the axes.
         dims: GatherDims,
+        /// The size of each slice gathered, per operand axis.
         slice_sizes: Vec<i64>,
+        /// The caller promises the indices are sorted.
         indices_are_sorted: bool,
     },
     /// operands: N inputs, indices, N updates. `combiner` merges (old, new); `Custom` is the
     /// node's region (2N scalars -> N).
     Scatter {
+        /// The roles of the axes.
         dims: ScatterDims,
+        /// How an update merges with the value already there.
         combiner: Reducer,
+        /// The caller promises the indices are sorted.
         indices_are_sorted: bool,
+        /// The caller promises no two updates hit one element.
         unique_indices: bool,
     },
     /// operands: N tensors of one shape; region 0 compares 2N scalars (a0, b0, a1, b1, ...).
     Sort {
+        /// The axis sorted along.
         dimension: i64,
+        /// Equal elements keep their order.
         is_stable: bool,
     },
 }

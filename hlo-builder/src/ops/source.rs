@@ -33,17 +33,27 @@ impl ConstantValue {
 pub enum SourceOp {
     /// Function parameter number `index` of type `ty`.
     Parameter {
+        /// Its position among the function's parameters.
         index: usize,
+        /// Its name (shown in the module text and in errors).
         name: String,
+        /// Its type.
         ty: TensorType,
     },
     /// A constant of type `ty`.
     Constant {
+        /// Its type.
         ty: TensorType,
+        /// Its elements (dense or one splat value).
         value: ConstantValue,
     },
     /// `ty` holding 0, 1, 2, ... along axis `dimension`.
-    Iota { ty: TensorType, dimension: i64 },
+    Iota {
+        /// Its type (integer or floating point).
+        ty: TensorType,
+        /// The axis that counts.
+        dimension: i64,
+    },
 }
 
 impl SourceOp {

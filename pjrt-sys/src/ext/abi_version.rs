@@ -9,6 +9,7 @@ use core::ffi::c_char;
 use crate::layout::{pjrt_opaque, pjrt_structs};
 use crate::{PJRT_Client, PJRT_Error, PJRT_Executable, PJRT_Extension_Base};
 
+/// The version of the abi version extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_ABI_VERSION_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -20,31 +21,43 @@ pjrt_opaque!(
     PJRT_SerializedProto,
 );
 
+/// The C API function `PJRT_Client_RuntimeAbiVersion`: reads and fills in a [`PJRT_Client_RuntimeAbiVersion_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Client_RuntimeAbiVersion =
     unsafe extern "C" fn(args: *mut PJRT_Client_RuntimeAbiVersion_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Executable_GetAbiVersion`: reads and fills in a [`PJRT_Executable_GetAbiVersion_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Executable_GetAbiVersion =
     unsafe extern "C" fn(args: *mut PJRT_Executable_GetAbiVersion_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RuntimeAbiVersion_Destroy`: reads and fills in a [`PJRT_RuntimeAbiVersion_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RuntimeAbiVersion_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_RuntimeAbiVersion_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime`: reads and fills in a [`PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime = unsafe extern "C" fn(
     args: *mut PJRT_RuntimeAbiVersion_IsCompatibleWithRuntime_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable`: reads and fills in a [`PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable =
     unsafe extern "C" fn(
         args: *mut PJRT_RuntimeAbiVersion_IsCompatibleWithExecutable_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_RuntimeAbiVersion_ToProto`: reads and fills in a [`PJRT_RuntimeAbiVersion_ToProto_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RuntimeAbiVersion_ToProto =
     unsafe extern "C" fn(args: *mut PJRT_RuntimeAbiVersion_ToProto_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RuntimeAbiVersion_PlatformId`: reads and fills in a [`PJRT_RuntimeAbiVersion_PlatformId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RuntimeAbiVersion_PlatformId =
     unsafe extern "C" fn(args: *mut PJRT_RuntimeAbiVersion_PlatformId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_ExecutableAbiVersion_Destroy`: reads and fills in a [`PJRT_ExecutableAbiVersion_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_ExecutableAbiVersion_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_ExecutableAbiVersion_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_ExecutableAbiVersion_ToProto`: reads and fills in a [`PJRT_ExecutableAbiVersion_ToProto_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_ExecutableAbiVersion_ToProto =
     unsafe extern "C" fn(args: *mut PJRT_ExecutableAbiVersion_ToProto_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_ExecutableAbiVersion_PlatformId`: reads and fills in a [`PJRT_ExecutableAbiVersion_PlatformId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_ExecutableAbiVersion_PlatformId =
     unsafe extern "C" fn(args: *mut PJRT_ExecutableAbiVersion_PlatformId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RuntimeAbiVersion_FromProto`: reads and fills in a [`PJRT_RuntimeAbiVersion_FromProto_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RuntimeAbiVersion_FromProto =
     unsafe extern "C" fn(args: *mut PJRT_RuntimeAbiVersion_FromProto_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_ExecutableAbiVersion_FromProto`: reads and fills in a [`PJRT_ExecutableAbiVersion_FromProto_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_ExecutableAbiVersion_FromProto =
     unsafe extern "C" fn(args: *mut PJRT_ExecutableAbiVersion_FromProto_Args) -> *mut PJRT_Error;
 

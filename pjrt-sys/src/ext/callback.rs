@@ -6,6 +6,7 @@ use core::ffi::{c_char, c_void};
 use crate::layout::{pjrt_enum, pjrt_structs};
 use crate::{PJRT_Client, PJRT_Error, PJRT_Error_Code, PJRT_Extension_Base};
 
+/// The version of the callback extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_CALLBACK_EXTENSION_VERSION: i32 = 1;
 
 pjrt_enum! {
@@ -34,8 +35,10 @@ pjrt_enum! {
 /// A registered callback: `args` points at the event's args struct.
 pub type PJRT_Callback_Function = unsafe extern "C" fn(args: *mut c_void, user_arg: *mut c_void);
 
+/// The C API function `PJRT_Register_Callback`: reads and fills in a [`PJRT_Callback_RegisterCallback_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Register_Callback =
     unsafe extern "C" fn(args: *mut PJRT_Callback_RegisterCallback_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Callback_InvokeCallback`: reads and fills in a [`PJRT_Callback_InvokeCallback_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Callback_InvokeCallback =
     unsafe extern "C" fn(args: *mut PJRT_Callback_InvokeCallback_Args) -> *mut PJRT_Error;
 

@@ -7,6 +7,7 @@ use core::ffi::{c_char, c_void};
 use crate::layout::{pjrt_enum, pjrt_opaque, pjrt_structs};
 use crate::{PJRT_Buffer_Type, PJRT_Error, PJRT_Event, PJRT_Extension_Base};
 
+/// The version of the collectives extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_COLLECTIVES_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -38,26 +39,35 @@ pjrt_enum! {
     }
 }
 
+/// The C API function `PJRT_Collectives_Destroy`: reads and fills in a [`PJRT_Collectives_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Collectives_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_CreateCommunicators`: reads and fills in a [`PJRT_Collectives_CreateCommunicators_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_CreateCommunicators =
     unsafe extern "C" fn(args: *mut PJRT_Collectives_CreateCommunicators_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_Destroy`: reads and fills in a [`PJRT_Collectives_Communicator_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Collectives_Communicator_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_AllReduce`: reads and fills in a [`PJRT_Collectives_Communicator_AllReduce_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_AllReduce = unsafe extern "C" fn(
     args: *mut PJRT_Collectives_Communicator_AllReduce_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_ReduceScatter`: reads and fills in a [`PJRT_Collectives_Communicator_ReduceScatter_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_ReduceScatter = unsafe extern "C" fn(
     args: *mut PJRT_Collectives_Communicator_ReduceScatter_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_AllGather`: reads and fills in a [`PJRT_Collectives_Communicator_AllGather_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_AllGather = unsafe extern "C" fn(
     args: *mut PJRT_Collectives_Communicator_AllGather_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_CollectivePermute`: reads and fills in a [`PJRT_Collectives_Communicator_CollectivePermute_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_CollectivePermute = unsafe extern "C" fn(
     args: *mut PJRT_Collectives_Communicator_CollectivePermute_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_AllToAll`: reads and fills in a [`PJRT_Collectives_Communicator_AllToAll_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_AllToAll =
     unsafe extern "C" fn(args: *mut PJRT_Collectives_Communicator_AllToAll_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Collectives_Communicator_ToString`: reads and fills in a [`PJRT_Collectives_Communicator_ToString_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Collectives_Communicator_ToString =
     unsafe extern "C" fn(args: *mut PJRT_Collectives_Communicator_ToString_Args) -> *mut PJRT_Error;
 

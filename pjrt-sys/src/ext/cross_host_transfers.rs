@@ -14,15 +14,19 @@ use crate::{
     PJRT_Error_Code, PJRT_Event, PJRT_Extension_Base,
 };
 
+/// The version of the cross host transfers extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_CROSS_HOST_TRANSFERS_EXTENSION_VERSION: i32 = 6;
 
+/// The C API function `PJRT_Transfers_PJRT_Client_CrossHostSendBuffers`: reads and fills in a [`PJRT_Transfers_PJRT_Client_CrossHostSendBuffers_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Transfers_PJRT_Client_CrossHostSendBuffers = unsafe extern "C" fn(
     args: *mut PJRT_Transfers_PJRT_Client_CrossHostSendBuffers_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers`: reads and fills in a [`PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers =
     unsafe extern "C" fn(
         args: *mut PJRT_Transfers_PJRT_Client_CrossHostReceiveBuffers_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers`: reads and fills in a [`PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers =
     unsafe extern "C" fn(
         args: *mut PJRT_Transfers_PJRT_Client_MakeCrossHostReceiveBuffers_Args,

@@ -6,11 +6,14 @@ use core::ffi::{c_char, c_void};
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Error_Code, PJRT_Extension_Base};
 
+/// The version of the custom partitioner extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_CUSTOM_PARTITIONER_EXTENSION_VERSION: i32 = 1;
 
+/// The C API function `PJRT_Register_Custom_Partitioner`: reads and fills in a [`PJRT_Register_Custom_Partitioner_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Register_Custom_Partitioner =
     unsafe extern "C" fn(args: *mut PJRT_Register_Custom_Partitioner_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Register_Batch_Partitionable`: reads and fills in a [`PJRT_Register_Batch_Partitionable_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Register_Batch_Partitionable =
     unsafe extern "C" fn(args: *mut PJRT_Register_Batch_Partitionable_Args) -> *mut PJRT_Error;
 

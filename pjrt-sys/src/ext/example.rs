@@ -5,6 +5,7 @@
 use crate::layout::{pjrt_opaque, pjrt_structs};
 use crate::{PJRT_Error, PJRT_Extension_Base};
 
+/// The version of the example extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_EXAMPLE_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -16,9 +17,11 @@ pjrt_opaque!(
 pub type PJRT_ExampleExtension_DestroyExampleExtensionCpp_Args =
     PJRT_ExampleExtension_CreateExampleExtensionCpp_Args;
 
+/// The C API function `PJRT_CreateExampleExtensionCpp_Fn`: reads and fills in a [`PJRT_ExampleExtension_CreateExampleExtensionCpp_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_CreateExampleExtensionCpp_Fn = unsafe extern "C" fn(
     args: *mut PJRT_ExampleExtension_CreateExampleExtensionCpp_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_DestroyExampleExtensionCpp_Fn`: reads and fills in a [`PJRT_ExampleExtension_DestroyExampleExtensionCpp_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DestroyExampleExtensionCpp_Fn = unsafe extern "C" fn(
     args: *mut PJRT_ExampleExtension_DestroyExampleExtensionCpp_Args,
 ) -> *mut PJRT_Error;

@@ -8,6 +8,7 @@ use core::ffi::c_char;
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Executable, PJRT_Extension_Base};
 
+/// The version of the executable metadata extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_EXECUTABLE_METADATA_EXTENSION_VERSION: i32 = 1;
 
 /// In C this typedef is already a pointer type.

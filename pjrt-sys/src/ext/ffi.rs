@@ -6,18 +6,23 @@ use core::ffi::{c_char, c_void};
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_ExecuteContext, PJRT_Extension_Base};
 
+/// The version of the ffi extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_FFI_EXTENSION_VERSION: i32 = 3;
 
+/// The C API function `PJRT_FFI_Type_Register`: reads and fills in a [`PJRT_FFI_Type_Register_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_FFI_Type_Register =
     unsafe extern "C" fn(args: *mut PJRT_FFI_Type_Register_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_FFI_UserData_Add`: reads and fills in a [`PJRT_FFI_UserData_Add_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_FFI_UserData_Add =
     unsafe extern "C" fn(args: *mut PJRT_FFI_UserData_Add_Args) -> *mut PJRT_Error;
 
 /// Bit set of handler traits.
 pub type PJRT_FFI_Handler_TraitsBits = i32;
+/// The handler may be recorded into a command buffer (a CUDA graph).
 pub const PJRT_FFI_HANDLER_TRAITS_COMMAND_BUFFER_COMPATIBLE: PJRT_FFI_Handler_TraitsBits = 1;
 
+/// The C API function `PJRT_FFI_Register_Handler`: reads and fills in a [`PJRT_FFI_Register_Handler_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_FFI_Register_Handler =
     unsafe extern "C" fn(args: *mut PJRT_FFI_Register_Handler_Args) -> *mut PJRT_Error;
 

@@ -6,8 +6,10 @@ use core::ffi::{c_char, c_int, c_void};
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Extension_Base};
 
+/// The version of the gpu extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_GPU_EXTENSION_VERSION: i32 = 2;
 
+/// The C API function `PJRT_Gpu_Register_Custom_Call`: reads and fills in a [`PJRT_Gpu_Register_Custom_Call_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Gpu_Register_Custom_Call =
     unsafe extern "C" fn(args: *mut PJRT_Gpu_Register_Custom_Call_Args) -> *mut PJRT_Error;
 

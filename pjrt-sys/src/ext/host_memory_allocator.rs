@@ -10,6 +10,7 @@ use core::ffi::{c_int, c_void};
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Client, PJRT_Error, PJRT_Extension_Base};
 
+/// The version of the host memory allocator extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_HOST_MEMORY_ALLOCATOR_EXTENSION_VERSION: i32 = 0;
 
 /// In C this typedef is already a pointer type.

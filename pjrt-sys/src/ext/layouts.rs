@@ -9,6 +9,7 @@ use crate::{
     PJRT_TopologyDescription,
 };
 
+/// The version of the layouts extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_LAYOUTS_EXTENSION_VERSION: i32 = 4;
 
 pjrt_opaque!(
@@ -18,27 +19,34 @@ pjrt_opaque!(
     PJRT_Layouts_SerializedLayout,
 );
 
+/// The C API function `PJRT_Layouts_MemoryLayout_Destroy`: reads and fills in a [`PJRT_Layouts_MemoryLayout_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_MemoryLayout_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_Layouts_MemoryLayout_Destroy_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Layouts_MemoryLayout_Serialize`: reads and fills in a [`PJRT_Layouts_MemoryLayout_Serialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_MemoryLayout_Serialize =
     unsafe extern "C" fn(args: *mut PJRT_Layouts_MemoryLayout_Serialize_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Layouts_PJRT_Buffer_MemoryLayout`: reads and fills in a [`PJRT_Layouts_PJRT_Buffer_MemoryLayout_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_PJRT_Buffer_MemoryLayout =
     unsafe extern "C" fn(args: *mut PJRT_Layouts_PJRT_Buffer_MemoryLayout_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Layouts_PJRT_Client_GetDefaultLayout`: reads and fills in a [`PJRT_Layouts_PJRT_Client_GetDefaultLayout_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_PJRT_Client_GetDefaultLayout = unsafe extern "C" fn(
     args: *mut PJRT_Layouts_PJRT_Client_GetDefaultLayout_Args,
 ) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Layouts_PJRT_Topology_GetDefaultLayout`: reads and fills in a [`PJRT_Layouts_PJRT_Topology_GetDefaultLayout_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_PJRT_Topology_GetDefaultLayout = unsafe extern "C" fn(
     args: *mut PJRT_Layouts_PJRT_Topology_GetDefaultLayout_Args,
 ) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Layouts_PJRT_Executable_GetOutputLayouts`: reads and fills in a [`PJRT_Layouts_PJRT_Executable_GetOutputLayouts_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_PJRT_Executable_GetOutputLayouts = unsafe extern "C" fn(
     args: *mut PJRT_Layouts_PJRT_Executable_GetOutputLayouts_Args,
 ) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Layouts_PJRT_Executable_GetParameterLayouts`: reads and fills in a [`PJRT_Layouts_PJRT_Executable_GetParameterLayouts_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Layouts_PJRT_Executable_GetParameterLayouts = unsafe extern "C" fn(
     args: *mut PJRT_Layouts_PJRT_Executable_GetParameterLayouts_Args,
 )

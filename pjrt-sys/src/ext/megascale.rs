@@ -10,6 +10,7 @@ use crate::{
     PJRT_Client, PJRT_Error, PJRT_Extension_Base, PJRT_MultiSlice_Config, PJRT_TopologyDescription,
 };
 
+/// The version of the megascale extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_MEGASCALE_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -38,62 +39,85 @@ pub type PJRT_Megascale_ErrorHandler = Option<
     ),
 >;
 
+/// The C API function `PJRT_Megascale_CreateClientContextFromPjRtClient`: reads and fills in a [`PJRT_Megascale_CreateClientContextFromPjRtClient_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_CreateClientContextFromPjRtClient = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_CreateClientContextFromPjRtClient_Args,
 )
     -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_CreateDefaultClientContext`: reads and fills in a [`PJRT_Megascale_CreateDefaultClientContext_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_CreateDefaultClientContext = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_CreateDefaultClientContext_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_DeleteClientContext`: reads and fills in a [`PJRT_Megascale_DeleteClientContext_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_DeleteClientContext =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_DeleteClientContext_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_CreateAoTConfig`: reads and fills in a [`PJRT_Megascale_CreateAoTConfig_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_CreateAoTConfig =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_CreateAoTConfig_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_CreateMultiSliceConfig`: reads and fills in a [`PJRT_Megascale_CreateMultiSliceConfig_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_CreateMultiSliceConfig =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_CreateMultiSliceConfig_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ClientContext_Initialize`: reads and fills in a [`PJRT_Megascale_ClientContext_Initialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ClientContext_Initialize = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_ClientContext_Initialize_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ClientContext_UnblockPendingWork`: reads and fills in a [`PJRT_Megascale_ClientContext_UnblockPendingWork_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ClientContext_UnblockPendingWork = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_ClientContext_UnblockPendingWork_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ClientContext_MegascalePort`: reads and fills in a [`PJRT_Megascale_ClientContext_MegascalePort_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ClientContext_MegascalePort = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_ClientContext_MegascalePort_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_CreateMegascaleCollectives`: reads and fills in a [`PJRT_Megascale_CreateMegascaleCollectives_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_CreateMegascaleCollectives = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_CreateMegascaleCollectives_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_DeviceId_To_MegascaleId`: reads and fills in a [`PJRT_Megascale_DeviceId_To_MegascaleId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_DeviceId_To_MegascaleId =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_DeviceId_To_MegascaleId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_MegascaleId_To_DeviceId`: reads and fills in a [`PJRT_Megascale_MegascaleId_To_DeviceId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_MegascaleId_To_DeviceId =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_MegascaleId_To_DeviceId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_RegisterErrorHandler`: reads and fills in a [`PJRT_Megascale_RegisterErrorHandler_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_RegisterErrorHandler =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_RegisterErrorHandler_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_UnregisterErrorHandler`: reads and fills in a [`PJRT_Megascale_UnregisterErrorHandler_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_UnregisterErrorHandler =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_UnregisterErrorHandler_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_Create`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_Create_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_Create =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_ErrorAggregator_Create_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_Delete`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_Delete_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_Delete =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_ErrorAggregator_Delete_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorDigest_Delete`: reads and fills in a [`PJRT_Megascale_ErrorDigest_Delete_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorDigest_Delete =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_ErrorDigest_Delete_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_AddError`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_AddError_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_AddError = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_ErrorAggregator_AddError_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_ProcessAndShutdown`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_ProcessAndShutdown_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_ProcessAndShutdown =
     unsafe extern "C" fn(
         args: *mut PJRT_Megascale_ErrorAggregator_ProcessAndShutdown_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_LogErrorDigest`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_LogErrorDigest_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_LogErrorDigest = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_ErrorAggregator_LogErrorDigest_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_Size`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_Size_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_Size =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_ErrorAggregator_Size_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_ErrorAggregator_Active`: reads and fills in a [`PJRT_Megascale_ErrorAggregator_Active_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_ErrorAggregator_Active =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_ErrorAggregator_Active_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_GetInterfaceAddressesHelper`: reads and fills in a [`PJRT_Megascale_GetInterfaceAddressesHelper_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_GetInterfaceAddressesHelper = unsafe extern "C" fn(
     args: *mut PJRT_Megascale_GetInterfaceAddressesHelper_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_Megascale_GetOrCreateRuntimeError`: reads and fills in a [`PJRT_Megascale_GetOrCreateRuntimeError_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Megascale_GetOrCreateRuntimeError =
     unsafe extern "C" fn(args: *mut PJRT_Megascale_GetOrCreateRuntimeError_Args) -> *mut PJRT_Error;
 

@@ -6,6 +6,7 @@ use core::ffi::{c_char, c_int};
 use crate::layout::{pjrt_opaque, pjrt_structs};
 use crate::{PJRT_DeviceDescription, PJRT_Error, PJRT_Extension_Base};
 
+/// The version of the memory descriptions extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_MEMORY_DESCRIPTIONS_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -13,10 +14,12 @@ pjrt_opaque!(
     PJRT_MemoryDescription,
 );
 
+/// The C API function `PJRT_DeviceDescription_MemoryDescriptions`: reads and fills in a [`PJRT_DeviceDescription_MemoryDescriptions_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_DeviceDescription_MemoryDescriptions = unsafe extern "C" fn(
     args: *mut PJRT_DeviceDescription_MemoryDescriptions_Args,
 ) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_MemoryDescription_Kind`: reads and fills in a [`PJRT_MemoryDescription_Kind_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_MemoryDescription_Kind =
     unsafe extern "C" fn(args: *mut PJRT_MemoryDescription_Kind_Args) -> *mut PJRT_Error;
 

@@ -6,6 +6,7 @@ use core::ffi::c_char;
 use crate::layout::{pjrt_opaque, pjrt_structs};
 use crate::{PJRT_Error, PJRT_Extension_Base, PJRT_MultiSlice_Config};
 
+/// The version of the multi slice extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_MULTI_SLICE_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -15,15 +16,20 @@ pjrt_opaque!(
     PJRT_MultiSlice_SerializedConfig,
 );
 
+/// The C API function `PJRT_MultiSlice_Config_Destroy`: reads and fills in a [`PJRT_MultiSlice_Config_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_MultiSlice_Config_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_MultiSlice_Config_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_MultiSlice_Config_NumSlices`: reads and fills in a [`PJRT_MultiSlice_Config_NumSlices_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_MultiSlice_Config_NumSlices =
     unsafe extern "C" fn(args: *mut PJRT_MultiSlice_Config_NumSlices_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_MultiSlice_Config_SliceId`: reads and fills in a [`PJRT_MultiSlice_Config_SliceId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_MultiSlice_Config_SliceId =
     unsafe extern "C" fn(args: *mut PJRT_MultiSlice_Config_SliceId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_MultiSlice_Config_NumDevicesPerSlice`: reads and fills in a [`PJRT_MultiSlice_Config_NumDevicesPerSlice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_MultiSlice_Config_NumDevicesPerSlice = unsafe extern "C" fn(
     args: *mut PJRT_MultiSlice_Config_NumDevicesPerSlice_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_MultiSlice_Config_Serialize`: reads and fills in a [`PJRT_MultiSlice_Config_Serialize_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_MultiSlice_Config_Serialize =
     unsafe extern "C" fn(args: *mut PJRT_MultiSlice_Config_Serialize_Args) -> *mut PJRT_Error;
 

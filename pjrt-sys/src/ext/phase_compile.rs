@@ -7,8 +7,10 @@ use core::ffi::c_char;
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Extension_Base, PJRT_PhaseCompiler, PJRT_TopologyDescription};
 
+/// The version of the phase compile extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_PHASE_COMPILE_EXTENSION_VERSION: i32 = 1;
 
+/// The C API function `PJRT_PhaseCompile_Get_Compiler`: reads and fills in a [`PJRT_PhaseCompile_Get_Compiler_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_PhaseCompile_Get_Compiler =
     unsafe extern "C" fn(args: *mut PJRT_PhaseCompile_Get_Compiler_Args) -> *mut PJRT_Error;
 
@@ -16,9 +18,11 @@ pub type PJRT_PhaseCompile_Get_Compiler =
 pub type PJRT_PhaseCompile_Destroy_Compiler =
     unsafe extern "C" fn(args: *mut PJRT_PhaseCompile_Destroy_Compiler_Args);
 
+/// The C API function `PJRT_PhaseCompile_Run_Phase`: reads and fills in a [`PJRT_PhaseCompile_Run_Phase_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_PhaseCompile_Run_Phase =
     unsafe extern "C" fn(args: *mut PJRT_PhaseCompile_Run_Phase_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_PhaseCompile_Get_PhaseNames`: reads and fills in a [`PJRT_PhaseCompile_Get_PhaseNames_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_PhaseCompile_Get_PhaseNames =
     unsafe extern "C" fn(args: *mut PJRT_PhaseCompile_Get_PhaseNames_Args) -> *mut PJRT_Error;
 

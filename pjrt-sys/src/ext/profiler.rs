@@ -10,7 +10,9 @@ use core::ffi::{c_char, c_int, c_void};
 use crate::layout::{pjrt_opaque, pjrt_structs};
 use crate::PJRT_Extension_Base;
 
+/// The version of the profiler extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_PROFILER_EXTENSION_VERSION: i32 = 1;
+/// The version of the plugin profiler interface (`PLUGIN_Profiler_Api`) these declarations follow.
 pub const PLUGIN_PROFILER_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -30,25 +32,32 @@ pub type PLUGIN_Profiler_Error_Destroy =
 pub type PLUGIN_Profiler_Error_Message =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Error_Message_Args);
 
+/// The C API function `PLUGIN_Profiler_Error_GetCode`: reads and fills in a [`PLUGIN_Profiler_Error_GetCode_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Error_GetCode = unsafe extern "C" fn(
     args: *mut PLUGIN_Profiler_Error_GetCode_Args,
 ) -> *mut PLUGIN_Profiler_Error;
 
+/// The C API function `PLUGIN_Profiler_Create`: reads and fills in a [`PLUGIN_Profiler_Create_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Create =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Create_Args) -> *mut PLUGIN_Profiler_Error;
 
+/// The C API function `PLUGIN_Profiler_Destroy`: reads and fills in a [`PLUGIN_Profiler_Destroy_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Destroy =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Destroy_Args) -> *mut PLUGIN_Profiler_Error;
 
+/// The C API function `PLUGIN_Profiler_Start`: reads and fills in a [`PLUGIN_Profiler_Start_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Start =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Start_Args) -> *mut PLUGIN_Profiler_Error;
 
+/// The C API function `PLUGIN_Profiler_Stop`: reads and fills in a [`PLUGIN_Profiler_Stop_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Stop =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Stop_Args) -> *mut PLUGIN_Profiler_Error;
 
+/// The C API function `PLUGIN_Profiler_CollectData`: reads and fills in a [`PLUGIN_Profiler_CollectData_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_CollectData =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_CollectData_Args) -> *mut PLUGIN_Profiler_Error;
 
+/// The C API function `PLUGIN_Profiler_Consume`: reads and fills in a [`PLUGIN_Profiler_Consume_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Consume =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Consume_Args) -> *mut PLUGIN_Profiler_Error;
 
@@ -56,6 +65,7 @@ pub type PLUGIN_Profiler_Consume =
 pub type PLUGIN_Profiler_ConsumeResult_Destroy =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_ConsumeResult_Destroy_Args);
 
+/// The C API function `PLUGIN_Profiler_Serialize`: reads and fills in a [`PLUGIN_Profiler_Serialize_Args`]; returns null, or a [`PLUGIN_Profiler_Error`] on failure.
 pub type PLUGIN_Profiler_Serialize =
     unsafe extern "C" fn(args: *mut PLUGIN_Profiler_Serialize_Args) -> *mut PLUGIN_Profiler_Error;
 

@@ -7,20 +7,28 @@ use crate::ext::device_event::{PJRT_DeviceEvent, PJRT_DeviceEventPromise, PJRT_D
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Buffer, PJRT_Error, PJRT_Event, PJRT_Extension_Base, PJRT_Memory};
 
+/// The version of the raw buffer extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_RAW_BUFFER_EXTENSION_VERSION: i32 = 2;
 
+/// The C API function `PJRT_RawBuffer_CreateRawAliasOfBuffer`: reads and fills in a [`PJRT_RawBuffer_CreateRawAliasOfBuffer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_CreateRawAliasOfBuffer =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_CreateRawAliasOfBuffer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RawBuffer_Destroy`: reads and fills in a [`PJRT_RawBuffer_Destroy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_Destroy =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_Destroy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RawBuffer_GetHostPointer`: reads and fills in a [`PJRT_RawBuffer_GetHostPointer_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_GetHostPointer =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_GetHostPointer_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RawBuffer_GetOnDeviceSizeInBytes`: reads and fills in a [`PJRT_RawBuffer_GetOnDeviceSizeInBytes_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_GetOnDeviceSizeInBytes =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_GetOnDeviceSizeInBytes_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RawBuffer_GetMemorySpace`: reads and fills in a [`PJRT_RawBuffer_GetMemorySpace_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_GetMemorySpace =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_GetMemorySpace_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RawBuffer_CopyRawDeviceToHost`: reads and fills in a [`PJRT_RawBuffer_CopyRawDeviceToHost_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_CopyRawDeviceToHost =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_CopyRawDeviceToHost_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_RawBuffer_CopyRawHostToDevice`: reads and fills in a [`PJRT_RawBuffer_CopyRawHostToDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_RawBuffer_CopyRawHostToDevice =
     unsafe extern "C" fn(args: *mut PJRT_RawBuffer_CopyRawHostToDevice_Args) -> *mut PJRT_Error;
 

@@ -6,13 +6,16 @@ use core::ffi::c_char;
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Executable, PJRT_Extension_Base};
 
+/// The version of the shardings extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_SHARDINGS_EXTENSION_VERSION: i32 = 1;
 
+/// The C API function `PJRT_Shardings_PJRT_Executable_ParameterShardings`: reads and fills in a [`PJRT_Shardings_PJRT_Executable_ParameterShardings_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Shardings_PJRT_Executable_ParameterShardings =
     unsafe extern "C" fn(
         args: *mut PJRT_Shardings_PJRT_Executable_ParameterShardings_Args,
     ) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Shardings_PJRT_Executable_OutputShardings`: reads and fills in a [`PJRT_Shardings_PJRT_Executable_OutputShardings_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Shardings_PJRT_Executable_OutputShardings = unsafe extern "C" fn(
     args: *mut PJRT_Shardings_PJRT_Executable_OutputShardings_Args,
 ) -> *mut PJRT_Error;

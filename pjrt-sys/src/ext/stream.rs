@@ -4,12 +4,15 @@
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Buffer, PJRT_Device, PJRT_Error, PJRT_Extension_Base};
 
+/// The version of the stream extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_STREAM_EXTENSION_VERSION: i32 = 0;
 
+/// The C API function `PJRT_Get_Stream_For_External_Ready_Events`: reads and fills in a [`PJRT_Get_Stream_For_External_Ready_Events_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Get_Stream_For_External_Ready_Events = unsafe extern "C" fn(
     args: *mut PJRT_Get_Stream_For_External_Ready_Events_Args,
 ) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Wait_Until_Buffer_Ready_On_Stream`: reads and fills in a [`PJRT_Wait_Until_Buffer_Ready_On_Stream_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Wait_Until_Buffer_Ready_On_Stream =
     unsafe extern "C" fn(args: *mut PJRT_Wait_Until_Buffer_Ready_On_Stream_Args) -> *mut PJRT_Error;
 

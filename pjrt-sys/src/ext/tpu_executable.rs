@@ -7,6 +7,7 @@ use core::ffi::{c_char, c_void};
 use crate::layout::{pjrt_opaque, pjrt_structs};
 use crate::{PJRT_Error, PJRT_Extension_Base, PJRT_NamedValue};
 
+/// The version of the tpu executable extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_TPU_EXECUTABLE_EXTENSION_VERSION: i32 = 1;
 
 pjrt_opaque!(
@@ -24,23 +25,30 @@ pjrt_opaque!(
     PJRT_TpuExecutable_FieldValue,
 );
 
+/// The C API function `PJRT_TpuExecutable_GetTargetArguments`: reads and fills in a [`PJRT_TpuExecutable_GetTargetArguments_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_GetTargetArguments =
     unsafe extern "C" fn(args: *mut PJRT_TpuExecutable_GetTargetArguments_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuExecutable_GetHloModuleWithConfig`: reads and fills in a [`PJRT_TpuExecutable_GetHloModuleWithConfig_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_GetHloModuleWithConfig = unsafe extern "C" fn(
     args: *mut PJRT_TpuExecutable_GetHloModuleWithConfig_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuExecutable_RunHloCostAnalysis`: reads and fills in a [`PJRT_TpuExecutable_RunHloCostAnalysis_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_RunHloCostAnalysis =
     unsafe extern "C" fn(args: *mut PJRT_TpuExecutable_RunHloCostAnalysis_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuExecutable_GetCompiledMemoryStats`: reads and fills in a [`PJRT_TpuExecutable_GetCompiledMemoryStats_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_GetCompiledMemoryStats = unsafe extern "C" fn(
     args: *mut PJRT_TpuExecutable_GetCompiledMemoryStats_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuExecutable_SetTpuCompilationEnv`: reads and fills in a [`PJRT_TpuExecutable_SetTpuCompilationEnv_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_SetTpuCompilationEnv = unsafe extern "C" fn(
     args: *mut PJRT_TpuExecutable_SetTpuCompilationEnv_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString`: reads and fills in a [`PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString =
     unsafe extern "C" fn(
         args: *mut PJRT_TpuExecutable_GetTpuCompilationEnvFieldAsString_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuExecutable_IsTpuPredeterminedError`: reads and fills in a [`PJRT_TpuExecutable_IsTpuPredeterminedError_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuExecutable_IsTpuPredeterminedError = unsafe extern "C" fn(
     args: *mut PJRT_TpuExecutable_IsTpuPredeterminedError_Args,
 ) -> *mut PJRT_Error;

@@ -7,82 +7,114 @@ use core::ffi::c_char;
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Extension_Base, PJRT_TopologyDescription};
 
+/// The version of the tpu topology extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_TPU_TOPOLOGY_EXTENSION_VERSION: i32 = 1;
 
+/// The C API function `PJRT_TpuTopology_Subslice`: reads and fills in a [`PJRT_TpuTopology_Subslice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_Subslice =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_Subslice_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_IsSubsliceTopology`: reads and fills in a [`PJRT_TpuTopology_IsSubsliceTopology_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_IsSubsliceTopology =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_IsSubsliceTopology_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_SubsliceDeviceIdFromFullDeviceId`: reads and fills in a [`PJRT_TpuTopology_SubsliceDeviceIdFromFullDeviceId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_SubsliceDeviceIdFromFullDeviceId =
     unsafe extern "C" fn(
         args: *mut PJRT_TpuTopology_SubsliceDeviceIdFromFullDeviceId_Args,
     ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ReplaceHostBounds`: reads and fills in a [`PJRT_TpuTopology_ReplaceHostBounds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ReplaceHostBounds =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ReplaceHostBounds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_IsEnhancedBarrierEnabled`: reads and fills in a [`PJRT_TpuTopology_IsEnhancedBarrierEnabled_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_IsEnhancedBarrierEnabled = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_IsEnhancedBarrierEnabled_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_HasLimitedIciConnectivity`: reads and fills in a [`PJRT_TpuTopology_HasLimitedIciConnectivity_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_HasLimitedIciConnectivity = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_HasLimitedIciConnectivity_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_IsReachableOverLimitedIci`: reads and fills in a [`PJRT_TpuTopology_IsReachableOverLimitedIci_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_IsReachableOverLimitedIci = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_IsReachableOverLimitedIci_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ProcessCount`: reads and fills in a [`PJRT_TpuTopology_ProcessCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ProcessCount =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ProcessCount_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ChipsPerProcess`: reads and fills in a [`PJRT_TpuTopology_ChipsPerProcess_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ChipsPerProcess =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ChipsPerProcess_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_CoreCountPerChip`: reads and fills in a [`PJRT_TpuTopology_CoreCountPerChip_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_CoreCountPerChip =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_CoreCountPerChip_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ChipCount`: reads and fills in a [`PJRT_TpuTopology_ChipCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ChipCount =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ChipCount_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_CoreCount`: reads and fills in a [`PJRT_TpuTopology_CoreCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_CoreCount =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_CoreCount_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_LogiDeviceCount`: reads and fills in a [`PJRT_TpuTopology_LogiDeviceCount_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_LogiDeviceCount =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_LogiDeviceCount_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_LogiDeviceCountPerProcess`: reads and fills in a [`PJRT_TpuTopology_LogiDeviceCountPerProcess_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_LogiDeviceCountPerProcess = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_LogiDeviceCountPerProcess_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_LogiDeviceCountPerChip`: reads and fills in a [`PJRT_TpuTopology_LogiDeviceCountPerChip_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_LogiDeviceCountPerChip = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_LogiDeviceCountPerChip_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_CoreCountPerProcess`: reads and fills in a [`PJRT_TpuTopology_CoreCountPerProcess_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_CoreCountPerProcess =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_CoreCountPerProcess_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ProcessIds`: reads and fills in a [`PJRT_TpuTopology_ProcessIds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ProcessIds =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ProcessIds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_LogiDeviceIdsOnProcess`: reads and fills in a [`PJRT_TpuTopology_LogiDeviceIdsOnProcess_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_LogiDeviceIdsOnProcess = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_LogiDeviceIdsOnProcess_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ProcIdAndIdxOnProcForChip`: reads and fills in a [`PJRT_TpuTopology_ProcIdAndIdxOnProcForChip_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ProcIdAndIdxOnProcForChip = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_ProcIdAndIdxOnProcForChip_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ProcIdAndIdxOnProcForLogiDevice`: reads and fills in a [`PJRT_TpuTopology_ProcIdAndIdxOnProcForLogiDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ProcIdAndIdxOnProcForLogiDevice = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_ProcIdAndIdxOnProcForLogiDevice_Args,
 )
     -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ProcessCoordFromId`: reads and fills in a [`PJRT_TpuTopology_ProcessCoordFromId_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ProcessCoordFromId =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ProcessCoordFromId_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ChipIdFromCoord`: reads and fills in a [`PJRT_TpuTopology_ChipIdFromCoord_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ChipIdFromCoord =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ChipIdFromCoord_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_LogiDeviceIdFromChipCoordAndIdx`: reads and fills in a [`PJRT_TpuTopology_LogiDeviceIdFromChipCoordAndIdx_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_LogiDeviceIdFromChipCoordAndIdx = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_LogiDeviceIdFromChipCoordAndIdx_Args,
 )
     -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ChipCoordAndIdxForLogiDevice`: reads and fills in a [`PJRT_TpuTopology_ChipCoordAndIdxForLogiDevice_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ChipCoordAndIdxForLogiDevice = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_ChipCoordAndIdxForLogiDevice_Args,
 ) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ChipsPerProcessBounds`: reads and fills in a [`PJRT_TpuTopology_ChipsPerProcessBounds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ChipsPerProcessBounds =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ChipsPerProcessBounds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ChipBounds`: reads and fills in a [`PJRT_TpuTopology_ChipBounds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ChipBounds =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ChipBounds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_ProcessBounds`: reads and fills in a [`PJRT_TpuTopology_ProcessBounds_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_ProcessBounds =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_ProcessBounds_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_GetRoutingStrategy`: reads and fills in a [`PJRT_TpuTopology_GetRoutingStrategy_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_GetRoutingStrategy =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_GetRoutingStrategy_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_GetSliceConfig`: reads and fills in a [`PJRT_TpuTopology_GetSliceConfig_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_GetSliceConfig =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_GetSliceConfig_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_GetSliceConfigs`: reads and fills in a [`PJRT_TpuTopology_GetSliceConfigs_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_GetSliceConfigs =
     unsafe extern "C" fn(args: *mut PJRT_TpuTopology_GetSliceConfigs_Args) -> *mut PJRT_Error;
+/// The C API function `PJRT_TpuTopology_GetDefaultPlatformConfig`: reads and fills in a [`PJRT_TpuTopology_GetDefaultPlatformConfig_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_TpuTopology_GetDefaultPlatformConfig = unsafe extern "C" fn(
     args: *mut PJRT_TpuTopology_GetDefaultPlatformConfig_Args,
 ) -> *mut PJRT_Error;

@@ -6,8 +6,10 @@ use core::ffi::{c_char, c_int};
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Extension_Base};
 
+/// The version of the triton extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_TRITON_EXTENSION_VERSION: i32 = 2;
 
+/// The C API function `PJRT_Triton_Compile`: reads and fills in a [`PJRT_Triton_Compile_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Triton_Compile =
     unsafe extern "C" fn(args: *mut PJRT_Triton_Compile_Args) -> *mut PJRT_Error;
 

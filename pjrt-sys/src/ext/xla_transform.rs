@@ -6,16 +6,21 @@ use core::ffi::{c_char, c_void};
 use crate::layout::pjrt_structs;
 use crate::{PJRT_Error, PJRT_Error_Code, PJRT_Extension_Base};
 
+/// The version of the xla transform extension these declarations follow (its `extension_version` field).
 pub const PJRT_API_XLA_TRANSFORM_EXTENSION_VERSION: i32 = 1;
 
 /// Where in the pipeline a transform runs.
 pub type PJRT_XlaTransform_PipelineStage = i32;
+/// Before the scheduler runs.
 pub const PJRT_XlaTransform_PipelineStage_kPreScheduler: PJRT_XlaTransform_PipelineStage = 0;
+/// After the scheduler has run.
 pub const PJRT_XlaTransform_PipelineStage_kPostScheduler: PJRT_XlaTransform_PipelineStage = 1;
 
+/// The C API function `PJRT_Register_Xla_Transform_Fn`: reads and fills in a [`PJRT_Register_Xla_Transform_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Register_Xla_Transform_Fn =
     unsafe extern "C" fn(args: *mut PJRT_Register_Xla_Transform_Args) -> *mut PJRT_Error;
 
+/// The C API function `PJRT_Clear_Xla_Transform_Fn`: reads and fills in a [`PJRT_Clear_Xla_Transform_Args`]; returns null, or a [`PJRT_Error`] on failure.
 pub type PJRT_Clear_Xla_Transform_Fn =
     unsafe extern "C" fn(args: *mut PJRT_Clear_Xla_Transform_Args) -> *mut PJRT_Error;
 

@@ -212,7 +212,7 @@ fn finish(
         // SAFETY: the factory the plugin passed in this call's args.
         Ok(Err((code, msg, factory))) => unsafe { make_callback_error(factory, code, &msg) },
         // A panic: no factory is reachable any more; report through a null factory, which
-        // yields null (success) — so make the panic visible at least on stderr.
+        // yields null (success) — so report the panic as a `tracing` error event at least.
         Err(_) => {
             tracing::error!("a key-value store callback panicked; the panic was caught");
             // SAFETY: null factory gives null.

@@ -61,7 +61,8 @@ unsafe extern "C" fn on_ready_trampoline(error: *mut sys::PJRT_Error, user_arg: 
         };
         (data.f)(result);
     }));
-    // A panic must not cross into C; there is nobody to report it to but stderr.
+    // A panic must not cross into C; no caller is left to return it to, so it becomes a
+    // `tracing` error event.
     if r.is_err() {
         tracing::error!("a PJRT_Event on-ready callback panicked; the panic was caught");
     }

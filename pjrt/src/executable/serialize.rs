@@ -509,7 +509,31 @@ impl LoadedExecutable {
         ))
     }
 
-    /// Serializes into a file (unsigned).
+    /// Serializes into a file (unsigned); [`Client::load_executable`] loads it back, on a client of the
+    /// same plugin, without compiling again.
+    ///
+    /// ```
+    /// use pjrt::{Client, Literal, Program};
+    ///
+    /// let client = Client::default_cpu()?;
+    /// let exe = client.compile(&Program::mlir_text(r#"
+    ///     func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
+    ///       %0 = stablehlo.multiply %x, %x : tensor<2xf32>
+    ///       return %0 : tensor<2xf32>
+    ///     }"#))?;
+    /// let path = std::env::temp_dir().join(format!("square-{}.pjrtx", std::process::id()));
+    /// exe.save(&path)?;
+    ///
+    /// let loaded = client.load_executable(&path)?;
+    /// let out = loaded.run(&[&Literal::vector(&[3.0f32, -0.5])])?;
+    /// assert_eq!(out[0].to_vec::<f32>()?, [9.0, 0.25]);
+    ///
+    /// // A damaged file is an error, never a crash in the plugin.
+    /// std::fs::write(&path, b"not an executable").unwrap();
+    /// assert!(client.load_executable(&path).is_err());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), pjrt::Error>(())
+    /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         write_file(path.as_ref(), &self.serialize()?)
     }
