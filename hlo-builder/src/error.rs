@@ -43,6 +43,12 @@ pub enum Error {
         message: String,
     },
 
+    /// The program asks for something the platform (or the compile options) cannot give:
+    /// an op the platform's compiler has no kernel for, participant ids past the replica
+    /// count, more devices than the client has. Found before the plugin sees the module.
+    #[error("{op}: {message}")]
+    Unsupported { op: &'static str, message: String },
+
     /// MLIR rejected something while lowering (should not happen for a checked graph).
     #[error("lowering to StableHLO: {0}")]
     Lower(String),

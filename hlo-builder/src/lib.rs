@@ -56,10 +56,10 @@ pub use export::{ExportError, Exported};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 pub use module::{Executable, Module};
 pub use ops::{
-    BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,
-    ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims, LinalgOp,
-    MiscOp, Op, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp,
-    UnaryOp, WindowConfig,
+    BinaryOp, CallKind, CheckpointPolicy, CollectiveOp, ComparisonDirection, ConstantValue,
+    ControlOp, ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims,
+    LinalgOp, MiscOp, Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims,
+    ShapeOp, SourceOp, UnaryOp, WindowConfig,
 };
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

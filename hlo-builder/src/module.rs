@@ -117,6 +117,75 @@ impl Module {
 }
 
 impl Module {
+    /// Checks, before any plugin sees the module, what `platform` (a client's
+    /// `platform_name()`, e.g. `"cpu"`) cannot compile or would abort on, with `options`:
+    /// ops the platform has no kernel for (`collective_broadcast` on XLA:CPU), and
+    /// collectives naming replica (or device) ids past what the options provide. The error
+    /// names the op and the offending values. [`compile_with`](Self::compile_with) runs it.
+    pub fn check_for(&self, platform: &str, options: &pjrt::CompileOptions) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Computation> = self.functions.iter().map(|f| f.as_ref()).collect();
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c as *const Computation) {
+                continue;
+            }
+            for node in &c.graph.nodes {
+                stack.extend(node.regions.iter().map(|r| r.as_ref()));
+                if let crate::ops::Op::Collective(op) = &node.op {
+                    check_collective(op, platform, options)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `client` has the devices `options` ask for: all of them addressable by
+    /// this process (a CPU plugin runs one process; its `cpu_device_count` option sets how
+    /// many devices it has).
+    pub fn check_devices(client: &pjrt::Client, options: &pjrt::CompileOptions) -> Result<()> {
+        let devices = client.addressable_devices()?;
+        let need = options.num_replicas.saturating_mul(options.num_partitions);
+        let platform = client.platform_name();
+        if need > devices.len() {
+            return Err(Error::Unsupported {
+                op: "compile",
+                message: format!(
+                    "the program runs on {} replicas x {} partitions = {need} devices, but this {platform} client has {} addressable device(s){}",
+                    options.num_replicas,
+                    options.num_partitions,
+                    devices.len(),
+                    if platform == "cpu" {
+                        " (a CPU client lives in one process: create it with more devices, `ClientOptions::cpu_device_count`; a program spanning processes is not supported on CPU)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+        if let Some(a) = &options.device_assignment {
+            let ids: Vec<i64> = devices
+                .iter()
+                .map(|d| d.id().map(i64::from))
+                .collect::<std::result::Result<_, _>>()?;
+            for id in a.devices.iter().flatten() {
+                if !ids.contains(id) {
+                    return Err(Error::Unsupported {
+                        op: "compile",
+                        message: format!(
+                            "the device assignment names device {id}, which this {platform} client cannot address (its devices: {ids:?}){}",
+                            if platform == "cpu" {
+                                "; a program spanning processes is not supported on CPU"
+                            } else {
+                                ""
+                            }
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Compiles the module on `client` (MLIR bytecode, default options).
     pub fn compile(&self, client: &pjrt::Client) -> Result<Executable> {
         self.compile_with(client, &pjrt::CompileOptions::default())
@@ -128,6 +197,8 @@ impl Module {
         client: &pjrt::Client,
         options: &pjrt::CompileOptions,
     ) -> Result<Executable> {
+        self.check_for(client.platform_name(), options)?;
+        Module::check_devices(client, options)?;
         let exe = client.compile_with(&self.program(), options)?;
         Ok(Executable {
             exe,
@@ -167,6 +238,62 @@ impl Executable {
         Ok(self.exe.run(args)?)
     }
 
+    /// Runs on every device the executable was compiled for (replicas x partitions, in
+    /// [`pjrt::LoadedExecutable::addressable_devices`] order) from host data: `args[d]` holds
+    /// device `d`'s arguments (its own copy in a replicated program, its shard of each
+    /// parameter in a partitioned one); returns each device's results (its shards).
+    pub fn run_devices(&self, args: &[Vec<&pjrt::Literal>]) -> Result<Vec<Vec<pjrt::Literal>>> {
+        let devices = self.exe.addressable_devices();
+        if args.len() != devices.len() {
+            return Err(Error::Run(format!(
+                "the executable runs on {} devices, got argument lists for {}",
+                devices.len(),
+                args.len()
+            )));
+        }
+        let client = self.exe.client();
+        let mut buffers = Vec::with_capacity(args.len());
+        for (d, (list, device)) in args.iter().zip(devices).enumerate() {
+            if list.len() != self.params.len() {
+                return Err(Error::Run(format!(
+                    "device {d}: expected {} arguments ({}), got {}",
+                    self.params.len(),
+                    crate::ops::common::list(&self.params),
+                    list.len()
+                )));
+            }
+            let placement = pjrt::BufferPlacement::device(device);
+            let mut bs = Vec::with_capacity(list.len());
+            for (i, (l, p)) in list.iter().zip(&self.params).enumerate() {
+                if l.element_type() != p.ty {
+                    let got = TensorType::new(l.element_type(), l.dims());
+                    return Err(Error::Run(format!(
+                        "device {d}: argument {i} is {got}, the parameter is {p}"
+                    )));
+                }
+                bs.push(client.buffer_from_bytes_with(
+                    l.element_type(),
+                    l.as_bytes(),
+                    l.dims(),
+                    pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                    &placement,
+                )?);
+            }
+            buffers.push(bs);
+        }
+        let refs: Vec<Vec<&pjrt::Buffer>> = buffers.iter().map(|v| v.iter().collect()).collect();
+        let outs = self
+            .exe
+            .execute_sharded(&refs, &pjrt::ExecuteOptions::default())?;
+        outs.iter()
+            .map(|o| {
+                o.iter()
+                    .map(|b| b.to_literal().map_err(Error::from))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The underlying PJRT executable (for device-resident execution).
     pub fn loaded(&self) -> &pjrt::LoadedExecutable {
         &self.exe
@@ -179,4 +306,51 @@ impl Executable {
     pub fn result_types(&self) -> &[TensorType] {
         &self.results
     }
+}
+
+/// One collective against the platform and the options (see [`Module::check_for`]).
+fn check_collective(
+    op: &crate::ops::CollectiveOp,
+    platform: &str,
+    options: &pjrt::CompileOptions,
+) -> Result<()> {
+    use crate::ops::CollectiveOp;
+    let name = op.name();
+    if platform == "cpu" && matches!(op, CollectiveOp::CollectiveBroadcast { .. }) {
+        return Err(Error::Unsupported {
+            op: name,
+            message: "XLA:CPU cannot compile collective_broadcast (it has no kernel for it); use all_gather or an all_reduce of the value masked to the source replica".into(),
+        });
+    }
+    let global = op.participants().is_some_and(|p| p.global_device_ids);
+    let bound = if global {
+        options.num_replicas.saturating_mul(options.num_partitions)
+    } else {
+        options.num_replicas
+    };
+    let max = op.max_id();
+    if max >= 0 && max as u64 >= bound as u64 {
+        let what = if global {
+            "global device ids"
+        } else {
+            "replica ids"
+        };
+        let ids = match op {
+            CollectiveOp::CollectivePermute { pairs, .. } => format!("pairs {pairs:?}"),
+            _ => format!(
+                "groups {:?}",
+                op.participants()
+                    .map(|p| p.groups.clone())
+                    .unwrap_or_default()
+            ),
+        };
+        return Err(Error::Unsupported {
+            op: name,
+            message: format!(
+                "{ids} name id {max}, but the program has {what} 0..{bound} ({} replicas x {} partitions)",
+                options.num_replicas, options.num_partitions
+            ),
+        });
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! [`Op`] is closed: every `match` over it (here, in the methods, in autodiff) is exhaustive,
 //! so a new primitive does not compile until every rule handles it.
 
+pub mod collective;
 pub mod common;
 pub mod control;
 pub mod elementwise;
@@ -14,6 +15,7 @@ pub mod reduce;
 pub mod shape;
 pub mod source;
 
+pub use collective::{CollectiveOp, Participants};
 pub use common::{Emission, Lowering, Reducer, RegionUse, Signature};
 pub use control::{CallKind, CheckpointPolicy, ControlOp, Counted, CustomRules};
 pub use elementwise::{BinaryOp, ComparisonDirection, ElementwiseOp, UnaryOp};
@@ -38,6 +40,7 @@ pub enum Op {
     Reduce(ReduceOp),
     Control(ControlOp),
     Misc(MiscOp),
+    Collective(CollectiveOp),
 }
 
 impl Op {
@@ -51,6 +54,7 @@ impl Op {
             Op::Reduce(o) => o.name(),
             Op::Control(o) => o.name(),
             Op::Misc(o) => o.name(),
+            Op::Collective(o) => o.name(),
         }
     }
 
@@ -82,6 +86,7 @@ impl Op {
                 none()?;
                 o.infer(operands)
             }
+            Op::Collective(o) => o.infer(operands, regions),
         }
     }
 
@@ -101,6 +106,7 @@ impl Op {
             Op::Reduce(o) => o.lower(operands),
             Op::Control(o) => o.lower(nregions),
             Op::Misc(o) => o.lower(),
+            Op::Collective(o) => o.lower(operands),
         }
     }
 }
@@ -123,4 +129,5 @@ from_family! {
     Reduce(ReduceOp),
     Control(ControlOp),
     Misc(MiscOp),
+    Collective(CollectiveOp),
 }

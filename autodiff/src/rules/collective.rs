@@ -1,0 +1,157 @@
+//! Rules of the collectives. The function being differentiated is the whole program across
+//! its devices: each replica's cotangent is that of its own outputs, and an input's cotangent
+//! sums what every replica's outputs owe it. So a collective's VJP is the collective that
+//! moves cotangents back the way values came:
+//! - `all_reduce` sum: `y_i = Σ_j x_j`, so `x̄_j = Σ_i ȳ_i`: an `all_reduce` sum of `ȳ`;
+//!   max/min: the sum of `ȳ` goes to the members holding the extremum (all of them on ties);
+//! - `all_gather` ↔ `reduce_scatter` sum: the gather's block `j` came from member `j`, so its
+//!   cotangents are summed over the group and scattered back; and the other way round;
+//! - `all_to_all(split s, concat c)` is undone by `all_to_all(split c, concat s)`;
+//! - `collective_permute` is undone by the permutation with sources and targets swapped (a
+//!   source that reached no target gets zero, as it contributed nothing).
+//!
+//! All of them are linear, so their tangent is the op on the tangents; their batching rule is
+//! the op on the batched operand with its axes shifted past the batch axis.
+
+use hlo_builder::{Builder, CollectiveOp, ComparisonDirection, Reducer, Value};
+
+use super::common::{first, linear, shift, At, Bat, Batched, Cts, Jvp};
+use crate::error::{not_batchable, not_diff, Result};
+
+/// The VJP of a collective.
+pub(crate) fn vjp(
+    b: &mut Builder,
+    op: &CollectiveOp,
+    at: &At,
+    cts: &[Option<Value>],
+    want: &[bool],
+) -> Result<Cts> {
+    if matches!(op, CollectiveOp::ReplicaId | CollectiveOp::PartitionId) {
+        return Ok(Vec::new());
+    }
+    if !want.first().copied().unwrap_or(false) {
+        return Ok(vec![None]);
+    }
+    let ct = first(op.name(), cts)?;
+    let g = match op {
+        CollectiveOp::AllReduce { reducer, over } => match reducer {
+            Reducer::Sum => b.all_reduce(ct, Reducer::Sum, over.clone())?,
+            Reducer::Max | Reducer::Min => {
+                // x̄_j = [x_j == y] · Σ_i ȳ_i (y is the same on every member).
+                let total = b.all_reduce(ct, Reducer::Sum, over.clone())?;
+                let hit = b.compare(ComparisonDirection::Eq, at.x[0], at.y[0])?;
+                let zero = b.zeros_like(ct)?;
+                b.select(hit, total, zero)?
+            }
+            Reducer::Product | Reducer::And | Reducer::Or | Reducer::Replace | Reducer::Custom => {
+                return not_diff(
+                    "all_reduce",
+                    format!("no gradient for the {reducer:?} reducer (only sum, max and min)"),
+                )
+            }
+        },
+        CollectiveOp::AllGather { dimension, over } => {
+            b.reduce_scatter(ct, *dimension, Reducer::Sum, over.clone())?
+        }
+        CollectiveOp::ReduceScatter {
+            dimension,
+            reducer,
+            over,
+        } => match reducer {
+            Reducer::Sum => b.all_gather(ct, *dimension, over.clone())?,
+            _ => {
+                return not_diff(
+                    "reduce_scatter",
+                    format!("no gradient for the {reducer:?} reducer (only sum)"),
+                )
+            }
+        },
+        CollectiveOp::AllToAll {
+            split_dimension,
+            concat_dimension,
+            over,
+        } => b.all_to_all(ct, *concat_dimension, *split_dimension, over.clone())?,
+        CollectiveOp::CollectivePermute { pairs, channel } => {
+            let back: Vec<(i64, i64)> = pairs.iter().map(|&(s, t)| (t, s)).collect();
+            b.collective_permute(ct, back, *channel)?
+        }
+        CollectiveOp::CollectiveBroadcast { .. } => {
+            return not_diff(
+                "collective_broadcast",
+                "no gradient rule (XLA:CPU cannot run it, so none could be tested)",
+            )
+        }
+        CollectiveOp::ReplicaId | CollectiveOp::PartitionId => return Ok(Vec::new()),
+    };
+    Ok(vec![Some(g)])
+}
+
+/// The JVP of a collective: linear ones apply themselves to the tangent; max/min take their
+/// tangent from the VJP.
+pub(crate) fn jvp(
+    b: &mut Builder,
+    op: &CollectiveOp,
+    at: &At,
+    tin: &[Option<Value>],
+) -> Result<Jvp> {
+    match op {
+        CollectiveOp::ReplicaId | CollectiveOp::PartitionId => Ok(Jvp::Tangents(vec![None])),
+        CollectiveOp::AllReduce {
+            reducer: Reducer::Sum,
+            ..
+        }
+        | CollectiveOp::ReduceScatter {
+            reducer: Reducer::Sum,
+            ..
+        }
+        | CollectiveOp::AllGather { .. }
+        | CollectiveOp::AllToAll { .. }
+        | CollectiveOp::CollectivePermute { .. }
+        | CollectiveOp::CollectiveBroadcast { .. } => linear(b, at.node, &at.x, tin),
+        CollectiveOp::AllReduce { .. } | CollectiveOp::ReduceScatter { .. } => Ok(Jvp::FromVjp),
+    }
+}
+
+/// The batching rule of a collective: the op on the batched operand, its axes shifted past
+/// the batch axis (elementwise across devices, so the examples never mix).
+pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<Batched>> {
+    let a = match op {
+        CollectiveOp::ReplicaId | CollectiveOp::PartitionId => {
+            return not_batchable(op.name(), "internal: it has no operand to batch")
+        }
+        _ => at.axis(0)?,
+    };
+    let x = at.x[0].t;
+    let s = |d: i64| shift(d, a);
+    let moved = match op {
+        CollectiveOp::AllGather { dimension, over } => CollectiveOp::AllGather {
+            dimension: s(*dimension),
+            over: over.clone(),
+        },
+        CollectiveOp::ReduceScatter {
+            dimension,
+            reducer,
+            over,
+        } => CollectiveOp::ReduceScatter {
+            dimension: s(*dimension),
+            reducer: *reducer,
+            over: over.clone(),
+        },
+        CollectiveOp::AllToAll {
+            split_dimension,
+            concat_dimension,
+            over,
+        } => CollectiveOp::AllToAll {
+            split_dimension: s(*split_dimension),
+            concat_dimension: s(*concat_dimension),
+            over: over.clone(),
+        },
+        CollectiveOp::AllReduce { .. }
+        | CollectiveOp::CollectivePermute { .. }
+        | CollectiveOp::CollectiveBroadcast { .. }
+        | CollectiveOp::ReplicaId
+        | CollectiveOp::PartitionId => op.clone(),
+    };
+    let r = b.record(&moved.into(), &[x], &at.node.regions)?;
+    Ok(vec![Batched::new(r[0], Some(a))])
+}
