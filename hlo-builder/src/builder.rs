@@ -278,6 +278,16 @@ impl Builder {
         Module::with_donations(Arc::new(self.main_computation(results)?), donations)
     }
 
+    /// Builds a module partitioned over a device mesh (see [`Module::partitioned`]):
+    /// parameters and results sharded as `partitioning` says.
+    pub fn build_partitioned(
+        &self,
+        results: &[Value],
+        partitioning: crate::Partitioning,
+    ) -> Result<Module> {
+        Module::partitioned(Arc::new(self.main_computation(results)?), partitioning, &[])
+    }
+
     /// A function parameter of type `ty[dims]`; parameters are numbered in call order.
     ///
     /// Shapes: `-> ty[dims]`.

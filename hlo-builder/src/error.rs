@@ -49,6 +49,11 @@ pub enum Error {
     #[error("{op}: {message}")]
     Unsupported { op: &'static str, message: String },
 
+    /// A mesh, a sharding or a partitioning that does not fit the program (unknown mesh
+    /// axes, an axis split twice, sizes not divisible by the mesh axes).
+    #[error("sharding: {0}")]
+    Sharding(String),
+
     /// MLIR rejected something while lowering (should not happen for a checked graph).
     #[error("lowering to StableHLO: {0}")]
     Lower(String),

@@ -47,6 +47,7 @@ mod lower;
 mod methods;
 mod module;
 pub mod ops;
+pub mod sharding;
 mod tensor;
 mod types;
 
@@ -61,5 +62,6 @@ pub use ops::{
     LinalgOp, MiscOp, Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims,
     ShapeOp, SourceOp, UnaryOp, WindowConfig,
 };
+pub use sharding::{Mesh, Partitioner, Partitioning, Sharding};
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

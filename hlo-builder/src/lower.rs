@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Computation, Node};
 use crate::ops::common::mlir_string;
 use crate::ops::{Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
+use crate::sharding::{Partitioner, Partitioning, MESH_SYMBOL};
 use crate::types::{ElementType, TensorType};
 
 /// A lowered module: MLIR text and MLIR bytecode.
@@ -33,9 +34,13 @@ pub(crate) struct Lowered {
 /// `aliases` lists `(parameter, result)` pairs of the entry point whose buffers are donated:
 /// the parameter's buffer is consumed by the call and reused for that result
 /// (`tf.aliasing_output` argument attributes, which XLA turns into input/output aliasing).
+///
+/// `partitioning` annotates the entry point's parameters and results with their shardings
+/// (and, for Shardy, adds the `sdy.mesh` the shardings name).
 pub(crate) fn lower_module(
     funcs: &[Arc<Computation>],
     aliases: &[(usize, usize)],
+    partitioning: Option<&Partitioning>,
 ) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
@@ -61,18 +66,36 @@ pub(crate) fn lower_module(
         for f in funcs {
             l.scheduled.insert(Arc::as_ptr(f));
         }
+        if let Some(p) = partitioning.filter(|p| p.partitioner == Partitioner::Shardy) {
+            let mesh = OperationBuilder::new("sdy.mesh", loc)
+                .add_attributes(&[
+                    (
+                        Identifier::new(&ctx, "sym_name"),
+                        l.attr(&mlir_string(MESH_SYMBOL))?,
+                    ),
+                    (Identifier::new(&ctx, "mesh"), l.attr(&p.mesh.shardy())?),
+                ])
+                .build()
+                .map_err(|e| l.err(e))?;
+            module.body().append_operation(mesh);
+        }
         // The entry point is always `main` (what the plugins run), whatever its name.
         if let Some(f) = funcs.first() {
             l.callees.push((Arc::as_ptr(f), "main".to_string()));
         }
         for (i, f) in funcs.iter().enumerate() {
             let name = l.unique_name(&f.name, f);
-            let op = l.function(f, &name, true, if i == 0 { aliases } else { &[] })?;
+            let (al, part) = if i == 0 {
+                (aliases, partitioning)
+            } else {
+                (&[][..], None)
+            };
+            let op = l.function(f, &name, true, al, part)?;
             module.body().append_operation(op);
         }
         // Callees are discovered while lowering; each is emitted once, privately.
         while let Some((c, name)) = l.queue.pop() {
-            let op = l.function(&c, &name, false, &[])?;
+            let op = l.function(&c, &name, false, &[], None)?;
             module.body().append_operation(op);
         }
         if !module.as_operation().verify() {
@@ -156,6 +179,7 @@ impl<'c> Lowerer<'c> {
         name: &str,
         public: bool,
         aliases: &[(usize, usize)],
+        partitioning: Option<&Partitioning>,
     ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
@@ -180,14 +204,35 @@ impl<'c> Lowerer<'c> {
             ),
             (Identifier::new(self.ctx, "function_type"), self.attr(&fty)?),
         ];
-        if !aliases.is_empty() {
-            let mut per_arg = vec![String::from("{}"); params.len()];
-            for &(p, r) in aliases {
-                per_arg[p] = format!("{{tf.aliasing_output = {r} : i32}}");
+        let mut per_arg: Vec<Vec<String>> = vec![Vec::new(); params.len()];
+        let mut per_res: Vec<Vec<String>> = vec![Vec::new(); results.len()];
+        for &(p, r) in aliases {
+            if let Some(a) = per_arg.get_mut(p) {
+                a.push(format!("tf.aliasing_output = {r} : i32"));
             }
+        }
+        if let Some(part) = partitioning {
+            for (i, t) in params.iter().enumerate() {
+                per_arg[i].push(part.attr(&part.input(i, t))?);
+            }
+            for (i, t) in results.iter().enumerate() {
+                per_res[i].push(part.attr(&part.output(i, t))?);
+            }
+        }
+        let dicts = |v: &[Vec<String>]| {
+            let d: Vec<String> = v.iter().map(|a| format!("{{{}}}", a.join(", "))).collect();
+            format!("[{}]", d.join(", "))
+        };
+        if per_arg.iter().any(|a| !a.is_empty()) {
             attrs.push((
                 Identifier::new(self.ctx, "arg_attrs"),
-                self.attr(&format!("[{}]", per_arg.join(", ")))?,
+                self.attr(&dicts(&per_arg))?,
+            ));
+        }
+        if per_res.iter().any(|a| !a.is_empty()) {
+            attrs.push((
+                Identifier::new(self.ctx, "res_attrs"),
+                self.attr(&dicts(&per_res))?,
             ));
         }
         if !public {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
+use crate::sharding::{Partitioner, Partitioning};
 use crate::types::TensorType;
 
 /// A StableHLO module. Its first function is the entry point (`main`); functions it calls
@@ -15,6 +16,7 @@ pub struct Module {
     functions: Vec<Arc<Computation>>,
     text: String,
     bytecode: Vec<u8>,
+    partitioning: Option<Partitioning>,
 }
 
 impl Module {
@@ -31,11 +33,12 @@ impl Module {
                 "a module needs at least one function".into(),
             ));
         }
-        let l = lower::lower_module(&functions, &[])?;
+        let l = lower::lower_module(&functions, &[], None)?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
+            partitioning: None,
         })
     }
 
@@ -44,6 +47,27 @@ impl Module {
     /// a step that replaces state (parameters, optimizer slots) allocates nothing new.
     /// Each parameter and each result may appear once, and the two must have the same type.
     pub fn with_donations(main: Arc<Computation>, donations: &[(usize, usize)]) -> Result<Module> {
+        Module::lowered(main, donations, None)
+    }
+
+    /// Lowers `main` partitioned over a device mesh: its parameters and results carry the
+    /// shardings of `partitioning` (Shardy or GSPMD attributes), and
+    /// [`compile_options`](Self::compile_options) asks for SPMD partitioning over the mesh's
+    /// devices. `donations` as in [`with_donations`](Self::with_donations).
+    pub fn partitioned(
+        main: Arc<Computation>,
+        partitioning: Partitioning,
+        donations: &[(usize, usize)],
+    ) -> Result<Module> {
+        partitioning.check(&main.param_types(), &main.result_types())?;
+        Module::lowered(main, donations, Some(partitioning))
+    }
+
+    fn lowered(
+        main: Arc<Computation>,
+        donations: &[(usize, usize)],
+        partitioning: Option<Partitioning>,
+    ) -> Result<Module> {
         let params = main.param_types();
         let results = main.result_types();
         let mut seen_p = vec![false; params.len()];
@@ -72,11 +96,12 @@ impl Module {
             }
         }
         let functions = vec![main];
-        let l = lower::lower_module(&functions, donations)?;
+        let l = lower::lower_module(&functions, donations, partitioning.as_ref())?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
+            partitioning,
         })
     }
 
@@ -113,6 +138,28 @@ impl Module {
     /// The entry point's result types.
     pub fn result_types(&self) -> Vec<TensorType> {
         self.functions[0].result_types()
+    }
+
+    /// The mesh and shardings the module was partitioned with, if any.
+    pub fn partitioning(&self) -> Option<&Partitioning> {
+        self.partitioning.as_ref()
+    }
+
+    /// The compile options the module needs: one replica and one partition; a partitioned
+    /// module one partition per mesh device, SPMD partitioning, and the Shardy partitioner
+    /// when its shardings are Shardy's.
+    pub fn compile_options(&self) -> pjrt::CompileOptions {
+        self.apply_partitioning(pjrt::CompileOptions::new())
+    }
+
+    /// `options` with the partition count and partitioner set from the annotations.
+    fn apply_partitioning(&self, mut options: pjrt::CompileOptions) -> pjrt::CompileOptions {
+        if let Some(p) = &self.partitioning {
+            options.num_partitions = p.mesh.size();
+            options.use_spmd_partitioning = true;
+            options.use_shardy_partitioner = p.partitioner == Partitioner::Shardy;
+        }
+        options
     }
 }
 
@@ -186,17 +233,20 @@ impl Module {
         Ok(())
     }
 
-    /// Compiles the module on `client` (MLIR bytecode, default options).
+    /// Compiles the module on `client` (MLIR bytecode) with
+    /// [`compile_options`](Self::compile_options).
     pub fn compile(&self, client: &pjrt::Client) -> Result<Executable> {
         self.compile_with(client, &pjrt::CompileOptions::default())
     }
 
-    /// Compiles the module on `client` with `options` (MLIR bytecode).
+    /// Compiles the module on `client` with `options` (MLIR bytecode). A partitioned module
+    /// sets the partition count and partitioner in `options` from its annotations.
     pub fn compile_with(
         &self,
         client: &pjrt::Client,
         options: &pjrt::CompileOptions,
     ) -> Result<Executable> {
+        let options = &self.apply_partitioning(options.clone());
         self.check_for(client.platform_name(), options)?;
         Module::check_devices(client, options)?;
         let exe = client.compile_with(&self.program(), options)?;
@@ -204,6 +254,7 @@ impl Module {
             exe,
             params: self.parameter_types(),
             results: self.result_types(),
+            partitioning: self.partitioning.clone(),
         })
     }
 }
@@ -214,6 +265,7 @@ pub struct Executable {
     exe: pjrt::LoadedExecutable,
     params: Vec<TensorType>,
     results: Vec<TensorType>,
+    partitioning: Option<Partitioning>,
 }
 
 impl Executable {
@@ -294,6 +346,86 @@ impl Executable {
             .collect()
     }
 
+    /// Runs a partitioned program on whole host values: splits each argument into the shards
+    /// its sharding gives each device, runs on every device, and puts each result back
+    /// together from the devices' shards. Without a partitioning it is [`run`](Self::run).
+    pub fn run_partitioned(&self, args: &[&pjrt::Literal]) -> Result<Vec<pjrt::Literal>> {
+        let Some(p) = &self.partitioning else {
+            return self.run(args);
+        };
+        if args.len() != self.params.len() {
+            return Err(Error::Run(format!(
+                "expected {} arguments ({}), got {}",
+                self.params.len(),
+                crate::ops::common::list(&self.params),
+                args.len()
+            )));
+        }
+        let parts = self.partition_of_device()?;
+        let mut per_device: Vec<Vec<pjrt::Literal>> = vec![Vec::new(); parts.len()];
+        for (i, (a, t)) in args.iter().zip(&self.params).enumerate() {
+            if a.element_type() != t.ty || a.dims() != t.dims.as_slice() {
+                let got = TensorType::new(a.element_type(), a.dims());
+                return Err(Error::Run(format!(
+                    "argument {i} is {got}, the parameter is {t}"
+                )));
+            }
+            let shards = p.input(i, t).split_literal(&p.mesh, a)?;
+            for (d, &part) in parts.iter().enumerate() {
+                per_device[d].push(shards[part].clone());
+            }
+        }
+        let refs: Vec<Vec<&pjrt::Literal>> =
+            per_device.iter().map(|v| v.iter().collect()).collect();
+        let outs = self.run_devices(&refs)?;
+        let mut results = Vec::with_capacity(self.results.len());
+        for (i, t) in self.results.iter().enumerate() {
+            let mut shards: Vec<Option<pjrt::Literal>> = vec![None; p.mesh.size()];
+            for (d, &part) in parts.iter().enumerate() {
+                shards[part] = outs[d].get(i).cloned();
+            }
+            let shards: Vec<pjrt::Literal> = shards
+                .into_iter()
+                .enumerate()
+                .map(|(k, s)| s.ok_or_else(|| Error::Run(format!("no device ran partition {k}"))))
+                .collect::<Result<_>>()?;
+            results.push(p.output(i, t).gather_literal(&p.mesh, t, &shards)?);
+        }
+        Ok(results)
+    }
+
+    /// The partition each addressable device runs, in device order.
+    fn partition_of_device(&self) -> Result<Vec<usize>> {
+        let n = self.partitioning.as_ref().map_or(1, |p| p.mesh.size());
+        let ids = match self.exe.addressable_device_logical_ids() {
+            Ok(ids) => ids,
+            // Older plugins (0.81) lack the call; an SPMD executable with the default device
+            // assignment runs partition `d` on its device `d`.
+            Err(pjrt::Error::Unimplemented { .. }) if self.exe.addressable_devices().len() == n => {
+                return Ok((0..n).collect());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ids.iter()
+            .map(|id| {
+                usize::try_from(id.partition)
+                    .ok()
+                    .filter(|&p| p < n && id.replica == 0)
+                    .ok_or_else(|| {
+                        Error::Run(format!(
+                            "device at replica {} partition {} is outside the mesh of {n}",
+                            id.replica, id.partition
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// The mesh and shardings the program was partitioned with, if any.
+    pub fn partitioning(&self) -> Option<&Partitioning> {
+        self.partitioning.as_ref()
+    }
+
     /// The underlying PJRT executable (for device-resident execution).
     pub fn loaded(&self) -> &pjrt::LoadedExecutable {
         &self.exe
@@ -320,6 +452,22 @@ fn check_collective(
         return Err(Error::Unsupported {
             op: name,
             message: "XLA:CPU cannot compile collective_broadcast (it has no kernel for it); use all_gather or an all_reduce of the value masked to the source replica".into(),
+        });
+    }
+    let custom = matches!(
+        op,
+        CollectiveOp::AllReduce {
+            reducer: crate::ops::Reducer::Custom,
+            ..
+        } | CollectiveOp::ReduceScatter {
+            reducer: crate::ops::Reducer::Custom,
+            ..
+        }
+    );
+    if platform == "cpu" && custom {
+        return Err(Error::Unsupported {
+            op: name,
+            message: "XLA:CPU combines values across devices only with the named reducers (sum, product, max, min, and, or); this reducer is a computation of its own (\"Unsupported reduction computation\")".into(),
         });
     }
     let global = op.participants().is_some_and(|p| p.global_device_ids);

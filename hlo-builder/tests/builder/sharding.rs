@@ -1,0 +1,229 @@
+//! Programs partitioned over a 4-device mesh by named axes: sharded matmuls (rows, columns,
+//! contracting axis, 2x2) equal the unsharded product, with Shardy and with GSPMD, on every
+//! installed CPU plugin; the shardings the compiler settled on are read back as shard shapes;
+//! host data splits into shards and gathers back.
+use crate::common::*;
+
+const PLUGINS: [&str; 3] = [
+    "cpu-0.81/xla_cpu_pjrt.so",
+    "cpu-0.106/libpjrt_cpu.so",
+    "cpu-0.115/pjrt_c_api_cpu_plugin.so",
+];
+
+fn client4(rel: &str) -> Option<pjrt::Client> {
+    let path = pjrt::discovery::plugins_dir().unwrap_or_default().join(rel);
+    if !path.exists() {
+        eprintln!("skipping {} (not installed)", path.display());
+        return None;
+    }
+    let plugin = pjrt::Plugin::load(&path).unwrap();
+    Some(pjrt::Client::new(&plugin, &pjrt::ClientOptions::new().cpu_device_count(4)).unwrap())
+}
+
+fn data(n: usize, k: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7 + k * 3) % 13) as f32 * 0.25 - 1.5)
+        .collect()
+}
+
+/// `x[m,k] @ w[k,n]` on the host.
+fn matmul(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+    let mut y = vec![0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            y[i * n + j] = (0..k).map(|l| x[i * k + l] * w[l * n + j]).sum();
+        }
+    }
+    y
+}
+
+struct Case {
+    name: &'static str,
+    mesh: &'static [(&'static str, i64)],
+    x: Sharding,
+    w: Sharding,
+    y: Sharding,
+}
+
+fn cases() -> Vec<Case> {
+    let s = Sharding::new;
+    vec![
+        Case {
+            name: "rows",
+            mesh: &[("d", 4)],
+            x: s(&[&["d"], &[]]),
+            w: s(&[&[], &[]]),
+            y: s(&[&["d"], &[]]),
+        },
+        Case {
+            name: "columns",
+            mesh: &[("d", 4)],
+            x: s(&[&[], &[]]),
+            w: s(&[&[], &["d"]]),
+            y: s(&[&[], &["d"]]),
+        },
+        Case {
+            name: "contracting",
+            mesh: &[("d", 4)],
+            x: s(&[&[], &["d"]]),
+            w: s(&[&["d"], &[]]),
+            y: s(&[&[], &[]]),
+        },
+        Case {
+            name: "2x2",
+            mesh: &[("a", 2), ("b", 2)],
+            x: s(&[&["a"], &[]]),
+            w: s(&[&[], &["b"]]),
+            y: s(&[&["a"], &["b"]]),
+        },
+    ]
+}
+
+#[test]
+fn sharded_matmul_equals_unsharded_on_every_plugin() {
+    let (m, k, n) = (8usize, 4usize, 8usize);
+    let (xv, wv) = (data(m * k, 1), data(k * n, 2));
+    let want = matmul(&xv, &wv, m, k, n);
+    let (xl, wl) = (
+        lit(&xv, &[m as i64, k as i64]),
+        lit(&wv, &[k as i64, n as i64]),
+    );
+    let mut ran = 0;
+    for rel in PLUGINS {
+        let Some(client) = client4(rel) else { continue };
+        for c in cases() {
+            for partitioner in [Partitioner::Shardy, Partitioner::Gspmd] {
+                let what = format!("{rel} {} {partitioner:?}", c.name);
+                let mesh = Mesh::new(c.mesh).unwrap();
+                let mut b = Builder::new("matmul");
+                let x = b.parameter("x", F32, [m as i64, k as i64]).unwrap();
+                let w = b.parameter("w", F32, [k as i64, n as i64]).unwrap();
+                let y = b.matmul(x, w).unwrap();
+                let p = Partitioning::new(mesh.clone())
+                    .partitioner(partitioner)
+                    .inputs(vec![c.x.clone(), c.w.clone()])
+                    .outputs(vec![c.y.clone()]);
+                let module = b.build_partitioned(&[y], p).unwrap();
+                let opts = module.compile_options();
+                assert_eq!(opts.num_partitions, 4);
+                assert!(opts.use_spmd_partitioning);
+                assert_eq!(
+                    opts.use_shardy_partitioner,
+                    partitioner == Partitioner::Shardy
+                );
+                let exe = module
+                    .compile(&client)
+                    .unwrap_or_else(|e| panic!("{what}: {e}\n{}", module.to_text()));
+                // The compiled parameters and outputs have the shard shapes.
+                let params: Vec<Vec<i64>> = exe
+                    .loaded()
+                    .parameters()
+                    .expect("parameter shapes")
+                    .iter()
+                    .map(|p| p.dims.clone())
+                    .collect();
+                let xt = TensorType::new(F32, [m as i64, k as i64]);
+                let wt = TensorType::new(F32, [k as i64, n as i64]);
+                let yt = TensorType::new(F32, [m as i64, n as i64]);
+                assert_eq!(
+                    params,
+                    vec![
+                        c.x.shard_type(&mesh, &xt).unwrap().dims.to_vec(),
+                        c.w.shard_type(&mesh, &wt).unwrap().dims.to_vec()
+                    ],
+                    "{what}: parameter shard shapes"
+                );
+                let outs = exe.loaded().executable().output_dims().unwrap();
+                assert_eq!(
+                    outs,
+                    vec![c.y.shard_type(&mesh, &yt).unwrap().dims.to_vec()],
+                    "{what}: output shard shapes"
+                );
+                let got = exe.run_partitioned(&[&xl, &wl]).unwrap();
+                assert_close(&what, &f32s(&got[0]), &want, 1e-5);
+            }
+        }
+        ran += 1;
+    }
+    assert!(ran >= 1);
+}
+
+#[test]
+fn annotations_in_the_module_text() {
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    let mut b = Builder::new("f");
+    let x = b.parameter("x", F32, [4, 4]).unwrap();
+    let y = b.neg(x).unwrap();
+    let s = Sharding::new(&[&["a"], &["b"]]);
+    let p = Partitioning::new(mesh.clone())
+        .inputs(vec![s.clone()])
+        .outputs(vec![Sharding::split(2, 0, "b")]);
+    let t = b
+        .build_partitioned(&[y], p.clone())
+        .unwrap()
+        .to_text()
+        .to_string();
+    assert!(t.contains(r#"#sdy.mesh<["a"=2, "b"=2]>"#), "{t}");
+    assert!(
+        t.contains(r#"sdy.sharding = #sdy.sharding<@mesh, [{"a"}, {"b"}]>"#),
+        "{t}"
+    );
+    assert!(t.contains(r#"#sdy.sharding<@mesh, [{"b"}, {}]>"#), "{t}");
+    let g = b
+        .build_partitioned(&[y], p.partitioner(Partitioner::Gspmd))
+        .unwrap()
+        .to_text()
+        .to_string();
+    assert!(!g.contains("sdy."), "{g}");
+    assert!(
+        g.contains(r#"mhlo.sharding = "{devices=[2,2]0,1,2,3}""#),
+        "{g}"
+    );
+    // Axis 0 over "b" with "a" replicating: tiles follow b, replicas follow a.
+    assert!(
+        g.contains(r#"mhlo.sharding = "{devices=[2,1,2]0,2,1,3 last_tile_dim_replicate}""#),
+        "{g}"
+    );
+}
+
+#[test]
+fn split_and_gather_round_trip() {
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    let t = TensorType::new(F32, [4, 6]);
+    let v: Vec<f32> = (0..24).map(|i| i as f32).collect();
+    let l = lit(&v, &[4, 6]);
+    let s = Sharding::new(&[&["b"], &["a"]]);
+    let shards = s.split_literal(&mesh, &l).unwrap();
+    assert_eq!(shards.len(), 4);
+    // Partition 1 is (a=0, b=1): rows 2..4, columns 0..3.
+    assert_eq!(f32s(&shards[1]), vec![12.0, 13.0, 14.0, 18.0, 19.0, 20.0]);
+    let back = s.gather_literal(&mesh, &t, &shards).unwrap();
+    assert_eq!(f32s(&back), v);
+    let r = Sharding::replicated(2).split_literal(&mesh, &l).unwrap();
+    assert!(r.iter().all(|x| f32s(x) == v));
+}
+
+#[test]
+fn bad_shardings_are_refused_with_the_reason() {
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    let mut b = Builder::new("f");
+    let x = b.parameter("x", F32, [3, 4]).unwrap();
+    let build = |s: Sharding| {
+        b.build_partitioned(&[x], Partitioning::new(mesh.clone()).inputs(vec![s]))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = build(Sharding::new(&[&["a"], &[]]));
+    assert!(
+        e.contains("parameter 0") && e.contains("not a multiple of 2"),
+        "{e}"
+    );
+    let e = build(Sharding::new(&[&["c"], &[]]));
+    assert!(e.contains("no axis \"c\""), "{e}");
+    let e = build(Sharding::new(&[&[], &["a", "a"]]));
+    assert!(e.contains("more than one"), "{e}");
+    let e = build(Sharding::new(&[&[]]));
+    assert!(e.contains("rank 2"), "{e}");
+    assert!(Mesh::new(&[("a", 0)]).is_err());
+    assert!(Mesh::new(&[("a", 2), ("a", 2)]).is_err());
+}
