@@ -426,6 +426,34 @@ impl Executable {
         self.partitioning.as_ref()
     }
 
+    /// The shardings the compiler settled on for the parameters and the outputs, read back
+    /// from the executable through the plugin's Shardings extension; `None` where the plugin
+    /// does not have it (the 0.81 CPU plugin). The shard shapes are in
+    /// [`pjrt::LoadedExecutable::parameters`] and [`pjrt::Executable::output_dims`] on every
+    /// plugin.
+    pub fn shardings(
+        &self,
+    ) -> Result<
+        Option<(
+            Vec<pjrt::ext::shardings::OpSharding>,
+            Vec<pjrt::ext::shardings::OpSharding>,
+        )>,
+    > {
+        let Some(ext) = self
+            .exe
+            .client()
+            .plugin()
+            .extension::<pjrt::ext::shardings::Shardings>()
+        else {
+            return Ok(None);
+        };
+        let e = self.exe.executable();
+        Ok(Some((
+            ext.parameter_op_shardings(e)?,
+            ext.output_op_shardings(e)?,
+        )))
+    }
+
     /// The underlying PJRT executable (for device-resident execution).
     pub fn loaded(&self) -> &pjrt::LoadedExecutable {
         &self.exe

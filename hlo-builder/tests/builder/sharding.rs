@@ -89,6 +89,7 @@ fn sharded_matmul_equals_unsharded_on_every_plugin() {
         lit(&wv, &[k as i64, n as i64]),
     );
     let mut ran = 0;
+    let mut read_back = 0;
     for rel in PLUGINS {
         let Some(client) = client4(rel) else { continue };
         for c in cases() {
@@ -139,6 +140,24 @@ fn sharded_matmul_equals_unsharded_on_every_plugin() {
                     vec![c.y.shard_type(&mesh, &yt).unwrap().dims.to_vec()],
                     "{what}: output shard shapes"
                 );
+                // The shardings read back (0.106 and 0.115 have the Shardings extension):
+                // the same tile assignments as the GSPMD form of ours.
+                if let Some((ins, outs)) = exe.shardings().unwrap() {
+                    let text = |v: &[pjrt::ext::shardings::OpSharding]| {
+                        v.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+                    };
+                    assert_eq!(
+                        text(&ins),
+                        vec![c.x.gspmd(&mesh).unwrap(), c.w.gspmd(&mesh).unwrap()],
+                        "{what}: input shardings"
+                    );
+                    assert_eq!(
+                        text(&outs),
+                        vec![c.y.gspmd(&mesh).unwrap()],
+                        "{what}: output shardings"
+                    );
+                    read_back += 1;
+                }
                 let got = exe.run_partitioned(&[&xl, &wl]).unwrap();
                 assert_close(&what, &f32s(&got[0]), &want, 1e-5);
             }
@@ -146,6 +165,7 @@ fn sharded_matmul_equals_unsharded_on_every_plugin() {
         ran += 1;
     }
     assert!(ran >= 1);
+    assert!(read_back >= 1 || ran == 1, "no plugin read shardings back");
 }
 
 #[test]
