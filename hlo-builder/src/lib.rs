@@ -62,6 +62,6 @@ pub use ops::{
     LinalgOp, MiscOp, Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims,
     ShapeOp, SourceOp, UnaryOp, WindowConfig,
 };
-pub use sharding::{Mesh, Partitioner, Partitioning, Sharding};
+pub use sharding::{Mesh, Partitioner, Partitioning, ShardedArray, Sharding};
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

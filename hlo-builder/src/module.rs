@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
-use crate::sharding::{Partitioner, Partitioning};
+use crate::sharding::{Partitioner, Partitioning, ShardedArray};
 use crate::types::TensorType;
 
 /// A StableHLO module. Its first function is the entry point (`main`); functions it calls
@@ -390,6 +390,80 @@ impl Executable {
                 .map(|(k, s)| s.ok_or_else(|| Error::Run(format!("no device ran partition {k}"))))
                 .collect::<Result<_>>()?;
             results.push(p.output(i, t).gather_literal(&p.mesh, t, &shards)?);
+        }
+        Ok(results)
+    }
+
+    /// Runs a partitioned program on values kept on the devices: argument `i` must have the
+    /// parameter's type, the program's mesh and its sharding for parameter `i`; its shards
+    /// must sit on the devices that run their partitions. The results come back sharded as
+    /// the program's output shardings say, still on the devices. A donated parameter's shards
+    /// are consumed.
+    pub fn run_sharded(&self, args: &[&ShardedArray]) -> Result<Vec<ShardedArray>> {
+        let Some(p) = &self.partitioning else {
+            return Err(Error::Run(
+                "run_sharded needs a partitioned program (Module::partitioned)".into(),
+            ));
+        };
+        if args.len() != self.params.len() {
+            return Err(Error::Run(format!(
+                "expected {} arguments ({}), got {}",
+                self.params.len(),
+                crate::ops::common::list(&self.params),
+                args.len()
+            )));
+        }
+        let parts = self.partition_of_device()?;
+        let devices = self.exe.addressable_devices();
+        for (i, (a, t)) in args.iter().zip(&self.params).enumerate() {
+            let want = p.input(i, t);
+            if a.ty() != t || a.mesh() != &p.mesh || a.sharding() != &want {
+                return Err(Error::Run(format!(
+                    "argument {i} is {} sharded {:?} over {:?}; parameter {i} is {t} sharded {:?} over {:?}",
+                    a.ty(),
+                    a.sharding().dims(),
+                    a.mesh().axes(),
+                    want.dims(),
+                    p.mesh.axes()
+                )));
+            }
+            for (d, &part) in parts.iter().enumerate() {
+                if a.shards()[part].device()? != devices[d] {
+                    return Err(Error::Run(format!(
+                        "argument {i}: shard {part} is not on the device that runs partition {part} (or belongs to another client)"
+                    )));
+                }
+            }
+        }
+        let lists: Vec<Vec<&pjrt::Buffer>> = parts
+            .iter()
+            .map(|&part| args.iter().map(|a| &a.shards()[part]).collect())
+            .collect();
+        let outs = self
+            .exe
+            .execute_sharded(&lists, &pjrt::ExecuteOptions::default())?;
+        let mut per_part: Vec<Vec<Option<pjrt::Buffer>>> =
+            (0..p.mesh.size()).map(|_| Vec::new()).collect();
+        for (d, o) in outs.into_iter().enumerate() {
+            per_part[parts[d]] = o.into_iter().map(Some).collect();
+        }
+        let mut results = Vec::with_capacity(self.results.len());
+        for (i, t) in self.results.iter().enumerate() {
+            let shards: Vec<pjrt::Buffer> = per_part
+                .iter_mut()
+                .enumerate()
+                .map(|(k, v)| {
+                    v.get_mut(i)
+                        .and_then(Option::take)
+                        .ok_or_else(|| Error::Run(format!("partition {k} returned no result {i}")))
+                })
+                .collect::<Result<_>>()?;
+            results.push(ShardedArray::from_shards(
+                t.clone(),
+                &p.mesh,
+                &p.output(i, t),
+                shards,
+            )?);
         }
         Ok(results)
     }

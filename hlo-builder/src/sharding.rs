@@ -440,6 +440,120 @@ fn insert(
     });
 }
 
+/// A value split over the devices of a mesh and kept there: one device buffer per partition
+/// (shard `p` on the client's addressable device `p`, where a partitioned executable with the
+/// default device assignment runs partition `p`). Feed it to
+/// [`Executable::run_sharded`](crate::Executable::run_sharded) call after call without going
+/// through the host; [`to_literal`](Self::to_literal) gathers it back.
+#[derive(Debug)]
+pub struct ShardedArray {
+    global: TensorType,
+    mesh: Mesh,
+    sharding: Sharding,
+    shards: Vec<pjrt::Buffer>,
+}
+
+impl ShardedArray {
+    /// Splits host `value` as `sharding` says and copies shard `p` to the client's
+    /// addressable device `p`.
+    pub fn from_literal(
+        client: &pjrt::Client,
+        mesh: &Mesh,
+        sharding: &Sharding,
+        value: &pjrt::Literal,
+    ) -> Result<ShardedArray> {
+        let devices = client.addressable_devices()?;
+        if devices.len() < mesh.size() {
+            return err(format!(
+                "a mesh of {} devices on a client with {} addressable device(s)",
+                mesh.size(),
+                devices.len()
+            ));
+        }
+        let pieces = sharding.split_literal(mesh, value)?;
+        let mut shards = Vec::with_capacity(pieces.len());
+        for (piece, device) in pieces.iter().zip(&devices) {
+            shards.push(client.buffer_from_bytes_with(
+                piece.element_type(),
+                piece.as_bytes(),
+                piece.dims(),
+                pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                &pjrt::BufferPlacement::device(device),
+            )?);
+        }
+        Ok(ShardedArray {
+            global: TensorType::new(value.element_type(), value.dims()),
+            mesh: mesh.clone(),
+            sharding: sharding.clone(),
+            shards,
+        })
+    }
+
+    /// Wraps device buffers, one per partition (in partition order), as the shards of a
+    /// `global` value.
+    pub fn from_shards(
+        global: TensorType,
+        mesh: &Mesh,
+        sharding: &Sharding,
+        shards: Vec<pjrt::Buffer>,
+    ) -> Result<ShardedArray> {
+        let shard = sharding.shard_type(mesh, &global)?;
+        if shards.len() != mesh.size() {
+            return err(format!(
+                "{global}: {} shards for a mesh of {} devices",
+                shards.len(),
+                mesh.size()
+            ));
+        }
+        for (p, b) in shards.iter().enumerate() {
+            let (ty, dims) = (b.element_type()?, b.dims()?);
+            if ty != shard.ty || dims != shard.dims.as_slice() {
+                return err(format!(
+                    "{global}: shard {p} is {}, expected {shard}",
+                    TensorType::new(ty, &dims)
+                ));
+            }
+        }
+        Ok(ShardedArray {
+            global,
+            mesh: mesh.clone(),
+            sharding: sharding.clone(),
+            shards,
+        })
+    }
+
+    /// Copies the shards to the host and puts the value back together.
+    pub fn to_literal(&self) -> Result<pjrt::Literal> {
+        let pieces: Vec<pjrt::Literal> = self
+            .shards
+            .iter()
+            .map(|b| b.to_literal())
+            .collect::<std::result::Result<_, _>>()?;
+        self.sharding
+            .gather_literal(&self.mesh, &self.global, &pieces)
+    }
+
+    /// The whole value's type.
+    pub fn ty(&self) -> &TensorType {
+        &self.global
+    }
+
+    /// The mesh.
+    pub fn mesh(&self) -> &Mesh {
+        &self.mesh
+    }
+
+    /// The sharding.
+    pub fn sharding(&self) -> &Sharding {
+        &self.sharding
+    }
+
+    /// The device buffers, one per partition.
+    pub fn shards(&self) -> &[pjrt::Buffer] {
+        &self.shards
+    }
+}
+
 /// Which partitioner reads the shardings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Partitioner {

@@ -1,4 +1,5 @@
 mod char_lm;
+mod distributed;
 mod models;
 mod module_cycles;
 mod outside;
