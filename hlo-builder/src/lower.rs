@@ -20,7 +20,7 @@ use melior::Context;
 use crate::error::{Error, Result};
 use crate::graph::{Computation, Node};
 use crate::ops::common::mlir_string;
-use crate::ops::{Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
+use crate::ops::{CollectiveOp, Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
 use crate::sharding::{Partitioner, Partitioning, MESH_SYMBOL};
 use crate::types::{ElementType, TensorType};
 
@@ -62,6 +62,7 @@ pub(crate) fn lower_module(
             scheduled: HashSet::new(),
             queue: Vec::new(),
             diags: diags.clone(),
+            partitioning: partitioning.cloned(),
         };
         for f in funcs {
             l.scheduled.insert(Arc::as_ptr(f));
@@ -109,6 +110,24 @@ pub(crate) fn lower_module(
     result
 }
 
+/// A sharding constraint on an intermediate value: Shardy's `sdy.sharding_constraint`, or
+/// GSPMD's `custom_call @Sharding` carrying `mhlo.sharding`.
+fn constraint(p: &Partitioning, s: &crate::sharding::Sharding) -> Result<Emission> {
+    Ok(match p.partitioner {
+        Partitioner::Shardy => Emission::with(
+            "sdy.sharding_constraint",
+            vec![("sharding", s.shardy(MESH_SYMBOL))],
+        ),
+        Partitioner::Gspmd => Emission::with(
+            "stablehlo.custom_call",
+            vec![
+                ("call_target_name", mlir_string("Sharding")),
+                ("mhlo.sharding", mlir_string(&s.gspmd(&p.mesh)?)),
+            ],
+        ),
+    })
+}
+
 struct Lowerer<'c> {
     ctx: &'c Context,
     loc: Location<'c>,
@@ -119,6 +138,8 @@ struct Lowerer<'c> {
     scheduled: HashSet<*const Computation>,
     queue: Vec<(Arc<Computation>, String)>,
     diags: Rc<RefCell<Vec<String>>>,
+    /// The module's mesh and partitioner (sharding constraints are written for it).
+    partitioning: Option<Partitioning>,
 }
 
 impl<'c> Lowerer<'c> {
@@ -337,7 +358,12 @@ impl<'c> Lowerer<'c> {
                         .ok_or_else(|| self.err(format!("operand %{} has no type", o.node.0)))?,
                 );
             }
-            let lowering = node.op.lower(&tys, &node.types, node.regions.len())?;
+            let lowering = match (&node.op, &self.partitioning) {
+                (Op::Collective(CollectiveOp::ShardingConstraint { sharding }), Some(p)) => {
+                    Lowering::Op(constraint(p, sharding)?)
+                }
+                _ => node.op.lower(&tys, &node.types, node.regions.len())?,
+            };
             if lowering == Lowering::Forward {
                 let v = *operands
                     .first()

@@ -60,6 +60,29 @@ impl Module {
         donations: &[(usize, usize)],
     ) -> Result<Module> {
         partitioning.check(&main.param_types(), &main.result_types())?;
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Computation> = vec![main.as_ref()];
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c as *const Computation) {
+                continue;
+            }
+            for (k, node) in c.graph.nodes.iter().enumerate() {
+                stack.extend(node.regions.iter().map(|r| r.as_ref()));
+                if let crate::ops::Op::Collective(crate::ops::CollectiveOp::ShardingConstraint {
+                    sharding,
+                }) = &node.op
+                {
+                    let t = node.types.first().ok_or_else(|| {
+                        Error::Sharding(format!("sharding_constraint %{k} has no result"))
+                    })?;
+                    sharding.check(
+                        &partitioning.mesh,
+                        t,
+                        &format!("sharding_constraint %{k} in {}", c.name),
+                    )?;
+                }
+            }
+        }
         Module::lowered(main, donations, Some(partitioning))
     }
 
@@ -186,28 +209,39 @@ impl Module {
         Ok(())
     }
 
-    /// Checks that `client` has the devices `options` ask for: all of them addressable by
-    /// this process (a CPU plugin runs one process; its `cpu_device_count` option sets how
-    /// many devices it has).
+    /// Checks that `client` has the devices `options` ask for, all addressable by this
+    /// process. On a CPU plugin a program that needs devices of other processes is refused
+    /// as a multi-process program (the XLA:CPU plugins have no collectives across processes:
+    /// "Multiprocess computations aren't implemented on the CPU backend"); one process gets
+    /// more devices from the `cpu_device_count` client option.
     pub fn check_devices(client: &pjrt::Client, options: &pjrt::CompileOptions) -> Result<()> {
         let devices = client.addressable_devices()?;
         let need = options.num_replicas.saturating_mul(options.num_partitions);
         let platform = client.platform_name();
+        let cpu = platform == "cpu";
+        let refuse = |why: String| {
+            Err(Error::Unsupported {
+                op: if cpu {
+                    "multi-process program"
+                } else {
+                    "compile"
+                },
+                message: if cpu {
+                    format!(
+                        "{why}: a multi-process program, which the XLA:CPU plugins cannot run (\"Multiprocess computations aren't implemented on the CPU backend\"); give one process more devices with `ClientOptions::cpu_device_count`"
+                    )
+                } else {
+                    why
+                },
+            })
+        };
         if need > devices.len() {
-            return Err(Error::Unsupported {
-                op: "compile",
-                message: format!(
-                    "the program runs on {} replicas x {} partitions = {need} devices, but this {platform} client has {} addressable device(s){}",
-                    options.num_replicas,
-                    options.num_partitions,
-                    devices.len(),
-                    if platform == "cpu" {
-                        " (a CPU client lives in one process: create it with more devices, `ClientOptions::cpu_device_count`; a program spanning processes is not supported on CPU)"
-                    } else {
-                        ""
-                    }
-                ),
-            });
+            return refuse(format!(
+                "the program runs on {} replicas x {} partitions = {need} devices, but this {platform} client addresses {} device(s)",
+                options.num_replicas,
+                options.num_partitions,
+                devices.len(),
+            ));
         }
         if let Some(a) = &options.device_assignment {
             let ids: Vec<i64> = devices
@@ -216,17 +250,9 @@ impl Module {
                 .collect::<std::result::Result<_, _>>()?;
             for id in a.devices.iter().flatten() {
                 if !ids.contains(id) {
-                    return Err(Error::Unsupported {
-                        op: "compile",
-                        message: format!(
-                            "the device assignment names device {id}, which this {platform} client cannot address (its devices: {ids:?}){}",
-                            if platform == "cpu" {
-                                "; a program spanning processes is not supported on CPU"
-                            } else {
-                                ""
-                            }
-                        ),
-                    });
+                    return refuse(format!(
+                        "the device assignment names device {id}, which this {platform} client cannot address (its devices: {ids:?})"
+                    ));
                 }
             }
         }

@@ -75,6 +75,8 @@ pub(crate) fn vjp(
             let back: Vec<(i64, i64)> = pairs.iter().map(|&(s, t)| (t, s)).collect();
             b.collective_permute(ct, back, *channel)?
         }
+        // The identity: the cotangent is split the same way.
+        CollectiveOp::ShardingConstraint { sharding } => b.shard(ct, sharding.clone())?,
         CollectiveOp::CollectiveBroadcast { .. } => {
             return not_diff(
                 "collective_broadcast",
@@ -107,6 +109,7 @@ pub(crate) fn jvp(
         | CollectiveOp::AllGather { .. }
         | CollectiveOp::AllToAll { .. }
         | CollectiveOp::CollectivePermute { .. }
+        | CollectiveOp::ShardingConstraint { .. }
         | CollectiveOp::CollectiveBroadcast { .. } => linear(b, at.node, &at.x, tin),
         CollectiveOp::AllReduce { .. } | CollectiveOp::ReduceScatter { .. } => Ok(Jvp::FromVjp),
     }
@@ -146,6 +149,19 @@ pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<
             concat_dimension: s(*concat_dimension),
             over: over.clone(),
         },
+        // The batch axis is not split.
+        CollectiveOp::ShardingConstraint { sharding } => {
+            let mut dims: Vec<Vec<&str>> = sharding
+                .dims()
+                .iter()
+                .map(|v| v.iter().map(String::as_str).collect())
+                .collect();
+            dims.insert(a.min(dims.len()), Vec::new());
+            let slices: Vec<&[&str]> = dims.iter().map(Vec::as_slice).collect();
+            CollectiveOp::ShardingConstraint {
+                sharding: hlo_builder::Sharding::new(&slices),
+            }
+        }
         CollectiveOp::AllReduce { .. }
         | CollectiveOp::CollectivePermute { .. }
         | CollectiveOp::CollectiveBroadcast { .. }

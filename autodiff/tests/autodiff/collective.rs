@@ -115,6 +115,13 @@ fn cases() -> Vec<Case> {
             &[3],
             wrap(|b, x| b.collective_permute(x, vec![(0, 2), (3, 1)], None)),
         ),
+        // The identity with a sharding (no partitioning here: it emits nothing), so that
+        // its rules (the cotangent constrained alike, the batch axis inserted unsplit) run.
+        case(
+            "sharding_constraint",
+            &[2, 3],
+            wrap(|b, x| b.shard(x, Sharding::new(&[&["d"], &[]]))),
+        ),
         case("replica_id_scales", &[3], |b, x| {
             // x * (replica_id + 1): the id has no gradient, the product does.
             let id = b.replica_id()?;

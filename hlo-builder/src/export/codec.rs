@@ -385,6 +385,16 @@ fn collective_op(e: &mut Enc, c: &CollectiveOp) {
             e.u(5);
             participants(e, over);
         }
+        CollectiveOp::ShardingConstraint { sharding } => {
+            e.u(8);
+            e.n(sharding.dims().len());
+            for axes in sharding.dims() {
+                e.n(axes.len());
+                for a in axes {
+                    e.str(a);
+                }
+            }
+        }
         CollectiveOp::ReplicaId => e.u(6),
         CollectiveOp::PartitionId => e.u(7),
     }
@@ -457,6 +467,22 @@ fn read_collective_op(d: &mut Dec, tag: u64) -> R<CollectiveOp> {
         },
         6 => CollectiveOp::ReplicaId,
         7 => CollectiveOp::PartitionId,
+        8 => {
+            let rank = d.n("sharding rank")?;
+            let mut dims = Vec::with_capacity(rank);
+            for _ in 0..rank {
+                let k = d.n("sharding axes")?;
+                dims.push((0..k).map(|_| d.str("mesh axis")).collect::<R<Vec<_>>>()?);
+            }
+            let refs: Vec<Vec<&str>> = dims
+                .iter()
+                .map(|v| v.iter().map(String::as_str).collect())
+                .collect();
+            let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+            CollectiveOp::ShardingConstraint {
+                sharding: crate::sharding::Sharding::new(&slices),
+            }
+        }
         t => return Err(format!("unknown collective op {t}")),
     })
 }

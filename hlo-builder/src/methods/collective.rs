@@ -141,6 +141,15 @@ impl Builder {
         self.record1(CollectiveOp::CollectiveBroadcast { over }, &[x])
     }
 
+    /// `x` itself, with the partitioner told to split it as `sharding` says (mesh axes of the
+    /// module's mesh; see [`crate::sharding`]). Where a partitioned program keeps an
+    /// intermediate value matters for speed, never for the numbers.
+    ///
+    /// Shapes: `T[d...] -> T[d...]` (`sharding` has one entry per axis).
+    pub fn shard(&mut self, x: Value, sharding: crate::Sharding) -> Result<Value> {
+        self.record1(CollectiveOp::ShardingConstraint { sharding }, &[x])
+    }
+
     /// This replica's id.
     ///
     /// Shapes: `-> u32[]`.

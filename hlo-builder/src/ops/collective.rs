@@ -12,6 +12,7 @@ use super::common::{
     Signature,
 };
 use crate::error::{shape_err, Result};
+use crate::sharding::Sharding;
 use crate::types::{ElementType, TensorType};
 
 /// Who takes part in a collective.
@@ -166,6 +167,10 @@ pub enum CollectiveOp {
     },
     /// Every member of a group gets the operand of the group's first member.
     CollectiveBroadcast { over: Participants },
+    /// The identity, telling the SPMD partitioner how to split this intermediate value over
+    /// the module's mesh (Shardy `sdy.sharding_constraint`, GSPMD `custom_call @Sharding`).
+    /// A module that is not partitioned emits nothing for it.
+    ShardingConstraint { sharding: Sharding },
     /// This replica's id, `u32[]`.
     ReplicaId,
     /// This partition's id, `u32[]`.
@@ -182,6 +187,7 @@ impl CollectiveOp {
             CollectiveOp::AllToAll { .. } => "all_to_all",
             CollectiveOp::CollectivePermute { .. } => "collective_permute",
             CollectiveOp::CollectiveBroadcast { .. } => "collective_broadcast",
+            CollectiveOp::ShardingConstraint { .. } => "sharding_constraint",
             CollectiveOp::ReplicaId => "replica_id",
             CollectiveOp::PartitionId => "partition_id",
         }
@@ -196,6 +202,7 @@ impl CollectiveOp {
             | CollectiveOp::AllToAll { over, .. }
             | CollectiveOp::CollectiveBroadcast { over } => Some(over),
             CollectiveOp::CollectivePermute { .. }
+            | CollectiveOp::ShardingConstraint { .. }
             | CollectiveOp::ReplicaId
             | CollectiveOp::PartitionId => None,
         }
@@ -271,12 +278,30 @@ impl CollectiveOp {
                 Ok(vec![x.clone()])
             }
             CollectiveOp::CollectiveBroadcast { .. } => Ok(vec![x.clone()]),
+            CollectiveOp::ShardingConstraint { sharding } => {
+                if sharding.dims().len() != x.rank() {
+                    return shape_err(
+                        op,
+                        format!(
+                            "the sharding {:?} has {} entries but {x} has rank {}",
+                            sharding.dims(),
+                            sharding.dims().len(),
+                            x.rank()
+                        ),
+                    );
+                }
+                Ok(vec![x.clone()])
+            }
             CollectiveOp::ReplicaId | CollectiveOp::PartitionId => Ok(vec![id]),
         }
     }
 
-    /// The lowering table.
+    /// The lowering table. (A sharding constraint in a partitioned module is written by the
+    /// lowering, which knows the module's mesh and partitioner.)
     pub fn lower(&self, xs: &[&TensorType]) -> Result<Lowering> {
+        if let CollectiveOp::ShardingConstraint { .. } = self {
+            return Ok(Lowering::Forward);
+        }
         let mut a: Vec<(&'static str, String)> = Vec::new();
         let reducer_region = |r: Reducer| match r {
             Reducer::Custom => RegionUse::Block(0),
@@ -330,6 +355,7 @@ impl CollectiveOp {
                 }
                 ("stablehlo.collective_broadcast", Vec::new())
             }
+            CollectiveOp::ShardingConstraint { .. } => return Ok(Lowering::Forward),
             CollectiveOp::ReplicaId => ("stablehlo.replica_id", Vec::new()),
             CollectiveOp::PartitionId => ("stablehlo.partition_id", Vec::new()),
         };

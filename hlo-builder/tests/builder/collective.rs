@@ -262,9 +262,33 @@ fn what_cpu_cannot_do_is_refused_before_compile() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("8 devices") && e.contains("4 addressable"),
+        e.contains("multi-process program") && e.contains("8 devices") && e.contains("addresses 4"),
         "{e}"
     );
+    // A device assignment naming a device of another process (the 0.115 plugin numbers a
+    // second process's devices from 2048).
+    let mut b = Builder::new("elsewhere");
+    let x = b.parameter("x", F32, [2]).unwrap();
+    let y = b.all_sum(x, Participants::all(2)).unwrap();
+    let m = b.build(&[y]).unwrap();
+    let a = pjrt::DeviceAssignment::new(vec![vec![0], vec![2048]]).unwrap();
+    let e = m
+        .compile_with(
+            client4(),
+            &pjrt::CompileOptions::new().replicas(2).device_assignment(a),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Unsupported {
+                op: "multi-process program",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("device 2048"), "{e}");
 }
 
 #[test]

@@ -247,3 +247,97 @@ fn bad_shardings_are_refused_with_the_reason() {
     assert!(Mesh::new(&[("a", 0)]).is_err());
     assert!(Mesh::new(&[("a", 2), ("a", 2)]).is_err());
 }
+
+#[test]
+fn intermediate_values_sharded_by_axis_name() {
+    // y = tanh(x @ w1) constrained to rows over "a" and columns over "b", then y @ w2 with
+    // everything else replicated; the numbers are the unsharded ones on every plugin.
+    let (m, k, h, n) = (8usize, 4usize, 8usize, 4usize);
+    let (xv, w1v, w2v) = (data(m * k, 1), data(k * h, 2), data(h * n, 3));
+    let y: Vec<f32> = matmul(&xv, &w1v, m, k, h)
+        .iter()
+        .map(|v| v.tanh())
+        .collect();
+    let want = matmul(&y, &w2v, m, h, n);
+    let build = |b: &mut Builder| {
+        let x = b.parameter("x", F32, [m as i64, k as i64]).unwrap();
+        let w1 = b.parameter("w1", F32, [k as i64, h as i64]).unwrap();
+        let w2 = b.parameter("w2", F32, [h as i64, n as i64]).unwrap();
+        let y = b.matmul(x, w1).unwrap();
+        let y = b.tanh(y).unwrap();
+        let y = b.shard(y, Sharding::new(&[&["a"], &["b"]])).unwrap();
+        b.matmul(y, w2).unwrap()
+    };
+    let args = [
+        lit(&xv, &[m as i64, k as i64]),
+        lit(&w1v, &[k as i64, h as i64]),
+        lit(&w2v, &[h as i64, n as i64]),
+    ];
+    let refs: Vec<&Literal> = args.iter().collect();
+    // Not partitioned: the constraint is the identity and emits nothing.
+    let mut b = Builder::new("plain");
+    let out = build(&mut b);
+    let plain = b.build(&[out]).unwrap();
+    assert!(!plain.to_text().contains("sdy."), "{}", plain.to_text());
+    assert_close(
+        "plain",
+        &f32s(&plain.compile(client()).unwrap().run(&refs).unwrap()[0]),
+        &want,
+        1e-5,
+    );
+
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    let mut ran = 0;
+    for rel in PLUGINS {
+        let Some(client) = client4(rel) else { continue };
+        for partitioner in [Partitioner::Shardy, Partitioner::Gspmd] {
+            let mut b = Builder::new("constrained");
+            let out = build(&mut b);
+            let module = b
+                .build_partitioned(
+                    &[out],
+                    Partitioning::new(mesh.clone()).partitioner(partitioner),
+                )
+                .unwrap();
+            let text = module.to_text();
+            match partitioner {
+                Partitioner::Shardy => assert!(
+                    text.contains(r#""sdy.sharding_constraint"(%"#)
+                        && text.contains(r#"#sdy.sharding<@mesh, [{"a"}, {"b"}]>"#),
+                    "{text}"
+                ),
+                Partitioner::Gspmd => assert!(
+                    text.contains(r#"call_target_name = "Sharding""#)
+                        && text.contains(r#"mhlo.sharding = "{devices=[2,2]0,1,2,3}""#),
+                    "{text}"
+                ),
+            }
+            let exe = module
+                .compile(&client)
+                .unwrap_or_else(|e| panic!("{rel} {partitioner:?}: {e}\n{text}"));
+            let got = exe.run_partitioned(&refs).unwrap();
+            assert_close(
+                &format!("{rel} {partitioner:?}"),
+                &f32s(&got[0]),
+                &want,
+                1e-5,
+            );
+        }
+        ran += 1;
+    }
+    assert!(ran >= 1);
+
+    // A constraint naming an axis the mesh lacks is refused when the module is built.
+    let mut b = Builder::new("bad");
+    let x = b.parameter("x", F32, [4, 4]).unwrap();
+    let y = b.shard(x, Sharding::new(&[&["z"], &[]])).unwrap();
+    let e = b
+        .build_partitioned(&[y], Partitioning::new(mesh))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sharding_constraint") && e.contains("no axis \"z\""),
+        "{e}"
+    );
+    assert!(b.shard(x, Sharding::new(&[&[]])).is_err());
+}
