@@ -388,7 +388,7 @@ fn for_each_run(
         f(0, 0, es);
         return;
     }
-    if small_dims.iter().any(|&d| d == 0) {
+    if small_dims.contains(&0) {
         return;
     }
     let mut strides = vec![1i64; r];

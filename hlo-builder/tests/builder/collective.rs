@@ -31,7 +31,7 @@ fn input(d: usize, len: usize) -> Vec<f32> {
 /// `input(d, ..)`; returns each device's output as f32.
 fn run4(dims: &[i64], f: impl FnOnce(&mut Builder, Value) -> Value) -> Vec<Vec<f32>> {
     let mut b = Builder::new("collective");
-    let x = b.parameter("x", F32, dims.to_vec()).unwrap();
+    let x = b.parameter("x", F32, dims).unwrap();
     let y = f(&mut b, x);
     let m = b.build(&[y]).unwrap();
     let exe = m
@@ -83,7 +83,8 @@ fn combine(groups: &[Vec<usize>], len: usize, f: impl Fn(f32, f32) -> f32) -> Ve
 #[test]
 fn all_reduce_every_reducer() {
     let all = vec![vec![0, 1, 2, 3]];
-    let cases: Vec<(Reducer, fn(f32, f32) -> f32)> = vec![
+    type Combine = fn(f32, f32) -> f32;
+    let cases: Vec<(Reducer, Combine)> = vec![
         (Reducer::Sum, |a, b| a + b),
         (Reducer::Product, |a, b| a * b),
         (Reducer::Max, f32::max),
