@@ -288,6 +288,21 @@ impl Builder {
         Module::partitioned(Arc::new(self.main_computation(results)?), partitioning, &[])
     }
 
+    /// [`build_partitioned`](Self::build_partitioned) with donated parameters (see
+    /// [`Module::with_donations`]).
+    pub fn build_partitioned_with_donations(
+        &self,
+        results: &[Value],
+        partitioning: crate::Partitioning,
+        donations: &[(usize, usize)],
+    ) -> Result<Module> {
+        Module::partitioned(
+            Arc::new(self.main_computation(results)?),
+            partitioning,
+            donations,
+        )
+    }
+
     /// A function parameter of type `ty[dims]`; parameters are numbered in call order.
     ///
     /// Shapes: `-> ty[dims]`.

@@ -387,7 +387,7 @@ impl Executable {
                 args.len()
             )));
         }
-        let parts = self.partition_of_device()?;
+        let parts = self.device_partitions()?;
         let mut per_device: Vec<Vec<pjrt::Literal>> = vec![Vec::new(); parts.len()];
         for (i, (a, t)) in args.iter().zip(&self.params).enumerate() {
             if a.element_type() != t.ty || a.dims() != t.dims.as_slice() {
@@ -439,7 +439,7 @@ impl Executable {
                 args.len()
             )));
         }
-        let parts = self.partition_of_device()?;
+        let parts = self.device_partitions()?;
         let devices = self.exe.addressable_devices();
         for (i, (a, t)) in args.iter().zip(&self.params).enumerate() {
             let want = p.input(i, t);
@@ -494,8 +494,12 @@ impl Executable {
         Ok(results)
     }
 
-    /// The partition each addressable device runs, in device order.
-    fn partition_of_device(&self) -> Result<Vec<usize>> {
+    /// The partition each of the executable's devices runs, in device order (0 for every
+    /// device of a program that is not partitioned).
+    pub fn device_partitions(&self) -> Result<Vec<usize>> {
+        if self.partitioning.is_none() {
+            return Ok(vec![0; self.exe.addressable_devices().len()]);
+        }
         let n = self.partitioning.as_ref().map_or(1, |p| p.mesh.size());
         let ids = match self.exe.addressable_device_logical_ids() {
             Ok(ids) => ids,

@@ -275,3 +275,121 @@ fn sharded_arrays_round_trip_and_refuse_mismatches() {
     let neg: Vec<f32> = v.iter().map(|x| -x).collect();
     assert_eq!(out[0].to_literal().unwrap().to_vec::<f32>().unwrap(), neg);
 }
+
+/// The library's train step, data-parallel over a mesh: the digits MLP 64-128-128-10 with
+/// Adam, labels as integers, 50 steps on 4 devices against the same step on one device.
+#[test]
+fn train_step_data_parallel_equals_one_device() {
+    use autodiff::nn::{Activation, Mlp, ModuleExt};
+    use autodiff::train::{optim::Adam, HostData, TrainStep};
+    use hlo_builder::{ElementType::S32, TensorType};
+
+    let d = data();
+    let model = Mlp::new(&[64, 128, 128, 10], Activation::Relu)
+        .init_seed(3)
+        .unwrap();
+    let inputs = [
+        TensorType::new(F32, [BATCH, 64]),
+        TensorType::new(S32, [BATCH]),
+    ];
+    let make = |mesh: Option<Mesh>| {
+        let mut b = TrainStep::new(client4(), model.clone())
+            .optimizer(Adam::new(1e-3))
+            .inputs(inputs.clone());
+        if let Some(m) = mesh {
+            b = b.data_parallel(m, "data");
+        }
+        b.compile(|m, b| m.forward(&b[0])?.cross_entropy(&b[1]))
+            .unwrap()
+    };
+    let mut one = make(None);
+    let mut four = make(Some(Mesh::new(&[("data", 4)]).unwrap()));
+    assert_eq!(four.executable().addressable_devices().len(), 4);
+    for k in 0..STEPS {
+        let n = d.len();
+        let idx: Vec<usize> = (0..BATCH as usize)
+            .map(|i| (k * BATCH as usize + i) % n)
+            .collect();
+        let s = d.select(&idx);
+        let a = one
+            .step(&[HostData::from(&s.images), HostData::from(&s.labels)])
+            .unwrap()
+            .loss()
+            .unwrap();
+        let b = four
+            .step(&[HostData::from(&s.images), HostData::from(&s.labels)])
+            .unwrap()
+            .loss()
+            .unwrap();
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs(),
+            "step {k}: loss {b} on 4 devices, {a} on one"
+        );
+    }
+    let (m1, m4) = (one.model().unwrap(), four.model().unwrap());
+    let mut worst = 0f64;
+    for ((name, p1), (_, p4)) in m1.params().into_iter().zip(m4.params()) {
+        let a = p1.host().unwrap().to_vec::<f32>().unwrap();
+        let b = p4.host().unwrap().to_vec::<f32>().unwrap();
+        let r = rel(&b, &a);
+        worst = worst.max(r);
+        assert!(r <= 1e-5, "{name}: {r:e} relative");
+    }
+    eprintln!("TrainStep data-parallel: largest relative parameter difference {worst:.2e}");
+    // A data-parallel step takes host data; device buffers of the whole batch are refused.
+    let x = client4()
+        .buffer_from_host(&d.images[..BATCH as usize * 64], &[BATCH, 64])
+        .unwrap();
+    let y = client4()
+        .buffer_from_host(&d.labels[..BATCH as usize], &[BATCH])
+        .unwrap();
+    let e = four.step_buffers(&[&x, &y]).unwrap_err().to_string();
+    assert!(e.contains("data-parallel"), "{e}");
+}
+
+/// Step time of the data-parallel digits MLP train step (64-128-128-10, Adam, global batch
+/// 512) on 1, 2 and 4 devices of one CPU client. A measurement, not a check: run with
+/// `cargo test -p integration-tests --test integration scaling -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scaling_of_the_data_parallel_step() {
+    use autodiff::nn::{Activation, Mlp, ModuleExt};
+    use autodiff::train::{optim::Adam, HostData, TrainStep};
+    use hlo_builder::{ElementType::S32, TensorType};
+    const B: i64 = 512;
+    let d = data();
+    let model = Mlp::new(&[64, 128, 128, 10], Activation::Relu)
+        .init_seed(3)
+        .unwrap();
+    let idx: Vec<usize> = (0..B as usize).map(|i| i % d.len()).collect();
+    let s = d.select(&idx);
+    for n in [1i64, 2, 4] {
+        let mut b = TrainStep::new(client4(), model.clone())
+            .optimizer(Adam::new(1e-3))
+            .inputs([TensorType::new(F32, [B, 64]), TensorType::new(S32, [B])]);
+        if n > 1 {
+            b = b.data_parallel(Mesh::new(&[("data", n)]).unwrap(), "data");
+        }
+        let mut step = b
+            .compile(|m, b| m.forward(&b[0])?.cross_entropy(&b[1]))
+            .unwrap();
+        let mut times = Vec::new();
+        for k in 0..120 {
+            let t = std::time::Instant::now();
+            step.step(&[HostData::from(&s.images), HostData::from(&s.labels)])
+                .unwrap()
+                .loss()
+                .unwrap();
+            if k >= 20 {
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let med = times[times.len() / 2];
+        eprintln!(
+            "| {n} | {:.2} ms | {:.0} examples/s |",
+            med * 1e3,
+            B as f64 / med
+        );
+    }
+}

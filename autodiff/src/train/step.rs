@@ -4,12 +4,14 @@
 //! one of them is donated to its next value, so a step updates them in place; only the batch
 //! goes in and the loss and metrics come out, and nothing waits for them unless asked.
 
-use hlo_builder::{ElementType, Recording, Tensor, TensorType, Value};
-use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
+use hlo_builder::{
+    ElementType, Executable, Mesh, Partitioning, Recording, Sharding, Tensor, TensorType, Value,
+};
+use pjrt::{Buffer, BufferPlacement, Client, CompileOptions, Literal, LoadedExecutable};
 
 use super::bound::{WeightSource, WEIGHT_KINDS};
 use super::checkpoint::{Checkpoint, CheckpointError, OPTIMIZER_PREFIX};
-use super::data::{check_buffers, upload, HostData};
+use super::data::{check_buffers, host_literals, upload, HostData};
 use super::error::TrainError;
 use super::optim::Optimizer;
 use crate::nn::{Module, ModuleExt, ParamKind, Path};
@@ -127,9 +129,20 @@ pub struct TrainStepBuilder<M: Module> {
     optimizer: Option<Box<dyn Optimizer>>,
     inputs: Vec<TensorType>,
     options: CompileOptions,
+    data_parallel: Option<(Mesh, String)>,
 }
 
 impl<M: Module> TrainStepBuilder<M> {
+    /// Trains data-parallel over the devices of `mesh`: every batch input is split along
+    /// its first axis over the mesh axis `axis` (whose size must divide the batch), the
+    /// parameters, model state and optimizer state are replicated on every device, and XLA's
+    /// SPMD partitioner sums the gradients across the devices. The numbers are those of the
+    /// same step on one device with the whole batch. The client needs `mesh.size()` devices
+    /// (a CPU client: `ClientOptions::cpu_device_count`).
+    pub fn data_parallel(mut self, mesh: Mesh, axis: &str) -> Self {
+        self.data_parallel = Some((mesh, axis.to_string()));
+        self
+    }
     /// The step's name (its function's name in the module and in messages).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -211,21 +224,51 @@ impl<M: Module> TrainStepBuilder<M> {
             outs.push(m.value());
         }
         let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-        let module = rec.with(|b| b.build_with_donations(&outs, &donations))??;
+        let mut split: Option<(Mesh, Vec<Sharding>)> = None;
+        let module = match &self.data_parallel {
+            None => rec.with(|b| b.build_with_donations(&outs, &donations))??,
+            Some((mesh, axis)) => {
+                let mut shardings = Vec::with_capacity(self.inputs.len());
+                for (i, t) in self.inputs.iter().enumerate() {
+                    if t.rank() == 0 {
+                        return Err(spec_err(format!(
+                            "data-parallel: input {i} is the scalar {t}; every input needs a batch axis to split"
+                        )));
+                    }
+                    shardings.push(Sharding::split(t.rank(), 0, axis));
+                }
+                let mut ins: Vec<Sharding> = rec.with(|b| {
+                    (0..n_state)
+                        .map(|k| {
+                            let v = b.parameters()[k];
+                            b.ty(v).map(|t| Sharding::replicated(t.rank()))
+                        })
+                        .collect::<hlo_builder::Result<Vec<_>>>()
+                })??;
+                ins.extend(shardings.iter().cloned());
+                let p = Partitioning::new(mesh.clone()).inputs(ins);
+                split = Some((mesh.clone(), shardings));
+                rec.with(|b| b.build_partitioned_with_donations(&outs, p, &donations))??
+            }
+        };
         let state_types = module.parameter_types()[..n_state].to_vec();
         let text = module.to_text().to_string();
-        let exe = self.client.compile_with(&module.program(), &self.options)?;
+        // The plugin's own errors stay `TrainError::Pjrt`, as from any other compile.
+        let exe = module
+            .compile_with(&self.client, &self.options)
+            .map_err(|e| match e {
+                hlo_builder::Error::Pjrt(p) => TrainError::from(p),
+                other => TrainError::from(other),
+            })?;
+        let parts = exe.device_partitions()?;
         let train_types: Vec<TensorType> = train.iter().map(|t| t.ty().clone()).collect();
         let opt_init = optimizer.init(&train_types)?;
-        let mut buffers = Vec::with_capacity(n_state);
+        let mut host = Vec::with_capacity(n_state);
         for kind in WEIGHT_KINDS {
-            for l in model.host_values(&[kind])? {
-                buffers.push(self.client.buffer_from_literal(&l)?);
-            }
+            host.extend(model.host_values(&[kind])?);
         }
-        for l in &opt_init {
-            buffers.push(self.client.buffer_from_literal(l)?);
-        }
+        host.extend(opt_init.into_iter().map(std::sync::Arc::new));
+        let buffers = upload_state(&self.client, exe.loaded(), &host)?;
         Ok(TrainStep {
             name,
             client: self.client,
@@ -240,28 +283,59 @@ impl<M: Module> TrainStepBuilder<M> {
             metrics: objective.metrics.iter().map(|(n, _)| n.clone()).collect(),
             steps: 0,
             text,
+            split,
+            parts,
         })
     }
+}
+
+/// The state's host values copied to every device of the executable (one row per device).
+fn upload_state(
+    client: &Client,
+    exe: &LoadedExecutable,
+    host: &[std::sync::Arc<Literal>],
+) -> Result<Vec<Vec<Buffer>>, TrainError> {
+    let mut rows = Vec::with_capacity(exe.addressable_devices().len());
+    for device in exe.addressable_devices() {
+        let placement = BufferPlacement::device(device);
+        let mut row = Vec::with_capacity(host.len());
+        for l in host {
+            row.push(client.buffer_from_bytes_with(
+                l.element_type(),
+                l.as_bytes(),
+                l.dims(),
+                pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                &placement,
+            )?);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// A compiled training step of a model of type `M`, its state on the device.
 pub struct TrainStep<M: Module> {
     name: String,
     client: Client,
-    exe: LoadedExecutable,
+    exe: Executable,
     /// The tree (structure and declarations; its values are those it was made with).
     model: M,
     n_train: usize,
     /// Trainable and state parameters.
     n_weights: usize,
     slots: usize,
-    /// Trainable parameters, model state, optimizer state; replaced by every step's outputs.
-    state: Vec<Buffer>,
+    /// Trainable parameters, model state, optimizer state, one row per device (replicated);
+    /// replaced by every step's outputs.
+    state: Vec<Vec<Buffer>>,
     state_types: Vec<TensorType>,
     inputs: Vec<TensorType>,
     metrics: Vec<String>,
     steps: u64,
     text: String,
+    /// Data-parallel: the mesh and each input's sharding.
+    split: Option<(Mesh, Vec<Sharding>)>,
+    /// The partition each device runs.
+    parts: Vec<usize>,
 }
 
 impl<M: Module> std::fmt::Debug for TrainStep<M> {
@@ -288,37 +362,87 @@ impl<M: Module> TrainStep<M> {
             optimizer: None,
             inputs: Vec::new(),
             options: CompileOptions::new(),
+            data_parallel: None,
         }
     }
 
     /// Runs one step on host data (one per declared input). Returns at once; the loss and
     /// metrics are read from the output when needed.
     pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<StepOutput, TrainError> {
-        let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
-        let refs: Vec<&Buffer> = bufs.iter().collect();
-        self.step_buffers(&refs)
+        let Some((mesh, shardings)) = &self.split else {
+            let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
+            let refs: Vec<&Buffer> = bufs.iter().collect();
+            return self.step_buffers(&refs);
+        };
+        // Data-parallel: each device gets its slice of every input.
+        let lits = host_literals(&self.name, inputs, &self.inputs)?;
+        let devices = self.exe.loaded().addressable_devices();
+        let mut per_device: Vec<Vec<Buffer>> = devices.iter().map(|_| Vec::new()).collect();
+        for (l, s) in lits.iter().zip(shardings) {
+            let pieces = s.split_literal(mesh, l)?;
+            for (d, device) in devices.iter().enumerate() {
+                let piece = &pieces[self.parts[d]];
+                per_device[d].push(self.client.buffer_from_bytes_with(
+                    piece.element_type(),
+                    piece.as_bytes(),
+                    piece.dims(),
+                    pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                    &BufferPlacement::device(device),
+                )?);
+            }
+        }
+        let refs: Vec<Vec<&Buffer>> = per_device.iter().map(|v| v.iter().collect()).collect();
+        self.run(&refs)
     }
 
     /// Runs one step on device-resident inputs. They are checked first (types, and ready
     /// without an error): a bad input leaves the state as it was.
+    /// A data-parallel step takes host data only ([`step`](Self::step) splits it).
     pub fn step_buffers(&mut self, inputs: &[&Buffer]) -> Result<StepOutput, TrainError> {
-        check_buffers(&self.name, inputs, &self.inputs)?;
-        let mut args: Vec<&Buffer> = self.state.iter().collect();
-        args.extend_from_slice(inputs);
-        let mut outs = self.exe.execute(&args)?.into_iter();
-        let n = self.state.len();
-        let fresh: Vec<Buffer> = outs.by_ref().take(n).collect();
-        let loss = outs.next().ok_or_else(|| TrainError::Spec {
-            name: self.name.clone(),
-            message: "the step returned too few outputs".into(),
-        })?;
-        let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(outs).collect();
-        if fresh.len() != n || metrics.len() != self.metrics.len() {
+        if self.split.is_some() {
             return Err(TrainError::Spec {
                 name: self.name.clone(),
-                message: "the step returned too few outputs".into(),
+                message: "a data-parallel step takes host data (`step`), which it splits across the devices".into(),
             });
         }
+        check_buffers(&self.name, inputs, &self.inputs)?;
+        self.run(&[inputs.to_vec()])
+    }
+
+    /// Runs the executable with each device's inputs; the state rows are donated.
+    fn run(&mut self, inputs: &[Vec<&Buffer>]) -> Result<StepOutput, TrainError> {
+        let too_few = || TrainError::Spec {
+            name: self.name.clone(),
+            message: "the step returned too few outputs".into(),
+        };
+        let lists: Vec<Vec<&Buffer>> = self
+            .state
+            .iter()
+            .zip(inputs)
+            .map(|(row, ins)| row.iter().chain(ins.iter().copied()).collect())
+            .collect();
+        let outs = self
+            .exe
+            .loaded()
+            .execute_sharded(&lists, &pjrt::ExecuteOptions::default())?;
+        let n = self.state.first().map_or(0, Vec::len);
+        let mut fresh = Vec::with_capacity(outs.len());
+        let mut first: Option<(Buffer, Vec<(String, Buffer)>)> = None;
+        for o in outs {
+            let mut it = o.into_iter();
+            let row: Vec<Buffer> = it.by_ref().take(n).collect();
+            let loss = it.next().ok_or_else(too_few)?;
+            let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(it).collect();
+            if row.len() != n || metrics.len() != self.metrics.len() {
+                return Err(too_few());
+            }
+            fresh.push(row);
+            // Loss and metrics are replicated: device 0's copy is the answer.
+            if first.is_none() {
+                first = Some((loss, metrics));
+            }
+        }
+        let (loss, metrics) = first.ok_or_else(too_few)?;
         // The old state buffers were donated to (and consumed by) this execution.
         self.state = fresh;
         self.steps += 1;
@@ -338,7 +462,7 @@ impl<M: Module> TrainStep<M> {
     /// The model with its current values (trainable and state) copied to the host.
     pub fn model(&self) -> Result<M, TrainError> {
         let mut vals = Vec::with_capacity(self.n_weights);
-        for b in &self.state[..self.n_weights] {
+        for b in &self.state[0][..self.n_weights] {
             vals.push(b.to_literal()?);
         }
         let state = vals.split_off(self.n_train);
@@ -370,7 +494,7 @@ impl<M: Module> TrainStep<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn optimizer_state(&self) -> Result<OptimizerState<M>, TrainError> {
-        let opt = &self.state[self.n_weights..];
+        let opt = &self.state[0][self.n_weights..];
         let step_lit = opt
             .first()
             .ok_or_else(|| TrainError::Spec {
@@ -418,7 +542,7 @@ impl<M: Module> TrainStep<M> {
         for (name, b) in self
             .optimizer_names()
             .into_iter()
-            .zip(&self.state[self.n_weights..])
+            .zip(&self.state[0][self.n_weights..])
         {
             c.insert(name, b.to_literal()?);
         }
@@ -502,16 +626,12 @@ impl<M: Module> TrainStep<M> {
         }
         let steps = steps?;
         // Everything checked: upload, then replace.
-        let mut fresh = Vec::with_capacity(self.state.len());
+        let mut host = Vec::with_capacity(self.state_types.len());
         for kind in WEIGHT_KINDS {
-            for l in model.host_values(&[kind])? {
-                fresh.push(self.client.buffer_from_literal(&l)?);
-            }
+            host.extend(model.host_values(&[kind])?);
         }
-        for l in &opt {
-            fresh.push(self.client.buffer_from_literal(l)?);
-        }
-        self.state = fresh;
+        host.extend(opt.into_iter().map(std::sync::Arc::new));
+        self.state = upload_state(&self.client, self.exe.loaded(), &host)?;
         self.steps = steps;
         Ok(())
     }
@@ -523,7 +643,7 @@ impl<M: Module> TrainStep<M> {
 
     /// The compiled executable.
     pub fn executable(&self) -> &LoadedExecutable {
-        &self.exe
+        self.exe.loaded()
     }
 }
 
@@ -535,6 +655,6 @@ impl<M: Module> WeightSource<M> for TrainStep<M> {
         &self.model
     }
     fn weight_buffers(&self) -> &[Buffer] {
-        &self.state[..self.n_weights]
+        &self.state[0][..self.n_weights]
     }
 }
