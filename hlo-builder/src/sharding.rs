@@ -284,6 +284,12 @@ impl Sharding {
             .flatten()
             .map(|a| mesh.axis_index(a))
             .collect::<Result<_>>()?;
+        if let Some(a) = (0..named.len()).find(|&i| named[..i].contains(&named[i])) {
+            return err(format!(
+                "mesh axis {:?} splits more than one tensor axis in {:?}",
+                mesh.axes[named[a]].0, self.dims
+            ));
+        }
         let rest: Vec<usize> = (0..mesh.axes.len())
             .filter(|j| !named.contains(j))
             .collect();

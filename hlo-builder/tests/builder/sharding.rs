@@ -244,6 +244,7 @@ fn bad_shardings_are_refused_with_the_reason() {
     assert!(e.contains("more than one"), "{e}");
     let e = build(Sharding::new(&[&[]]));
     assert!(e.contains("rank 2"), "{e}");
+    assert!(Sharding::new(&[&["a"], &["a"]]).gspmd(&mesh).is_err());
     assert!(Mesh::new(&[("a", 0)]).is_err());
     assert!(Mesh::new(&[("a", 2), ("a", 2)]).is_err());
 }
