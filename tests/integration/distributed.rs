@@ -347,6 +347,106 @@ fn train_step_data_parallel_equals_one_device() {
     assert!(e.contains("data-parallel"), "{e}");
 }
 
+/// The library's train step, tensor-parallel (Megatron style: the first layer's output
+/// features and the second layer's input features split over `model`) and on a 2x2 mesh with
+/// the batch over `data` too: 50 Adam steps equal one device; the model and the checkpoint
+/// are gathered from the shards.
+#[test]
+fn train_step_tensor_parallel_equals_one_device() {
+    use autodiff::nn::{Activation, Mlp, ModuleExt};
+    use autodiff::train::{optim::Adam, HostData, TrainStep};
+    use hlo_builder::{ElementType::S32, TensorType};
+
+    let d = data();
+    let model = Mlp::new(&[64, 128, 128, 10], Activation::Relu)
+        .init_seed(5)
+        .unwrap();
+    let inputs = [
+        TensorType::new(F32, [BATCH, 64]),
+        TensorType::new(S32, [BATCH]),
+    ];
+    let megatron = |path: &str, t: &TensorType| match path {
+        "layers.0.weight" => Sharding::new(&[&[], &["model"]]),
+        "layers.0.bias" => Sharding::new(&[&["model"]]),
+        "layers.1.weight" => Sharding::new(&[&["model"], &[]]),
+        _ => Sharding::replicated(t.rank()),
+    };
+    let one_step = |mesh: Option<(Mesh, Vec<Sharding>)>| {
+        let mut b = TrainStep::new(client4(), model.clone())
+            .optimizer(Adam::new(1e-3))
+            .inputs(inputs.clone());
+        if let Some((m, ins)) = mesh {
+            b = b.partitioned(m, megatron, ins);
+        }
+        b.compile(|m, b| m.forward(&b[0])?.cross_entropy(&b[1]))
+            .unwrap()
+    };
+    let mut one = one_step(None);
+    let mut tp = one_step(Some((
+        Mesh::new(&[("model", 4)]).unwrap(),
+        vec![Sharding::replicated(2), Sharding::replicated(1)],
+    )));
+    let mut both = one_step(Some((
+        Mesh::new(&[("data", 2), ("model", 2)]).unwrap(),
+        vec![Sharding::split(2, 0, "data"), Sharding::split(1, 0, "data")],
+    )));
+    // The first layer's weight lives on the devices as [64, 32] shards.
+    let w0 = tp.executable().parameters().unwrap()[0].dims.clone();
+    assert_eq!(w0, vec![64, 32]);
+    for k in 0..STEPS {
+        let n = d.len();
+        let idx: Vec<usize> = (0..BATCH as usize)
+            .map(|i| (k * BATCH as usize + i) % n)
+            .collect();
+        let s = d.select(&idx);
+        let batch = [HostData::from(&s.images), HostData::from(&s.labels)];
+        let a = one.step(&batch).unwrap().loss().unwrap();
+        for (what, st) in [("tensor-parallel", &mut tp), ("2x2", &mut both)] {
+            let l = st.step(&batch).unwrap().loss().unwrap();
+            assert!(
+                (a - l).abs() <= 1e-5 * a.abs(),
+                "{what}: step {k}: loss {l}, one device {a}"
+            );
+        }
+    }
+    let m1 = one.model().unwrap();
+    for (what, st) in [("tensor-parallel", &tp), ("2x2", &both)] {
+        let m = st.model().unwrap();
+        let mut worst = 0f64;
+        for ((name, p1), (_, p)) in m1.params().into_iter().zip(m.params()) {
+            let a = p1.host().unwrap().to_vec::<f32>().unwrap();
+            let b = p.host().unwrap().to_vec::<f32>().unwrap();
+            let r = rel(&b, &a);
+            worst = worst.max(r);
+            assert!(r <= 1e-5, "{what}: {name}: {r:e} relative");
+        }
+        eprintln!("TrainStep {what}: largest relative parameter difference {worst:.2e}");
+    }
+    // The checkpoint gathers parameters and optimizer slots; restoring it puts the shards
+    // back, and training goes on from there.
+    let c = tp.checkpoint().unwrap();
+    let c1 = one.checkpoint().unwrap();
+    for (name, l) in &c1.tensors {
+        if l.element_type() != F32 {
+            continue;
+        }
+        let r = rel(
+            &c.tensors[name].to_vec::<f32>().unwrap(),
+            &l.to_vec::<f32>().unwrap(),
+        );
+        assert!(r <= 1e-5, "checkpoint {name}: {r:e}");
+    }
+    tp.restore(&c1).unwrap();
+    let m = tp.model().unwrap();
+    for ((name, p1), (_, p)) in m1.params().into_iter().zip(m.params()) {
+        assert_eq!(
+            p1.host().unwrap().to_vec::<f32>().unwrap(),
+            p.host().unwrap().to_vec::<f32>().unwrap(),
+            "restored {name}"
+        );
+    }
+}
+
 /// Step time of the data-parallel digits MLP train step (64-128-128-10, Adam, global batch
 /// 512) on 1, 2 and 4 devices of one CPU client. A measurement, not a check: run with
 /// `cargo test -p integration-tests --test integration scaling -- --ignored --nocapture`.

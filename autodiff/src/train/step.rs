@@ -129,8 +129,23 @@ pub struct TrainStepBuilder<M: Module> {
     optimizer: Option<Box<dyn Optimizer>>,
     inputs: Vec<TensorType>,
     options: CompileOptions,
-    data_parallel: Option<(Mesh, String)>,
+    layout: Option<Layout>,
 }
+
+/// How a partitioned step splits its values.
+enum Layout {
+    /// Batch inputs split along axis 0 over a mesh axis; all state replicated.
+    Data { mesh: Mesh, axis: String },
+    /// Each weight as a function of its path and type says; each input as given.
+    Custom {
+        mesh: Mesh,
+        weights: Box<ParamSharding>,
+        inputs: Vec<Sharding>,
+    },
+}
+
+/// The sharding of a weight (trainable parameter or model state), given its path and type.
+pub type ParamSharding = dyn Fn(&str, &TensorType) -> Sharding;
 
 impl<M: Module> TrainStepBuilder<M> {
     /// Trains data-parallel over the devices of `mesh`: every batch input is split along
@@ -140,7 +155,33 @@ impl<M: Module> TrainStepBuilder<M> {
     /// same step on one device with the whole batch. The client needs `mesh.size()` devices
     /// (a CPU client: `ClientOptions::cpu_device_count`).
     pub fn data_parallel(mut self, mesh: Mesh, axis: &str) -> Self {
-        self.data_parallel = Some((mesh, axis.to_string()));
+        self.layout = Some(Layout::Data {
+            mesh,
+            axis: axis.to_string(),
+        });
+        self
+    }
+
+    /// Trains over the devices of `mesh` with every weight (trainable parameter or model
+    /// state) split as `weights(path, type)` says, the optimizer's slots split like their
+    /// parameters, and batch input `i` split as `inputs[i]` says: tensor parallelism
+    /// (`weights` splitting a layer's output features over a `model` axis, the next layer's
+    /// input features likewise), data parallelism (the inputs' batch axis over `data`), or
+    /// both. The parameters live on the devices as shards; [`model`](TrainStep::model) and
+    /// checkpoints gather them. The numbers are those of the same step on one device.
+    /// (Functions bound to the step's live weights through [`WeightSource`] see device 0's
+    /// copies, which are shards here: bind them to `Weights::upload(client, &step.model()?)`.)
+    pub fn partitioned(
+        mut self,
+        mesh: Mesh,
+        weights: impl Fn(&str, &TensorType) -> Sharding + 'static,
+        inputs: Vec<Sharding>,
+    ) -> Self {
+        self.layout = Some(Layout::Custom {
+            mesh,
+            weights: Box::new(weights),
+            inputs,
+        });
         self
     }
     /// The step's name (its function's name in the module and in messages).
@@ -224,30 +265,73 @@ impl<M: Module> TrainStepBuilder<M> {
             outs.push(m.value());
         }
         let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-        let mut split: Option<(Mesh, Vec<Sharding>)> = None;
-        let module = match &self.data_parallel {
+        let mut split: Option<Split> = None;
+        let module = match &self.layout {
             None => rec.with(|b| b.build_with_donations(&outs, &donations))??,
-            Some((mesh, axis)) => {
-                let mut shardings = Vec::with_capacity(self.inputs.len());
-                for (i, t) in self.inputs.iter().enumerate() {
-                    if t.rank() == 0 {
-                        return Err(spec_err(format!(
-                            "data-parallel: input {i} is the scalar {t}; every input needs a batch axis to split"
-                        )));
+            Some(layout) => {
+                let mesh = match layout {
+                    Layout::Data { mesh, .. } | Layout::Custom { mesh, .. } => mesh.clone(),
+                };
+                let inputs: Vec<Sharding> = match layout {
+                    Layout::Data { axis, .. } => {
+                        let mut v = Vec::with_capacity(self.inputs.len());
+                        for (i, t) in self.inputs.iter().enumerate() {
+                            if t.rank() == 0 {
+                                return Err(spec_err(format!(
+                                    "data-parallel: input {i} is the scalar {t}; every input needs a batch axis to split"
+                                )));
+                            }
+                            v.push(Sharding::split(t.rank(), 0, axis));
+                        }
+                        v
                     }
-                    shardings.push(Sharding::split(t.rank(), 0, axis));
+                    Layout::Custom { inputs, .. } => {
+                        if inputs.len() != self.inputs.len() {
+                            return Err(spec_err(format!(
+                                "{} input shardings for {} inputs",
+                                inputs.len(),
+                                self.inputs.len()
+                            )));
+                        }
+                        inputs.clone()
+                    }
+                };
+                // Weights by path (trainable, then model state), then the optimizer's
+                // state: its step counter replicated, each slot split like its parameter.
+                let mut weights = Vec::with_capacity(n_state);
+                for kind in WEIGHT_KINDS {
+                    for (path, p) in model.params() {
+                        if p.kind() == kind {
+                            weights.push(match layout {
+                                Layout::Data { .. } => Sharding::replicated(p.ty().rank()),
+                                Layout::Custom { weights: f, .. } => f(&path, p.ty()),
+                            });
+                        }
+                    }
                 }
-                let mut ins: Vec<Sharding> = rec.with(|b| {
-                    (0..n_state)
-                        .map(|k| {
-                            let v = b.parameters()[k];
-                            b.ty(v).map(|t| Sharding::replicated(t.rank()))
-                        })
-                        .collect::<hlo_builder::Result<Vec<_>>>()
-                })??;
-                ins.extend(shardings.iter().cloned());
-                let p = Partitioning::new(mesh.clone()).inputs(ins);
-                split = Some((mesh.clone(), shardings));
+                let n_opt = opt_state.len();
+                let slots = optimizer.slots();
+                if n_opt != 1 + slots * train.len() || weights.len() != train.len() + state.len() {
+                    return Err(spec_err(format!(
+                        "partitioned: the optimizer holds {n_opt} state tensors, expected a step counter and {slots} slots of {} parameters",
+                        train.len()
+                    )));
+                }
+                let mut states = weights.clone();
+                states.push(Sharding::replicated(0));
+                for _ in 0..slots {
+                    states.extend(weights[..train.len()].iter().cloned());
+                }
+                let mut ins = states.clone();
+                ins.extend(inputs.iter().cloned());
+                let p = Partitioning::new(mesh.clone())
+                    .inputs(ins)
+                    .outputs(states.clone());
+                split = Some(Split {
+                    mesh,
+                    inputs,
+                    state: states,
+                });
                 rec.with(|b| b.build_partitioned_with_donations(&outs, p, &donations))??
             }
         };
@@ -268,7 +352,7 @@ impl<M: Module> TrainStepBuilder<M> {
             host.extend(model.host_values(&[kind])?);
         }
         host.extend(opt_init.into_iter().map(std::sync::Arc::new));
-        let buffers = upload_state(&self.client, exe.loaded(), &host)?;
+        let buffers = upload_state(&self.client, exe.loaded(), &host, split.as_ref(), &parts)?;
         Ok(TrainStep {
             name,
             client: self.client,
@@ -289,17 +373,37 @@ impl<M: Module> TrainStepBuilder<M> {
     }
 }
 
-/// The state's host values copied to every device of the executable (one row per device).
+/// The mesh and the shardings of a partitioned step's inputs and state.
+struct Split {
+    mesh: Mesh,
+    inputs: Vec<Sharding>,
+    state: Vec<Sharding>,
+}
+
+/// The state's host values on every device of the executable (one row per device): whole
+/// copies, or in a partitioned step each device's shard.
 fn upload_state(
     client: &Client,
     exe: &LoadedExecutable,
     host: &[std::sync::Arc<Literal>],
+    split: Option<&Split>,
+    parts: &[usize],
 ) -> Result<Vec<Vec<Buffer>>, TrainError> {
+    let pieces: Vec<Vec<Literal>> = match split {
+        Some(sp) => host
+            .iter()
+            .zip(&sp.state)
+            .map(|(l, s)| s.split_literal(&sp.mesh, l))
+            .collect::<hlo_builder::Result<_>>()?,
+        None => host.iter().map(|l| vec![(**l).clone()]).collect(),
+    };
     let mut rows = Vec::with_capacity(exe.addressable_devices().len());
-    for device in exe.addressable_devices() {
+    for (d, device) in exe.addressable_devices().iter().enumerate() {
         let placement = BufferPlacement::device(device);
+        let part = if split.is_some() { parts[d] } else { 0 };
         let mut row = Vec::with_capacity(host.len());
-        for l in host {
+        for ps in &pieces {
+            let l = &ps[part];
             row.push(client.buffer_from_bytes_with(
                 l.element_type(),
                 l.as_bytes(),
@@ -332,8 +436,8 @@ pub struct TrainStep<M: Module> {
     metrics: Vec<String>,
     steps: u64,
     text: String,
-    /// Data-parallel: the mesh and each input's sharding.
-    split: Option<(Mesh, Vec<Sharding>)>,
+    /// Partitioned: the mesh and the shardings of the inputs and the state.
+    split: Option<Split>,
     /// The partition each device runs.
     parts: Vec<usize>,
 }
@@ -362,14 +466,19 @@ impl<M: Module> TrainStep<M> {
             optimizer: None,
             inputs: Vec::new(),
             options: CompileOptions::new(),
-            data_parallel: None,
+            layout: None,
         }
     }
 
     /// Runs one step on host data (one per declared input). Returns at once; the loss and
     /// metrics are read from the output when needed.
     pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<StepOutput, TrainError> {
-        let Some((mesh, shardings)) = &self.split else {
+        let Some(Split {
+            mesh,
+            inputs: shardings,
+            ..
+        }) = &self.split
+        else {
             let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
             let refs: Vec<&Buffer> = bufs.iter().collect();
             return self.step_buffers(&refs);
@@ -397,12 +506,12 @@ impl<M: Module> TrainStep<M> {
 
     /// Runs one step on device-resident inputs. They are checked first (types, and ready
     /// without an error): a bad input leaves the state as it was.
-    /// A data-parallel step takes host data only ([`step`](Self::step) splits it).
+    /// A partitioned step takes host data only ([`step`](Self::step) splits it).
     pub fn step_buffers(&mut self, inputs: &[&Buffer]) -> Result<StepOutput, TrainError> {
         if self.split.is_some() {
             return Err(TrainError::Spec {
                 name: self.name.clone(),
-                message: "a data-parallel step takes host data (`step`), which it splits across the devices".into(),
+                message: "a partitioned (data-parallel) step takes host data (`step`), which it splits across the devices".into(),
             });
         }
         check_buffers(&self.name, inputs, &self.inputs)?;
@@ -462,8 +571,8 @@ impl<M: Module> TrainStep<M> {
     /// The model with its current values (trainable and state) copied to the host.
     pub fn model(&self) -> Result<M, TrainError> {
         let mut vals = Vec::with_capacity(self.n_weights);
-        for b in &self.state[0][..self.n_weights] {
-            vals.push(b.to_literal()?);
+        for k in 0..self.n_weights {
+            vals.push(self.state_literal(k)?);
         }
         let state = vals.split_off(self.n_train);
         let m = self.model.with_host_values(&[ParamKind::Trainable], vals)?;
@@ -494,20 +603,20 @@ impl<M: Module> TrainStep<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn optimizer_state(&self) -> Result<OptimizerState<M>, TrainError> {
-        let opt = &self.state[0][self.n_weights..];
-        let step_lit = opt
-            .first()
-            .ok_or_else(|| TrainError::Spec {
+        let n_opt = self.state.first().map_or(0, Vec::len) - self.n_weights;
+        if n_opt == 0 {
+            return Err(TrainError::Spec {
                 name: self.name.clone(),
                 message: "no optimizer state".into(),
-            })?
-            .to_literal()?;
+            });
+        }
+        let step_lit = self.state_literal(self.n_weights)?;
         let step = step_lit.to_scalar::<i32>()? as i64;
         let mut slots = Vec::with_capacity(self.slots);
         for s in 0..self.slots {
             let mut vals = Vec::with_capacity(self.n_train);
-            for b in &opt[1 + s * self.n_train..1 + (s + 1) * self.n_train] {
-                vals.push(b.to_literal()?);
+            for k in 1 + s * self.n_train..1 + (s + 1) * self.n_train {
+                vals.push(self.state_literal(self.n_weights + k)?);
             }
             slots.push(self.model.with_host_values(&[ParamKind::Trainable], vals)?);
         }
@@ -539,12 +648,8 @@ impl<M: Module> TrainStep<M> {
     pub fn checkpoint(&self) -> Result<Checkpoint, TrainError> {
         let mut c = Checkpoint::new();
         c.add_model("", &self.model()?)?;
-        for (name, b) in self
-            .optimizer_names()
-            .into_iter()
-            .zip(&self.state[0][self.n_weights..])
-        {
-            c.insert(name, b.to_literal()?);
+        for (k, name) in self.optimizer_names().into_iter().enumerate() {
+            c.insert(name, self.state_literal(self.n_weights + k)?);
         }
         c.set_meta("steps", self.steps);
         c.set_meta("format", "hlo-autodiff train step 1");
@@ -631,9 +736,51 @@ impl<M: Module> TrainStep<M> {
             host.extend(model.host_values(&[kind])?);
         }
         host.extend(opt.into_iter().map(std::sync::Arc::new));
-        self.state = upload_state(&self.client, self.exe.loaded(), &host)?;
+        self.state = upload_state(
+            &self.client,
+            self.exe.loaded(),
+            &host,
+            self.split.as_ref(),
+            &self.parts,
+        )?;
         self.steps = steps;
         Ok(())
+    }
+
+    /// State tensor `k` on the host: device 0's copy, or in a partitioned step gathered from
+    /// every device's shard.
+    fn state_literal(&self, k: usize) -> Result<Literal, TrainError> {
+        let missing = || TrainError::Spec {
+            name: self.name.clone(),
+            message: format!("no state tensor {k}"),
+        };
+        let Some(sp) = &self.split else {
+            return Ok(self
+                .state
+                .first()
+                .and_then(|r| r.get(k))
+                .ok_or_else(missing)?
+                .to_literal()?);
+        };
+        let s = sp.state.get(k).ok_or_else(missing)?;
+        if s.is_replicated() {
+            return Ok(self
+                .state
+                .first()
+                .and_then(|r| r.get(k))
+                .ok_or_else(missing)?
+                .to_literal()?);
+        }
+        let mut pieces: Vec<Option<Literal>> = vec![None; sp.mesh.size()];
+        for (d, row) in self.state.iter().enumerate() {
+            pieces[self.parts[d]] = Some(row.get(k).ok_or_else(missing)?.to_literal()?);
+        }
+        let pieces: Vec<Literal> = pieces
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or_else(missing)?;
+        let t = self.state_types.get(k).ok_or_else(missing)?;
+        Ok(s.gather_literal(&sp.mesh, t, &pieces)?)
     }
 
     /// The step's StableHLO (text, with the donation attributes).
