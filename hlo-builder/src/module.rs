@@ -202,7 +202,7 @@ impl Module {
             for node in &c.graph.nodes {
                 stack.extend(node.regions.iter().map(|r| r.as_ref()));
                 if let crate::ops::Op::Collective(op) = &node.op {
-                    check_collective(op, platform, options)?;
+                    check_collective(op, node.types.first(), platform, options)?;
                 }
             }
         }
@@ -575,6 +575,7 @@ impl Executable {
 /// One collective against the platform and the options (see [`Module::check_for`]).
 fn check_collective(
     op: &crate::ops::CollectiveOp,
+    result: Option<&TensorType>,
     platform: &str,
     options: &pjrt::CompileOptions,
 ) -> Result<()> {
@@ -599,7 +600,23 @@ fn check_collective(
     if platform == "cpu" && custom {
         return Err(Error::Unsupported {
             op: name,
-            message: "XLA:CPU combines values across devices only with the named reducers (sum, product, max, min, and, or); this reducer is a computation of its own (\"Unsupported reduction computation\")".into(),
+            message: "XLA:CPU combines values across devices only with the named reducers (sum, product, max, min; and, or on pred); this reducer is a computation of its own (\"Unsupported reduction computation\")".into(),
+        });
+    }
+    let bitwise = match op {
+        CollectiveOp::AllReduce { reducer, .. } | CollectiveOp::ReduceScatter { reducer, .. } => {
+            matches!(reducer, crate::ops::Reducer::And | crate::ops::Reducer::Or)
+        }
+        _ => false,
+    };
+    if let Some(t) =
+        result.filter(|t| platform == "cpu" && bitwise && t.ty != crate::ElementType::Pred)
+    {
+        return Err(Error::Unsupported {
+            op: name,
+            message: format!(
+                "XLA:CPU combines {t} across devices with sum, product, max or min only; `and` and `or` work on pred (\"Unsupported reduction computation\")"
+            ),
         });
     }
     let global = op.participants().is_some_and(|p| p.global_device_ids);

@@ -318,3 +318,81 @@ fn shape_errors_name_the_op() {
         "{e}"
     );
 }
+
+#[test]
+fn and_or_reducers() {
+    // Logical and / or over the 4 devices of pred values.
+    let mut b = Builder::new("logic");
+    let x = b.parameter("x", Pred, [4]).unwrap();
+    let a = b.all_reduce(x, Reducer::And, Participants::all(4)).unwrap();
+    let o = b.all_reduce(x, Reducer::Or, Participants::all(4)).unwrap();
+    let exe = b
+        .build(&[a, o])
+        .unwrap()
+        .compile_with(client4(), &pjrt::CompileOptions::new().replicas(N))
+        .unwrap();
+    // Column 0 all true, column 1 all false, column 2 true on device 2 only, column 3 false
+    // on device 1 only.
+    let data: Vec<Vec<bool>> = (0..N).map(|d| vec![true, false, d == 2, d != 1]).collect();
+    let lits: Vec<Literal> = data
+        .iter()
+        .map(|v| Literal::from_bools(v, &[4]).unwrap())
+        .collect();
+    let args: Vec<Vec<&Literal>> = lits.iter().map(|l| vec![l]).collect();
+    for o in exe.run_devices(&args).unwrap() {
+        assert_eq!(bools(&o[0]), vec![true, false, false, false]);
+        assert_eq!(bools(&o[1]), vec![true, false, true, true]);
+    }
+    // On s32 XLA:CPU has no bitwise reduction across devices: refused before compile.
+    let mut b = Builder::new("bits");
+    let x = b.parameter("x", S32, [3]).unwrap();
+    let y = b.all_reduce(x, Reducer::Or, Participants::all(4)).unwrap();
+    let e = b
+        .build(&[y])
+        .unwrap()
+        .compile_with(client4(), &pjrt::CompileOptions::new().replicas(N))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Unsupported {
+                op: "all_reduce",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("s32[3]"), "{e}");
+}
+
+#[test]
+fn collectives_survive_the_export_codec() {
+    // Every collective (and a sharding constraint) written to an artifact and read back
+    // re-records the same module at other batch sizes.
+    let f = |b: &mut Builder, batch: i64, _: &[Value]| -> hlo_builder::Result<Vec<Value>> {
+        let x = b.parameter("x", F32, [batch, 4])?;
+        let y = b.all_sum(x, Participants::replicas(vec![vec![0, 1], vec![2, 3]]))?;
+        let y = b.all_reduce(y, Reducer::Max, Participants::all(4))?;
+        let z = b.all_gather(y, 1, Participants::all(4))?;
+        let z = b.collective_permute(z, vec![(0, 1), (1, 2), (2, 3), (3, 0)], Some(2))?;
+        let r = b.reduce_scatter(z, 1, Reducer::Sum, Participants::all(4))?;
+        let a = b.all_to_all(r, 1, 1, Participants::all(4))?;
+        let s = b.shard(a, Sharding::new(&[&[], &["d"]]))?;
+        let id = b.replica_id()?;
+        let pid = b.partition_id()?;
+        Ok(vec![s, id, pid])
+    };
+    let exported = export::Exported::record("coll", 8, vec![], f).unwrap();
+    let loaded = export::Exported::from_bytes(&exported.to_bytes()).unwrap();
+    assert_eq!(loaded, exported);
+    for n in [8, 3] {
+        let mut b = Builder::new("coll");
+        let outs = f(&mut b, n, &[]).unwrap();
+        let want = b.build(&outs).unwrap();
+        assert_eq!(
+            loaded.specialize(n).unwrap().to_text(),
+            want.to_text(),
+            "batch {n}"
+        );
+    }
+}
