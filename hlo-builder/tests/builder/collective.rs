@@ -181,6 +181,13 @@ fn all_gather_reduce_scatter_all_to_all() {
     let sum = &combine(&[vec![0, 1, 2, 3]], 24, |a, b| a + b)[0];
     let want: Vec<Vec<f32>> = (0..N).map(|k| sum[k * 6..k * 6 + 6].to_vec()).collect();
     check("reduce_scatter", &got, &want);
+    let got = run4(&[8, 3], |b, x| {
+        b.reduce_scatter(x, 0, Reducer::Max, Participants::all(4))
+            .unwrap()
+    });
+    let max = &combine(&[vec![0, 1, 2, 3]], 24, f32::max)[0];
+    let want: Vec<Vec<f32>> = (0..N).map(|k| max[k * 6..k * 6 + 6].to_vec()).collect();
+    check("reduce_scatter max", &got, &want);
 
     // all_to_all split 0 concat 1 on [4, 2]: device k receives row k of each device d, placed
     // at columns 2d..2d+2 -> [1, 8].
