@@ -620,8 +620,16 @@ fn check_collective(
         });
     }
     let global = op.participants().is_some_and(|p| p.global_device_ids);
+    // With a channel (and no global ids) the ids may be partition ids (cross-partition
+    // collectives, permutes); without one they are replica ids.
+    let channel = match op {
+        CollectiveOp::CollectivePermute { channel, .. } => channel.is_some(),
+        _ => op.participants().is_some_and(|p| p.channel.is_some()),
+    };
     let bound = if global {
         options.num_replicas.saturating_mul(options.num_partitions)
+    } else if channel {
+        options.num_replicas.max(options.num_partitions)
     } else {
         options.num_replicas
     };
@@ -629,6 +637,8 @@ fn check_collective(
     if max >= 0 && max as u64 >= bound as u64 {
         let what = if global {
             "global device ids"
+        } else if channel {
+            "replica or partition ids"
         } else {
             "replica ids"
         };
