@@ -362,6 +362,14 @@ impl<'c> Lowerer<'c> {
                 (Op::Collective(CollectiveOp::ShardingConstraint { sharding }), Some(p)) => {
                     Lowering::Op(constraint(p, sharding)?)
                 }
+                (Op::Collective(CollectiveOp::ManualComputation { .. }), p)
+                    if p.as_ref()
+                        .is_none_or(|p| p.partitioner != Partitioner::Shardy) =>
+                {
+                    return Err(self.err(
+                        "shard_map: a manual region needs a module partitioned with Shardy (Module::partitioned)",
+                    ));
+                }
                 _ => node.op.lower(&tys, &node.types, node.regions.len())?,
             };
             if lowering == Lowering::Forward {
@@ -442,6 +450,10 @@ impl<'c> Lowerer<'c> {
                 RegionUse::Block(i) => {
                     let c = region(i)?.clone();
                     self.region_with_args(&c)?
+                }
+                RegionUse::BlockEndingIn(i, terminator) => {
+                    let c = region(i)?.clone();
+                    self.region_ending_in(&c, terminator)?
                 }
                 RegionUse::Capture(i) => {
                     let c = region(i)?.clone();

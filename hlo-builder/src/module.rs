@@ -68,6 +68,22 @@ impl Module {
             }
             for (k, node) in c.graph.nodes.iter().enumerate() {
                 stack.extend(node.regions.iter().map(|r| r.as_ref()));
+                if let crate::ops::Op::Collective(crate::ops::CollectiveOp::ManualComputation {
+                    mesh,
+                    ..
+                }) = &node.op
+                {
+                    if mesh != &partitioning.mesh || partitioning.partitioner != Partitioner::Shardy
+                    {
+                        return Err(Error::Sharding(format!(
+                            "shard_map %{k} in {}: a manual region over {:?} needs the module partitioned over the same mesh with Shardy (the module: {:?}, {:?})",
+                            c.name,
+                            mesh.axes(),
+                            partitioning.mesh.axes(),
+                            partitioning.partitioner
+                        )));
+                    }
+                }
                 if let crate::ops::Op::Collective(crate::ops::CollectiveOp::ShardingConstraint {
                     sharding,
                 }) = &node.op

@@ -230,6 +230,25 @@ impl Sharding {
         Ok(t)
     }
 
+    /// The whole value's type given the shard type `local` each device holds.
+    pub fn global_type(&self, mesh: &Mesh, local: &TensorType) -> Result<TensorType> {
+        if self.dims.len() != local.rank() {
+            return err(format!(
+                "the sharding {:?} has {} entries but {local} has rank {}",
+                self.dims,
+                self.dims.len(),
+                local.rank()
+            ));
+        }
+        let k = self.splits(mesh)?;
+        let mut t = local.clone();
+        for (d, k) in t.dims.iter_mut().zip(k) {
+            *d = d.saturating_mul(k);
+        }
+        self.check(mesh, &t, "global_type")?;
+        Ok(t)
+    }
+
     /// Which piece of each tensor axis partition `p` holds.
     fn block(&self, mesh: &Mesh, p: usize) -> Result<Vec<i64>> {
         let c = mesh.coordinates(p);

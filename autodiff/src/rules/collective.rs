@@ -75,6 +75,12 @@ pub(crate) fn vjp(
             let back: Vec<(i64, i64)> = pairs.iter().map(|&(s, t)| (t, s)).collect();
             b.collective_permute(ct, back, *channel)?
         }
+        CollectiveOp::ManualComputation { .. } => {
+            return not_diff(
+                "shard_map",
+                "no gradient rule for manual regions yet (differentiate inside the body)",
+            )
+        }
         // The identity: the cotangent is split the same way.
         CollectiveOp::ShardingConstraint { sharding } => b.shard(ct, sharding.clone())?,
         CollectiveOp::CollectiveBroadcast { .. } => {
@@ -111,6 +117,10 @@ pub(crate) fn jvp(
         | CollectiveOp::CollectivePermute { .. }
         | CollectiveOp::ShardingConstraint { .. }
         | CollectiveOp::CollectiveBroadcast { .. } => linear(b, at.node, &at.x, tin),
+        CollectiveOp::ManualComputation { .. } => not_diff(
+            "shard_map",
+            "no tangent rule for manual regions yet (differentiate inside the body)",
+        ),
         CollectiveOp::AllReduce { .. } | CollectiveOp::ReduceScatter { .. } => Ok(Jvp::FromVjp),
     }
 }
@@ -121,6 +131,9 @@ pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<
     let a = match op {
         CollectiveOp::ReplicaId | CollectiveOp::PartitionId => {
             return not_batchable(op.name(), "internal: it has no operand to batch")
+        }
+        CollectiveOp::ManualComputation { .. } => {
+            return not_batchable("shard_map", "no batching rule for manual regions yet")
         }
         _ => at.axis(0)?,
     };
@@ -165,6 +178,7 @@ pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<
         CollectiveOp::AllReduce { .. }
         | CollectiveOp::CollectivePermute { .. }
         | CollectiveOp::CollectiveBroadcast { .. }
+        | CollectiveOp::ManualComputation { .. }
         | CollectiveOp::ReplicaId
         | CollectiveOp::PartitionId => op.clone(),
     };

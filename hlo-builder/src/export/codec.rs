@@ -385,19 +385,56 @@ fn collective_op(e: &mut Enc, c: &CollectiveOp) {
             e.u(5);
             participants(e, over);
         }
-        CollectiveOp::ShardingConstraint { sharding } => {
+        CollectiveOp::ShardingConstraint { sharding: sh } => {
             e.u(8);
-            e.n(sharding.dims().len());
-            for axes in sharding.dims() {
-                e.n(axes.len());
-                for a in axes {
-                    e.str(a);
+            sharding(e, sh);
+        }
+        CollectiveOp::ManualComputation {
+            mesh,
+            inputs,
+            outputs,
+        } => {
+            e.u(9);
+            e.n(mesh.axes().len());
+            for (name, size) in mesh.axes() {
+                e.str(name);
+                e.u((*size).max(0) as u64);
+            }
+            for list in [inputs, outputs] {
+                e.n(list.len());
+                for s in list {
+                    sharding(e, s);
                 }
             }
         }
         CollectiveOp::ReplicaId => e.u(6),
         CollectiveOp::PartitionId => e.u(7),
     }
+}
+
+fn sharding(e: &mut Enc, s: &crate::sharding::Sharding) {
+    e.n(s.dims().len());
+    for axes in s.dims() {
+        e.n(axes.len());
+        for a in axes {
+            e.str(a);
+        }
+    }
+}
+
+fn read_sharding(d: &mut Dec) -> R<crate::sharding::Sharding> {
+    let rank = d.n("sharding rank")?;
+    let mut dims = Vec::with_capacity(rank);
+    for _ in 0..rank {
+        let k = d.n("sharding axes")?;
+        dims.push((0..k).map(|_| d.str("mesh axis")).collect::<R<Vec<_>>>()?);
+    }
+    let refs: Vec<Vec<&str>> = dims
+        .iter()
+        .map(|v| v.iter().map(String::as_str).collect())
+        .collect();
+    let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    Ok(crate::sharding::Sharding::new(&slices))
 }
 
 /// A non-negative integer token that fits an `i64`.
@@ -467,20 +504,28 @@ fn read_collective_op(d: &mut Dec, tag: u64) -> R<CollectiveOp> {
         },
         6 => CollectiveOp::ReplicaId,
         7 => CollectiveOp::PartitionId,
-        8 => {
-            let rank = d.n("sharding rank")?;
-            let mut dims = Vec::with_capacity(rank);
-            for _ in 0..rank {
-                let k = d.n("sharding axes")?;
-                dims.push((0..k).map(|_| d.str("mesh axis")).collect::<R<Vec<_>>>()?);
+        8 => CollectiveOp::ShardingConstraint {
+            sharding: read_sharding(d)?,
+        },
+        9 => {
+            let n = d.n("mesh axes")?;
+            let mut axes = Vec::with_capacity(n);
+            for _ in 0..n {
+                axes.push((d.str("mesh axis")?, small(d, "mesh axis size")?));
             }
-            let refs: Vec<Vec<&str>> = dims
-                .iter()
-                .map(|v| v.iter().map(String::as_str).collect())
-                .collect();
-            let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-            CollectiveOp::ShardingConstraint {
-                sharding: crate::sharding::Sharding::new(&slices),
+            let refs: Vec<(&str, i64)> = axes.iter().map(|(a, k)| (a.as_str(), *k)).collect();
+            let mesh = crate::sharding::Mesh::new(&refs).map_err(|e| e.to_string())?;
+            let mut lists = Vec::with_capacity(2);
+            for _ in 0..2 {
+                let k = d.n("shardings")?;
+                lists.push((0..k).map(|_| read_sharding(d)).collect::<R<Vec<_>>>()?);
+            }
+            let outputs = lists.pop().unwrap_or_default();
+            let inputs = lists.pop().unwrap_or_default();
+            CollectiveOp::ManualComputation {
+                mesh,
+                inputs,
+                outputs,
             }
         }
         t => return Err(format!("unknown collective op {t}")),

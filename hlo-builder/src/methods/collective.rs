@@ -150,6 +150,50 @@ impl Builder {
         self.record1(CollectiveOp::ShardingConstraint { sharding }, &[x])
     }
 
+    /// A manual region (JAX's `shard_map`) over every axis of `mesh`: each of `args` is
+    /// split as `inputs` says, `body` runs on each device's shards (collectives inside it name
+    /// global device ids, `Participants::devices`), and each value it returns is that
+    /// device's shard of a result split as `outputs` says. The module must be partitioned over
+    /// the same mesh with Shardy ([`crate::Module::partitioned`]).
+    ///
+    /// Shapes: `args[i]: T[d...]` -> the body sees `T[d / splits...]`; a body result
+    /// `U[e...]` -> `U[e * splits...]`.
+    pub fn shard_map(
+        &mut self,
+        mesh: &crate::Mesh,
+        inputs: Vec<crate::Sharding>,
+        outputs: Vec<crate::Sharding>,
+        args: &[Value],
+        body: impl RegionFn,
+    ) -> Result<Vec<Value>> {
+        let op = "shard_map";
+        if args.len() != inputs.len() {
+            return crate::error::shape_err(
+                op,
+                format!(
+                    "{} arguments but {} input shardings",
+                    args.len(),
+                    inputs.len()
+                ),
+            );
+        }
+        let mut locals = Vec::with_capacity(args.len());
+        for (i, (&a, s)) in args.iter().zip(&inputs).enumerate() {
+            let t = self.ty(a)?.clone();
+            locals.push(s.shard_type(mesh, &t).map_err(|e| crate::Error::Shape {
+                op,
+                message: format!("argument {i}: {e}"),
+            })?);
+        }
+        let c = Builder::computation("shard_map_body", &locals, body)?;
+        let op = CollectiveOp::ManualComputation {
+            mesh: mesh.clone(),
+            inputs,
+            outputs,
+        };
+        self.record_owned(op.into(), args, smallvec::smallvec![c])
+    }
+
     /// This replica's id.
     ///
     /// Shapes: `-> u32[]`.

@@ -12,7 +12,7 @@ use super::common::{
     Signature,
 };
 use crate::error::{shape_err, Result};
-use crate::sharding::Sharding;
+use crate::sharding::{Mesh, Sharding};
 use crate::types::{ElementType, TensorType};
 
 /// Who takes part in a collective.
@@ -171,6 +171,15 @@ pub enum CollectiveOp {
     /// the module's mesh (Shardy `sdy.sharding_constraint`, GSPMD `custom_call @Sharding`).
     /// A module that is not partitioned emits nothing for it.
     ShardingConstraint { sharding: Sharding },
+    /// A manual region (`shard_map`): its operands split over every axis of `mesh` as
+    /// `inputs` say, the node's region runs on each device's shards (collectives inside
+    /// name global device ids), and its results, each device's shard, form values split as
+    /// `outputs` say. Lowered for Shardy (`sdy.manual_computation`).
+    ManualComputation {
+        mesh: Mesh,
+        inputs: Vec<Sharding>,
+        outputs: Vec<Sharding>,
+    },
     /// This replica's id, `u32[]`.
     ReplicaId,
     /// This partition's id, `u32[]`.
@@ -188,6 +197,7 @@ impl CollectiveOp {
             CollectiveOp::CollectivePermute { .. } => "collective_permute",
             CollectiveOp::CollectiveBroadcast { .. } => "collective_broadcast",
             CollectiveOp::ShardingConstraint { .. } => "sharding_constraint",
+            CollectiveOp::ManualComputation { .. } => "shard_map",
             CollectiveOp::ReplicaId => "replica_id",
             CollectiveOp::PartitionId => "partition_id",
         }
@@ -203,6 +213,7 @@ impl CollectiveOp {
             | CollectiveOp::CollectiveBroadcast { over } => Some(over),
             CollectiveOp::CollectivePermute { .. }
             | CollectiveOp::ShardingConstraint { .. }
+            | CollectiveOp::ManualComputation { .. }
             | CollectiveOp::ReplicaId
             | CollectiveOp::PartitionId => None,
         }
@@ -222,6 +233,14 @@ impl CollectiveOp {
     /// The shape rule.
     pub fn infer(&self, xs: &[&TensorType], regions: &[Signature]) -> Result<Vec<TensorType>> {
         let op = self.name();
+        if let CollectiveOp::ManualComputation {
+            mesh,
+            inputs,
+            outputs,
+        } = self
+        {
+            return manual(mesh, inputs, outputs, xs, regions);
+        }
         if let Some(p) = self.participants() {
             p.check(op)?;
         }
@@ -293,6 +312,7 @@ impl CollectiveOp {
                 Ok(vec![x.clone()])
             }
             CollectiveOp::ReplicaId | CollectiveOp::PartitionId => Ok(vec![id]),
+            CollectiveOp::ManualComputation { .. } => shape_err(op, "internal: checked above"),
         }
     }
 
@@ -356,6 +376,38 @@ impl CollectiveOp {
                 ("stablehlo.collective_broadcast", Vec::new())
             }
             CollectiveOp::ShardingConstraint { .. } => return Ok(Lowering::Forward),
+            CollectiveOp::ManualComputation {
+                mesh,
+                inputs,
+                outputs,
+            } => {
+                let per_value = |ss: &[Sharding]| {
+                    let v: Vec<String> = ss
+                        .iter()
+                        .map(|s| {
+                            s.shardy(crate::sharding::MESH_SYMBOL)
+                                .trim_start_matches("#sdy.sharding")
+                                .to_string()
+                        })
+                        .collect();
+                    format!("#sdy.sharding_per_value<[{}]>", v.join(", "))
+                };
+                let axes: Vec<String> = mesh
+                    .axes()
+                    .iter()
+                    .map(|(n, _)| super::common::mlir_string(n))
+                    .collect();
+                a.push(("in_shardings", per_value(inputs)));
+                a.push(("out_shardings", per_value(outputs)));
+                a.push((
+                    "manual_axes",
+                    format!("#sdy<manual_axes{{{}}}>", axes.join(", ")),
+                ));
+                (
+                    "sdy.manual_computation",
+                    vec![RegionUse::BlockEndingIn(0, "sdy.return")],
+                )
+            }
             CollectiveOp::ReplicaId => ("stablehlo.replica_id", Vec::new()),
             CollectiveOp::PartitionId => ("stablehlo.partition_id", Vec::new()),
         };
@@ -366,6 +418,54 @@ impl CollectiveOp {
             passed: None,
         }))
     }
+}
+
+/// The shape rule of a manual region: each operand split as its input sharding says gives
+/// the region's parameter types; each region result, put together as its output sharding
+/// says, gives a result type.
+fn manual(
+    mesh: &Mesh,
+    inputs: &[Sharding],
+    outputs: &[Sharding],
+    xs: &[&TensorType],
+    regions: &[Signature],
+) -> Result<Vec<TensorType>> {
+    let op = "shard_map";
+    super::common::region_count(op, regions, 1)?;
+    arity(op, xs, inputs.len())?;
+    let mut locals = Vec::with_capacity(xs.len());
+    for (i, (x, s)) in xs.iter().zip(inputs).enumerate() {
+        locals.push(
+            s.shard_type(mesh, x)
+                .map_err(|e| crate::error::Error::Shape {
+                    op,
+                    message: format!("operand {i}: {e}"),
+                })?,
+        );
+    }
+    super::common::check_region(op, "body", &regions[0], &locals, None)?;
+    let rs = &regions[0].results;
+    if rs.len() != outputs.len() {
+        return shape_err(
+            op,
+            format!(
+                "the body returns {} values but {} output shardings are given",
+                rs.len(),
+                outputs.len()
+            ),
+        );
+    }
+    let mut out = Vec::with_capacity(rs.len());
+    for (j, (r, s)) in rs.iter().zip(outputs).enumerate() {
+        let g = s
+            .global_type(mesh, r)
+            .map_err(|e| crate::error::Error::Shape {
+                op,
+                message: format!("result {j}: {e}"),
+            })?;
+        out.push(g);
+    }
+    Ok(out)
 }
 
 /// `dense<[[0, 1], [2, 3]]> : tensor<2x2xi64>` (rows of equal length).

@@ -342,3 +342,94 @@ fn intermediate_values_sharded_by_axis_name() {
     );
     assert!(b.shard(x, Sharding::new(&[&[]])).is_err());
 }
+
+#[test]
+fn manual_regions_run_on_each_devices_shard() {
+    // shard_map over 4 devices: x [8, 4] split by rows, each device sums its 2 rows and the
+    // devices all-reduce the partial sums (global device ids): column sums, replicated;
+    // and each device's rows doubled, split by rows again.
+    let mesh = Mesh::new(&[("d", 4)]).unwrap();
+    let xv = data(32, 4);
+    let mut b = Builder::new("manual");
+    let x = b.parameter("x", F32, [8, 4]).unwrap();
+    let outs = b
+        .shard_map(
+            &mesh,
+            vec![Sharding::split(2, 0, "d")],
+            vec![Sharding::replicated(1), Sharding::split(2, 0, "d")],
+            &[x],
+            |b, a| {
+                assert_eq!(b.ty(a[0])?.dims.as_slice(), &[2, 4]);
+                let s = b.reduce_sum(a[0], [0])?;
+                let s = b.all_reduce(
+                    s,
+                    Reducer::Sum,
+                    Participants::devices(vec![vec![0, 1, 2, 3]], 1),
+                )?;
+                let two = b.scalar(F32, 2.0)?;
+                Ok(vec![s, b.mul(a[0], two)?])
+            },
+        )
+        .unwrap();
+    assert_eq!(b.ty(outs[1]).unwrap().dims.as_slice(), &[8, 4]);
+    let m = b
+        .build_partitioned(
+            &outs,
+            Partitioning::new(mesh.clone())
+                .inputs(vec![Sharding::split(2, 0, "d")])
+                .outputs(vec![Sharding::replicated(1), Sharding::split(2, 0, "d")]),
+        )
+        .unwrap();
+    assert!(
+        m.to_text().contains("sdy.manual_computation"),
+        "{}",
+        m.to_text()
+    );
+    let want_sum: Vec<f32> = (0..4)
+        .map(|j| (0..8).map(|i| xv[i * 4 + j]).sum())
+        .collect();
+    let want_double: Vec<f32> = xv.iter().map(|v| v * 2.0).collect();
+    let x = lit(&xv, &[8, 4]);
+    let mut ran = 0;
+    for rel in PLUGINS {
+        let Some(client) = client4(rel) else { continue };
+        let exe = m
+            .compile(&client)
+            .unwrap_or_else(|e| panic!("{rel}: {e}\n{}", m.to_text()));
+        let got = exe.run_partitioned(&[&x]).unwrap();
+        assert_close(&format!("{rel} sums"), &f32s(&got[0]), &want_sum, 1e-5);
+        assert_close(
+            &format!("{rel} doubled"),
+            &f32s(&got[1]),
+            &want_double,
+            1e-6,
+        );
+        ran += 1;
+    }
+    assert!(ran >= 1);
+    // GSPMD, another mesh, or no partitioning at all: refused with the reason.
+    let p = Partitioning::new(mesh.clone())
+        .inputs(vec![Sharding::split(2, 0, "d")])
+        .partitioner(Partitioner::Gspmd);
+    let e = b.build_partitioned(&outs, p).unwrap_err().to_string();
+    assert!(e.contains("shard_map") && e.contains("Shardy"), "{e}");
+    let e = b.build(&outs).unwrap_err().to_string();
+    assert!(e.contains("shard_map"), "{e}");
+    // The body's shapes are checked: a wrong output sharding rank.
+    let x2 = x_param(&mut b);
+    let e = b
+        .shard_map(
+            &mesh,
+            vec![Sharding::split(2, 0, "d")],
+            vec![Sharding::replicated(2)],
+            &[x2],
+            |b, a| Ok(vec![b.reduce_sum(a[0], [0])?]),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("shard_map") && e.contains("result 0"), "{e}");
+}
+
+fn x_param(b: &mut Builder) -> Value {
+    b.parameter("x2", F32, [8, 4]).unwrap()
+}
