@@ -29,6 +29,14 @@ pub(crate) fn vjp(
     if matches!(op, CollectiveOp::ReplicaId | CollectiveOp::PartitionId) {
         return Ok(Vec::new());
     }
+    if let CollectiveOp::ManualComputation {
+        mesh,
+        inputs,
+        outputs,
+    } = op
+    {
+        return manual_vjp(b, mesh, inputs, outputs, at, cts, want);
+    }
     if !want.first().copied().unwrap_or(false) {
         return Ok(vec![None]);
     }
@@ -75,12 +83,7 @@ pub(crate) fn vjp(
             let back: Vec<(i64, i64)> = pairs.iter().map(|&(s, t)| (t, s)).collect();
             b.collective_permute(ct, back, *channel)?
         }
-        CollectiveOp::ManualComputation { .. } => {
-            return not_diff(
-                "shard_map",
-                "no gradient rule for manual regions yet (differentiate inside the body)",
-            )
-        }
+        CollectiveOp::ManualComputation { .. } => return Ok(vec![None]),
         // The identity: the cotangent is split the same way.
         CollectiveOp::ShardingConstraint { sharding } => b.shard(ct, sharding.clone())?,
         CollectiveOp::CollectiveBroadcast { .. } => {
@@ -92,6 +95,70 @@ pub(crate) fn vjp(
         CollectiveOp::ReplicaId | CollectiveOp::PartitionId => return Ok(Vec::new()),
     };
     Ok(vec![Some(g)])
+}
+
+/// The VJP of a manual region: a manual region over the same mesh that runs the body and
+/// its VJP on each device's shards (the body's collectives have their own rules), taking
+/// each output's cotangent split like the output and giving each input's cotangent split
+/// like the input. A value split over every mesh axis is one block per device, so each
+/// device's local cotangent is exactly its block; a value replicated along some axis would
+/// need its cotangents summed (inputs) or counted once (outputs) across those devices, which
+/// is not done yet: such regions say so.
+fn manual_vjp(
+    b: &mut Builder,
+    mesh: &hlo_builder::Mesh,
+    inputs: &[hlo_builder::Sharding],
+    outputs: &[hlo_builder::Sharding],
+    at: &At,
+    cts: &[Option<Value>],
+    want: &[bool],
+) -> Result<Cts> {
+    let every_axis = |s: &hlo_builder::Sharding| {
+        let named: std::collections::BTreeSet<&String> = s.dims().iter().flatten().collect();
+        named.len() == mesh.axes().len()
+    };
+    if !inputs.iter().chain(outputs).all(every_axis) {
+        return not_diff(
+            "shard_map",
+            "gradients through a manual region need every input and output split over every mesh axis (a replicated one needs a psum of its cotangents, not done yet)",
+        );
+    }
+    if !want.iter().any(|&w| w) {
+        return Ok(vec![None; at.x.len()]);
+    }
+    let body = at.node.regions.first().cloned().ok_or_else(|| {
+        crate::Error::Builder(hlo_builder::Error::Shape {
+            op: "shard_map",
+            message: "internal: no body".into(),
+        })
+    })?;
+    let mut args = at.x.clone();
+    for (j, c) in cts.iter().enumerate() {
+        args.push(match c {
+            Some(c) => *c,
+            None => b.zeros_like(at.y[j])?,
+        });
+    }
+    let nx = at.x.len();
+    let mut ins = inputs.to_vec();
+    ins.extend(outputs.iter().cloned());
+    let gs = b.shard_map(mesh, ins, inputs.to_vec(), &args, move |b, a| {
+        // Inlined: a `func.call` inside the (unregistered here) manual region would not verify.
+        let ys = b.inline(&body, &a[..nx])?;
+        crate::vjp(b, &ys, &a[nx..], &a[..nx]).map_err(|e| match e {
+            crate::Error::Builder(e) => e,
+            other => hlo_builder::Error::Region {
+                op: "shard_map",
+                region: "gradient",
+                message: other.to_string(),
+            },
+        })
+    })?;
+    Ok(gs
+        .into_iter()
+        .zip(want)
+        .map(|(g, &w)| w.then_some(g))
+        .collect())
 }
 
 /// The JVP of a collective: linear ones apply themselves to the tangent; max/min take their
@@ -117,10 +184,7 @@ pub(crate) fn jvp(
         | CollectiveOp::CollectivePermute { .. }
         | CollectiveOp::ShardingConstraint { .. }
         | CollectiveOp::CollectiveBroadcast { .. } => linear(b, at.node, &at.x, tin),
-        CollectiveOp::ManualComputation { .. } => not_diff(
-            "shard_map",
-            "no tangent rule for manual regions yet (differentiate inside the body)",
-        ),
+        CollectiveOp::ManualComputation { .. } => Ok(Jvp::FromVjp),
         CollectiveOp::AllReduce { .. } | CollectiveOp::ReduceScatter { .. } => Ok(Jvp::FromVjp),
     }
 }

@@ -284,3 +284,93 @@ fn non_differentiable_reducers_say_so() {
     let e = autodiff::grad(&mut b, s, &[x]).unwrap_err().to_string();
     assert!(e.contains("all_reduce") && e.contains("Product"), "{e}");
 }
+
+/// `y = x * Σ_rows x²` computed in a manual region over 4 devices (each device's 2 rows, the
+/// column sums all-reduced), `L = Σ y w`: its gradient and directional derivative equal those
+/// of the same function on one device.
+#[test]
+fn manual_region_gradients_equal_the_unsharded_ones() {
+    let mesh = Mesh::new(&[("d", 4)]).unwrap();
+    let rows = || Sharding::split(2, 0, "d");
+    let record = |b: &mut Builder, sharded: bool| -> Vec<Value> {
+        let x = b.parameter("x", F64, [8, 4]).unwrap();
+        let w = b.parameter("w", F64, [8, 4]).unwrap();
+        let v = b.parameter("v", F64, [8, 4]).unwrap();
+        let y = if sharded {
+            b.shard_map(&mesh, vec![rows()], vec![rows()], &[x], |b, a| {
+                let sq = b.mul(a[0], a[0])?;
+                let s = b.reduce_sum(sq, [0])?;
+                let s = b.all_sum(s, Participants::devices(vec![vec![0, 1, 2, 3]], 1))?;
+                Ok(vec![b.mul(a[0], s)?])
+            })
+            .unwrap()[0]
+        } else {
+            let sq = b.mul(x, x).unwrap();
+            let s = b.reduce_sum(sq, [0]).unwrap();
+            b.mul(x, s).unwrap()
+        };
+        let yw = b.mul(y, w).unwrap();
+        let l = b.reduce_sum(yw, [0, 1]).unwrap();
+        let g = autodiff::grad(b, l, &[x]).unwrap()[0];
+        let j = autodiff::jvp(b, &[l], &[x], &[v]).unwrap()[0];
+        vec![l, g, j]
+    };
+    let mut rng = Rng(7300);
+    let args: Vec<Literal> = (0..3)
+        .map(|_| lit(&rng.vec(32, -1.0, 1.0), &[8, 4]))
+        .collect();
+    let refs: Vec<&Literal> = args.iter().collect();
+
+    let mut b = Builder::new("one");
+    let outs = record(&mut b, false);
+    let want = compile4_one(&b, &outs).run(&refs).unwrap();
+
+    let mut b = Builder::new("manual");
+    let outs = record(&mut b, true);
+    let p = Partitioning::new(mesh.clone())
+        .inputs(vec![rows(), rows(), rows()])
+        .outputs(vec![
+            Sharding::replicated(0),
+            rows(),
+            Sharding::replicated(0),
+        ]);
+    let m = b.build_partitioned(&outs, p).unwrap();
+    let exe = m
+        .compile(client4())
+        .unwrap_or_else(|e| panic!("{e}\n{}", m.to_text()));
+    let got = exe.run_partitioned(&refs).unwrap();
+    for (k, what) in ["loss", "gradient", "directional derivative"]
+        .iter()
+        .enumerate()
+    {
+        let (g, w) = (f64s(&got[k]), f64s(&want[k]));
+        for (i, (a, e)) in g.iter().zip(&w).enumerate() {
+            assert!(
+                (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                "{what}[{i}]: {a} sharded, {e} on one device"
+            );
+        }
+    }
+    // A replicated input's cotangent would need a psum: refused with the reason.
+    let mut b = Builder::new("replicated");
+    let x = b.parameter("x", F64, [8, 4]).unwrap();
+    let y = b
+        .shard_map(
+            &mesh,
+            vec![Sharding::replicated(2)],
+            vec![rows()],
+            &[x],
+            |b, a| Ok(vec![b.slice_axis(a[0], 0, 0, 2)?]),
+        )
+        .unwrap()[0];
+    let l = b.reduce_sum(y, [0, 1]).unwrap();
+    let e = autodiff::grad(&mut b, l, &[x]).unwrap_err().to_string();
+    assert!(
+        e.contains("shard_map") && e.contains("every mesh axis"),
+        "{e}"
+    );
+}
+
+fn compile4_one(b: &Builder, outs: &[Value]) -> Executable {
+    b.build(outs).unwrap().compile(client4()).unwrap()
+}
