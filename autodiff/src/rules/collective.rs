@@ -10,6 +10,10 @@
 //! - `collective_permute` is undone by the permutation with sources and targets swapped (a
 //!   source that reached no target gets zero, as it contributed nothing).
 //!
+//! - a sharding constraint constrains its cotangent alike; a manual region (`shard_map`) is
+//!   undone by a manual region running the body's VJP on each device's shards (values split
+//!   over every mesh axis; see `manual_vjp`).
+//!
 //! All of them are linear, so their tangent is the op on the tangents; their batching rule is
 //! the op on the batched operand with its axes shifted past the batch axis.
 

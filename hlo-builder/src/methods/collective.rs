@@ -154,7 +154,9 @@ impl Builder {
     /// split as `inputs` says, `body` runs on each device's shards (collectives inside it name
     /// global device ids, `Participants::devices`), and each value it returns is that
     /// device's shard of a result split as `outputs` says. The module must be partitioned over
-    /// the same mesh with Shardy ([`crate::Module::partitioned`]).
+    /// the same mesh with Shardy ([`crate::Module::partitioned`]). A `call` recorded inside
+    /// the body does not lower (MLIR, not knowing the Shardy op, takes its region for a
+    /// symbol table): record the callee's ops inline (`Builder::inline`).
     ///
     /// Shapes: `args[i]: T[d...]` -> the body sees `T[d / splits...]`; a body result
     /// `U[e...]` -> `U[e * splits...]`.
