@@ -14,8 +14,10 @@
 //!   undone by a manual region running the body's VJP on each device's shards (values split
 //!   over every mesh axis; see `manual_vjp`).
 //!
-//! All of them are linear, so their tangent is the op on the tangents; their batching rule is
-//! the op on the batched operand with its axes shifted past the batch axis.
+//! The sum-reducing collectives, permutes, gathers and constraints are linear, so their
+//! tangent is the op on the tangents; max/min reductions and manual regions take theirs from
+//! the VJP. The batching rule is the op on the batched operand with its axes shifted past the
+//! batch axis (manual regions have none yet).
 
 use hlo_builder::{Builder, CollectiveOp, ComparisonDirection, Reducer, Value};
 
