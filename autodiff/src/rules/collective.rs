@@ -19,13 +19,14 @@
 //! the VJP. The batching rule is the op on the batched operand with its axes shifted past the
 //! batch axis (manual regions have none yet).
 
-use hlo_builder::{Builder, CollectiveOp, ComparisonDirection, Reducer, Value};
+use hlo_builder::{Builder, CollectiveOp, ComparisonDirection, Reducer, Value, ValueId};
 
-use super::common::{first, linear, shift, At, Bat, Batched, Cts, Jvp};
+use super::common::{first, linear, shift, At, Bat, Batched, Cts, Cx, Jvp};
 use crate::error::{not_batchable, not_diff, Result};
 
 /// The VJP of a collective.
 pub(crate) fn vjp(
+    cx: &Cx,
     b: &mut Builder,
     op: &CollectiveOp,
     at: &At,
@@ -41,7 +42,7 @@ pub(crate) fn vjp(
         outputs,
     } = op
     {
-        return manual_vjp(b, mesh, inputs, outputs, at, cts, want);
+        return manual_vjp(cx, b, mesh, inputs, outputs, at, cts, want);
     }
     if !want.first().copied().unwrap_or(false) {
         return Ok(vec![None]);
@@ -110,7 +111,9 @@ pub(crate) fn vjp(
 /// device's local cotangent is exactly its block; a value replicated along some axis would
 /// need its cotangents summed (inputs) or counted once (outputs) across those devices, which
 /// is not done yet: such regions say so.
+#[allow(clippy::too_many_arguments)]
 fn manual_vjp(
+    cx: &Cx,
     b: &mut Builder,
     mesh: &hlo_builder::Mesh,
     inputs: &[hlo_builder::Sharding],
@@ -148,17 +151,31 @@ fn manual_vjp(
     let nx = at.x.len();
     let mut ins = inputs.to_vec();
     ins.extend(outputs.iter().cloned());
+    let backprop = cx.backprop;
     let gs = b.shard_map(mesh, ins, inputs.to_vec(), &args, move |b, a| {
         // Inlined: a `func.call` inside the (unregistered here) manual region would not verify.
         let ys = b.inline(&body, &a[..nx])?;
-        crate::vjp(b, &ys, &a[nx..], &a[..nx]).map_err(|e| match e {
+        let seeds: Vec<(ValueId, Value)> = ys
+            .iter()
+            .zip(&a[nx..])
+            .map(|(y, c)| (y.value(), *c))
+            .collect();
+        let wrt: Vec<ValueId> = a[..nx].iter().map(|x| x.value()).collect();
+        let gs = backprop(b, &seeds, &wrt, 0).map_err(|e| match e {
             crate::Error::Builder(e) => e,
             other => hlo_builder::Error::Region {
                 op: "shard_map",
                 region: "gradient",
                 message: other.to_string(),
             },
-        })
+        })?;
+        gs.into_iter()
+            .zip(&a[..nx])
+            .map(|(g, &x)| match g {
+                Some(g) => Ok(g),
+                None => b.zeros_like(x),
+            })
+            .collect()
     })?;
     Ok(gs
         .into_iter()

@@ -54,7 +54,7 @@ pub(crate) fn vjp(
         Op::Reduce(o) => reduce::vjp(cx, b, o, &at, cts, want),
         Op::Control(o) => control::vjp(cx, b, o, &at, cts, want),
         Op::Misc(o) => misc::vjp(o, &at, cts),
-        Op::Collective(o) => collective::vjp(b, o, &at, cts, want),
+        Op::Collective(o) => collective::vjp(cx, b, o, &at, cts, want),
     }
 }
 
