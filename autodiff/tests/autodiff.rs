@@ -5,6 +5,8 @@
 mod api;
 #[path = "autodiff/batching.rs"]
 mod batching;
+#[path = "autodiff/collective.rs"]
+mod collective;
 #[path = "autodiff/common.rs"]
 mod common;
 #[path = "autodiff/composition.rs"]

@@ -348,6 +348,31 @@ impl Builder {
         Module::with_donations(Arc::new(self.main_computation(results)?), donations)
     }
 
+    /// Builds a module partitioned over a device mesh (see [`Module::partitioned`]):
+    /// parameters and results sharded as `partitioning` says.
+    pub fn build_partitioned(
+        &self,
+        results: &[Value],
+        partitioning: crate::Partitioning,
+    ) -> Result<Module> {
+        Module::partitioned(Arc::new(self.main_computation(results)?), partitioning, &[])
+    }
+
+    /// [`build_partitioned`](Self::build_partitioned) with donated parameters (see
+    /// [`Module::with_donations`]).
+    pub fn build_partitioned_with_donations(
+        &self,
+        results: &[Value],
+        partitioning: crate::Partitioning,
+        donations: &[(usize, usize)],
+    ) -> Result<Module> {
+        Module::partitioned(
+            Arc::new(self.main_computation(results)?),
+            partitioning,
+            donations,
+        )
+    }
+
     /// A function parameter of type `ty[dims]`; parameters are numbered in call order.
     ///
     /// Shapes: `-> ty[dims]`.

@@ -61,6 +61,22 @@ pub enum Error {
         message: String,
     },
 
+    /// The program asks for something the platform (or the compile options) cannot give:
+    /// an op the platform's compiler has no kernel for, participant ids past the replica
+    /// count, more devices than the client has. Found before the plugin sees the module.
+    #[error("{op}: {message}")]
+    Unsupported {
+        /// The op (or function) asked for.
+        op: &'static str,
+        /// What the platform lacks, and the values involved.
+        message: String,
+    },
+
+    /// A mesh, a sharding or a partitioning that does not fit the program (unknown mesh
+    /// axes, an axis split twice, sizes not divisible by the mesh axes).
+    #[error("sharding: {0}")]
+    Sharding(String),
+
     /// MLIR rejected something while lowering (should not happen for a checked graph).
     #[error("lowering to StableHLO: {0}")]
     Lower(String),

@@ -49,6 +49,7 @@ mod lower;
 mod methods;
 mod module;
 pub mod ops;
+pub mod sharding;
 mod tensor;
 mod types;
 
@@ -59,10 +60,11 @@ pub use export::{ExportError, Exported};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
 pub use module::{Executable, Module};
 pub use ops::{
-    BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,
-    ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims, LinalgOp,
-    MiscOp, Op, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp,
-    UnaryOp, WindowConfig,
+    BinaryOp, CallKind, CheckpointPolicy, CollectiveOp, ComparisonDirection, ConstantValue,
+    ControlOp, ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims,
+    LinalgOp, MiscOp, Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims,
+    ShapeOp, SourceOp, UnaryOp, WindowConfig,
 };
+pub use sharding::{Mesh, Partitioner, Partitioning, ShardedArray, Sharding};
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

@@ -20,7 +20,8 @@ use melior::Context;
 use crate::error::{Error, Result};
 use crate::graph::{Computation, Node};
 use crate::ops::common::mlir_string;
-use crate::ops::{Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
+use crate::ops::{CollectiveOp, Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
+use crate::sharding::{Partitioner, Partitioning, MESH_SYMBOL};
 use crate::types::{ElementType, TensorType};
 
 /// A lowered module: MLIR text and MLIR bytecode.
@@ -38,15 +39,19 @@ pub(crate) struct Lowered {
 /// and so do MLIR's printer and bytecode writer: it runs on a thread of its own with a
 /// [`LOWERING_STACK`] stack, so the depth the builder accepts
 /// (the builder's `MAX_REGION_DEPTH`) lowers on any caller's thread (test threads have 2 MiB).
+///
+/// `partitioning` annotates the entry point's parameters and results with their shardings
+/// (and, for Shardy, adds the `sdy.mesh` the shardings name).
 pub(crate) fn lower_module(
     funcs: &[Arc<Computation>],
     aliases: &[(usize, usize)],
+    partitioning: Option<&Partitioning>,
 ) -> Result<Lowered> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("hlo-builder-lower".into())
             .stack_size(LOWERING_STACK)
-            .spawn_scoped(scope, || lower_on_this_thread(funcs, aliases))
+            .spawn_scoped(scope, || lower_on_this_thread(funcs, aliases, partitioning))
             .map_err(|e| Error::Lower(format!("cannot start the lowering thread: {e}")))?
             .join()
             .unwrap_or_else(|_| Err(Error::Lower("the lowering thread panicked".into())))
@@ -58,7 +63,11 @@ pub(crate) fn lower_module(
 /// are ever touched.
 pub(crate) const LOWERING_STACK: usize = 64 << 20;
 
-fn lower_on_this_thread(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) -> Result<Lowered> {
+fn lower_on_this_thread(
+    funcs: &[Arc<Computation>],
+    aliases: &[(usize, usize)],
+    partitioning: Option<&Partitioning>,
+) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
     ctx.set_allow_unregistered_dialects(true);
@@ -81,9 +90,23 @@ fn lower_on_this_thread(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) 
             scheduled: HashSet::new(),
             queue: Vec::new(),
             diags: diags.clone(),
+            partitioning: partitioning.cloned(),
         };
         for f in funcs {
             l.scheduled.insert(Arc::as_ptr(f));
+        }
+        if let Some(p) = partitioning.filter(|p| p.partitioner == Partitioner::Shardy) {
+            let mesh = OperationBuilder::new("sdy.mesh", loc)
+                .add_attributes(&[
+                    (
+                        Identifier::new(&ctx, "sym_name"),
+                        l.attr(&mlir_string(MESH_SYMBOL))?,
+                    ),
+                    (Identifier::new(&ctx, "mesh"), l.attr(&p.mesh.shardy())?),
+                ])
+                .build()
+                .map_err(|e| l.err(e))?;
+            module.body().append_operation(mesh);
         }
         // The entry point is always `main` (what the plugins run), whatever its name.
         if let Some(f) = funcs.first() {
@@ -92,12 +115,17 @@ fn lower_on_this_thread(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) 
         }
         for (i, f) in funcs.iter().enumerate() {
             let name = l.unique_name(&f.name, f);
-            let op = l.function(f, &name, true, if i == 0 { aliases } else { &[] })?;
+            let (al, part) = if i == 0 {
+                (aliases, partitioning)
+            } else {
+                (&[][..], None)
+            };
+            let op = l.function(f, &name, true, al, part)?;
             module.body().append_operation(op);
         }
         // Callees are discovered while lowering; each is emitted once, privately.
         while let Some((c, name)) = l.queue.pop() {
-            let op = l.function(&c, &name, false, &[])?;
+            let op = l.function(&c, &name, false, &[], None)?;
             module.body().append_operation(op);
         }
         if !module.as_operation().verify() {
@@ -109,6 +137,24 @@ fn lower_on_this_thread(funcs: &[Arc<Computation>], aliases: &[(usize, usize)]) 
     })();
     ctx.detach_diagnostic_handler(handler);
     result
+}
+
+/// A sharding constraint on an intermediate value: Shardy's `sdy.sharding_constraint`, or
+/// GSPMD's `custom_call @Sharding` carrying `mhlo.sharding`.
+fn constraint(p: &Partitioning, s: &crate::sharding::Sharding) -> Result<Emission> {
+    Ok(match p.partitioner {
+        Partitioner::Shardy => Emission::with(
+            "sdy.sharding_constraint",
+            vec![("sharding", s.shardy(MESH_SYMBOL))],
+        ),
+        Partitioner::Gspmd => Emission::with(
+            "stablehlo.custom_call",
+            vec![
+                ("call_target_name", mlir_string("Sharding")),
+                ("mhlo.sharding", mlir_string(&s.gspmd(&p.mesh)?)),
+            ],
+        ),
+    })
 }
 
 struct Lowerer<'c> {
@@ -125,6 +171,8 @@ struct Lowerer<'c> {
     scheduled: HashSet<*const Computation>,
     queue: Vec<(Arc<Computation>, String)>,
     diags: Rc<RefCell<Vec<String>>>,
+    /// The module's mesh and partitioner (sharding constraints are written for it).
+    partitioning: Option<Partitioning>,
 }
 
 impl<'c> Lowerer<'c> {
@@ -186,6 +234,7 @@ impl<'c> Lowerer<'c> {
         name: &str,
         public: bool,
         aliases: &[(usize, usize)],
+        partitioning: Option<&Partitioning>,
     ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
@@ -210,14 +259,35 @@ impl<'c> Lowerer<'c> {
             ),
             (Identifier::new(self.ctx, "function_type"), self.attr(&fty)?),
         ];
-        if !aliases.is_empty() {
-            let mut per_arg = vec![String::from("{}"); params.len()];
-            for &(p, r) in aliases {
-                per_arg[p] = format!("{{tf.aliasing_output = {r} : i32}}");
+        let mut per_arg: Vec<Vec<String>> = vec![Vec::new(); params.len()];
+        let mut per_res: Vec<Vec<String>> = vec![Vec::new(); results.len()];
+        for &(p, r) in aliases {
+            if let Some(a) = per_arg.get_mut(p) {
+                a.push(format!("tf.aliasing_output = {r} : i32"));
             }
+        }
+        if let Some(part) = partitioning {
+            for (i, t) in params.iter().enumerate() {
+                per_arg[i].push(part.attr(&part.input(i, t))?);
+            }
+            for (i, t) in results.iter().enumerate() {
+                per_res[i].push(part.attr(&part.output(i, t))?);
+            }
+        }
+        let dicts = |v: &[Vec<String>]| {
+            let d: Vec<String> = v.iter().map(|a| format!("{{{}}}", a.join(", "))).collect();
+            format!("[{}]", d.join(", "))
+        };
+        if per_arg.iter().any(|a| !a.is_empty()) {
             attrs.push((
                 Identifier::new(self.ctx, "arg_attrs"),
-                self.attr(&format!("[{}]", per_arg.join(", ")))?,
+                self.attr(&dicts(&per_arg))?,
+            ));
+        }
+        if per_res.iter().any(|a| !a.is_empty()) {
+            attrs.push((
+                Identifier::new(self.ctx, "res_attrs"),
+                self.attr(&dicts(&per_res))?,
             ));
         }
         if !public {
@@ -322,7 +392,20 @@ impl<'c> Lowerer<'c> {
                         .ok_or_else(|| self.err(format!("operand %{} has no type", o.node.0)))?,
                 );
             }
-            let lowering = node.op.lower(&tys, &node.types, node.regions.len())?;
+            let lowering = match (&node.op, &self.partitioning) {
+                (Op::Collective(CollectiveOp::ShardingConstraint { sharding }), Some(p)) => {
+                    Lowering::Op(constraint(p, sharding)?)
+                }
+                (Op::Collective(CollectiveOp::ManualComputation { .. }), p)
+                    if p.as_ref()
+                        .is_none_or(|p| p.partitioner != Partitioner::Shardy) =>
+                {
+                    return Err(self.err(
+                        "shard_map: a manual region needs a module partitioned with Shardy (Module::partitioned)",
+                    ));
+                }
+                _ => node.op.lower(&tys, &node.types, node.regions.len())?,
+            };
             if lowering == Lowering::Forward {
                 let v = *operands
                     .first()
@@ -401,6 +484,10 @@ impl<'c> Lowerer<'c> {
                 RegionUse::Block(i) => {
                     let c = region(i)?.clone();
                     self.region_with_args(&c)?
+                }
+                RegionUse::BlockEndingIn(i, terminator) => {
+                    let c = region(i)?.clone();
+                    self.region_ending_in(&c, terminator)?
                 }
                 RegionUse::Capture(i) => {
                     let c = region(i)?.clone();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
+use crate::sharding::{Partitioner, Partitioning, ShardedArray};
 use crate::types::TensorType;
 
 /// A StableHLO module. Its first function is the entry point (`main`); functions it calls
@@ -15,6 +16,7 @@ pub struct Module {
     functions: Vec<Arc<Computation>>,
     text: String,
     bytecode: Vec<u8>,
+    partitioning: Option<Partitioning>,
 }
 
 impl Module {
@@ -31,11 +33,12 @@ impl Module {
                 "a module needs at least one function".into(),
             ));
         }
-        let l = lower::lower_module(&functions, &[])?;
+        let l = lower::lower_module(&functions, &[], None)?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
+            partitioning: None,
         })
     }
 
@@ -44,6 +47,66 @@ impl Module {
     /// a step that replaces state (parameters, optimizer slots) allocates nothing new.
     /// Each parameter and each result may appear once, and the two must have the same type.
     pub fn with_donations(main: Arc<Computation>, donations: &[(usize, usize)]) -> Result<Module> {
+        Module::lowered(main, donations, None)
+    }
+
+    /// Lowers `main` partitioned over a device mesh: its parameters and results carry the
+    /// shardings of `partitioning` (Shardy or GSPMD attributes), and
+    /// [`compile_options`](Self::compile_options) asks for SPMD partitioning over the mesh's
+    /// devices. `donations` as in [`with_donations`](Self::with_donations).
+    pub fn partitioned(
+        main: Arc<Computation>,
+        partitioning: Partitioning,
+        donations: &[(usize, usize)],
+    ) -> Result<Module> {
+        partitioning.check(&main.param_types(), &main.result_types())?;
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Computation> = vec![main.as_ref()];
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c as *const Computation) {
+                continue;
+            }
+            for (k, node) in c.graph.nodes.iter().enumerate() {
+                stack.extend(node.regions.iter().map(|r| r.as_ref()));
+                if let crate::ops::Op::Collective(crate::ops::CollectiveOp::ManualComputation {
+                    mesh,
+                    ..
+                }) = &node.op
+                {
+                    if mesh != &partitioning.mesh || partitioning.partitioner != Partitioner::Shardy
+                    {
+                        return Err(Error::Sharding(format!(
+                            "shard_map %{k} in {}: a manual region over {:?} needs the module partitioned over the same mesh with Shardy (the module: {:?}, {:?})",
+                            c.name,
+                            mesh.axes(),
+                            partitioning.mesh.axes(),
+                            partitioning.partitioner
+                        )));
+                    }
+                }
+                if let crate::ops::Op::Collective(crate::ops::CollectiveOp::ShardingConstraint {
+                    sharding,
+                }) = &node.op
+                {
+                    let t = node.types.first().ok_or_else(|| {
+                        Error::Sharding(format!("sharding_constraint %{k} has no result"))
+                    })?;
+                    sharding.check(
+                        &partitioning.mesh,
+                        t,
+                        &format!("sharding_constraint %{k} in {}", c.name),
+                    )?;
+                }
+            }
+        }
+        Module::lowered(main, donations, Some(partitioning))
+    }
+
+    fn lowered(
+        main: Arc<Computation>,
+        donations: &[(usize, usize)],
+        partitioning: Option<Partitioning>,
+    ) -> Result<Module> {
         let params = main.param_types();
         let results = main.result_types();
         let mut seen_p = vec![false; params.len()];
@@ -72,11 +135,12 @@ impl Module {
             }
         }
         let functions = vec![main];
-        let l = lower::lower_module(&functions, donations)?;
+        let l = lower::lower_module(&functions, donations, partitioning.as_ref())?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
+            partitioning,
         })
     }
 
@@ -114,25 +178,125 @@ impl Module {
     pub fn result_types(&self) -> Vec<TensorType> {
         self.functions[0].result_types()
     }
+
+    /// The mesh and shardings the module was partitioned with, if any.
+    pub fn partitioning(&self) -> Option<&Partitioning> {
+        self.partitioning.as_ref()
+    }
+
+    /// The compile options the module needs: one replica and one partition; a partitioned
+    /// module one partition per mesh device, SPMD partitioning, and the Shardy partitioner
+    /// when its shardings are Shardy's.
+    pub fn compile_options(&self) -> pjrt::CompileOptions {
+        self.apply_partitioning(pjrt::CompileOptions::new())
+    }
+
+    /// `options` with the partition count and partitioner set from the annotations.
+    fn apply_partitioning(&self, mut options: pjrt::CompileOptions) -> pjrt::CompileOptions {
+        if let Some(p) = &self.partitioning {
+            options.num_partitions = p.mesh.size();
+            options.use_spmd_partitioning = true;
+            options.use_shardy_partitioner = p.partitioner == Partitioner::Shardy;
+        }
+        options
+    }
 }
 
 impl Module {
-    /// Compiles the module on `client` (MLIR bytecode, default options).
+    /// Checks, before any plugin sees the module, what `platform` (a client's
+    /// `platform_name()`, e.g. `"cpu"`) cannot compile or would abort on, with `options`:
+    /// ops the platform has no kernel for (`collective_broadcast` on XLA:CPU), and
+    /// collectives naming replica (or device) ids past what the options provide. The error
+    /// names the op and the offending values. [`compile_with`](Self::compile_with) runs it.
+    pub fn check_for(&self, platform: &str, options: &pjrt::CompileOptions) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Computation> = self.functions.iter().map(|f| f.as_ref()).collect();
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c as *const Computation) {
+                continue;
+            }
+            for node in &c.graph.nodes {
+                stack.extend(node.regions.iter().map(|r| r.as_ref()));
+                if let crate::ops::Op::Collective(op) = &node.op {
+                    check_collective(op, node.types.first(), platform, options)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `client` has the devices `options` ask for, all addressable by this
+    /// process. On a CPU plugin a program that needs devices of other processes is refused
+    /// as a multi-process program (the XLA:CPU plugins have no collectives across processes:
+    /// "Multiprocess computations aren't implemented on the CPU backend"); one process gets
+    /// more devices from the `cpu_device_count` client option.
+    pub fn check_devices(client: &pjrt::Client, options: &pjrt::CompileOptions) -> Result<()> {
+        let devices = client.addressable_devices()?;
+        let need = options.num_replicas.saturating_mul(options.num_partitions);
+        let platform = client.platform_name();
+        let cpu = platform == "cpu";
+        let refuse = |why: String| {
+            Err(Error::Unsupported {
+                op: if cpu {
+                    "multi-process program"
+                } else {
+                    "compile"
+                },
+                message: if cpu {
+                    format!(
+                        "{why}: a multi-process program, which the XLA:CPU plugins cannot run (\"Multiprocess computations aren't implemented on the CPU backend\"); give one process more devices with `ClientOptions::cpu_device_count`"
+                    )
+                } else {
+                    why
+                },
+            })
+        };
+        if need > devices.len() {
+            return refuse(format!(
+                "the program runs on {} replicas x {} partitions = {need} devices, but this {platform} client addresses {} device(s)",
+                options.num_replicas,
+                options.num_partitions,
+                devices.len(),
+            ));
+        }
+        if let Some(a) = &options.device_assignment {
+            let ids: Vec<i64> = devices
+                .iter()
+                .map(|d| d.id().map(i64::from))
+                .collect::<std::result::Result<_, _>>()?;
+            for id in a.devices.iter().flatten() {
+                if !ids.contains(id) {
+                    return refuse(format!(
+                        "the device assignment names device {id}, which this {platform} client cannot address (its devices: {ids:?})"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles the module on `client` (MLIR bytecode) with
+    /// [`compile_options`](Self::compile_options).
     pub fn compile(&self, client: &pjrt::Client) -> Result<Executable> {
         self.compile_with(client, &pjrt::CompileOptions::default())
     }
 
-    /// Compiles the module on `client` with `options` (MLIR bytecode).
+    /// Compiles the module on `client` with `options` (MLIR bytecode). A partitioned module
+    /// sets the partition count and partitioner in `options` from its annotations.
     pub fn compile_with(
         &self,
         client: &pjrt::Client,
         options: &pjrt::CompileOptions,
     ) -> Result<Executable> {
+        let options = &self.apply_partitioning(options.clone());
+        self.check_for(client.platform_name(), options)?;
+        Module::check_devices(client, options)?;
         let exe = client.compile_with(&self.program(), options)?;
         Ok(Executable {
             exe,
             params: self.parameter_types(),
             results: self.result_types(),
+            partitioning: self.partitioning.clone(),
         })
     }
 }
@@ -143,6 +307,7 @@ pub struct Executable {
     exe: pjrt::LoadedExecutable,
     params: Vec<TensorType>,
     results: Vec<TensorType>,
+    partitioning: Option<Partitioning>,
 }
 
 impl Executable {
@@ -167,6 +332,248 @@ impl Executable {
         Ok(self.exe.run(args)?)
     }
 
+    /// Runs on every device the executable was compiled for (replicas x partitions, in
+    /// [`pjrt::LoadedExecutable::addressable_devices`] order) from host data: `args[d]` holds
+    /// device `d`'s arguments (its own copy in a replicated program, its shard of each
+    /// parameter in a partitioned one); returns each device's results (its shards).
+    pub fn run_devices(&self, args: &[Vec<&pjrt::Literal>]) -> Result<Vec<Vec<pjrt::Literal>>> {
+        let devices = self.exe.addressable_devices();
+        if args.len() != devices.len() {
+            return Err(Error::Run(format!(
+                "the executable runs on {} devices, got argument lists for {}",
+                devices.len(),
+                args.len()
+            )));
+        }
+        let client = self.exe.client();
+        let mut buffers = Vec::with_capacity(args.len());
+        for (d, (list, device)) in args.iter().zip(devices).enumerate() {
+            if list.len() != self.params.len() {
+                return Err(Error::Run(format!(
+                    "device {d}: expected {} arguments ({}), got {}",
+                    self.params.len(),
+                    crate::ops::common::list(&self.params),
+                    list.len()
+                )));
+            }
+            let placement = pjrt::BufferPlacement::device(device);
+            let mut bs = Vec::with_capacity(list.len());
+            for (i, (l, p)) in list.iter().zip(&self.params).enumerate() {
+                if l.element_type() != p.ty {
+                    let got = TensorType::new(l.element_type(), l.dims());
+                    return Err(Error::Run(format!(
+                        "device {d}: argument {i} is {got}, the parameter is {p}"
+                    )));
+                }
+                bs.push(client.buffer_from_bytes_with(
+                    l.element_type(),
+                    l.as_bytes(),
+                    l.dims(),
+                    pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                    &placement,
+                )?);
+            }
+            buffers.push(bs);
+        }
+        let refs: Vec<Vec<&pjrt::Buffer>> = buffers.iter().map(|v| v.iter().collect()).collect();
+        let outs = self
+            .exe
+            .execute_sharded(&refs, &pjrt::ExecuteOptions::default())?;
+        outs.iter()
+            .map(|o| {
+                o.iter()
+                    .map(|b| b.to_literal().map_err(Error::from))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Runs a partitioned program on whole host values: splits each argument into the shards
+    /// its sharding gives each device, runs on every device, and puts each result back
+    /// together from the devices' shards. Without a partitioning it is [`run`](Self::run).
+    pub fn run_partitioned(&self, args: &[&pjrt::Literal]) -> Result<Vec<pjrt::Literal>> {
+        let Some(p) = &self.partitioning else {
+            return self.run(args);
+        };
+        if args.len() != self.params.len() {
+            return Err(Error::Run(format!(
+                "expected {} arguments ({}), got {}",
+                self.params.len(),
+                crate::ops::common::list(&self.params),
+                args.len()
+            )));
+        }
+        let parts = self.device_partitions()?;
+        let mut per_device: Vec<Vec<pjrt::Literal>> = vec![Vec::new(); parts.len()];
+        for (i, (a, t)) in args.iter().zip(&self.params).enumerate() {
+            if a.element_type() != t.ty || a.dims() != t.dims.as_slice() {
+                let got = TensorType::new(a.element_type(), a.dims());
+                return Err(Error::Run(format!(
+                    "argument {i} is {got}, the parameter is {t}"
+                )));
+            }
+            let shards = p.input(i, t).split_literal(&p.mesh, a)?;
+            for (d, &part) in parts.iter().enumerate() {
+                per_device[d].push(shards[part].clone());
+            }
+        }
+        let refs: Vec<Vec<&pjrt::Literal>> =
+            per_device.iter().map(|v| v.iter().collect()).collect();
+        let outs = self.run_devices(&refs)?;
+        let mut results = Vec::with_capacity(self.results.len());
+        for (i, t) in self.results.iter().enumerate() {
+            let mut shards: Vec<Option<pjrt::Literal>> = vec![None; p.mesh.size()];
+            for (d, &part) in parts.iter().enumerate() {
+                shards[part] = outs[d].get(i).cloned();
+            }
+            let shards: Vec<pjrt::Literal> = shards
+                .into_iter()
+                .enumerate()
+                .map(|(k, s)| s.ok_or_else(|| Error::Run(format!("no device ran partition {k}"))))
+                .collect::<Result<_>>()?;
+            results.push(p.output(i, t).gather_literal(&p.mesh, t, &shards)?);
+        }
+        Ok(results)
+    }
+
+    /// Runs a partitioned program on values kept on the devices: argument `i` must have the
+    /// parameter's type, the program's mesh and its sharding for parameter `i`; its shards
+    /// must sit on the devices that run their partitions. The results come back sharded as
+    /// the program's output shardings say, still on the devices. A donated parameter's shards
+    /// are consumed.
+    pub fn run_sharded(&self, args: &[&ShardedArray]) -> Result<Vec<ShardedArray>> {
+        let Some(p) = &self.partitioning else {
+            return Err(Error::Run(
+                "run_sharded needs a partitioned program (Module::partitioned)".into(),
+            ));
+        };
+        if args.len() != self.params.len() {
+            return Err(Error::Run(format!(
+                "expected {} arguments ({}), got {}",
+                self.params.len(),
+                crate::ops::common::list(&self.params),
+                args.len()
+            )));
+        }
+        let parts = self.device_partitions()?;
+        let devices = self.exe.addressable_devices();
+        for (i, (a, t)) in args.iter().zip(&self.params).enumerate() {
+            let want = p.input(i, t);
+            if a.ty() != t || a.mesh() != &p.mesh || a.sharding() != &want {
+                return Err(Error::Run(format!(
+                    "argument {i} is {} sharded {:?} over {:?}; parameter {i} is {t} sharded {:?} over {:?}",
+                    a.ty(),
+                    a.sharding().dims(),
+                    a.mesh().axes(),
+                    want.dims(),
+                    p.mesh.axes()
+                )));
+            }
+            for (d, &part) in parts.iter().enumerate() {
+                if a.shards()[part].device()? != devices[d] {
+                    return Err(Error::Run(format!(
+                        "argument {i}: shard {part} is not on the device that runs partition {part} (or belongs to another client)"
+                    )));
+                }
+            }
+        }
+        let lists: Vec<Vec<&pjrt::Buffer>> = parts
+            .iter()
+            .map(|&part| args.iter().map(|a| &a.shards()[part]).collect())
+            .collect();
+        let outs = self
+            .exe
+            .execute_sharded(&lists, &pjrt::ExecuteOptions::default())?;
+        let mut per_part: Vec<Vec<Option<pjrt::Buffer>>> =
+            (0..p.mesh.size()).map(|_| Vec::new()).collect();
+        for (d, o) in outs.into_iter().enumerate() {
+            per_part[parts[d]] = o.into_iter().map(Some).collect();
+        }
+        let mut results = Vec::with_capacity(self.results.len());
+        for (i, t) in self.results.iter().enumerate() {
+            let shards: Vec<pjrt::Buffer> = per_part
+                .iter_mut()
+                .enumerate()
+                .map(|(k, v)| {
+                    v.get_mut(i)
+                        .and_then(Option::take)
+                        .ok_or_else(|| Error::Run(format!("partition {k} returned no result {i}")))
+                })
+                .collect::<Result<_>>()?;
+            results.push(ShardedArray::from_shards(
+                t.clone(),
+                &p.mesh,
+                &p.output(i, t),
+                shards,
+            )?);
+        }
+        Ok(results)
+    }
+
+    /// The partition each of the executable's devices runs, in device order (0 for every
+    /// device of a program that is not partitioned).
+    pub fn device_partitions(&self) -> Result<Vec<usize>> {
+        if self.partitioning.is_none() {
+            return Ok(vec![0; self.exe.addressable_devices().len()]);
+        }
+        let n = self.partitioning.as_ref().map_or(1, |p| p.mesh.size());
+        let ids = match self.exe.addressable_device_logical_ids() {
+            Ok(ids) => ids,
+            // Older plugins (0.81) lack the call; an SPMD executable with the default device
+            // assignment runs partition `d` on its device `d`.
+            Err(pjrt::Error::Unimplemented { .. }) if self.exe.addressable_devices().len() == n => {
+                return Ok((0..n).collect());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ids.iter()
+            .map(|id| {
+                usize::try_from(id.partition)
+                    .ok()
+                    .filter(|&p| p < n && id.replica == 0)
+                    .ok_or_else(|| {
+                        Error::Run(format!(
+                            "device at replica {} partition {} is outside the mesh of {n}",
+                            id.replica, id.partition
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// The mesh and shardings the program was partitioned with, if any.
+    pub fn partitioning(&self) -> Option<&Partitioning> {
+        self.partitioning.as_ref()
+    }
+
+    /// The shardings the compiler settled on for the parameters and the outputs, read back
+    /// from the executable through the plugin's Shardings extension; `None` where the plugin
+    /// does not have it (the 0.81 CPU plugin). The shard shapes are in
+    /// [`pjrt::LoadedExecutable::parameters`] and [`pjrt::Executable::output_dims`] on every
+    /// plugin.
+    pub fn shardings(
+        &self,
+    ) -> Result<
+        Option<(
+            Vec<pjrt::ext::shardings::OpSharding>,
+            Vec<pjrt::ext::shardings::OpSharding>,
+        )>,
+    > {
+        let Some(ext) = self
+            .exe
+            .client()
+            .plugin()
+            .extension::<pjrt::ext::shardings::Shardings>()
+        else {
+            return Ok(None);
+        };
+        let e = self.exe.executable();
+        Ok(Some((
+            ext.parameter_op_shardings(e)?,
+            ext.output_op_shardings(e)?,
+        )))
+    }
+
     /// The underlying PJRT executable (for device-resident execution).
     pub fn loaded(&self) -> &pjrt::LoadedExecutable {
         &self.exe
@@ -181,4 +588,94 @@ impl Executable {
     pub fn result_types(&self) -> &[TensorType] {
         &self.results
     }
+}
+
+/// One collective against the platform and the options (see [`Module::check_for`]).
+fn check_collective(
+    op: &crate::ops::CollectiveOp,
+    result: Option<&TensorType>,
+    platform: &str,
+    options: &pjrt::CompileOptions,
+) -> Result<()> {
+    use crate::ops::CollectiveOp;
+    let name = op.name();
+    if platform == "cpu" && matches!(op, CollectiveOp::CollectiveBroadcast { .. }) {
+        return Err(Error::Unsupported {
+            op: name,
+            message: "XLA:CPU cannot compile collective_broadcast (it has no kernel for it); use all_gather or an all_reduce of the value masked to the source replica".into(),
+        });
+    }
+    let custom = matches!(
+        op,
+        CollectiveOp::AllReduce {
+            reducer: crate::ops::Reducer::Custom,
+            ..
+        } | CollectiveOp::ReduceScatter {
+            reducer: crate::ops::Reducer::Custom,
+            ..
+        }
+    );
+    if platform == "cpu" && custom {
+        return Err(Error::Unsupported {
+            op: name,
+            message: "XLA:CPU combines values across devices only with the named reducers (sum, product, max, min; and, or on pred); this reducer is a computation of its own (\"Unsupported reduction computation\")".into(),
+        });
+    }
+    let bitwise = match op {
+        CollectiveOp::AllReduce { reducer, .. } | CollectiveOp::ReduceScatter { reducer, .. } => {
+            matches!(reducer, crate::ops::Reducer::And | crate::ops::Reducer::Or)
+        }
+        _ => false,
+    };
+    if let Some(t) =
+        result.filter(|t| platform == "cpu" && bitwise && t.ty != crate::ElementType::Pred)
+    {
+        return Err(Error::Unsupported {
+            op: name,
+            message: format!(
+                "XLA:CPU combines {t} across devices with sum, product, max or min only; `and` and `or` work on pred (\"Unsupported reduction computation\")"
+            ),
+        });
+    }
+    let global = op.participants().is_some_and(|p| p.global_device_ids);
+    // With a channel (and no global ids) the ids may be partition ids (cross-partition
+    // collectives, permutes); without one they are replica ids.
+    let channel = match op {
+        CollectiveOp::CollectivePermute { channel, .. } => channel.is_some(),
+        _ => op.participants().is_some_and(|p| p.channel.is_some()),
+    };
+    let bound = if global {
+        options.num_replicas.saturating_mul(options.num_partitions)
+    } else if channel {
+        options.num_replicas.max(options.num_partitions)
+    } else {
+        options.num_replicas
+    };
+    let max = op.max_id();
+    if max >= 0 && max as u64 >= bound as u64 {
+        let what = if global {
+            "global device ids"
+        } else if channel {
+            "replica or partition ids"
+        } else {
+            "replica ids"
+        };
+        let ids = match op {
+            CollectiveOp::CollectivePermute { pairs, .. } => format!("pairs {pairs:?}"),
+            _ => format!(
+                "groups {:?}",
+                op.participants()
+                    .map(|p| p.groups.clone())
+                    .unwrap_or_default()
+            ),
+        };
+        return Err(Error::Unsupported {
+            op: name,
+            message: format!(
+                "{ids} name id {max}, but the program has {what} 0..{bound} ({} replicas x {} partitions)",
+                options.num_replicas, options.num_partitions
+            ),
+        });
+    }
+    Ok(())
 }

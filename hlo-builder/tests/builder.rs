@@ -2,6 +2,8 @@
 //! costs ~180 MB). Every op is built, compiled on the CPU plugin and checked against values
 //! computed independently here.
 
+#[path = "builder/collective.rs"]
+mod collective;
 #[path = "builder/common.rs"]
 mod common;
 #[path = "builder/compose.rs"]
@@ -32,5 +34,7 @@ mod reduce;
 mod safety;
 #[path = "builder/scan.rs"]
 mod scan;
+#[path = "builder/sharding.rs"]
+mod sharding;
 #[path = "builder/snapshots.rs"]
 mod snapshots;

@@ -1,4 +1,5 @@
 mod char_lm;
+mod distributed;
 mod fuzz;
 mod models;
 mod module_cycles;

@@ -11,6 +11,7 @@
 //! batching rule gets the operands with their batch axes (at least one batched) and returns
 //! the results with theirs (`Batched`; `None` = the same for every example).
 
+mod collective;
 mod common;
 mod control;
 mod elementwise;
@@ -53,6 +54,7 @@ pub(crate) fn vjp(
         Op::Reduce(o) => reduce::vjp(cx, b, o, &at, cts, want),
         Op::Control(o) => control::vjp(cx, b, o, &at, cts, want),
         Op::Misc(o) => misc::vjp(o, &at, cts),
+        Op::Collective(o) => collective::vjp(cx, b, o, &at, cts, want),
     }
 }
 
@@ -67,6 +69,7 @@ pub(crate) fn jvp(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Value>
         Op::Reduce(o) => reduce::jvp(b, o, &at, tin),
         Op::Control(o) => control::jvp(b, o, &at, tin),
         Op::Misc(o) => misc::jvp(b, o, &at, tin),
+        Op::Collective(o) => collective::jvp(b, o, &at, tin),
     }
 }
 
@@ -88,5 +91,6 @@ pub(crate) fn batch(
         Op::Reduce(o) => reduce::batch(b, o, &at),
         Op::Control(o) => control::batch(bx, b, o, &at),
         Op::Misc(o) => misc::batch(b, o, &at),
+        Op::Collective(o) => collective::batch(b, o, &at),
     }
 }

@@ -114,13 +114,48 @@ pub(crate) fn upload(
     inputs: &[HostData<'_>],
     declared: &[TensorType],
 ) -> Result<Vec<Buffer>, TrainError> {
+    check_host(what, inputs, declared)?;
+    let mut bufs = Vec::with_capacity(inputs.len());
+    for (d, t) in inputs.iter().zip(declared) {
+        bufs.push(d.to_buffer(client, &t.dims)?);
+    }
+    Ok(bufs)
+}
+
+/// Host inputs as literals of the declared types (checked as [`upload`] checks them).
+pub(crate) fn host_literals(
+    what: &str,
+    inputs: &[HostData<'_>],
+    declared: &[TensorType],
+) -> Result<Vec<Literal>, TrainError> {
+    check_host(what, inputs, declared)?;
+    let mut out = Vec::with_capacity(inputs.len());
+    for (d, t) in inputs.iter().zip(declared) {
+        out.push(match d {
+            HostData::F32(v) => Literal::from_slice(v, &t.dims)?,
+            HostData::F64(v) => Literal::from_slice(v, &t.dims)?,
+            HostData::S32(v) => Literal::from_slice(v, &t.dims)?,
+            HostData::S64(v) => Literal::from_slice(v, &t.dims)?,
+            HostData::U32(v) => Literal::from_slice(v, &t.dims)?,
+            HostData::U8(v) => Literal::from_slice(v, &t.dims)?,
+            HostData::Literal(l) => (*l).clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The checks of [`upload`]: count, element types, sizes, dimensions.
+fn check_host(
+    what: &str,
+    inputs: &[HostData<'_>],
+    declared: &[TensorType],
+) -> Result<(), TrainError> {
     if inputs.len() != declared.len() {
         return Err(TrainError::Spec {
             name: what.to_string(),
             message: format!("{} inputs declared, {} given", declared.len(), inputs.len()),
         });
     }
-    let mut bufs = Vec::with_capacity(inputs.len());
     for (i, (d, t)) in inputs.iter().zip(declared).enumerate() {
         let input = format!("input {i}: {t}");
         if d.element_type() != t.ty {
@@ -153,9 +188,8 @@ pub(crate) fn upload(
                 });
             }
         }
-        bufs.push(d.to_buffer(client, &t.dims)?);
     }
-    Ok(bufs)
+    Ok(())
 }
 
 /// Checks device inputs before they are used: of `client`, of the declared types, and

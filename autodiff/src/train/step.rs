@@ -4,16 +4,17 @@
 //! one of them is donated to its next value, so a step updates them in place; only the batch
 //! goes in and the loss and metrics come out, and nothing waits for them unless asked.
 
-use hlo_builder::{
-    Builder, Computation, ElementType, LinalgOp, Op, Recording, Tensor, TensorType, Value,
-};
 use std::time::{Duration, Instant};
 
-use pjrt::{Buffer, Client, CompileOptions, Literal, LoadedExecutable};
+use hlo_builder::{
+    Builder, Computation, ElementType, Executable, LinalgOp, Mesh, Op, Partitioning, Recording,
+    Sharding, Tensor, TensorType, Value,
+};
+use pjrt::{Buffer, BufferPlacement, Client, CompileOptions, Literal, LoadedExecutable};
 
 use super::bound::{WeightSource, WEIGHT_KINDS};
 use super::checkpoint::{Checkpoint, CheckpointError, OPTIMIZER_PREFIX};
-use super::data::{check_buffers, upload, HostData};
+use super::data::{check_buffers, host_literals, upload, HostData};
 use super::error::TrainError;
 use super::optim::Optimizer;
 use crate::nn::{Module, ModuleExt, ParamKind, Path};
@@ -135,12 +136,64 @@ pub struct TrainStepBuilder<M: Module> {
     optimizer: Option<Box<dyn Optimizer>>,
     inputs: Vec<TensorType>,
     options: CompileOptions,
+    layout: Option<Layout>,
     steps_per_call: usize,
     /// Candidates for `steps_per_call` chosen by timing (empty: no tuning).
     tune: Vec<usize>,
 }
 
+/// How a partitioned step splits its values.
+enum Layout {
+    /// Batch inputs split along axis 0 over a mesh axis; all state replicated.
+    Data { mesh: Mesh, axis: String },
+    /// Each weight as a function of its path and type says; each input as given.
+    Custom {
+        mesh: Mesh,
+        weights: Box<ParamSharding>,
+        inputs: Vec<Sharding>,
+    },
+}
+
+/// The sharding of a weight (trainable parameter or model state), given its path and type.
+pub type ParamSharding = dyn Fn(&str, &TensorType) -> Sharding;
+
 impl<M: Module> TrainStepBuilder<M> {
+    /// Trains data-parallel over the devices of `mesh`: every batch input is split along
+    /// its first axis over the mesh axis `axis` (whose size must divide the batch), the
+    /// parameters, model state and optimizer state are replicated on every device, and XLA's
+    /// SPMD partitioner sums the gradients across the devices. The numbers are those of the
+    /// same step on one device with the whole batch. The client needs `mesh.size()` devices
+    /// (a CPU client: `ClientOptions::cpu_device_count`).
+    pub fn data_parallel(mut self, mesh: Mesh, axis: &str) -> Self {
+        self.layout = Some(Layout::Data {
+            mesh,
+            axis: axis.to_string(),
+        });
+        self
+    }
+
+    /// Trains over the devices of `mesh` with every weight (trainable parameter or model
+    /// state) split as `weights(path, type)` says, the optimizer's slots split like their
+    /// parameters, and batch input `i` split as `inputs[i]` says: tensor parallelism
+    /// (`weights` splitting a layer's output features over a `model` axis, the next layer's
+    /// input features likewise), data parallelism (the inputs' batch axis over `data`), or
+    /// both. The parameters live on the devices as shards; [`model`](TrainStep::model) and
+    /// checkpoints gather them. The numbers are those of the same step on one device.
+    /// (Functions bound to the step's live weights through [`WeightSource`] see device 0's
+    /// copies, which are shards here: bind them to `Weights::upload(client, &step.model()?)`.)
+    pub fn partitioned(
+        mut self,
+        mesh: Mesh,
+        weights: impl Fn(&str, &TensorType) -> Sharding + 'static,
+        inputs: Vec<Sharding>,
+    ) -> Self {
+        self.layout = Some(Layout::Custom {
+            mesh,
+            weights: Box::new(weights),
+            inputs,
+        });
+        self
+    }
     /// The step's name (its function's name in the module and in messages).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -265,9 +318,41 @@ impl<M: Module> TrainStepBuilder<M> {
             .collect();
         param_names.extend(optimizer_names(&model, optimizer.slots()));
         let n_state = state_types.len();
-        let one = one_step_module(&name, &body, &param_names, &all_types, n_state)?;
+        let split = match &self.layout {
+            None => None,
+            Some(layout) => Some(split_of(
+                layout,
+                &model,
+                &self.inputs,
+                counts,
+                optimizer.slots(),
+                &name,
+            )?),
+        };
+        if split.is_some() && (self.steps_per_call > 1 || !self.tune.is_empty()) {
+            return Err(TrainError::Spec {
+                name,
+                message: "several steps per call run on one device: a partitioned step takes one step per call".into(),
+            });
+        }
+        let partitioning = split.as_ref().map(Split::partitioning);
+        let one = one_step_module(
+            &name,
+            &body,
+            &param_names,
+            &all_types,
+            n_state,
+            partitioning,
+        )?;
         let text = one.to_text().to_string();
-        let exe = self.client.compile_with(&one.program(), &self.options)?;
+        // The plugin's own errors stay `TrainError::Pjrt`, as from any other compile.
+        let exe = one
+            .compile_with(&self.client, &self.options)
+            .map_err(|e| match e {
+                hlo_builder::Error::Pjrt(p) => TrainError::from(p),
+                other => TrainError::from(other),
+            })?;
+        let parts = exe.device_partitions()?;
         let compile_multi = |k: usize| -> Result<Multi, TrainError> {
             let m = multi_step_module(&name, &body, &param_names, &all_types, n_state, k)?;
             let exe = self.client.compile_with(&m.program(), &self.options)?;
@@ -283,23 +368,20 @@ impl<M: Module> TrainStepBuilder<M> {
             None
         };
 
-        let mut buffers = Vec::with_capacity(n_state);
+        let mut host = Vec::with_capacity(n_state);
         for kind in WEIGHT_KINDS {
-            for l in model.host_values(&[kind])? {
-                buffers.push(self.client.buffer_from_literal(&l)?);
-            }
+            host.extend(model.host_values(&[kind])?);
         }
-        for l in &opt_init {
-            buffers.push(self.client.buffer_from_literal(l)?);
-        }
+        host.extend(opt_init.into_iter().map(std::sync::Arc::new));
+        let buffers = upload_state(&self.client, exe.loaded(), &host, split.as_ref(), &parts)?;
         let mut tuning = Vec::new();
-        if !self.tune.is_empty() {
-            let single = time_per_step(&exe, &buffers, &self.inputs, 1)?;
+        if let (false, Some(row)) = (self.tune.is_empty(), buffers.first()) {
+            let single = time_per_step(exe.loaded(), row, &self.inputs, 1)?;
             tuning.push((1, single));
             let mut best = single;
             for &k in &self.tune {
                 let candidate = compile_multi(k)?;
-                let t = time_per_step(&candidate.exe, &buffers, &self.inputs, k)?;
+                let t = time_per_step(&candidate.exe, row, &self.inputs, k)?;
                 tuning.push((k, t));
                 if t < best {
                     best = t;
@@ -329,9 +411,137 @@ impl<M: Module> TrainStepBuilder<M> {
             metrics: metric_names,
             steps: 0,
             text,
+            split,
+            parts,
             tuning,
         })
     }
+}
+
+/// The shardings of a partitioned step's inputs and state (weights by path, trainable then
+/// model state; the optimizer's step counter replicated and each slot split like its
+/// parameter).
+fn split_of<M: Module>(
+    layout: &Layout,
+    model: &M,
+    input_types: &[TensorType],
+    c: Counts,
+    slots: usize,
+    name: &str,
+) -> Result<Split, TrainError> {
+    let spec_err = |message: String| TrainError::Spec {
+        name: name.to_string(),
+        message,
+    };
+    let mesh = match layout {
+        Layout::Data { mesh, .. } | Layout::Custom { mesh, .. } => mesh.clone(),
+    };
+    let inputs: Vec<Sharding> = match layout {
+        Layout::Data { axis, .. } => {
+            let mut v = Vec::with_capacity(input_types.len());
+            for (i, t) in input_types.iter().enumerate() {
+                if t.rank() == 0 {
+                    return Err(spec_err(format!(
+                        "data-parallel: input {i} is the scalar {t}; every input needs a batch axis to split"
+                    )));
+                }
+                v.push(Sharding::split(t.rank(), 0, axis));
+            }
+            v
+        }
+        Layout::Custom { inputs, .. } => {
+            if inputs.len() != input_types.len() {
+                return Err(spec_err(format!(
+                    "{} input shardings for {} inputs",
+                    inputs.len(),
+                    input_types.len()
+                )));
+            }
+            inputs.clone()
+        }
+    };
+    let mut weights = Vec::with_capacity(c.train + c.model_state);
+    for kind in WEIGHT_KINDS {
+        for (path, p) in model.params() {
+            if p.kind() == kind {
+                weights.push(match layout {
+                    Layout::Data { .. } => Sharding::replicated(p.ty().rank()),
+                    Layout::Custom { weights: f, .. } => f(&path, p.ty()),
+                });
+            }
+        }
+    }
+    if c.opt != 1 + slots * c.train || weights.len() != c.train + c.model_state {
+        return Err(spec_err(format!(
+            "partitioned: the optimizer holds {} state tensors, expected a step counter and {slots} slots of {} parameters",
+            c.opt, c.train
+        )));
+    }
+    let mut state = weights.clone();
+    state.push(Sharding::replicated(0));
+    for _ in 0..slots {
+        state.extend(weights[..c.train].iter().cloned());
+    }
+    Ok(Split {
+        mesh,
+        inputs,
+        state,
+    })
+}
+
+/// The mesh and the shardings of a partitioned step's inputs and state.
+struct Split {
+    mesh: Mesh,
+    inputs: Vec<Sharding>,
+    state: Vec<Sharding>,
+}
+
+impl Split {
+    /// The step program's annotations: the state then the inputs in, the state out.
+    fn partitioning(&self) -> Partitioning {
+        let mut ins = self.state.clone();
+        ins.extend(self.inputs.iter().cloned());
+        Partitioning::new(self.mesh.clone())
+            .inputs(ins)
+            .outputs(self.state.clone())
+    }
+}
+
+/// The state's host values on every device of the executable (one row per device): whole
+/// copies, or in a partitioned step each device's shard.
+fn upload_state(
+    client: &Client,
+    exe: &LoadedExecutable,
+    host: &[std::sync::Arc<Literal>],
+    split: Option<&Split>,
+    parts: &[usize],
+) -> Result<Vec<Vec<Buffer>>, TrainError> {
+    let pieces: Vec<Vec<Literal>> = match split {
+        Some(sp) => host
+            .iter()
+            .zip(&sp.state)
+            .map(|(l, s)| s.split_literal(&sp.mesh, l))
+            .collect::<hlo_builder::Result<_>>()?,
+        None => host.iter().map(|l| vec![(**l).clone()]).collect(),
+    };
+    let mut rows = Vec::with_capacity(exe.addressable_devices().len());
+    for (d, device) in exe.addressable_devices().iter().enumerate() {
+        let placement = BufferPlacement::device(device);
+        let part = if split.is_some() { parts[d] } else { 0 };
+        let mut row = Vec::with_capacity(host.len());
+        for ps in &pieces {
+            let l = &ps[part];
+            row.push(client.buffer_from_bytes_with(
+                l.element_type(),
+                l.as_bytes(),
+                l.dims(),
+                pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                &placement,
+            )?);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
@@ -480,19 +690,24 @@ fn declare(
     Ok(ps)
 }
 
-/// The one-step program: the step inlined, the state donated to its next value.
+/// The one-step program: the step inlined, the state donated to its next value (annotated
+/// with `partitioning` for a partitioned step).
 fn one_step_module(
     name: &str,
     body: &Computation,
     names: &[String],
     all: &[TensorType],
     n_state: usize,
+    partitioning: Option<Partitioning>,
 ) -> hlo_builder::Result<hlo_builder::Module> {
     let mut b = Builder::new(name);
     let ps = declare(&mut b, names, &all[..n_state], &all[n_state..])?;
     let outs = b.inline(body, &ps)?;
     let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-    b.build_with_donations(&outs, &donations)
+    match partitioning {
+        None => b.build_with_donations(&outs, &donations),
+        Some(p) => b.build_partitioned_with_donations(&outs, p, &donations),
+    }
 }
 
 /// The `k`-step program: inputs stacked on a new leading axis of size `k`; the state carried
@@ -627,8 +842,8 @@ impl StepsOutput {
 pub struct TrainStep<M: Module> {
     name: String,
     client: Client,
-    exe: LoadedExecutable,
-    /// The `k`-step program, when asked for.
+    exe: Executable,
+    /// The `k`-step program, when asked for (steps on one device only).
     multi: Option<Multi>,
     /// The tree (structure and declarations; its values are those it was made with).
     model: M,
@@ -636,13 +851,18 @@ pub struct TrainStep<M: Module> {
     /// Trainable and state parameters.
     n_weights: usize,
     slots: usize,
-    /// Trainable parameters, model state, optimizer state; replaced by every step's outputs.
-    state: Vec<Buffer>,
+    /// Trainable parameters, model state, optimizer state, one row per device (replicated);
+    /// replaced by every step's outputs.
+    state: Vec<Vec<Buffer>>,
     state_types: Vec<TensorType>,
     inputs: Vec<TensorType>,
     metrics: Vec<String>,
     steps: u64,
     text: String,
+    /// Partitioned: the mesh and the shardings of the inputs and the state.
+    split: Option<Split>,
+    /// The partition each device runs.
+    parts: Vec<usize>,
     /// (steps per call, time per step) of each candidate timed at compile time.
     tuning: Vec<(usize, Duration)>,
 }
@@ -671,6 +891,7 @@ impl<M: Module> TrainStep<M> {
             optimizer: None,
             inputs: Vec::new(),
             options: CompileOptions::new(),
+            layout: None,
             steps_per_call: 1,
             tune: Vec::new(),
         }
@@ -705,31 +926,85 @@ impl<M: Module> TrainStep<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn step(&mut self, inputs: &[HostData<'_>]) -> Result<StepOutput, TrainError> {
-        let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
-        let refs: Vec<&Buffer> = bufs.iter().collect();
-        self.step_buffers(&refs)
+        let Some(Split {
+            mesh,
+            inputs: shardings,
+            ..
+        }) = &self.split
+        else {
+            let bufs = upload(&self.name, &self.client, inputs, &self.inputs)?;
+            let refs: Vec<&Buffer> = bufs.iter().collect();
+            return self.step_buffers(&refs);
+        };
+        // Data-parallel: each device gets its slice of every input.
+        let lits = host_literals(&self.name, inputs, &self.inputs)?;
+        let devices = self.exe.loaded().addressable_devices();
+        let mut per_device: Vec<Vec<Buffer>> = devices.iter().map(|_| Vec::new()).collect();
+        for (l, s) in lits.iter().zip(shardings) {
+            let pieces = s.split_literal(mesh, l)?;
+            for (d, device) in devices.iter().enumerate() {
+                let piece = &pieces[self.parts[d]];
+                per_device[d].push(self.client.buffer_from_bytes_with(
+                    piece.element_type(),
+                    piece.as_bytes(),
+                    piece.dims(),
+                    pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+                    &BufferPlacement::device(device),
+                )?);
+            }
+        }
+        let refs: Vec<Vec<&Buffer>> = per_device.iter().map(|v| v.iter().collect()).collect();
+        self.run(&refs)
     }
 
     /// Runs one step on device-resident inputs. They are checked first (types, and ready
     /// without an error): a bad input leaves the state as it was.
+    /// A partitioned step takes host data only ([`step`](Self::step) splits it).
     pub fn step_buffers(&mut self, inputs: &[&Buffer]) -> Result<StepOutput, TrainError> {
-        check_buffers(&self.name, inputs, &self.inputs)?;
-        let mut args: Vec<&Buffer> = self.state.iter().collect();
-        args.extend_from_slice(inputs);
-        let mut outs = self.exe.execute(&args)?.into_iter();
-        let n = self.state.len();
-        let fresh: Vec<Buffer> = outs.by_ref().take(n).collect();
-        let loss = outs.next().ok_or_else(|| TrainError::Spec {
-            name: self.name.clone(),
-            message: "the step returned too few outputs".into(),
-        })?;
-        let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(outs).collect();
-        if fresh.len() != n || metrics.len() != self.metrics.len() {
+        if self.split.is_some() {
             return Err(TrainError::Spec {
                 name: self.name.clone(),
-                message: "the step returned too few outputs".into(),
+                message: "a partitioned (data-parallel) step takes host data (`step`), which it splits across the devices".into(),
             });
         }
+        check_buffers(&self.name, inputs, &self.inputs)?;
+        self.run(&[inputs.to_vec()])
+    }
+
+    /// Runs the executable with each device's inputs; the state rows are donated.
+    fn run(&mut self, inputs: &[Vec<&Buffer>]) -> Result<StepOutput, TrainError> {
+        let too_few = || TrainError::Spec {
+            name: self.name.clone(),
+            message: "the step returned too few outputs".into(),
+        };
+        let lists: Vec<Vec<&Buffer>> = self
+            .state
+            .iter()
+            .zip(inputs)
+            .map(|(row, ins)| row.iter().chain(ins.iter().copied()).collect())
+            .collect();
+        let outs = self
+            .exe
+            .loaded()
+            .execute_sharded(&lists, &pjrt::ExecuteOptions::default())?;
+        let n = self.state.first().map_or(0, Vec::len);
+        let mut fresh = Vec::with_capacity(outs.len());
+        let mut first: Option<(Buffer, Vec<(String, Buffer)>)> = None;
+        for o in outs {
+            let mut it = o.into_iter();
+            let row: Vec<Buffer> = it.by_ref().take(n).collect();
+            let loss = it.next().ok_or_else(too_few)?;
+            let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(it).collect();
+            if row.len() != n || metrics.len() != self.metrics.len() {
+                return Err(too_few());
+            }
+            fresh.push(row);
+            // Loss and metrics are replicated: device 0's copy is the answer.
+            if first.is_none() {
+                first = Some((loss, metrics));
+            }
+        }
+        let (loss, metrics) = first.ok_or_else(too_few)?;
         // The old state buffers were donated to (and consumed by) this execution.
         self.state = fresh;
         self.steps += 1;
@@ -761,10 +1036,13 @@ impl<M: Module> TrainStep<M> {
         let Some(multi) = &self.multi else {
             return Err(self.no_multi());
         };
-        let mut args: Vec<&Buffer> = self.state.iter().collect();
+        let Some(row) = self.state.first() else {
+            return Err(self.no_multi());
+        };
+        let mut args: Vec<&Buffer> = row.iter().collect();
         args.extend_from_slice(inputs);
         let mut outs = multi.exe.execute(&args)?.into_iter();
-        let n = self.state.len();
+        let n = row.len();
         let fresh: Vec<Buffer> = outs.by_ref().take(n).collect();
         let losses = outs.next();
         let metrics: Vec<(String, Buffer)> = self.metrics.iter().cloned().zip(outs).collect();
@@ -777,7 +1055,7 @@ impl<M: Module> TrainStep<M> {
                 message: "the k-step program returned too few outputs".into(),
             });
         };
-        self.state = fresh;
+        self.state = vec![fresh];
         self.steps += multi.k as u64;
         Ok(StepsOutput { losses, metrics })
     }
@@ -829,8 +1107,8 @@ impl<M: Module> TrainStep<M> {
     /// The model with its current values (trainable and state) copied to the host.
     pub fn model(&self) -> Result<M, TrainError> {
         let mut vals = Vec::with_capacity(self.n_weights);
-        for b in &self.state[..self.n_weights] {
-            vals.push(b.to_literal()?);
+        for k in 0..self.n_weights {
+            vals.push(self.state_literal(k)?);
         }
         let state = vals.split_off(self.n_train);
         let m = self.model.with_host_values(&[ParamKind::Trainable], vals)?;
@@ -861,20 +1139,20 @@ impl<M: Module> TrainStep<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn optimizer_state(&self) -> Result<OptimizerState<M>, TrainError> {
-        let opt = &self.state[self.n_weights..];
-        let step_lit = opt
-            .first()
-            .ok_or_else(|| TrainError::Spec {
+        let n_opt = self.state.first().map_or(0, Vec::len) - self.n_weights;
+        if n_opt == 0 {
+            return Err(TrainError::Spec {
                 name: self.name.clone(),
                 message: "no optimizer state".into(),
-            })?
-            .to_literal()?;
+            });
+        }
+        let step_lit = self.state_literal(self.n_weights)?;
         let step = step_lit.to_scalar::<i32>()? as i64;
         let mut slots = Vec::with_capacity(self.slots);
         for s in 0..self.slots {
             let mut vals = Vec::with_capacity(self.n_train);
-            for b in &opt[1 + s * self.n_train..1 + (s + 1) * self.n_train] {
-                vals.push(b.to_literal()?);
+            for k in 1 + s * self.n_train..1 + (s + 1) * self.n_train {
+                vals.push(self.state_literal(self.n_weights + k)?);
             }
             slots.push(self.model.with_host_values(&[ParamKind::Trainable], vals)?);
         }
@@ -883,7 +1161,22 @@ impl<M: Module> TrainStep<M> {
 
     /// Names of the optimizer state in checkpoints: `optim.step`, then `optim.slot{k}.<path>`.
     fn optimizer_names(&self) -> Vec<String> {
-        optimizer_names(&self.model, self.slots)
+        let paths: Vec<String> = self
+            .model
+            .params()
+            .into_iter()
+            .filter(|(_, p)| p.kind() == ParamKind::Trainable)
+            .map(|(n, _)| n)
+            .collect();
+        let mut names = vec![format!("{OPTIMIZER_PREFIX}step")];
+        for s in 0..self.slots {
+            names.extend(
+                paths
+                    .iter()
+                    .map(|p| format!("{OPTIMIZER_PREFIX}slot{s}.{p}")),
+            );
+        }
+        names
     }
 
     /// Everything the step holds as a checkpoint: the model's parameters by path, the
@@ -891,12 +1184,8 @@ impl<M: Module> TrainStep<M> {
     pub fn checkpoint(&self) -> Result<Checkpoint, TrainError> {
         let mut c = Checkpoint::new();
         c.add_model("", &self.model()?)?;
-        for (name, b) in self
-            .optimizer_names()
-            .into_iter()
-            .zip(&self.state[self.n_weights..])
-        {
-            c.insert(name, b.to_literal()?);
+        for (k, name) in self.optimizer_names().into_iter().enumerate() {
+            c.insert(name, self.state_literal(self.n_weights + k)?);
         }
         c.set_meta("steps", self.steps);
         c.set_meta("format", "hlo-autodiff train step 1");
@@ -1011,18 +1300,56 @@ impl<M: Module> TrainStep<M> {
         }
         let steps = steps?;
         // Everything checked: upload, then replace.
-        let mut fresh = Vec::with_capacity(self.state.len());
+        let mut host = Vec::with_capacity(self.state_types.len());
         for kind in WEIGHT_KINDS {
-            for l in model.host_values(&[kind])? {
-                fresh.push(self.client.buffer_from_literal(&l)?);
-            }
+            host.extend(model.host_values(&[kind])?);
         }
-        for l in &opt {
-            fresh.push(self.client.buffer_from_literal(l)?);
-        }
-        self.state = fresh;
+        host.extend(opt.into_iter().map(std::sync::Arc::new));
+        self.state = upload_state(
+            &self.client,
+            self.exe.loaded(),
+            &host,
+            self.split.as_ref(),
+            &self.parts,
+        )?;
         self.steps = steps;
         Ok(())
+    }
+
+    /// State tensor `k` on the host: device 0's copy, or in a partitioned step gathered from
+    /// every device's shard.
+    fn state_literal(&self, k: usize) -> Result<Literal, TrainError> {
+        let missing = || TrainError::Spec {
+            name: self.name.clone(),
+            message: format!("no state tensor {k}"),
+        };
+        let Some(sp) = &self.split else {
+            return Ok(self
+                .state
+                .first()
+                .and_then(|r| r.get(k))
+                .ok_or_else(missing)?
+                .to_literal()?);
+        };
+        let s = sp.state.get(k).ok_or_else(missing)?;
+        if s.is_replicated() {
+            return Ok(self
+                .state
+                .first()
+                .and_then(|r| r.get(k))
+                .ok_or_else(missing)?
+                .to_literal()?);
+        }
+        let mut pieces: Vec<Option<Literal>> = vec![None; sp.mesh.size()];
+        for (d, row) in self.state.iter().enumerate() {
+            pieces[self.parts[d]] = Some(row.get(k).ok_or_else(missing)?.to_literal()?);
+        }
+        let pieces: Vec<Literal> = pieces
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or_else(missing)?;
+        let t = self.state_types.get(k).ok_or_else(missing)?;
+        Ok(s.gather_literal(&sp.mesh, t, &pieces)?)
     }
 
     /// The step's StableHLO (text, with the donation attributes).
@@ -1032,7 +1359,7 @@ impl<M: Module> TrainStep<M> {
 
     /// The compiled executable.
     pub fn executable(&self) -> &LoadedExecutable {
-        &self.exe
+        self.exe.loaded()
     }
 }
 
@@ -1044,6 +1371,6 @@ impl<M: Module> WeightSource<M> for TrainStep<M> {
         &self.model
     }
     fn weight_buffers(&self) -> &[Buffer] {
-        &self.state[..self.n_weights]
+        &self.state[0][..self.n_weights]
     }
 }

@@ -12,10 +12,10 @@ use super::tokens::{Dec, Enc};
 use crate::graph::{Computation, NodeId, ValueId};
 use crate::ops::linalg::Transpose;
 use crate::ops::{
-    BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,
-    ConvConfig, ConvDims, Counted, DotDims, ElementwiseOp, GatherDims, LinalgOp, MiscOp, Op,
-    Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp, UnaryOp,
-    WindowConfig,
+    BinaryOp, CallKind, CheckpointPolicy, CollectiveOp, ComparisonDirection, ConstantValue,
+    ControlOp, ConvConfig, ConvDims, Counted, DotDims, ElementwiseOp, GatherDims, LinalgOp, MiscOp,
+    Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp,
+    UnaryOp, WindowConfig,
 };
 use crate::types::TensorType;
 
@@ -310,7 +310,226 @@ pub(crate) fn op(e: &mut Enc, op: &Op) {
                 MiscOp::StopGradient => e.u(3),
             }
         }
+        Op::Collective(c) => {
+            e.u(7);
+            collective_op(e, c);
+        }
     }
+}
+
+/// Participant ids, axes and channels are never batch sizes: `U` tokens.
+fn participants(e: &mut Enc, p: &Participants) {
+    e.n(p.groups.len());
+    for g in &p.groups {
+        e.n(g.len());
+        for &id in g {
+            e.u(id.max(0) as u64);
+        }
+    }
+    channel(e, p.channel);
+    e.flag(p.global_device_ids);
+}
+
+fn channel(e: &mut Enc, c: Option<i64>) {
+    match c {
+        None => e.u(0),
+        Some(c) => {
+            e.u(1);
+            e.u(c.max(0) as u64);
+        }
+    }
+}
+
+fn collective_op(e: &mut Enc, c: &CollectiveOp) {
+    match c {
+        CollectiveOp::AllReduce { reducer, over } => {
+            e.u(0);
+            e.u(reducer_tag(*reducer));
+            participants(e, over);
+        }
+        CollectiveOp::AllGather { dimension, over } => {
+            e.u(1);
+            e.u((*dimension).max(0) as u64);
+            participants(e, over);
+        }
+        CollectiveOp::ReduceScatter {
+            dimension,
+            reducer,
+            over,
+        } => {
+            e.u(2);
+            e.u((*dimension).max(0) as u64);
+            e.u(reducer_tag(*reducer));
+            participants(e, over);
+        }
+        CollectiveOp::AllToAll {
+            split_dimension,
+            concat_dimension,
+            over,
+        } => {
+            e.u(3);
+            e.u((*split_dimension).max(0) as u64);
+            e.u((*concat_dimension).max(0) as u64);
+            participants(e, over);
+        }
+        CollectiveOp::CollectivePermute { pairs, channel: ch } => {
+            e.u(4);
+            e.n(pairs.len());
+            for &(s, t) in pairs {
+                e.u(s.max(0) as u64);
+                e.u(t.max(0) as u64);
+            }
+            channel(e, *ch);
+        }
+        CollectiveOp::CollectiveBroadcast { over } => {
+            e.u(5);
+            participants(e, over);
+        }
+        CollectiveOp::ShardingConstraint { sharding: sh } => {
+            e.u(8);
+            sharding(e, sh);
+        }
+        CollectiveOp::ManualComputation {
+            mesh,
+            inputs,
+            outputs,
+        } => {
+            e.u(9);
+            e.n(mesh.axes().len());
+            for (name, size) in mesh.axes() {
+                e.str(name);
+                e.u((*size).max(0) as u64);
+            }
+            for list in [inputs, outputs] {
+                e.n(list.len());
+                for s in list {
+                    sharding(e, s);
+                }
+            }
+        }
+        CollectiveOp::ReplicaId => e.u(6),
+        CollectiveOp::PartitionId => e.u(7),
+    }
+}
+
+fn sharding(e: &mut Enc, s: &crate::sharding::Sharding) {
+    e.n(s.dims().len());
+    for axes in s.dims() {
+        e.n(axes.len());
+        for a in axes {
+            e.str(a);
+        }
+    }
+}
+
+fn read_sharding(d: &mut Dec) -> R<crate::sharding::Sharding> {
+    let rank = d.n("sharding rank")?;
+    let mut dims = Vec::with_capacity(rank);
+    for _ in 0..rank {
+        let k = d.n("sharding axes")?;
+        dims.push((0..k).map(|_| d.str("mesh axis")).collect::<R<Vec<_>>>()?);
+    }
+    let refs: Vec<Vec<&str>> = dims
+        .iter()
+        .map(|v| v.iter().map(String::as_str).collect())
+        .collect();
+    let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    Ok(crate::sharding::Sharding::new(&slices))
+}
+
+/// A non-negative integer token that fits an `i64`.
+fn small(d: &mut Dec, what: &str) -> R<i64> {
+    let v = d.u(what)?;
+    i64::try_from(v).map_err(|_| format!("{what} {v} is too large"))
+}
+
+fn read_channel(d: &mut Dec) -> R<Option<i64>> {
+    Ok(match d.u("channel tag")? {
+        0 => None,
+        1 => Some(small(d, "channel id")?),
+        t => return Err(format!("unknown channel tag {t}")),
+    })
+}
+
+fn read_participants(d: &mut Dec) -> R<Participants> {
+    let n = d.n("replica groups")?;
+    let mut groups = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = d.n("replica group")?;
+        groups.push(
+            (0..k)
+                .map(|_| small(d, "participant id"))
+                .collect::<R<Vec<_>>>()?,
+        );
+    }
+    Ok(Participants {
+        groups,
+        channel: read_channel(d)?,
+        global_device_ids: d.flag("use_global_device_ids")?,
+    })
+}
+
+fn read_collective_op(d: &mut Dec, tag: u64) -> R<CollectiveOp> {
+    Ok(match tag {
+        0 => CollectiveOp::AllReduce {
+            reducer: reducer(d)?,
+            over: read_participants(d)?,
+        },
+        1 => CollectiveOp::AllGather {
+            dimension: small(d, "all_gather dimension")?,
+            over: read_participants(d)?,
+        },
+        2 => CollectiveOp::ReduceScatter {
+            dimension: small(d, "reduce_scatter dimension")?,
+            reducer: reducer(d)?,
+            over: read_participants(d)?,
+        },
+        3 => CollectiveOp::AllToAll {
+            split_dimension: small(d, "split dimension")?,
+            concat_dimension: small(d, "concat dimension")?,
+            over: read_participants(d)?,
+        },
+        4 => {
+            let n = d.n("source-target pairs")?;
+            let pairs = (0..n)
+                .map(|_| Ok((small(d, "source")?, small(d, "target")?)))
+                .collect::<R<Vec<_>>>()?;
+            CollectiveOp::CollectivePermute {
+                pairs,
+                channel: read_channel(d)?,
+            }
+        }
+        5 => CollectiveOp::CollectiveBroadcast {
+            over: read_participants(d)?,
+        },
+        6 => CollectiveOp::ReplicaId,
+        7 => CollectiveOp::PartitionId,
+        8 => CollectiveOp::ShardingConstraint {
+            sharding: read_sharding(d)?,
+        },
+        9 => {
+            let n = d.n("mesh axes")?;
+            let mut axes = Vec::with_capacity(n);
+            for _ in 0..n {
+                axes.push((d.str("mesh axis")?, small(d, "mesh axis size")?));
+            }
+            let refs: Vec<(&str, i64)> = axes.iter().map(|(a, k)| (a.as_str(), *k)).collect();
+            let mesh = crate::sharding::Mesh::new(&refs).map_err(|e| e.to_string())?;
+            let mut lists = Vec::with_capacity(2);
+            for _ in 0..2 {
+                let k = d.n("shardings")?;
+                lists.push((0..k).map(|_| read_sharding(d)).collect::<R<Vec<_>>>()?);
+            }
+            let outputs = lists.pop().unwrap_or_default();
+            let inputs = lists.pop().unwrap_or_default();
+            CollectiveOp::ManualComputation {
+                mesh,
+                inputs,
+                outputs,
+            }
+        }
+        t => return Err(format!("unknown collective op {t}")),
+    })
 }
 
 fn shape_op(e: &mut Enc, s: &ShapeOp) {
@@ -541,6 +760,7 @@ pub(crate) fn read_op(d: &mut Dec) -> R<Op> {
             })
         }
         (6, 3) => Op::Misc(MiscOp::StopGradient),
+        (7, t) => Op::Collective(read_collective_op(d, t)?),
         (f, t) => return Err(format!("unknown op {f}.{t}")),
     })
 }

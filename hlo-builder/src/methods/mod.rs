@@ -3,6 +3,7 @@
 //! the compositions that belong to the family (`matmul`, `softmax`, `relu`, ...), which
 //! record only primitives, so their gradients come from the primitives' rules.
 
+mod collective;
 mod control;
 mod elementwise;
 mod linalg;

@@ -318,6 +318,8 @@ impl Emission {
 pub enum RegionUse {
     /// The node's region `i`, its parameters the block's arguments.
     Block(usize),
+    /// [`Block`](Self::Block) ending in this terminator instead of `stablehlo.return`.
+    BlockEndingIn(usize, &'static str),
     /// The node's region `i`, its parameters the operands after the passed ones.
     Capture(usize),
     /// A region written by the lowering: `(a..., b...) -> combine(a_i, b_i)` on scalars of

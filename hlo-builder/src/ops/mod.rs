@@ -5,6 +5,7 @@
 //! [`Op`] is closed: every `match` over it (here, in the methods, in autodiff) is exhaustive,
 //! so a new primitive does not compile until every rule handles it.
 
+pub mod collective;
 pub mod common;
 pub mod control;
 pub mod elementwise;
@@ -14,6 +15,7 @@ pub mod reduce;
 pub mod shape;
 pub mod source;
 
+pub use collective::{CollectiveOp, Participants};
 pub use common::{Emission, Lowering, Reducer, RegionUse, Signature};
 pub use control::{CallKind, CheckpointPolicy, ControlOp, Counted, CustomRules};
 pub use elementwise::{BinaryOp, ComparisonDirection, ElementwiseOp, UnaryOp};
@@ -45,6 +47,8 @@ pub enum Op {
     Control(ControlOp),
     /// Random bits, barriers, custom calls.
     Misc(MiscOp),
+    /// Collectives across replicas and partitions, sharding constraints and manual regions.
+    Collective(CollectiveOp),
 }
 
 impl Op {
@@ -58,6 +62,7 @@ impl Op {
             Op::Reduce(o) => o.name(),
             Op::Control(o) => o.name(),
             Op::Misc(o) => o.name(),
+            Op::Collective(o) => o.name(),
         }
     }
 
@@ -89,6 +94,7 @@ impl Op {
                 none()?;
                 o.infer(operands)
             }
+            Op::Collective(o) => o.infer(operands, regions),
         }
     }
 
@@ -108,6 +114,7 @@ impl Op {
             Op::Reduce(o) => o.lower(operands),
             Op::Control(o) => o.lower(nregions),
             Op::Misc(o) => o.lower(),
+            Op::Collective(o) => o.lower(operands),
         }
     }
 }
@@ -130,4 +137,5 @@ from_family! {
     Reduce(ReduceOp),
     Control(ControlOp),
     Misc(MiscOp),
+    Collective(CollectiveOp),
 }

@@ -98,12 +98,27 @@ impl Client {
     ) -> Result<Client> {
         options.validate(plugin)?;
         let all = options.all();
+        // Options that make the client one of several processes.
+        let multi: Vec<String> = all
+            .iter()
+            .filter(|nv| nv.name == "num_nodes" || nv.name == "node_id")
+            .map(|nv| format!("{} = {}", nv.name, nv.value))
+            .collect();
         let raw_opts = to_raw(&all);
         let mut a = sys::PJRT_Client_Create_Args::new();
         a.create_options = raw_opts.as_ptr();
         a.num_options = raw_opts.len();
         more(&mut a);
-        call!(plugin.api(), PJRT_Client_Create, &mut a)?;
+        let created = call!(plugin.api(), PJRT_Client_Create, &mut a);
+        match created {
+            // 0.115's CPU plugin refuses the names itself; say what was asked for.
+            Err(Error::Pjrt { ref message, .. })
+                if !multi.is_empty() && message.contains("Unexpected option name") =>
+            {
+                return Err(multi_process_refused(&multi, message));
+            }
+            other => other?,
+        };
         let raw = a.client;
         let mut inner = ClientInner {
             raw,
@@ -124,6 +139,15 @@ impl Client {
         // SAFETY: as above.
         inner.platform_version =
             unsafe { str_from_raw(v.platform_version, v.platform_version_size) };
+        // The CPU plugins before 0.115 take the names and ignore them: a client that believes
+        // it is one of several processes would run alone. Refuse it (the client is destroyed
+        // with `inner`).
+        if inner.platform_name == "cpu" && !multi.is_empty() {
+            return Err(multi_process_refused(
+                &multi,
+                "the plugin accepted the options and would ignore them",
+            ));
+        }
         Ok(Client(Arc::new(inner)))
     }
 
@@ -207,5 +231,16 @@ impl Client {
 impl crate::plugin::PluginOwned for Client {
     fn owner_plugin(&self) -> &Plugin {
         self.plugin()
+    }
+}
+
+/// A multi-process client asked of a CPU plugin: they run one process (no distributed
+/// runtime, no collectives across processes).
+fn multi_process_refused(options: &[String], plugin_said: &str) -> Error {
+    Error::InvalidClientOption {
+        name: options.join(", "),
+        reason: format!(
+            "a multi-process client: the XLA:CPU plugins run one process (no key-value store rendezvous, no collectives across processes; programs spanning processes fail with \"Multiprocess computations aren't implemented on the CPU backend\"); use more devices in one process with `cpu_device_count` ({plugin_said})"
+        ),
     }
 }

@@ -109,6 +109,23 @@ fn default_cpu_client_has_one_device() {
 }
 
 #[test]
+fn a_multi_process_cpu_client_is_refused_naming_it() {
+    // 0.115 refuses the names itself; 0.81 and 0.106 would take and ignore them. Either way
+    // the error says what was asked for.
+    let opts = ClientOptions::new()
+        .set("num_nodes", 2i64)
+        .set("node_id", 0i64);
+    let e = Client::new(client().plugin(), &opts).unwrap_err();
+    match &e {
+        Error::InvalidClientOption { name, reason } => {
+            assert!(name.contains("num_nodes = 2"), "{name}");
+            assert!(reason.contains("multi-process client"), "{reason}");
+        }
+        other => panic!("expected InvalidClientOption, got {other}"),
+    }
+}
+
+#[test]
 fn cpu_device_count_option() {
     let c = Client::new(client().plugin(), &ClientOptions::new().cpu_device_count(2)).unwrap();
     assert_eq!(c.addressable_devices().unwrap().len(), 2);

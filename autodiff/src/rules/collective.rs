@@ -1,0 +1,274 @@
+//! Rules of the collectives. The function being differentiated is the whole program across
+//! its devices: each replica's cotangent is that of its own outputs, and an input's cotangent
+//! sums what every replica's outputs owe it. So a collective's VJP is the collective that
+//! moves cotangents back the way values came:
+//! - `all_reduce` sum: `y_i = Σ_j x_j`, so `x̄_j = Σ_i ȳ_i`: an `all_reduce` sum of `ȳ`;
+//!   max/min: the sum of `ȳ` goes to the members holding the extremum (all of them on ties);
+//! - `all_gather` ↔ `reduce_scatter` sum: the gather's block `j` came from member `j`, so its
+//!   cotangents are summed over the group and scattered back; and the other way round;
+//! - `all_to_all(split s, concat c)` is undone by `all_to_all(split c, concat s)`;
+//! - `collective_permute` is undone by the permutation with sources and targets swapped (a
+//!   source that reached no target gets zero, as it contributed nothing).
+//!
+//! - a sharding constraint constrains its cotangent alike; a manual region (`shard_map`) is
+//!   undone by a manual region running the body's VJP on each device's shards (values split
+//!   over every mesh axis; see `manual_vjp`).
+//!
+//! The sum-reducing collectives, permutes, gathers and constraints are linear, so their
+//! tangent is the op on the tangents; max/min reductions and manual regions take theirs from
+//! the VJP. The batching rule is the op on the batched operand with its axes shifted past the
+//! batch axis (manual regions have none yet).
+
+use hlo_builder::{Builder, CollectiveOp, ComparisonDirection, Reducer, Value, ValueId};
+
+use super::common::{first, linear, shift, At, Bat, Batched, Cts, Cx, Jvp};
+use crate::error::{not_batchable, not_diff, Result};
+
+/// The VJP of a collective.
+pub(crate) fn vjp(
+    cx: &Cx,
+    b: &mut Builder,
+    op: &CollectiveOp,
+    at: &At,
+    cts: &[Option<Value>],
+    want: &[bool],
+) -> Result<Cts> {
+    if matches!(op, CollectiveOp::ReplicaId | CollectiveOp::PartitionId) {
+        return Ok(Vec::new());
+    }
+    if let CollectiveOp::ManualComputation {
+        mesh,
+        inputs,
+        outputs,
+    } = op
+    {
+        return manual_vjp(cx, b, mesh, inputs, outputs, at, cts, want);
+    }
+    if !want.first().copied().unwrap_or(false) {
+        return Ok(vec![None]);
+    }
+    let ct = first(op.name(), cts)?;
+    let g = match op {
+        CollectiveOp::AllReduce { reducer, over } => match reducer {
+            Reducer::Sum => b.all_reduce(ct, Reducer::Sum, over.clone())?,
+            Reducer::Max | Reducer::Min => {
+                // x̄_j = [x_j == y] · Σ_i ȳ_i (y is the same on every member).
+                let total = b.all_reduce(ct, Reducer::Sum, over.clone())?;
+                let hit = b.compare(ComparisonDirection::Eq, at.x[0], at.y[0])?;
+                let zero = b.zeros_like(ct)?;
+                b.select(hit, total, zero)?
+            }
+            Reducer::Product | Reducer::And | Reducer::Or | Reducer::Replace | Reducer::Custom => {
+                return not_diff(
+                    "all_reduce",
+                    format!("no gradient for the {reducer:?} reducer (only sum, max and min)"),
+                )
+            }
+        },
+        CollectiveOp::AllGather { dimension, over } => {
+            b.reduce_scatter(ct, *dimension, Reducer::Sum, over.clone())?
+        }
+        CollectiveOp::ReduceScatter {
+            dimension,
+            reducer,
+            over,
+        } => match reducer {
+            Reducer::Sum => b.all_gather(ct, *dimension, over.clone())?,
+            _ => {
+                return not_diff(
+                    "reduce_scatter",
+                    format!("no gradient for the {reducer:?} reducer (only sum)"),
+                )
+            }
+        },
+        CollectiveOp::AllToAll {
+            split_dimension,
+            concat_dimension,
+            over,
+        } => b.all_to_all(ct, *concat_dimension, *split_dimension, over.clone())?,
+        CollectiveOp::CollectivePermute { pairs, channel } => {
+            let back: Vec<(i64, i64)> = pairs.iter().map(|&(s, t)| (t, s)).collect();
+            b.collective_permute(ct, back, *channel)?
+        }
+        CollectiveOp::ManualComputation { .. } => return Ok(vec![None]),
+        // The identity: the cotangent is split the same way.
+        CollectiveOp::ShardingConstraint { sharding } => b.shard(ct, sharding.clone())?,
+        CollectiveOp::CollectiveBroadcast { .. } => {
+            return not_diff(
+                "collective_broadcast",
+                "no gradient rule (XLA:CPU cannot run it, so none could be tested)",
+            )
+        }
+        CollectiveOp::ReplicaId | CollectiveOp::PartitionId => return Ok(Vec::new()),
+    };
+    Ok(vec![Some(g)])
+}
+
+/// The VJP of a manual region: a manual region over the same mesh that runs the body and
+/// its VJP on each device's shards (the body's collectives have their own rules), taking
+/// each output's cotangent split like the output and giving each input's cotangent split
+/// like the input. A value split over every mesh axis is one block per device, so each
+/// device's local cotangent is exactly its block; a value replicated along some axis would
+/// need its cotangents summed (inputs) or counted once (outputs) across those devices, which
+/// is not done yet: such regions say so.
+#[allow(clippy::too_many_arguments)]
+fn manual_vjp(
+    cx: &Cx,
+    b: &mut Builder,
+    mesh: &hlo_builder::Mesh,
+    inputs: &[hlo_builder::Sharding],
+    outputs: &[hlo_builder::Sharding],
+    at: &At,
+    cts: &[Option<Value>],
+    want: &[bool],
+) -> Result<Cts> {
+    let every_axis = |s: &hlo_builder::Sharding| {
+        let named: std::collections::BTreeSet<&String> = s.dims().iter().flatten().collect();
+        named.len() == mesh.axes().len()
+    };
+    if !inputs.iter().chain(outputs).all(every_axis) {
+        return not_diff(
+            "shard_map",
+            "gradients through a manual region need every input and output split over every mesh axis (a replicated one needs a psum of its cotangents, not done yet)",
+        );
+    }
+    if !want.iter().any(|&w| w) {
+        return Ok(vec![None; at.x.len()]);
+    }
+    let body = at.node.regions.first().cloned().ok_or_else(|| {
+        crate::Error::Builder(hlo_builder::Error::Shape {
+            op: "shard_map",
+            message: "internal: no body".into(),
+        })
+    })?;
+    let mut args = at.x.clone();
+    for (j, c) in cts.iter().enumerate() {
+        args.push(match c {
+            Some(c) => *c,
+            None => b.zeros_like(at.y[j])?,
+        });
+    }
+    let nx = at.x.len();
+    let mut ins = inputs.to_vec();
+    ins.extend(outputs.iter().cloned());
+    let backprop = cx.backprop;
+    let gs = b.shard_map(mesh, ins, inputs.to_vec(), &args, move |b, a| {
+        // Inlined: a `func.call` inside the (unregistered here) manual region would not verify.
+        let ys = b.inline(&body, &a[..nx])?;
+        let seeds: Vec<(ValueId, Value)> = ys
+            .iter()
+            .zip(&a[nx..])
+            .map(|(y, c)| (y.value(), *c))
+            .collect();
+        let wrt: Vec<ValueId> = a[..nx].iter().map(|x| x.value()).collect();
+        let gs = backprop(b, &seeds, &wrt, 0).map_err(|e| match e {
+            crate::Error::Builder(e) => e,
+            other => hlo_builder::Error::Region {
+                op: "shard_map",
+                region: "gradient",
+                message: other.to_string(),
+            },
+        })?;
+        gs.into_iter()
+            .zip(&a[..nx])
+            .map(|(g, &x)| match g {
+                Some(g) => Ok(g),
+                None => b.zeros_like(x),
+            })
+            .collect()
+    })?;
+    Ok(gs
+        .into_iter()
+        .zip(want)
+        .map(|(g, &w)| w.then_some(g))
+        .collect())
+}
+
+/// The JVP of a collective: linear ones apply themselves to the tangent; max/min take their
+/// tangent from the VJP.
+pub(crate) fn jvp(
+    b: &mut Builder,
+    op: &CollectiveOp,
+    at: &At,
+    tin: &[Option<Value>],
+) -> Result<Jvp> {
+    match op {
+        CollectiveOp::ReplicaId | CollectiveOp::PartitionId => Ok(Jvp::Tangents(vec![None])),
+        CollectiveOp::AllReduce {
+            reducer: Reducer::Sum,
+            ..
+        }
+        | CollectiveOp::ReduceScatter {
+            reducer: Reducer::Sum,
+            ..
+        }
+        | CollectiveOp::AllGather { .. }
+        | CollectiveOp::AllToAll { .. }
+        | CollectiveOp::CollectivePermute { .. }
+        | CollectiveOp::ShardingConstraint { .. }
+        | CollectiveOp::CollectiveBroadcast { .. } => linear(b, at.node, &at.x, tin),
+        CollectiveOp::ManualComputation { .. } => Ok(Jvp::FromVjp),
+        CollectiveOp::AllReduce { .. } | CollectiveOp::ReduceScatter { .. } => Ok(Jvp::FromVjp),
+    }
+}
+
+/// The batching rule of a collective: the op on the batched operand, its axes shifted past
+/// the batch axis (elementwise across devices, so the examples never mix).
+pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<Batched>> {
+    let a = match op {
+        CollectiveOp::ReplicaId | CollectiveOp::PartitionId => {
+            return not_batchable(op.name(), "internal: it has no operand to batch")
+        }
+        CollectiveOp::ManualComputation { .. } => {
+            return not_batchable("shard_map", "no batching rule for manual regions yet")
+        }
+        _ => at.axis(0)?,
+    };
+    let x = at.x[0].t;
+    let s = |d: i64| shift(d, a);
+    let moved = match op {
+        CollectiveOp::AllGather { dimension, over } => CollectiveOp::AllGather {
+            dimension: s(*dimension),
+            over: over.clone(),
+        },
+        CollectiveOp::ReduceScatter {
+            dimension,
+            reducer,
+            over,
+        } => CollectiveOp::ReduceScatter {
+            dimension: s(*dimension),
+            reducer: *reducer,
+            over: over.clone(),
+        },
+        CollectiveOp::AllToAll {
+            split_dimension,
+            concat_dimension,
+            over,
+        } => CollectiveOp::AllToAll {
+            split_dimension: s(*split_dimension),
+            concat_dimension: s(*concat_dimension),
+            over: over.clone(),
+        },
+        // The batch axis is not split.
+        CollectiveOp::ShardingConstraint { sharding } => {
+            let mut dims: Vec<Vec<&str>> = sharding
+                .dims()
+                .iter()
+                .map(|v| v.iter().map(String::as_str).collect())
+                .collect();
+            dims.insert(a.min(dims.len()), Vec::new());
+            let slices: Vec<&[&str]> = dims.iter().map(Vec::as_slice).collect();
+            CollectiveOp::ShardingConstraint {
+                sharding: hlo_builder::Sharding::new(&slices),
+            }
+        }
+        CollectiveOp::AllReduce { .. }
+        | CollectiveOp::CollectivePermute { .. }
+        | CollectiveOp::CollectiveBroadcast { .. }
+        | CollectiveOp::ManualComputation { .. }
+        | CollectiveOp::ReplicaId
+        | CollectiveOp::PartitionId => op.clone(),
+    };
+    let r = b.record(&moved.into(), &[x], &at.node.regions)?;
+    Ok(vec![Batched::new(r[0], Some(a))])
+}
