@@ -10,8 +10,10 @@ mod runtime {
     mod compile_cache;
     mod discovery;
     mod execute;
+    mod layouts;
     #[cfg(feature = "ndarray")]
     mod ndarray;
+    mod placement;
     mod plugin_client;
     mod serialize;
     mod transfers;

@@ -11,6 +11,7 @@
 //! - `raw.rs`: raw device pointers, [`ExternalReference`]s, views of foreign memory, DMA
 //!   mapping ([`DmaMapping`]).
 //! - `layout.rs`: [`MemoryLayout`] and its C view.
+//! - `host_order.rs`: host arrays in a chosen dimension order (column-major, ...) in and out.
 //! - `transfer_manager.rs`: [`AsyncTransferManager`], buffers filled piece by piece.
 //! - `stream.rs`: [`CopyToDeviceStream`], what a recv callback feeds.
 
@@ -18,6 +19,7 @@ mod alias;
 mod aligned;
 mod from_host;
 mod handle;
+mod host_order;
 mod layout;
 mod raw;
 mod stream;
