@@ -54,7 +54,7 @@ pub use builder::{BranchFn, Builder, RegionFn};
 pub use error::{Error, Result};
 pub use export::{ExportError, Exported};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
-pub use module::{Executable, Module};
+pub use module::{Executable, Module, Placement};
 pub use ops::{
     BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,
     ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims, LinalgOp,
@@ -62,4 +62,4 @@ pub use ops::{
     UnaryOp, WindowConfig,
 };
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
-pub use types::{Dims, ElementType, TensorType};
+pub use types::{Dims, ElementType, MemoryKind, TensorType};

@@ -19,6 +19,7 @@ use melior::Context;
 
 use crate::error::{Error, Result};
 use crate::graph::{Computation, Node};
+use crate::module::Placement;
 use crate::ops::common::mlir_string;
 use crate::ops::{Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
 use crate::types::{ElementType, TensorType};
@@ -33,9 +34,12 @@ pub(crate) struct Lowered {
 /// `aliases` lists `(parameter, result)` pairs of the entry point whose buffers are donated:
 /// the parameter's buffer is consumed by the call and reused for that result
 /// (`tf.aliasing_output` argument attributes, which XLA turns into input/output aliasing).
+/// `placement` puts the entry point's parameters and results in memory kinds
+/// (`mhlo.memory_kind` argument and result attributes, which XLA reads when compiling).
 pub(crate) fn lower_module(
     funcs: &[Arc<Computation>],
     aliases: &[(usize, usize)],
+    placement: &Placement,
 ) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
@@ -67,12 +71,16 @@ pub(crate) fn lower_module(
         }
         for (i, f) in funcs.iter().enumerate() {
             let name = l.unique_name(&f.name, f);
-            let op = l.function(f, &name, true, if i == 0 { aliases } else { &[] })?;
+            let op = if i == 0 {
+                l.function(f, &name, true, aliases, Some(placement))?
+            } else {
+                l.function(f, &name, true, &[], None)?
+            };
             module.body().append_operation(op);
         }
         // Callees are discovered while lowering; each is emitted once, privately.
         while let Some((c, name)) = l.queue.pop() {
-            let op = l.function(&c, &name, false, &[])?;
+            let op = l.function(&c, &name, false, &[], None)?;
             module.body().append_operation(op);
         }
         if !module.as_operation().verify() {
@@ -156,6 +164,7 @@ impl<'c> Lowerer<'c> {
         name: &str,
         public: bool,
         aliases: &[(usize, usize)],
+        placement: Option<&Placement>,
     ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
@@ -180,14 +189,41 @@ impl<'c> Lowerer<'c> {
             ),
             (Identifier::new(self.ctx, "function_type"), self.attr(&fty)?),
         ];
-        if !aliases.is_empty() {
-            let mut per_arg = vec![String::from("{}"); params.len()];
-            for &(p, r) in aliases {
-                per_arg[p] = format!("{{tf.aliasing_output = {r} : i32}}");
+        let mut per_arg: Vec<Vec<String>> = vec![Vec::new(); params.len()];
+        let mut per_res: Vec<Vec<String>> = vec![Vec::new(); results.len()];
+        for &(p, r) in aliases {
+            if let Some(a) = per_arg.get_mut(p) {
+                a.push(format!("tf.aliasing_output = {r} : i32"));
             }
+        }
+        if let Some(pl) = placement.filter(|pl| !pl.is_empty()) {
+            for (i, a) in per_arg.iter_mut().enumerate() {
+                a.push(format!(
+                    "mhlo.memory_kind = {}",
+                    mlir_string(pl.parameter_kind(i).as_str())
+                ));
+            }
+            for (i, a) in per_res.iter_mut().enumerate() {
+                a.push(format!(
+                    "mhlo.memory_kind = {}",
+                    mlir_string(pl.result_kind(i).as_str())
+                ));
+            }
+        }
+        let dicts = |v: &[Vec<String>]| {
+            let d: Vec<String> = v.iter().map(|a| format!("{{{}}}", a.join(", "))).collect();
+            format!("[{}]", d.join(", "))
+        };
+        if per_arg.iter().any(|a| !a.is_empty()) {
             attrs.push((
                 Identifier::new(self.ctx, "arg_attrs"),
-                self.attr(&format!("[{}]", per_arg.join(", ")))?,
+                self.attr(&dicts(&per_arg))?,
+            ));
+        }
+        if per_res.iter().any(|a| !a.is_empty()) {
+            attrs.push((
+                Identifier::new(self.ctx, "res_attrs"),
+                self.attr(&dicts(&per_res))?,
             ));
         }
         if !public {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
-use crate::types::TensorType;
+use crate::ops::{MiscOp, Op};
+use crate::types::{MemoryKind, TensorType};
 
 /// A StableHLO module. Its first function is the entry point (`main`); functions it calls
 /// are emitted once each as private functions. It knows the entry point's parameter and result
@@ -15,6 +16,83 @@ pub struct Module {
     functions: Vec<Arc<Computation>>,
     text: String,
     bytecode: Vec<u8>,
+    placement: Placement,
+}
+
+/// The memory kinds of an entry point's parameters and results; those not named stay in the
+/// default memory ([`MemoryKind::DEVICE`]).
+///
+/// ```
+/// use hlo_builder::{MemoryKind, Placement};
+///
+/// // Parameter 0 and result 0 in pinned host memory.
+/// let p = Placement::new()
+///     .parameter(0, MemoryKind::PINNED_HOST)
+///     .result(0, MemoryKind::PINNED_HOST);
+/// assert_eq!(p.parameter_kind(0), &MemoryKind::PINNED_HOST);
+/// assert_eq!(p.parameter_kind(1), &MemoryKind::DEVICE);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    parameters: Vec<(usize, MemoryKind)>,
+    results: Vec<(usize, MemoryKind)>,
+}
+
+impl Placement {
+    /// Everything in the default memory.
+    pub fn new() -> Placement {
+        Placement::default()
+    }
+
+    /// Parameter `index` lives in `kind` (a later call for the same index replaces it).
+    pub fn parameter(mut self, index: usize, kind: MemoryKind) -> Placement {
+        self.parameters.retain(|(i, _)| *i != index);
+        self.parameters.push((index, kind));
+        self
+    }
+
+    /// Result `index` lives in `kind` (a later call for the same index replaces it).
+    pub fn result(mut self, index: usize, kind: MemoryKind) -> Placement {
+        self.results.retain(|(i, _)| *i != index);
+        self.results.push((index, kind));
+        self
+    }
+
+    /// The kind of parameter `index` ([`MemoryKind::DEVICE`] unless placed).
+    pub fn parameter_kind(&self, index: usize) -> &MemoryKind {
+        kind_of(&self.parameters, index)
+    }
+
+    /// The kind of result `index` ([`MemoryKind::DEVICE`] unless placed).
+    pub fn result_kind(&self, index: usize) -> &MemoryKind {
+        kind_of(&self.results, index)
+    }
+
+    /// Whether nothing is placed.
+    pub fn is_empty(&self) -> bool {
+        self.parameters.is_empty() && self.results.is_empty()
+    }
+
+    /// Every placed index must exist.
+    fn check(&self, params: usize, results: usize) -> Result<()> {
+        for (what, list, n) in [
+            ("parameter", &self.parameters, params),
+            ("result", &self.results, results),
+        ] {
+            if let Some((i, k)) = list.iter().find(|(i, _)| *i >= n) {
+                return Err(Error::Lower(format!(
+                    "place {what} {i} in `{k}`: out of range (the function has {n} {what}s)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn kind_of(list: &[(usize, MemoryKind)], index: usize) -> &MemoryKind {
+    list.iter()
+        .find(|(i, _)| *i == index)
+        .map_or(&MemoryKind::DEVICE, |(_, k)| k)
 }
 
 impl Module {
@@ -31,11 +109,12 @@ impl Module {
                 "a module needs at least one function".into(),
             ));
         }
-        let l = lower::lower_module(&functions, &[])?;
+        let l = lower::lower_module(&functions, &[], &Placement::default())?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
+            placement: Placement::default(),
         })
     }
 
@@ -44,8 +123,21 @@ impl Module {
     /// a step that replaces state (parameters, optimizer slots) allocates nothing new.
     /// Each parameter and each result may appear once, and the two must have the same type.
     pub fn with_donations(main: Arc<Computation>, donations: &[(usize, usize)]) -> Result<Module> {
+        Module::with_placement(main, donations, &Placement::default())
+    }
+
+    /// Lowers `main` with donated parameters (as [`with_donations`](Self::with_donations))
+    /// and its parameters and results placed in memory kinds (`mhlo.memory_kind` argument
+    /// and result attributes, which the plugins read). A donated parameter and its result
+    /// must be in the same memory kind.
+    pub fn with_placement(
+        main: Arc<Computation>,
+        donations: &[(usize, usize)],
+        placement: &Placement,
+    ) -> Result<Module> {
         let params = main.param_types();
         let results = main.result_types();
+        placement.check(params.len(), results.len())?;
         let mut seen_p = vec![false; params.len()];
         let mut seen_r = vec![false; results.len()];
         for &(p, r) in donations {
@@ -70,14 +162,73 @@ impl Module {
             if std::mem::replace(&mut seen_r[r], true) {
                 return bad("the result already reuses another parameter".into());
             }
+            let (pk, rk) = (placement.parameter_kind(p), placement.result_kind(r));
+            if pk != rk {
+                return bad(format!(
+                    "the parameter is placed in `{pk}` but the result in `{rk}`; a donated buffer stays in its memory"
+                ));
+            }
         }
         let functions = vec![main];
-        let l = lower::lower_module(&functions, donations)?;
+        let l = lower::lower_module(&functions, donations, placement)?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
+            placement: placement.clone(),
         })
+    }
+
+    /// The memory kinds the module uses: of its placed parameters and results and of its
+    /// [`Builder::place`](crate::Builder::place) moves (in every function and region), each
+    /// once, in order of first use.
+    pub fn memory_kinds(&self) -> Vec<MemoryKind> {
+        let mut kinds: Vec<MemoryKind> = Vec::new();
+        let mut add = |k: &MemoryKind| {
+            if !kinds.contains(k) {
+                kinds.push(k.clone());
+            }
+        };
+        for (_, k) in self
+            .placement
+            .parameters
+            .iter()
+            .chain(&self.placement.results)
+        {
+            add(k);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Computation> = self.functions.iter().map(|f| &**f).collect();
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c as *const Computation) {
+                continue;
+            }
+            for n in c.graph.nodes() {
+                if let Op::Misc(MiscOp::Place { memory }) = &n.op {
+                    add(memory);
+                }
+                stack.extend(n.regions.iter().map(|r| &**r));
+            }
+        }
+        kinds
+    }
+
+    /// Checks that `client` has a memory of every kind the module uses
+    /// ([`memory_kinds`](Self::memory_kinds)), else an error naming the kind and the client's
+    /// memory kinds; and that its plugin honours placements in them
+    /// (`pjrt::Client::check_placement`), else an error naming the kind, the plugin and
+    /// what it does instead. [`compile_with`](Self::compile_with) runs it before compiling; call it
+    /// yourself before compiling [`program`](Self::program) on another path.
+    pub fn check_memory_kinds(&self, client: &pjrt::Client) -> Result<()> {
+        for k in self.memory_kinds() {
+            client.check_placement("Module::compile", k.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// The memory kinds of the entry point's parameters and results.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
     }
 
     /// The module as MLIR text (StableHLO ops in generic form).
@@ -128,6 +279,7 @@ impl Module {
         client: &pjrt::Client,
         options: &pjrt::CompileOptions,
     ) -> Result<Executable> {
+        self.check_memory_kinds(client)?;
         let exe = client.compile_with(&self.program(), options)?;
         Ok(Executable {
             exe,

@@ -79,3 +79,54 @@ impl fmt::Display for TensorType {
         f.write_str("]")
     }
 }
+
+/// A memory kind, as PJRT plugins name their memories: where a parameter, a result or an
+/// intermediate value lives. The CPU plugins (and XLA's compiler) know [`DEVICE`],
+/// [`PINNED_HOST`] and [`UNPINNED_HOST`]; other plugins may list others
+/// (`pjrt::Client::memory_kinds`). A kind is checked against the client's memories before a
+/// module that uses it is compiled ([`Module::compile_with`](crate::Module::compile_with)).
+///
+/// [`DEVICE`]: MemoryKind::DEVICE
+/// [`PINNED_HOST`]: MemoryKind::PINNED_HOST
+/// [`UNPINNED_HOST`]: MemoryKind::UNPINNED_HOST
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemoryKind(std::borrow::Cow<'static, str>);
+
+impl MemoryKind {
+    /// The device's own memory (the default of every value).
+    pub const DEVICE: MemoryKind = MemoryKind(std::borrow::Cow::Borrowed("device"));
+    /// Page-locked host memory the device can reach directly (JAX's `pinned_host`).
+    pub const PINNED_HOST: MemoryKind = MemoryKind(std::borrow::Cow::Borrowed("pinned_host"));
+    /// Ordinary host memory.
+    pub const UNPINNED_HOST: MemoryKind = MemoryKind(std::borrow::Cow::Borrowed("unpinned_host"));
+
+    /// A kind by name: non-empty ASCII lower-case letters, digits and `_` (the form the
+    /// plugins use); anything else is an error naming the text.
+    pub fn new(name: impl Into<String>) -> crate::Result<MemoryKind> {
+        let name = name.into();
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            return crate::error::shape_err(
+                "MemoryKind::new",
+                format!(
+                    "memory kind {name:?} must be non-empty lower-case ASCII letters, digits or '_'"
+                ),
+            );
+        }
+        Ok(MemoryKind(std::borrow::Cow::Owned(name)))
+    }
+
+    /// The kind's name (`device`, `pinned_host`, ...).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MemoryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

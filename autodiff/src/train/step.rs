@@ -5,7 +5,8 @@
 //! goes in and the loss and metrics come out, and nothing waits for them unless asked.
 
 use hlo_builder::{
-    Builder, Computation, ElementType, LinalgOp, Op, Recording, Tensor, TensorType, Value,
+    Builder, Computation, ElementType, LinalgOp, MemoryKind, Op, Placement, Recording, Tensor,
+    TensorType, Value,
 };
 use std::time::{Duration, Instant};
 
@@ -134,6 +135,8 @@ pub struct TrainStepBuilder<M: Module> {
     steps_per_call: usize,
     /// Candidates for `steps_per_call` chosen by timing (empty: no tuning).
     tune: Vec<usize>,
+    /// Where the optimizer state lives between steps (`None`: the device's memory).
+    opt_memory: Option<MemoryKind>,
 }
 
 impl<M: Module> TrainStepBuilder<M> {
@@ -155,6 +158,19 @@ impl<M: Module> TrainStepBuilder<M> {
     /// Compile options for the step's executable (XLA options, device assignment, ...).
     pub fn compile_options(mut self, options: CompileOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Keeps the optimizer state (step count, moments, velocities) in memory of kind `kind`
+    /// between steps, typically [`MemoryKind::PINNED_HOST`], as JAX's host-offloaded
+    /// optimizer state: the step's program declares those parameters and results in `kind`,
+    /// moves them to the device to compute the update and back to `kind` after, and the
+    /// state buffers live there ([`TrainStep::optimizer_buffers`]). Compiling fails with an
+    /// error naming the kind when the client has no such memory, or when its plugin does not
+    /// honour placements (`pjrt::Client::check_placement`: the CPU plugins do from PJRT API
+    /// 0.115). Parameters and model state stay on the device.
+    pub fn offload_optimizer_state(mut self, kind: MemoryKind) -> Self {
+        self.opt_memory = Some(kind);
         self
     }
 
@@ -261,11 +277,40 @@ impl<M: Module> TrainStepBuilder<M> {
             .collect();
         param_names.extend(optimizer_names(&model, optimizer.slots()));
         let n_state = state_types.len();
-        let one = one_step_module(&name, &body, &param_names, &all_types, n_state)?;
+        // Where the optimizer state lives: checked before anything is compiled.
+        let offload = match &self.opt_memory {
+            Some(kind) => {
+                self.client
+                    .check_placement("TrainStepBuilder::offload_optimizer_state", kind.as_str())?;
+                let memory = self.client.first_device()?.memory_of_kind(kind.as_str())?;
+                Some(Offload {
+                    kind: kind.clone(),
+                    memory,
+                    from: counts.train + counts.model_state,
+                })
+            }
+            None => None,
+        };
+        let one = one_step_module(
+            &name,
+            &body,
+            &param_names,
+            &all_types,
+            n_state,
+            offload.as_ref(),
+        )?;
         let text = one.to_text().to_string();
         let exe = self.client.compile_with(&one.program(), &self.options)?;
         let compile_multi = |k: usize| -> Result<Multi, TrainError> {
-            let m = multi_step_module(&name, &body, &param_names, &all_types, n_state, k)?;
+            let m = multi_step_module(
+                &name,
+                &body,
+                &param_names,
+                &all_types,
+                n_state,
+                k,
+                offload.as_ref(),
+            )?;
             let exe = self.client.compile_with(&m.program(), &self.options)?;
             Ok(Multi {
                 k,
@@ -286,7 +331,7 @@ impl<M: Module> TrainStepBuilder<M> {
             }
         }
         for l in &opt_init {
-            buffers.push(self.client.buffer_from_literal(l)?);
+            buffers.push(upload_state(&self.client, l, offload.as_ref())?);
         }
         let mut tuning = Vec::new();
         if !self.tune.is_empty() {
@@ -326,6 +371,7 @@ impl<M: Module> TrainStepBuilder<M> {
             steps: 0,
             text,
             tuning,
+            offload,
         })
     }
 }
@@ -350,7 +396,7 @@ fn time_per_step(
     for round in 0..4 {
         let mut copies = Vec::with_capacity(state.len());
         for b in state {
-            copies.push(b.copy_to_device(&b.device()?)?);
+            copies.push(b.copy_to_memory(&b.memory()?)?);
         }
         for c in &copies {
             c.ready_event()?.wait()?;
@@ -368,6 +414,75 @@ fn time_per_step(
         }
     }
     Ok(best)
+}
+
+/// Where offloaded optimizer state lives: its kind, the memory its buffers go to, and the
+/// index of its first state value (the rest of the state after the model's).
+#[derive(Clone, Debug)]
+struct Offload {
+    kind: MemoryKind,
+    memory: pjrt::Memory,
+    from: usize,
+}
+
+/// A state value's first buffer: in the offload memory when `offload` says so.
+fn upload_state(
+    client: &Client,
+    l: &Literal,
+    offload: Option<&Offload>,
+) -> Result<Buffer, TrainError> {
+    Ok(match offload {
+        Some(o) => client.buffer_from_bytes_with(
+            l.element_type(),
+            l.as_bytes(),
+            l.dims(),
+            pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
+            &pjrt::BufferPlacement::memory(&o.memory),
+        )?,
+        None => client.buffer_from_literal(l)?,
+    })
+}
+
+/// The placement of a step program whose state values `offload.from..n_state` (parameters
+/// and the results they are donated to) live in `offload.kind`.
+fn offload_placement(offload: Option<&Offload>, n_state: usize) -> Placement {
+    let mut p = Placement::new();
+    if let Some(o) = offload {
+        for i in o.from..n_state {
+            p = p.parameter(i, o.kind.clone()).result(i, o.kind.clone());
+        }
+    }
+    p
+}
+
+/// Moves the offloaded state parameters to the device (before the step computes with them).
+fn bring_in(
+    b: &mut Builder,
+    ps: &mut [Value],
+    offload: Option<&Offload>,
+    n_state: usize,
+) -> hlo_builder::Result<()> {
+    if let Some(o) = offload {
+        for p in &mut ps[o.from..n_state] {
+            *p = b.place(*p, MemoryKind::DEVICE)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves the next values of the offloaded state back to their memory (before returning).
+fn send_out(
+    b: &mut Builder,
+    outs: &mut [Value],
+    offload: Option<&Offload>,
+    n_state: usize,
+) -> hlo_builder::Result<()> {
+    if let Some(o) = offload {
+        for v in &mut outs[o.from..n_state] {
+            *v = b.place(*v, o.kind.clone())?;
+        }
+    }
+    Ok(())
 }
 
 /// How many of the step's state values are trainable parameters, model state and optimizer
@@ -483,12 +598,15 @@ fn one_step_module(
     names: &[String],
     all: &[TensorType],
     n_state: usize,
+    offload: Option<&Offload>,
 ) -> hlo_builder::Result<hlo_builder::Module> {
     let mut b = Builder::new(name);
-    let ps = declare(&mut b, names, &all[..n_state], &all[n_state..])?;
-    let outs = b.inline(body, &ps)?;
+    let mut ps = declare(&mut b, names, &all[..n_state], &all[n_state..])?;
+    bring_in(&mut b, &mut ps, offload, n_state)?;
+    let mut outs = b.inline(body, &ps)?;
+    send_out(&mut b, &mut outs, offload, n_state)?;
     let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-    b.build_with_donations(&outs, &donations)
+    b.build_with_placement(&outs, &donations, &offload_placement(offload, n_state))
 }
 
 /// The `k`-step program: inputs stacked on a new leading axis of size `k`; the state carried
@@ -501,6 +619,7 @@ fn multi_step_module(
     all: &[TensorType],
     n_state: usize,
     k: usize,
+    offload: Option<&Offload>,
 ) -> hlo_builder::Result<hlo_builder::Module> {
     let ki = k as i64;
     let stacked: Vec<TensorType> = all[n_state..]
@@ -512,7 +631,8 @@ fn multi_step_module(
         })
         .collect();
     let mut b = Builder::new(format!("{name}_x{k}"));
-    let ps = declare(&mut b, names, &all[..n_state], &stacked)?;
+    let mut ps = declare(&mut b, names, &all[..n_state], &stacked)?;
+    bring_in(&mut b, &mut ps, offload, n_state)?;
     let (state, xs) = ps.split_at(n_state);
     let mut outs: Vec<Value>;
     if has_convolution(body) {
@@ -550,8 +670,9 @@ fn multi_step_module(
         outs = last;
         outs.extend(ys);
     }
+    send_out(&mut b, &mut outs, offload, n_state)?;
     let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-    b.build_with_donations(&outs, &donations)
+    b.build_with_placement(&outs, &donations, &offload_placement(offload, n_state))
 }
 
 /// Whether `c` (or a computation it calls) has a convolution.
@@ -641,6 +762,8 @@ pub struct TrainStep<M: Module> {
     text: String,
     /// (steps per call, time per step) of each candidate timed at compile time.
     tuning: Vec<(usize, Duration)>,
+    /// Where the optimizer state lives, when not on the device.
+    offload: Option<Offload>,
 }
 
 impl<M: Module> std::fmt::Debug for TrainStep<M> {
@@ -669,6 +792,7 @@ impl<M: Module> TrainStep<M> {
             options: CompileOptions::new(),
             steps_per_call: 1,
             tune: Vec::new(),
+            opt_memory: None,
         }
     }
 
@@ -955,7 +1079,7 @@ impl<M: Module> TrainStep<M> {
             }
         }
         for l in &opt {
-            fresh.push(self.client.buffer_from_literal(l)?);
+            fresh.push(upload_state(&self.client, l, self.offload.as_ref())?);
         }
         self.state = fresh;
         self.steps = steps;
@@ -970,6 +1094,13 @@ impl<M: Module> TrainStep<M> {
     /// The compiled executable.
     pub fn executable(&self) -> &LoadedExecutable {
         &self.exe
+    }
+
+    /// The optimizer state's buffers (step count, then each slot's values), where they live
+    /// between steps: in the device's memory, or in the kind given to
+    /// [`offload_optimizer_state`](TrainStepBuilder::offload_optimizer_state).
+    pub fn optimizer_buffers(&self) -> &[Buffer] {
+        &self.state[self.n_weights..]
     }
 }
 

@@ -308,6 +308,10 @@ pub(crate) fn op(e: &mut Enc, op: &Op) {
                     }
                 }
                 MiscOp::StopGradient => e.u(3),
+                MiscOp::Place { memory } => {
+                    e.u(4);
+                    e.str(memory.as_str());
+                }
             }
         }
     }
@@ -541,6 +545,10 @@ pub(crate) fn read_op(d: &mut Dec) -> R<Op> {
             })
         }
         (6, 3) => Op::Misc(MiscOp::StopGradient),
+        (6, 4) => Op::Misc(MiscOp::Place {
+            memory: crate::types::MemoryKind::new(d.str("memory kind")?)
+                .map_err(|e| e.to_string())?,
+        }),
         (f, t) => return Err(format!("unknown op {f}.{t}")),
     })
 }
