@@ -285,7 +285,7 @@ impl Builder {
         &self,
         results: &[Value],
         donations: &[(usize, usize)],
-        placement: &crate::module::Placement,
+        placement: &crate::placement::Placement,
     ) -> Result<Module> {
         Module::with_placement(
             Arc::new(self.main_computation(results)?),

@@ -47,6 +47,7 @@ mod lower;
 mod methods;
 mod module;
 pub mod ops;
+mod placement;
 mod tensor;
 mod types;
 
@@ -54,12 +55,13 @@ pub use builder::{BranchFn, Builder, RegionFn};
 pub use error::{Error, Result};
 pub use export::{ExportError, Exported};
 pub use graph::{Computation, Graph, Node, NodeId, Value, ValueId};
-pub use module::{Executable, Module, Placement};
+pub use module::{Executable, Module};
 pub use ops::{
     BinaryOp, CallKind, CheckpointPolicy, ComparisonDirection, ConstantValue, ControlOp,
     ConvConfig, ConvDims, Counted, CustomRules, DotDims, ElementwiseOp, GatherDims, LinalgOp,
     MiscOp, Op, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims, ShapeOp, SourceOp,
     UnaryOp, WindowConfig,
 };
+pub use placement::{MemoryKind, Placement};
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
-pub use types::{Dims, ElementType, MemoryKind, TensorType};
+pub use types::{Dims, ElementType, TensorType};

@@ -19,9 +19,9 @@ use melior::Context;
 
 use crate::error::{Error, Result};
 use crate::graph::{Computation, Node};
-use crate::module::Placement;
 use crate::ops::common::mlir_string;
 use crate::ops::{Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
+use crate::placement::Placement;
 use crate::types::{ElementType, TensorType};
 
 /// A lowered module: MLIR text and MLIR bytecode.

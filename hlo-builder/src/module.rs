@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
 use crate::ops::{MiscOp, Op};
-use crate::types::{MemoryKind, TensorType};
+use crate::placement::{MemoryKind, Placement};
+use crate::types::TensorType;
 
 /// A StableHLO module. Its first function is the entry point (`main`); functions it calls
 /// are emitted once each as private functions. It knows the entry point's parameter and result
@@ -17,82 +18,6 @@ pub struct Module {
     text: String,
     bytecode: Vec<u8>,
     placement: Placement,
-}
-
-/// The memory kinds of an entry point's parameters and results; those not named stay in the
-/// default memory ([`MemoryKind::DEVICE`]).
-///
-/// ```
-/// use hlo_builder::{MemoryKind, Placement};
-///
-/// // Parameter 0 and result 0 in pinned host memory.
-/// let p = Placement::new()
-///     .parameter(0, MemoryKind::PINNED_HOST)
-///     .result(0, MemoryKind::PINNED_HOST);
-/// assert_eq!(p.parameter_kind(0), &MemoryKind::PINNED_HOST);
-/// assert_eq!(p.parameter_kind(1), &MemoryKind::DEVICE);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Placement {
-    parameters: Vec<(usize, MemoryKind)>,
-    results: Vec<(usize, MemoryKind)>,
-}
-
-impl Placement {
-    /// Everything in the default memory.
-    pub fn new() -> Placement {
-        Placement::default()
-    }
-
-    /// Parameter `index` lives in `kind` (a later call for the same index replaces it).
-    pub fn parameter(mut self, index: usize, kind: MemoryKind) -> Placement {
-        self.parameters.retain(|(i, _)| *i != index);
-        self.parameters.push((index, kind));
-        self
-    }
-
-    /// Result `index` lives in `kind` (a later call for the same index replaces it).
-    pub fn result(mut self, index: usize, kind: MemoryKind) -> Placement {
-        self.results.retain(|(i, _)| *i != index);
-        self.results.push((index, kind));
-        self
-    }
-
-    /// The kind of parameter `index` ([`MemoryKind::DEVICE`] unless placed).
-    pub fn parameter_kind(&self, index: usize) -> &MemoryKind {
-        kind_of(&self.parameters, index)
-    }
-
-    /// The kind of result `index` ([`MemoryKind::DEVICE`] unless placed).
-    pub fn result_kind(&self, index: usize) -> &MemoryKind {
-        kind_of(&self.results, index)
-    }
-
-    /// Whether nothing is placed.
-    pub fn is_empty(&self) -> bool {
-        self.parameters.is_empty() && self.results.is_empty()
-    }
-
-    /// Every placed index must exist.
-    fn check(&self, params: usize, results: usize) -> Result<()> {
-        for (what, list, n) in [
-            ("parameter", &self.parameters, params),
-            ("result", &self.results, results),
-        ] {
-            if let Some((i, k)) = list.iter().find(|(i, _)| *i >= n) {
-                return Err(Error::Lower(format!(
-                    "place {what} {i} in `{k}`: out of range (the function has {n} {what}s)"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn kind_of(list: &[(usize, MemoryKind)], index: usize) -> &MemoryKind {
-    list.iter()
-        .find(|(i, _)| *i == index)
-        .map_or(&MemoryKind::DEVICE, |(_, k)| k)
 }
 
 impl Module {
@@ -189,12 +114,7 @@ impl Module {
                 kinds.push(k.clone());
             }
         };
-        for (_, k) in self
-            .placement
-            .parameters
-            .iter()
-            .chain(&self.placement.results)
-        {
+        for k in self.placement.kinds() {
             add(k);
         }
         let mut seen = std::collections::HashSet::new();

@@ -546,7 +546,7 @@ pub(crate) fn read_op(d: &mut Dec) -> R<Op> {
         }
         (6, 3) => Op::Misc(MiscOp::StopGradient),
         (6, 4) => Op::Misc(MiscOp::Place {
-            memory: crate::types::MemoryKind::new(d.str("memory kind")?)
+            memory: crate::placement::MemoryKind::new(d.str("memory kind")?)
                 .map_err(|e| e.to_string())?,
         }),
         (f, t) => return Err(format!("unknown op {f}.{t}")),

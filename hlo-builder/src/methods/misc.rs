@@ -9,7 +9,8 @@ use crate::builder::Builder;
 use crate::error::{shape_err, Result};
 use crate::graph::Value;
 use crate::ops::{MiscOp, RngAlgorithm};
-use crate::types::{ElementType, MemoryKind, TensorType};
+use crate::placement::MemoryKind;
+use crate::types::{ElementType, TensorType};
 
 impl Builder {
     /// Random bits of type `out` from a `u64[2]` state; returns (new state, bits).

@@ -2,7 +2,8 @@
 
 use super::common::{arity, bool_attr, check_dims, check_type, mlir_string, Emission, Lowering};
 use crate::error::{shape_err, Result};
-use crate::types::{ElementType, MemoryKind, TensorType};
+use crate::placement::MemoryKind;
+use crate::types::{ElementType, TensorType};
 
 /// The custom-call target XLA reads as "place this value in a memory kind" (JAX emits the
 /// same for `jax.device_put(x, memory_kind)` inside a jitted function).

@@ -221,7 +221,7 @@ fn inputs_in_the_preferred_layouts_run_without_a_relayout() {
     if minor() >= 106 {
         assert_eq!(
             l.executable_parameter_layouts(exe.executable()).unwrap(),
-            [x_layout.clone()]
+            std::slice::from_ref(&x_layout)
         );
     }
     assert_eq!(
