@@ -66,7 +66,9 @@ impl Client {
   }}
 }}"#
         );
-        let exe = match self.compile(&crate::Program::mlir_text(text)) {
+        // Past the compilation cache: the plugin's own compiler is what is asked.
+        let options = crate::CompileOptions::new().no_compile_cache();
+        let exe = match self.compile_with(&crate::Program::mlir_text(text), &options) {
             Ok(e) => e,
             Err(e @ Error::Pjrt { .. }) => {
                 return Ok(Err(format!(
