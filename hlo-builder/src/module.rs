@@ -109,14 +109,17 @@ impl Module {
     /// once, in order of first use.
     pub fn memory_kinds(&self) -> Vec<MemoryKind> {
         let mut kinds: Vec<MemoryKind> = Vec::new();
-        let mut add = |k: &MemoryKind| {
+        for k in self.placement.kinds().chain(self.moves().iter()) {
             if !kinds.contains(k) {
                 kinds.push(k.clone());
             }
-        };
-        for k in self.placement.kinds() {
-            add(k);
         }
+        kinds
+    }
+
+    /// The kinds of the module's in-program moves, each once.
+    fn moves(&self) -> Vec<MemoryKind> {
+        let mut kinds: Vec<MemoryKind> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut stack: Vec<&Computation> = self.functions.iter().map(|f| &**f).collect();
         while let Some(c) = stack.pop() {
@@ -125,7 +128,9 @@ impl Module {
             }
             for n in c.graph.nodes() {
                 if let Op::Misc(MiscOp::Place { memory }) = &n.op {
-                    add(memory);
+                    if !kinds.contains(memory) {
+                        kinds.push(memory.clone());
+                    }
                 }
                 stack.extend(n.regions.iter().map(|r| &**r));
             }
@@ -135,13 +140,17 @@ impl Module {
 
     /// Checks that `client` has a memory of every kind the module uses
     /// ([`memory_kinds`](Self::memory_kinds)), else an error naming the kind and the client's
-    /// memory kinds; and that its plugin honours placements in them
-    /// (`pjrt::Client::check_placement`), else an error naming the kind, the plugin and
-    /// what it does instead. [`compile_with`](Self::compile_with) runs it before compiling; call it
-    /// yourself before compiling [`program`](Self::program) on another path.
+    /// memory kinds; and that its plugin honours the placements and compiles the moves
+    /// (`pjrt::Client::check_placement`, `check_moves`), else an error naming the kind, the
+    /// plugin and what it does instead. [`compile_with`](Self::compile_with) runs it before
+    /// compiling; call it yourself before compiling [`program`](Self::program) on another
+    /// path.
     pub fn check_memory_kinds(&self, client: &pjrt::Client) -> Result<()> {
-        for k in self.memory_kinds() {
+        for k in self.placement.kinds() {
             client.check_placement("Module::compile", k.as_str())?;
+        }
+        for k in self.moves() {
+            client.check_moves("Module::compile", k.as_str())?;
         }
         Ok(())
     }

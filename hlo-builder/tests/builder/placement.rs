@@ -160,3 +160,30 @@ fn bad_kinds_and_placements_are_errors_naming_them() {
     let y = b.place(x, MemoryKind::PINNED_HOST).unwrap();
     assert_eq!(b.ty(y).unwrap(), b.ty(x).unwrap());
 }
+
+#[test]
+fn a_move_to_the_device_is_checked_like_any_placement() {
+    // `place(x, DEVICE)` names the default memory, yet the move itself is a custom call that
+    // the CPU plugins compile only from API 0.115: refused before compile on older ones.
+    let mut b = Builder::new("to_device");
+    let x = b.parameter("x", F32, [3]).unwrap();
+    let y = b.place(x, MemoryKind::DEVICE).unwrap();
+    let y = b.mul(y, y).unwrap();
+    let m = b.build(&[y]).unwrap();
+    let c = client();
+    match m.compile(c) {
+        Ok(exe) => {
+            assert!(c.plugin().api_version().minor >= 115);
+            let r = exe.run(&[&lit(&[1f32, -2., 3.], &[3])]).unwrap();
+            assert_eq!(f32s(&r[0]), vec![1., 4., 9.]);
+        }
+        Err(e) => {
+            assert!(c.plugin().api_version().minor < 115, "{e}");
+            let s = e.to_string();
+            assert!(
+                s.contains("`device`") && s.contains("annotate_device_placement"),
+                "{s}"
+            );
+        }
+    }
+}

@@ -15,7 +15,8 @@
 //!   [`Client::lookup_addressable_device`], [`Client::default_device_assignment`]
 //! - `device/memory.rs` (memories): [`Client::addressable_memories`],
 //!   [`Client::memory_kinds`], [`Client::check_memory_kinds`]
-//! - `device/placement.rs` (placements compiled programs honour): [`Client::check_placement`]
+//! - `device/placement.rs` (placements compiled programs honour): [`Client::check_placement`],
+//!   [`Client::check_moves`]
 //! - `buffer/from_host.rs` (buffers from host data): [`Client::buffer_from_host`],
 //!   [`Client::buffer_from_host_with`], [`Client::buffer_from_bytes`],
 //!   [`Client::buffer_from_bytes_with`], [`Client::buffer_from_shared`],

@@ -22,6 +22,20 @@ impl Client {
         if self.first_device()?.default_memory()?.kind()? == kind {
             return Ok(());
         }
+        self.probed(op, kind)
+    }
+
+    /// Checks that compiled programs of this client can move a value into `kind` inside the
+    /// program (`custom_call @annotate_device_placement`), the default kind included: the
+    /// CPU plugins before API 0.115 do not compile such a move at all. Errors as
+    /// [`check_placement`](Self::check_placement).
+    pub fn check_moves(&self, op: &'static str, kind: &str) -> Result<()> {
+        self.check_memory_kinds(op, [kind])?;
+        self.probed(op, kind)
+    }
+
+    /// The probe's answer for `kind`, compiled once per plugin and kind.
+    fn probed(&self, op: &'static str, kind: &str) -> Result<()> {
         type Probes = HashMap<(PathBuf, String), std::result::Result<(), String>>;
         static PROBES: OnceLock<Mutex<Probes>> = OnceLock::new();
         let key = (self.plugin().path().to_path_buf(), kind.to_string());

@@ -169,6 +169,14 @@ fn in_program_moves_compile_from_api_0_115() {
 fn check_placement_says_which_kinds_the_plugin_honours() {
     let c = client();
     c.check_placement("test", "device").unwrap();
+    // A move into the default memory is still a move, which only 0.115 compiles.
+    match c.check_moves("test", "device") {
+        Ok(()) => assert!(minor() >= 115),
+        Err(e) => {
+            assert!(minor() < 115, "{e}");
+            assert!(e.to_string().contains("annotate_device_placement"), "{e}");
+        }
+    }
     for kind in ["pinned_host", "unpinned_host"] {
         match c.check_placement("test", kind) {
             Ok(()) => assert!(minor() >= 115),
