@@ -373,6 +373,22 @@ impl Builder {
         )
     }
 
+    /// Lowers the function with `results`, donations (as
+    /// [`build_with_donations`](Self::build_with_donations)) and its parameters and results
+    /// placed in memory kinds ([`Module::with_placement`]).
+    pub fn build_with_placement(
+        &self,
+        results: &[Value],
+        donations: &[(usize, usize)],
+        placement: &crate::placement::Placement,
+    ) -> Result<Module> {
+        Module::with_placement(
+            Arc::new(self.main_computation(results)?),
+            donations,
+            placement,
+        )
+    }
+
     /// A function parameter of type `ty[dims]`; parameters are numbered in call order.
     ///
     /// Shapes: `-> ty[dims]`.

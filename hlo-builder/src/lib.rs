@@ -49,6 +49,7 @@ mod lower;
 mod methods;
 mod module;
 pub mod ops;
+mod placement;
 pub mod sharding;
 mod tensor;
 mod types;
@@ -65,6 +66,7 @@ pub use ops::{
     LinalgOp, MiscOp, Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims,
     ShapeOp, SourceOp, UnaryOp, WindowConfig,
 };
+pub use placement::{MemoryKind, Placement};
 pub use sharding::{Mesh, Partitioner, Partitioning, ShardedArray, Sharding};
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Computation, Node};
 use crate::ops::common::mlir_string;
 use crate::ops::{CollectiveOp, Emission, Lowering, Op, Reducer, RegionUse, SourceOp};
+use crate::placement::Placement;
 use crate::sharding::{Partitioner, Partitioning, MESH_SYMBOL};
 use crate::types::{ElementType, TensorType};
 
@@ -42,16 +43,22 @@ pub(crate) struct Lowered {
 ///
 /// `partitioning` annotates the entry point's parameters and results with their shardings
 /// (and, for Shardy, adds the `sdy.mesh` the shardings name).
+///
+/// `placement` puts the entry point's parameters and results in memory kinds
+/// (`mhlo.memory_kind` argument and result attributes, which XLA reads when compiling).
 pub(crate) fn lower_module(
     funcs: &[Arc<Computation>],
     aliases: &[(usize, usize)],
     partitioning: Option<&Partitioning>,
+    placement: &Placement,
 ) -> Result<Lowered> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("hlo-builder-lower".into())
             .stack_size(LOWERING_STACK)
-            .spawn_scoped(scope, || lower_on_this_thread(funcs, aliases, partitioning))
+            .spawn_scoped(scope, || {
+                lower_on_this_thread(funcs, aliases, partitioning, placement)
+            })
             .map_err(|e| Error::Lower(format!("cannot start the lowering thread: {e}")))?
             .join()
             .unwrap_or_else(|_| Err(Error::Lower("the lowering thread panicked".into())))
@@ -67,6 +74,7 @@ fn lower_on_this_thread(
     funcs: &[Arc<Computation>],
     aliases: &[(usize, usize)],
     partitioning: Option<&Partitioning>,
+    placement: &Placement,
 ) -> Result<Lowered> {
     let ctx = Context::new();
     DialectHandle::func().load_dialect(&ctx);
@@ -115,17 +123,17 @@ fn lower_on_this_thread(
         }
         for (i, f) in funcs.iter().enumerate() {
             let name = l.unique_name(&f.name, f);
-            let (al, part) = if i == 0 {
-                (aliases, partitioning)
+            let (al, part, pl) = if i == 0 {
+                (aliases, partitioning, Some(placement))
             } else {
-                (&[][..], None)
+                (&[][..], None, None)
             };
-            let op = l.function(f, &name, true, al, part)?;
+            let op = l.function(f, &name, true, al, part, pl)?;
             module.body().append_operation(op);
         }
         // Callees are discovered while lowering; each is emitted once, privately.
         while let Some((c, name)) = l.queue.pop() {
-            let op = l.function(&c, &name, false, &[], None)?;
+            let op = l.function(&c, &name, false, &[], None, None)?;
             module.body().append_operation(op);
         }
         if !module.as_operation().verify() {
@@ -235,6 +243,7 @@ impl<'c> Lowerer<'c> {
         public: bool,
         aliases: &[(usize, usize)],
         partitioning: Option<&Partitioning>,
+        placement: Option<&Placement>,
     ) -> Result<melior::ir::Operation<'c>> {
         let params = c.param_types();
         let results = c.result_types();
@@ -272,6 +281,20 @@ impl<'c> Lowerer<'c> {
             }
             for (i, t) in results.iter().enumerate() {
                 per_res[i].push(part.attr(&part.output(i, t))?);
+            }
+        }
+        if let Some(pl) = placement.filter(|pl| !pl.is_empty()) {
+            for (i, a) in per_arg.iter_mut().enumerate() {
+                a.push(format!(
+                    "mhlo.memory_kind = {}",
+                    mlir_string(pl.parameter_kind(i).as_str())
+                ));
+            }
+            for (i, a) in per_res.iter_mut().enumerate() {
+                a.push(format!(
+                    "mhlo.memory_kind = {}",
+                    mlir_string(pl.result_kind(i).as_str())
+                ));
             }
         }
         let dicts = |v: &[Vec<String>]| {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::graph::Computation;
 use crate::lower;
+use crate::ops::{MiscOp, Op};
+use crate::placement::{MemoryKind, Placement};
 use crate::sharding::{Partitioner, Partitioning, ShardedArray};
 use crate::types::TensorType;
 
@@ -17,6 +19,7 @@ pub struct Module {
     text: String,
     bytecode: Vec<u8>,
     partitioning: Option<Partitioning>,
+    placement: Placement,
 }
 
 impl Module {
@@ -33,12 +36,13 @@ impl Module {
                 "a module needs at least one function".into(),
             ));
         }
-        let l = lower::lower_module(&functions, &[], None)?;
+        let l = lower::lower_module(&functions, &[], None, &Placement::default())?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
             partitioning: None,
+            placement: Placement::default(),
         })
     }
 
@@ -47,7 +51,7 @@ impl Module {
     /// a step that replaces state (parameters, optimizer slots) allocates nothing new.
     /// Each parameter and each result may appear once, and the two must have the same type.
     pub fn with_donations(main: Arc<Computation>, donations: &[(usize, usize)]) -> Result<Module> {
-        Module::lowered(main, donations, None)
+        Module::lowered(main, donations, None, &Placement::default())
     }
 
     /// Lowers `main` partitioned over a device mesh: its parameters and results carry the
@@ -99,16 +103,31 @@ impl Module {
                 }
             }
         }
-        Module::lowered(main, donations, Some(partitioning))
+        Module::lowered(main, donations, Some(partitioning), &Placement::default())
     }
 
+    /// Lowers `main` with donated parameters (as [`with_donations`](Self::with_donations))
+    /// and its parameters and results placed in memory kinds (`mhlo.memory_kind` argument
+    /// and result attributes, which the plugins read). A donated parameter and its result
+    /// must be in the same memory kind.
+    pub fn with_placement(
+        main: Arc<Computation>,
+        donations: &[(usize, usize)],
+        placement: &Placement,
+    ) -> Result<Module> {
+        Module::lowered(main, donations, None, placement)
+    }
+
+    /// Lowers `main` with `donations`, partitioned and placed as given (checked first).
     fn lowered(
         main: Arc<Computation>,
         donations: &[(usize, usize)],
         partitioning: Option<Partitioning>,
+        placement: &Placement,
     ) -> Result<Module> {
         let params = main.param_types();
         let results = main.result_types();
+        placement.check(params.len(), results.len())?;
         let mut seen_p = vec![false; params.len()];
         let mut seen_r = vec![false; results.len()];
         for &(p, r) in donations {
@@ -133,15 +152,78 @@ impl Module {
             if std::mem::replace(&mut seen_r[r], true) {
                 return bad("the result already reuses another parameter".into());
             }
+            let (pk, rk) = (placement.parameter_kind(p), placement.result_kind(r));
+            if pk != rk {
+                return bad(format!(
+                    "the parameter is placed in `{pk}` but the result in `{rk}`; a donated buffer stays in its memory"
+                ));
+            }
         }
         let functions = vec![main];
-        let l = lower::lower_module(&functions, donations, partitioning.as_ref())?;
+        let l = lower::lower_module(&functions, donations, partitioning.as_ref(), placement)?;
         Ok(Module {
             functions,
             text: l.text,
             bytecode: l.bytecode,
             partitioning,
+            placement: placement.clone(),
         })
+    }
+
+    /// The memory kinds the module uses: of its placed parameters and results and of its
+    /// [`Builder::place`](crate::Builder::place) moves (in every function and region), each
+    /// once, in order of first use.
+    pub fn memory_kinds(&self) -> Vec<MemoryKind> {
+        let mut kinds: Vec<MemoryKind> = Vec::new();
+        for k in self.placement.kinds().chain(self.moves().iter()) {
+            if !kinds.contains(k) {
+                kinds.push(k.clone());
+            }
+        }
+        kinds
+    }
+
+    /// The kinds of the module's in-program moves, each once.
+    fn moves(&self) -> Vec<MemoryKind> {
+        let mut kinds: Vec<MemoryKind> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Computation> = self.functions.iter().map(|f| &**f).collect();
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c as *const Computation) {
+                continue;
+            }
+            for n in c.graph.nodes() {
+                if let Op::Misc(MiscOp::Place { memory }) = &n.op {
+                    if !kinds.contains(memory) {
+                        kinds.push(memory.clone());
+                    }
+                }
+                stack.extend(n.regions.iter().map(|r| &**r));
+            }
+        }
+        kinds
+    }
+
+    /// Checks that `client` has a memory of every kind the module uses
+    /// ([`memory_kinds`](Self::memory_kinds)), else an error naming the kind and the client's
+    /// memory kinds; and that its plugin honours the placements and compiles the moves
+    /// (`pjrt::Client::check_placement`, `check_moves`), else an error naming the kind, the
+    /// plugin and what it does instead. [`compile_with`](Self::compile_with) runs it before
+    /// compiling; call it yourself before compiling [`program`](Self::program) on another
+    /// path.
+    pub fn check_memory_kinds(&self, client: &pjrt::Client) -> Result<()> {
+        for k in self.placement.kinds() {
+            client.check_placement("Module::compile", k.as_str())?;
+        }
+        for k in self.moves() {
+            client.check_moves("Module::compile", k.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// The memory kinds of the entry point's parameters and results.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
     }
 
     /// The module as MLIR text (StableHLO ops in generic form).
@@ -291,6 +373,7 @@ impl Module {
         let options = &self.apply_partitioning(options.clone());
         self.check_for(client.platform_name(), options)?;
         Module::check_devices(client, options)?;
+        self.check_memory_kinds(client)?;
         let exe = client.compile_with(&self.program(), options)?;
         Ok(Executable {
             exe,

@@ -26,6 +26,8 @@ mod graph_api;
 mod linalg;
 #[path = "builder/movement.rs"]
 mod movement;
+#[path = "builder/placement.rs"]
+mod placement;
 #[path = "builder/plugins.rs"]
 mod plugins;
 #[path = "builder/reduce.rs"]

@@ -321,6 +321,33 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
+    /// A placement in a memory kind the plugin has but does not honour in compiled programs
+    /// (it would compute in, and return results to, its default memory instead).
+    #[error("{op}: placing values in `{kind}` is not honoured by the plugin {plugin} (PJRT API {plugin_version}): {reason}")]
+    PlacementUnsupported {
+        /// The operation.
+        op: &'static str,
+        /// The kind asked for.
+        kind: String,
+        /// The plugin's file.
+        plugin: String,
+        /// The plugin's API version.
+        plugin_version: ApiVersion,
+        /// What the plugin did with a probe program.
+        reason: String,
+    },
+
+    /// A memory kind the client (or one of its devices) does not have.
+    #[error("{op}: no memory of kind `{kind}` here; the memories are: {}", available.join(", "))]
+    MemoryKindUnavailable {
+        /// The operation.
+        op: &'static str,
+        /// The kind asked for.
+        kind: String,
+        /// The kinds there are (of the device, or of the client's addressable memories).
+        available: Vec<String>,
+    },
+
     /// A file could not be read or written.
     #[error("{op} {path}: {source}")]
     Io {

@@ -11,8 +11,10 @@ mod runtime {
     mod discovery;
     mod execute;
     mod handles;
+    mod layouts;
     #[cfg(feature = "ndarray")]
     mod ndarray;
+    mod placement;
     mod plugin_client;
     mod serialize;
     mod transfers;

@@ -5,6 +5,7 @@ mod models;
 mod module_cycles;
 mod no_printing;
 mod outside;
+mod placement;
 mod readme;
 mod steps;
 mod training;

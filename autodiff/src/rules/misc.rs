@@ -13,6 +13,9 @@ pub(crate) fn vjp(op: &MiscOp, at: &At, cts: &[Option<Value>]) -> Result<Cts> {
         // Random bits are integers; the u64 state has no derivative.
         MiscOp::RngBitGenerator { .. } => Ok(vec![None]),
         MiscOp::OptimizationBarrier => Ok(cts.to_vec()),
+        // A move between memories is the identity: its cotangent passes through (and lives
+        // wherever the backward pass computes it, the device).
+        MiscOp::Place { .. } => Ok(cts.to_vec()),
         MiscOp::StopGradient => Ok(vec![None; at.x.len()]),
         MiscOp::CustomCall { target, .. } => not_diff(
             "custom_call",
@@ -24,7 +27,7 @@ pub(crate) fn vjp(op: &MiscOp, at: &At, cts: &[Option<Value>]) -> Result<Cts> {
 /// The JVP of one of these nodes.
 pub(crate) fn jvp(b: &mut Builder, op: &MiscOp, at: &At, tin: &[Option<Value>]) -> Result<Jvp> {
     match op {
-        MiscOp::OptimizationBarrier => linear(b, at.node, &at.x, tin),
+        MiscOp::OptimizationBarrier | MiscOp::Place { .. } => linear(b, at.node, &at.x, tin),
         MiscOp::StopGradient => Ok(Jvp::Tangents(vec![None])),
         MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } => Ok(Jvp::FromVjp),
     }
@@ -36,7 +39,7 @@ pub(crate) fn jvp(b: &mut Builder, op: &MiscOp, at: &At, tin: &[Option<Value>]) 
 /// would get alone: its own state's bits, the target called on its own operands.
 pub(crate) fn batch(b: &mut Builder, op: &MiscOp, at: &Bat) -> Result<Vec<Batched>> {
     match op {
-        MiscOp::OptimizationBarrier | MiscOp::StopGradient => {
+        MiscOp::OptimizationBarrier | MiscOp::StopGradient | MiscOp::Place { .. } => {
             let ts: Vec<Value> = at.x.iter().map(|v| v.t).collect();
             let r = b.record(&at.node.op, &ts, &[])?;
             Ok(r.into_iter()

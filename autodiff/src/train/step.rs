@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use hlo_builder::{
-    Builder, Computation, ElementType, Executable, LinalgOp, Mesh, Op, Partitioning, Recording,
-    Sharding, Tensor, TensorType, Value,
+    Builder, Computation, ElementType, Executable, LinalgOp, MemoryKind, Mesh, Op, Partitioning,
+    Placement, Recording, Sharding, Tensor, TensorType, Value,
 };
 use pjrt::{Buffer, BufferPlacement, Client, CompileOptions, Literal, LoadedExecutable};
 
@@ -140,6 +140,8 @@ pub struct TrainStepBuilder<M: Module> {
     steps_per_call: usize,
     /// Candidates for `steps_per_call` chosen by timing (empty: no tuning).
     tune: Vec<usize>,
+    /// Where the optimizer state lives between steps (`None`: the device's memory).
+    opt_memory: Option<MemoryKind>,
 }
 
 /// How a partitioned step splits its values.
@@ -212,6 +214,19 @@ impl<M: Module> TrainStepBuilder<M> {
     /// Compile options for the step's executable (XLA options, device assignment, ...).
     pub fn compile_options(mut self, options: CompileOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Keeps the optimizer state (step count, moments, velocities) in memory of kind `kind`
+    /// between steps, typically [`MemoryKind::PINNED_HOST`], as JAX's host-offloaded
+    /// optimizer state: the step's program declares those parameters and results in `kind`,
+    /// moves them to the device to compute the update and back to `kind` after, and the
+    /// state buffers live there ([`TrainStep::optimizer_buffers`]). Compiling fails with an
+    /// error naming the kind when the client has no such memory, or when its plugin does not
+    /// honour placements (`pjrt::Client::check_placement`: the CPU plugins do from PJRT API
+    /// 0.115). Parameters and model state stay on the device.
+    pub fn offload_optimizer_state(mut self, kind: MemoryKind) -> Self {
+        self.opt_memory = Some(kind);
         self
     }
 
@@ -336,6 +351,26 @@ impl<M: Module> TrainStepBuilder<M> {
             });
         }
         let partitioning = split.as_ref().map(Split::partitioning);
+        // Where the optimizer state lives: checked before anything is compiled.
+        let offload = match &self.opt_memory {
+            Some(kind) => {
+                self.client
+                    .check_placement("TrainStepBuilder::offload_optimizer_state", kind.as_str())?;
+                let memory = self.client.first_device()?.memory_of_kind(kind.as_str())?;
+                Some(Offload {
+                    kind: kind.clone(),
+                    memory,
+                    from: counts.train + counts.model_state,
+                })
+            }
+            None => None,
+        };
+        if split.is_some() && offload.is_some() {
+            return Err(TrainError::Spec {
+                name,
+                message: "offloading optimizer state is for one-device steps: a partitioned step keeps its state on the devices".into(),
+            });
+        }
         let one = one_step_module(
             &name,
             &body,
@@ -343,6 +378,7 @@ impl<M: Module> TrainStepBuilder<M> {
             &all_types,
             n_state,
             partitioning,
+            offload.as_ref(),
         )?;
         let text = one.to_text().to_string();
         // The plugin's own errors stay `TrainError::Pjrt`, as from any other compile.
@@ -354,7 +390,15 @@ impl<M: Module> TrainStepBuilder<M> {
             })?;
         let parts = exe.device_partitions()?;
         let compile_multi = |k: usize| -> Result<Multi, TrainError> {
-            let m = multi_step_module(&name, &body, &param_names, &all_types, n_state, k)?;
+            let m = multi_step_module(
+                &name,
+                &body,
+                &param_names,
+                &all_types,
+                n_state,
+                k,
+                offload.as_ref(),
+            )?;
             let exe = self.client.compile_with(&m.program(), &self.options)?;
             Ok(Multi {
                 k,
@@ -373,7 +417,14 @@ impl<M: Module> TrainStepBuilder<M> {
             host.extend(model.host_values(&[kind])?);
         }
         host.extend(opt_init.into_iter().map(std::sync::Arc::new));
-        let buffers = upload_state(&self.client, exe.loaded(), &host, split.as_ref(), &parts)?;
+        let buffers = upload_state(
+            &self.client,
+            exe.loaded(),
+            &host,
+            split.as_ref(),
+            &parts,
+            offload.as_ref(),
+        )?;
         let mut tuning = Vec::new();
         if let (false, Some(row)) = (self.tune.is_empty(), buffers.first()) {
             let single = time_per_step(exe.loaded(), row, &self.inputs, 1)?;
@@ -414,6 +465,7 @@ impl<M: Module> TrainStepBuilder<M> {
             split,
             parts,
             tuning,
+            offload,
         })
     }
 }
@@ -515,6 +567,7 @@ fn upload_state(
     host: &[std::sync::Arc<Literal>],
     split: Option<&Split>,
     parts: &[usize],
+    offload: Option<&Offload>,
 ) -> Result<Vec<Vec<Buffer>>, TrainError> {
     let pieces: Vec<Vec<Literal>> = match split {
         Some(sp) => host
@@ -526,17 +579,22 @@ fn upload_state(
     };
     let mut rows = Vec::with_capacity(exe.addressable_devices().len());
     for (d, device) in exe.addressable_devices().iter().enumerate() {
-        let placement = BufferPlacement::device(device);
+        let on_device = BufferPlacement::device(device);
         let part = if split.is_some() { parts[d] } else { 0 };
         let mut row = Vec::with_capacity(host.len());
-        for ps in &pieces {
+        for (i, ps) in pieces.iter().enumerate() {
             let l = &ps[part];
+            // Offloaded optimizer state goes to its memory; everything else to the device.
+            let offloaded = offload
+                .filter(|o| i >= o.from)
+                .map(|o| BufferPlacement::memory(&o.memory));
+            let placement = offloaded.as_ref().unwrap_or(&on_device);
             row.push(client.buffer_from_bytes_with(
                 l.element_type(),
                 l.as_bytes(),
                 l.dims(),
                 pjrt::HostBufferSemantics::ImmutableOnlyDuringCall,
-                &placement,
+                placement,
             )?);
         }
         rows.push(row);
@@ -564,7 +622,7 @@ fn time_per_step(
     for round in 0..4 {
         let mut copies = Vec::with_capacity(state.len());
         for b in state {
-            copies.push(b.copy_to_device(&b.device()?)?);
+            copies.push(b.copy_to_memory(&b.memory()?)?);
         }
         for c in &copies {
             c.ready_event()?.wait()?;
@@ -582,6 +640,57 @@ fn time_per_step(
         }
     }
     Ok(best)
+}
+
+/// Where offloaded optimizer state lives: its kind, the memory its buffers go to, and the
+/// index of its first state value (the rest of the state after the model's).
+#[derive(Clone, Debug)]
+struct Offload {
+    kind: MemoryKind,
+    memory: pjrt::Memory,
+    from: usize,
+}
+
+/// The placement of a step program whose state values `offload.from..n_state` (parameters
+/// and the results they are donated to) live in `offload.kind`.
+fn offload_placement(offload: Option<&Offload>, n_state: usize) -> Placement {
+    let mut p = Placement::new();
+    if let Some(o) = offload {
+        for i in o.from..n_state {
+            p = p.parameter(i, o.kind.clone()).result(i, o.kind.clone());
+        }
+    }
+    p
+}
+
+/// Moves the offloaded state parameters to the device (before the step computes with them).
+fn bring_in(
+    b: &mut Builder,
+    ps: &mut [Value],
+    offload: Option<&Offload>,
+    n_state: usize,
+) -> hlo_builder::Result<()> {
+    if let Some(o) = offload {
+        for p in &mut ps[o.from..n_state] {
+            *p = b.place(*p, MemoryKind::DEVICE)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves the next values of the offloaded state back to their memory (before returning).
+fn send_out(
+    b: &mut Builder,
+    outs: &mut [Value],
+    offload: Option<&Offload>,
+    n_state: usize,
+) -> hlo_builder::Result<()> {
+    if let Some(o) = offload {
+        for v in &mut outs[o.from..n_state] {
+            *v = b.place(*v, o.kind.clone())?;
+        }
+    }
+    Ok(())
 }
 
 /// How many of the step's state values are trainable parameters, model state and optimizer
@@ -699,13 +808,16 @@ fn one_step_module(
     all: &[TensorType],
     n_state: usize,
     partitioning: Option<Partitioning>,
+    offload: Option<&Offload>,
 ) -> hlo_builder::Result<hlo_builder::Module> {
     let mut b = Builder::new(name);
-    let ps = declare(&mut b, names, &all[..n_state], &all[n_state..])?;
-    let outs = b.inline(body, &ps)?;
+    let mut ps = declare(&mut b, names, &all[..n_state], &all[n_state..])?;
+    bring_in(&mut b, &mut ps, offload, n_state)?;
+    let mut outs = b.inline(body, &ps)?;
+    send_out(&mut b, &mut outs, offload, n_state)?;
     let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
     match partitioning {
-        None => b.build_with_donations(&outs, &donations),
+        None => b.build_with_placement(&outs, &donations, &offload_placement(offload, n_state)),
         Some(p) => b.build_partitioned_with_donations(&outs, p, &donations),
     }
 }
@@ -720,6 +832,7 @@ fn multi_step_module(
     all: &[TensorType],
     n_state: usize,
     k: usize,
+    offload: Option<&Offload>,
 ) -> hlo_builder::Result<hlo_builder::Module> {
     let ki = k as i64;
     let stacked: Vec<TensorType> = all[n_state..]
@@ -731,7 +844,8 @@ fn multi_step_module(
         })
         .collect();
     let mut b = Builder::new(format!("{name}_x{k}"));
-    let ps = declare(&mut b, names, &all[..n_state], &stacked)?;
+    let mut ps = declare(&mut b, names, &all[..n_state], &stacked)?;
+    bring_in(&mut b, &mut ps, offload, n_state)?;
     let (state, xs) = ps.split_at(n_state);
     let mut outs: Vec<Value>;
     if has_convolution(body) {
@@ -769,8 +883,9 @@ fn multi_step_module(
         outs = last;
         outs.extend(ys);
     }
+    send_out(&mut b, &mut outs, offload, n_state)?;
     let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
-    b.build_with_donations(&outs, &donations)
+    b.build_with_placement(&outs, &donations, &offload_placement(offload, n_state))
 }
 
 /// Whether `c` (or a computation it calls) has a convolution.
@@ -865,6 +980,8 @@ pub struct TrainStep<M: Module> {
     parts: Vec<usize>,
     /// (steps per call, time per step) of each candidate timed at compile time.
     tuning: Vec<(usize, Duration)>,
+    /// Where the optimizer state lives, when not on the device.
+    offload: Option<Offload>,
 }
 
 impl<M: Module> std::fmt::Debug for TrainStep<M> {
@@ -894,6 +1011,7 @@ impl<M: Module> TrainStep<M> {
             layout: None,
             steps_per_call: 1,
             tune: Vec::new(),
+            opt_memory: None,
         }
     }
 
@@ -1311,6 +1429,7 @@ impl<M: Module> TrainStep<M> {
             &host,
             self.split.as_ref(),
             &self.parts,
+            self.offload.as_ref(),
         )?;
         self.steps = steps;
         Ok(())
@@ -1360,6 +1479,13 @@ impl<M: Module> TrainStep<M> {
     /// The compiled executable.
     pub fn executable(&self) -> &LoadedExecutable {
         self.exe.loaded()
+    }
+
+    /// The optimizer state's buffers (step count, then each slot's values), where they live
+    /// between steps: in the device's memory, or in the kind given to
+    /// [`offload_optimizer_state`](TrainStepBuilder::offload_optimizer_state).
+    pub fn optimizer_buffers(&self) -> &[Buffer] {
+        self.state.first().map_or(&[][..], |r| &r[self.n_weights..])
     }
 }
 

@@ -400,3 +400,30 @@ fn relu_matches_jax_at_zero_and_on_special_values() {
     assert!(fwd[4].is_nan(), "relu(NaN) stays NaN, as with max: {fwd:?}");
     assert_eq!(&f32s(&out[1])[..4], &[0.0, 0.0, 1.0, 0.0]);
 }
+
+/// A move between memories is the identity for gradients and tangents: for
+/// y = sum(place(x)^2 * place(x)), dy/dx = 3 x^2.
+#[test]
+fn gradients_pass_through_moves_between_memories() {
+    let mut b = Builder::new("moves");
+    let x = b.parameter("x", F32, [3]).unwrap();
+    let xd = b.place(x, hlo_builder::MemoryKind::DEVICE).unwrap();
+    let sq = b.mul(xd, xd).unwrap();
+    let cube = b.mul(sq, xd).unwrap();
+    let y = b.reduce_sum(cube, [0]).unwrap();
+    let g = autodiff::grad(&mut b, y, &[x]).unwrap();
+    let m = b.build(&[y, g[0]]).unwrap();
+    match m.compile(client()) {
+        Ok(exe) => {
+            let r = exe.run(&[&lit(&[1f32, -2., 0.5], &[3])]).unwrap();
+            assert_eq!(f32s(&r[0]), vec![1. - 8. + 0.125]);
+            assert_eq!(f32s(&r[1]), vec![3., 12., 0.75]);
+        }
+        // The CPU plugins compile in-program moves from API 0.115; before, refused by name.
+        Err(e) => assert!(
+            client().plugin().api_version().minor < 115
+                && e.to_string().contains("annotate_device_placement"),
+            "{e}"
+        ),
+    }
+}

@@ -308,6 +308,10 @@ pub(crate) fn op(e: &mut Enc, op: &Op) {
                     }
                 }
                 MiscOp::StopGradient => e.u(3),
+                MiscOp::Place { memory } => {
+                    e.u(4);
+                    e.str(memory.as_str());
+                }
             }
         }
         Op::Collective(c) => {
@@ -760,6 +764,10 @@ pub(crate) fn read_op(d: &mut Dec) -> R<Op> {
             })
         }
         (6, 3) => Op::Misc(MiscOp::StopGradient),
+        (6, 4) => Op::Misc(MiscOp::Place {
+            memory: crate::placement::MemoryKind::new(d.str("memory kind")?)
+                .map_err(|e| e.to_string())?,
+        }),
         (7, t) => Op::Collective(read_collective_op(d, t)?),
         (f, t) => return Err(format!("unknown op {f}.{t}")),
     })

@@ -9,6 +9,7 @@ use crate::builder::Builder;
 use crate::error::{shape_err, Result};
 use crate::graph::Value;
 use crate::ops::{MiscOp, RngAlgorithm};
+use crate::placement::MemoryKind;
 use crate::types::{ElementType, TensorType};
 
 impl Builder {
@@ -58,6 +59,17 @@ impl Builder {
             args,
             SmallVec::new(),
         )
+    }
+
+    /// `x` unchanged in value, moved into memory of kind `memory` inside the program: a
+    /// value held in host memory ([`MemoryKind::PINNED_HOST`] parameters) is placed on the
+    /// device before it is computed with, and a result is placed in host memory before it is
+    /// returned there. Its derivative is the identity. Whether the client has the kind is
+    /// checked when the module is compiled ([`Module::compile_with`](crate::Module::compile_with)).
+    ///
+    /// Shapes: `T[d...] -> T[d...]`.
+    pub fn place(&mut self, x: Value, memory: MemoryKind) -> Result<Value> {
+        self.record1(MiscOp::Place { memory }, &[x])
     }
 
     /// `x` unchanged in value, with a zero derivative (it emits no operation).

@@ -2,7 +2,14 @@
 
 use super::common::{arity, bool_attr, check_dims, check_type, mlir_string, Emission, Lowering};
 use crate::error::{shape_err, Result};
+use crate::placement::MemoryKind;
 use crate::types::{ElementType, TensorType};
+
+/// The custom-call target XLA reads as "place this value in a memory kind" (JAX emits the
+/// same for `jax.device_put(x, memory_kind)` inside a jitted function).
+pub const PLACEMENT_TARGET: &str = "annotate_device_placement";
+/// The frontend attribute of a [`PLACEMENT_TARGET`] call that names the memory kind.
+pub const PLACEMENT_ATTRIBUTE: &str = "_xla_buffer_placement";
 
 /// Algorithm of `rng_bit_generator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -41,6 +48,14 @@ pub enum MiscOp {
     },
     /// The identity, whose derivative is zero. It emits nothing.
     StopGradient,
+    /// The identity, its result placed in a memory kind: a move between memories inside a
+    /// program (from host memory to the device before use, back to host memory after).
+    /// Emitted as XLA reads it: `custom_call @annotate_device_placement` with the frontend
+    /// attribute `_xla_buffer_placement` naming the kind.
+    Place {
+        /// The memory kind the value moves to.
+        memory: MemoryKind,
+    },
 }
 
 impl MiscOp {
@@ -51,6 +66,7 @@ impl MiscOp {
             MiscOp::OptimizationBarrier => "optimization_barrier",
             MiscOp::CustomCall { .. } => "custom_call",
             MiscOp::StopGradient => "stop_gradient",
+            MiscOp::Place { .. } => "place",
         }
     }
 
@@ -95,7 +111,7 @@ impl MiscOp {
                 }
                 Ok(results.clone())
             }
-            MiscOp::StopGradient => {
+            MiscOp::StopGradient | MiscOp::Place { .. } => {
                 arity(op, xs, 1)?;
                 Ok(vec![xs[0].clone()])
             }
@@ -133,6 +149,20 @@ impl MiscOp {
                 ],
             )),
             MiscOp::StopGradient => Lowering::Forward,
+            MiscOp::Place { memory } => Lowering::Op(Emission::with(
+                "stablehlo.custom_call",
+                vec![
+                    ("call_target_name", mlir_string(PLACEMENT_TARGET)),
+                    ("has_side_effect", bool_attr(true)),
+                    (
+                        "mhlo.frontend_attributes",
+                        format!(
+                            "{{{PLACEMENT_ATTRIBUTE} = {}}}",
+                            mlir_string(memory.as_str())
+                        ),
+                    ),
+                ],
+            )),
         })
     }
 }

@@ -240,6 +240,11 @@ impl Buffer {
         Ok(Memory::new(&self.client, a.memory))
     }
 
+    /// The kind of the memory the buffer lives in (e.g. `device`, `pinned_host`).
+    pub fn memory_kind(&self) -> Result<String> {
+        self.memory()?.kind()
+    }
+
     /// Whether the buffer lives in host memory the CPU can read directly.
     pub fn is_on_cpu(&self) -> Result<bool> {
         let mut a = sys::PJRT_Buffer_IsOnCpu_Args::new();

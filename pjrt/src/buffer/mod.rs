@@ -13,6 +13,7 @@
 //! - `layout.rs`: [`MemoryLayout`] and its C view.
 //! - `pending.rs`: data the caller must deliver, and the refusal of reads that would wait
 //!   for it forever.
+//! - `host_order.rs`: host arrays in a chosen dimension order (column-major, ...) in and out.
 //! - `transfer_manager.rs`: [`AsyncTransferManager`], buffers filled piece by piece.
 //! - `stream.rs`: [`CopyToDeviceStream`], what a recv callback feeds.
 
@@ -20,6 +21,7 @@ mod alias;
 mod aligned;
 mod from_host;
 mod handle;
+mod host_order;
 mod layout;
 mod pending;
 mod raw;

@@ -6,6 +6,7 @@ use std::ffi::c_void;
 use pjrt_sys as sys;
 
 use crate::buffer::handle::Buffer;
+use crate::buffer::layout::MemoryLayout;
 use crate::device::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::literal::{as_bytes_mut, dense_byte_size, element_count, zeroed_vec, Literal};
@@ -14,7 +15,10 @@ use crate::types::NativeType;
 
 impl Buffer {
     /// Copies the buffer's elements (dense, row-major) into `dst`, which must hold exactly
-    /// the buffer's size in bytes. The fast path: no allocation.
+    /// the buffer's size in bytes. The fast path: no allocation. A buffer whose device layout
+    /// is not row-major (a result compiled with another layout) is read through a row-major
+    /// host layout, which the CPU plugins honour from PJRT API 0.106 (on 0.81 that is an
+    /// `Unimplemented` error rather than data in the wrong order).
     pub fn copy_to_host_bytes(&self, dst: &mut [u8]) -> Result<()> {
         let (et, dims) = self.meta()?;
         let expected = dense_byte_size("Buffer::copy_to_host", *et, dims)?;
@@ -30,6 +34,13 @@ impl Buffer {
         }
         self.check_live("Buffer::copy_to_host")?;
         self.check_readable("Buffer::copy_to_host")?;
+        // A buffer in another device layout (a column-major result, ...) is copied out
+        // row-major through a host layout: without one the plugins copy the device's order.
+        let rank = dims.len();
+        let row_major: Vec<i64> = (0..rank as i64).rev().collect();
+        if rank > 1 && self.layout()? != MemoryLayout::row_major(rank) {
+            return self.copy_bytes_in_order("Buffer::copy_to_host", dst, &row_major);
+        }
         let mut a = sys::PJRT_Buffer_ToHostBuffer_Args::new();
         a.src = self.raw();
         a.dst = dst.as_mut_ptr().cast();

@@ -14,11 +14,16 @@
 //! - `device/handle.rs` (devices): [`Client::devices`], [`Client::addressable_devices`],
 //!   [`Client::first_device`], [`Client::lookup_device`],
 //!   [`Client::lookup_addressable_device`], [`Client::default_device_assignment`]
-//! - `device/memory.rs` (memories): [`Client::addressable_memories`]
+//! - `device/memory.rs` (memories): [`Client::addressable_memories`],
+//!   [`Client::memory_kinds`], [`Client::check_memory_kinds`]
+//! - `device/placement.rs` (placements compiled programs honour): [`Client::check_placement`],
+//!   [`Client::check_moves`]
 //! - `buffer/from_host.rs` (buffers from host data): [`Client::buffer_from_host`],
 //!   [`Client::buffer_from_host_with`], [`Client::buffer_from_bytes`],
 //!   [`Client::buffer_from_bytes_with`], [`Client::buffer_from_shared`],
 //!   [`Client::buffer_from_vec`], [`Client::buffer_from_literal`]
+//! - `buffer/host_order.rs` (host arrays in any dense order):
+//!   [`Client::buffer_from_host_in_order`]
 //! - `buffer/aligned.rs` (zero-copy host arrays): [`Client::buffer_from_aligned`],
 //!   [`Client::buffer_from_aligned_mut`]
 //! - `buffer/alias.rs` (buffers without host data): [`Client::create_uninitialized_buffer`],

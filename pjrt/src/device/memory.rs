@@ -7,7 +7,7 @@ use pjrt_sys as sys;
 
 use crate::client::Client;
 use crate::device::handle::Device;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plugin::{call, str_from_raw, vec_from_raw};
 
 /// A memory space of a client (device memory, pinned host memory, ...).
@@ -109,6 +109,40 @@ impl fmt::Debug for Memory {
 }
 
 impl Client {
+    /// The distinct kinds of the memories this process can use, in the order the plugin
+    /// lists them (the CPU plugins: `device`, `pinned_host`, `unpinned_host`).
+    pub fn memory_kinds(&self) -> Result<Vec<String>> {
+        let mut kinds: Vec<String> = Vec::new();
+        for m in self.addressable_memories()? {
+            let k = m.kind()?;
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        Ok(kinds)
+    }
+
+    /// Checks that this client has memories of each of `kinds`; else
+    /// [`Error::MemoryKindUnavailable`](crate::Error::MemoryKindUnavailable) naming the first
+    /// missing kind and the kinds there are. `op` names the caller in the error.
+    pub fn check_memory_kinds<'k>(
+        &self,
+        op: &'static str,
+        kinds: impl IntoIterator<Item = &'k str>,
+    ) -> Result<()> {
+        let have = self.memory_kinds()?;
+        for k in kinds {
+            if !have.iter().any(|h| h == k) {
+                return Err(Error::MemoryKindUnavailable {
+                    op,
+                    kind: k.to_string(),
+                    available: have,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The memories this process can use.
     pub fn addressable_memories(&self) -> Result<Vec<Memory>> {
         let mut a = sys::PJRT_Client_AddressableMemories_Args::new();
@@ -132,6 +166,27 @@ impl Device {
             .into_iter()
             .map(|m| Memory::new(self.client(), m))
             .collect())
+    }
+
+    /// The device's memory of kind `kind` (e.g. `pinned_host`), for
+    /// [`BufferPlacement::memory`](crate::BufferPlacement::memory) and
+    /// [`Buffer::copy_to_memory`](crate::Buffer::copy_to_memory); else
+    /// [`Error::MemoryKindUnavailable`](crate::Error::MemoryKindUnavailable) listing the
+    /// device's memories.
+    pub fn memory_of_kind(&self, kind: &str) -> Result<Memory> {
+        let mut available = Vec::new();
+        for m in self.addressable_memories()? {
+            let k = m.kind()?;
+            if k == kind {
+                return Ok(m);
+            }
+            available.push(k);
+        }
+        Err(Error::MemoryKindUnavailable {
+            op: "Device::memory_of_kind",
+            kind: kind.to_string(),
+            available,
+        })
     }
 
     /// The device's default memory.

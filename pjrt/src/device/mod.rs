@@ -9,6 +9,7 @@ mod description;
 mod event;
 mod handle;
 mod memory;
+mod placement;
 
 pub use description::DeviceDescription;
 pub use event::{Event, UserEvent};

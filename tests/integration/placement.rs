@@ -1,0 +1,194 @@
+//! Optimizer state offloaded to pinned host memory: a train step that keeps Adam's state in
+//! `pinned_host` between steps (moved to the device inside the step) gives the parameters of
+//! the all-device step, and its executable and buffers say where everything lives. Placement
+//! is honoured by the CPU plugins from PJRT API 0.115; on older ones it is refused by name.
+
+use autodiff::nn::{self, Mlp, Module, ModuleExt};
+use autodiff::train::optim::Adam;
+use autodiff::train::{HostData, TrainStep};
+use examples::models::Classifier;
+use hlo_builder::{ElementType, MemoryKind, Tensor, TensorType};
+use pjrt::ext::layouts::Layouts;
+use pjrt::Client;
+
+fn types(batch: i64) -> [TensorType; 2] {
+    [
+        TensorType::new(ElementType::F32, [batch, 64]),
+        TensorType::new(ElementType::S32, [batch]),
+    ]
+}
+
+fn leaves<M: Module>(m: &M) -> Vec<(String, Vec<u32>)> {
+    m.params()
+        .iter()
+        .filter(|(_, p)| p.ty().ty == ElementType::F32)
+        .map(|(n, p)| {
+            let v = p.host().unwrap().to_vec::<f32>().unwrap();
+            (n.clone(), v.iter().map(|x| x.to_bits()).collect())
+        })
+        .collect()
+}
+
+/// Deterministic batches: pixel values and labels from a small integer hash.
+fn batches(n: usize, batch: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
+    (0..n)
+        .map(|s| {
+            let x = (0..batch * 64)
+                .map(|i| ((i * 7 + s * 13) % 17) as f32 / 16.0)
+                .collect();
+            let y = (0..batch).map(|i| ((i + s) % 10) as i32).collect();
+            (x, y)
+        })
+        .collect()
+}
+
+fn loss(m: &Mlp, b: &[Tensor]) -> hlo_builder::Result<Tensor> {
+    m.logits(&b[0])?.cross_entropy(&b[1])
+}
+
+#[test]
+fn offloaded_optimizer_state_trains_like_the_all_device_step() {
+    let c = Client::default_cpu().unwrap();
+    let model = examples::models::mlp().init(&mut nn::seeded(7)).unwrap();
+    let build = |offload: bool, k: usize| {
+        let b = TrainStep::new(&c, model.clone())
+            .optimizer(Adam::new(1e-2))
+            .inputs(types(8))
+            .steps_per_call(k);
+        if offload {
+            b.offload_optimizer_state(MemoryKind::PINNED_HOST)
+                .compile(loss)
+        } else {
+            b.compile(loss)
+        }
+    };
+    let mut device = build(false, 1).unwrap();
+    let mut offloaded = match build(true, 1) {
+        Ok(s) => s,
+        Err(e) => {
+            // The plugin has the memory but ignores placements: refused before compile.
+            assert!(c.plugin().api_version().minor < 115, "{e}");
+            let s = e.to_string();
+            assert!(
+                s.contains("`pinned_host`") && s.contains("not honoured"),
+                "{s}"
+            );
+            return;
+        }
+    };
+    // Where everything lives: parameters on the device, the optimizer state in pinned_host.
+    let n_opt = offloaded.optimizer_buffers().len();
+    let exe = offloaded.executable().executable();
+    let params = exe.parameter_memory_kinds().unwrap();
+    let outputs = exe.output_memory_kinds().unwrap();
+    let n_weights = model.params().len();
+    assert!(
+        n_opt > 1 && params.len() == n_weights + n_opt + 2,
+        "{params:?}"
+    );
+    assert!(
+        params[..n_weights].iter().all(|k| k == "device"),
+        "{params:?}"
+    );
+    assert!(params[n_weights..n_weights + n_opt]
+        .iter()
+        .all(|k| k == "pinned_host"));
+    assert!(params[n_weights + n_opt..].iter().all(|k| k == "device"));
+    assert!(outputs[n_weights..n_weights + n_opt]
+        .iter()
+        .all(|k| k == "pinned_host"));
+    assert!(
+        outputs[..n_weights].iter().all(|k| k == "device"),
+        "{outputs:?}"
+    );
+    assert!(offloaded
+        .module_text()
+        .contains("annotate_device_placement"));
+
+    let data = batches(6, 8);
+    for (x, y) in &data {
+        let a = device
+            .step(&[HostData::from(x), HostData::from(y)])
+            .unwrap();
+        let b = offloaded
+            .step(&[HostData::from(x), HostData::from(y)])
+            .unwrap();
+        assert_eq!(a.loss().unwrap().to_bits(), b.loss().unwrap().to_bits());
+        for buf in offloaded.optimizer_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "pinned_host");
+        }
+        for buf in device.optimizer_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "device");
+        }
+    }
+    // The same parameters and optimizer state, bit for bit, after six steps.
+    assert_eq!(
+        leaves(&offloaded.model().unwrap()),
+        leaves(&device.model().unwrap())
+    );
+    let (so, sd) = (
+        offloaded.optimizer_state().unwrap(),
+        device.optimizer_state().unwrap(),
+    );
+    assert_eq!(so.step, 6);
+    assert_eq!(so.step, sd.step);
+    for (a, b) in so.slots.iter().zip(&sd.slots) {
+        assert_eq!(leaves(a), leaves(b));
+    }
+    // Training moved the parameters.
+    assert_ne!(leaves(&model), leaves(&device.model().unwrap()));
+
+    // Layouts: the state goes in in the executable's parameter layouts and comes back out in
+    // the same ones, so the next step takes it as it is (no relayout between steps).
+    let l: Layouts = c
+        .plugin()
+        .extension()
+        .expect("the CPU plugins have Layouts");
+    let exe = offloaded.executable().executable();
+    let param_layouts = l.executable_parameter_layouts(exe).unwrap();
+    let output_layouts = l.executable_output_layouts(exe).unwrap();
+    let state = offloaded.optimizer_buffers();
+    for (i, b) in state.iter().enumerate() {
+        let at = n_weights + i;
+        let have = l.buffer_layout(b).unwrap().serialize().unwrap();
+        assert_eq!(have, param_layouts[at], "optimizer state {i}");
+        assert_eq!(output_layouts[at], param_layouts[at], "optimizer state {i}");
+    }
+    assert_eq!(output_layouts[..n_weights], param_layouts[..n_weights]);
+
+    // Three steps per call, offloaded, equals three single steps.
+    let mut many = build(true, 3).unwrap();
+    let mut single = build(false, 1).unwrap();
+    for (x, y) in &data[..3] {
+        single
+            .step(&[HostData::from(x), HostData::from(y)])
+            .unwrap();
+    }
+    let x: Vec<f32> = data[..3].iter().flat_map(|(x, _)| x.clone()).collect();
+    let y: Vec<i32> = data[..3].iter().flat_map(|(_, y)| y.clone()).collect();
+    many.step_many(&[HostData::from(&x), HostData::from(&y)])
+        .unwrap();
+    for buf in many.optimizer_buffers() {
+        assert_eq!(buf.memory_kind().unwrap(), "pinned_host");
+    }
+    assert_eq!(
+        leaves(&many.model().unwrap()),
+        leaves(&single.model().unwrap())
+    );
+}
+
+#[test]
+fn offloading_to_a_memory_the_plugin_lacks_is_an_error_naming_it() {
+    let c = Client::default_cpu().unwrap();
+    let model = examples::models::mlp().init(&mut nn::seeded(7)).unwrap();
+    let e = TrainStep::new(&c, model)
+        .optimizer(Adam::new(1e-2))
+        .inputs(types(8))
+        .offload_optimizer_state(MemoryKind::new("vmem").unwrap())
+        .compile(loss)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "train step: TrainStepBuilder::offload_optimizer_state: no memory of kind `vmem` here; the memories are: device, pinned_host, unpinned_host"
+    );
+}
