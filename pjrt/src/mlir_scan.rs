@@ -306,10 +306,13 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
 /// ([`crate::RESERVED_CUSTOM_CALL_TARGETS`], [`crate::RESERVED_CUSTOM_CALL_PREFIXES`]), in
 /// either form: `stablehlo.custom_call @Target(...)` or `call_target_name = "Target"`.
 /// `Sharding` is left to the plugin: its annotation form is legitimate and which form a
-/// call has is not read here.
+/// call has is not read here. So is `annotate_device_placement` when the call names the
+/// memory it moves to (`_xla_buffer_placement` among its next tokens): the form
+/// `hlo-builder` emits for in-program moves, which the plugins compile (0.115) or refuse
+/// with an error (0.81, 0.106).
 pub(crate) fn find_reserved_custom_call(text: &[u8]) -> Option<String> {
     let toks = tokens(text);
-    for w in toks.windows(3) {
+    for (i, w) in toks.windows(3).enumerate() {
         let target: &[u8] = match (&w[0].1, &w[1].1, &w[2].1) {
             (Token::Ident(b"stablehlo.custom_call" | b"mhlo.custom_call"), Token::Symbol(t), _) => {
                 t
@@ -320,7 +323,11 @@ pub(crate) fn find_reserved_custom_call(text: &[u8]) -> Option<String> {
         let Ok(name) = std::str::from_utf8(target) else {
             continue;
         };
-        if name != "Sharding" && crate::reserved::reserved_target(name).is_some() {
+        let placed_move = name == "annotate_device_placement"
+            && toks[i..toks.len().min(i + 48)]
+                .iter()
+                .any(|t| matches!(t.1, Token::Ident(b"_xla_buffer_placement")));
+        if name != "Sharding" && !placed_move && crate::reserved::reserved_target(name).is_some() {
             return Some(name.to_string());
         }
     }
@@ -330,6 +337,17 @@ pub(crate) fn find_reserved_custom_call(text: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placed_move_is_allowed_and_a_bare_placement_call_refused() {
+        let placed = r#"%0 = "stablehlo.custom_call"(%x) {call_target_name = "annotate_device_placement", has_side_effect = true, mhlo.frontend_attributes = {_xla_buffer_placement = "pinned_host"}} : (tensor<f32>) -> tensor<f32>"#;
+        assert_eq!(find_reserved_custom_call(placed.as_bytes()), None);
+        let bare = "%0 = stablehlo.custom_call @annotate_device_placement(%x) : (tensor<f32>) -> tensor<f32>";
+        assert_eq!(
+            find_reserved_custom_call(bare.as_bytes()).as_deref(),
+            Some("annotate_device_placement")
+        );
+    }
 
     #[test]
     fn custom_form_cycles() {

@@ -3,6 +3,8 @@
 //!
 //! - the executable envelope: any bytes parse to an error or an envelope, never a panic;
 //!   any change to a valid envelope (flipped bytes, a cut) is refused by its digest;
+//! - checkpoint files: a valid one damaged, or any bytes, load to an error or to tensors
+//!   holding exactly their dims' bytes, never a panic;
 //! - the MLIR-text checks of `Program::validate`: any text is an error or accepted, never a
 //!   panic; for random call graphs rendered as MLIR (custom or generic form), a recursion
 //!   error comes exactly when the graph has a cycle (checked against a transitive closure).
@@ -180,4 +182,55 @@ fn fuzz_recursion_is_found_exactly_when_the_call_graph_has_a_cycle() {
                 assert!(r.is_ok(), "{r:?}\n{text}");
             }
         });
+}
+
+/// Checkpoint files: a valid checkpoint with flipped bytes and a cut, or any bytes at all,
+/// load to an error or to a checkpoint whose every tensor holds exactly its dims' bytes;
+/// never a panic, never an allocation sized by a lying header.
+#[test]
+fn fuzz_checkpoint_loading_never_panics() {
+    use autodiff::train::checkpoint::Checkpoint;
+    use pjrt::Literal;
+
+    let dir = std::env::temp_dir().join(format!("fuzz-checkpoint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let path = dir.join("fuzz.safetensors");
+    let mut c = Checkpoint::new();
+    c.insert(
+        "layer.weight",
+        Literal::from_slice(&[1.5f32, -2.0, 0.25, 4.0, 5.0, -6.0], &[2, 3]).expect("weight"),
+    );
+    c.insert("layer.bias", Literal::vector(&[0.5f32, 1.0]));
+    c.insert("optim.step", Literal::scalar(7i32));
+    c.set_meta("steps", 7);
+    c.save(&path).expect("save");
+    let good = std::fs::read(&path).expect("read back");
+    bolero::check!()
+        .with_type::<(bool, Vec<(u16, u8)>, Option<u16>, Vec<u8>)>()
+        .with_test_time(budget())
+        .for_each(|(random, flips, cut, bytes)| {
+            let mut b = if *random { bytes.clone() } else { good.clone() };
+            if !b.is_empty() {
+                for &(at, mask) in flips {
+                    let i = usize::from(at) % b.len();
+                    b[i] ^= mask;
+                }
+            }
+            if let Some(k) = cut {
+                let keep = usize::from(*k) % (b.len() + 1);
+                b.truncate(keep);
+            }
+            std::fs::write(&path, &b).expect("write the case");
+            if let Ok(loaded) = Checkpoint::load(&path) {
+                for (name, l) in &loaded.tensors {
+                    let n: i64 = l.dims().iter().product();
+                    assert_eq!(
+                        l.as_bytes().len() as i64,
+                        n * l.element_type().byte_size().unwrap_or(0) as i64,
+                        "tensor {name} of a loaded checkpoint"
+                    );
+                }
+            }
+        });
+    let _ = std::fs::remove_dir_all(&dir);
 }
