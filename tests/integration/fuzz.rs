@@ -149,10 +149,9 @@ fn has_cycle(graph: &[Vec<usize>]) -> bool {
     for k in 0..n {
         for i in 0..n {
             if reach[i][k] {
-                for j in 0..n {
-                    if reach[k][j] {
-                        reach[i][j] = true;
-                    }
+                let via_k = reach[k].clone();
+                for (to, &r) in reach[i].iter_mut().zip(&via_k) {
+                    *to |= r;
                 }
             }
         }
