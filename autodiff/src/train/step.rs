@@ -70,20 +70,11 @@ pub struct StepOutput {
 impl StepOutput {
     /// The loss before the update (waits for the step).
     pub fn loss(&self) -> Result<f32, TrainError> {
-        let l = self.loss.to_literal()?;
-        let v = match l.element_type() {
-            ElementType::F32 => l.to_scalar::<f32>()?,
-            ElementType::F64 => l.to_scalar::<f64>()? as f32,
-            ElementType::F16 => l.to_scalar::<half::f16>()?.to_f32(),
-            ElementType::BF16 => l.to_scalar::<half::bf16>()?.to_f32(),
-            other => {
-                return Err(TrainError::Spec {
-                    name: "loss".into(),
-                    message: format!("a {other} loss cannot be read as f32"),
-                })
-            }
-        };
-        Ok(v)
+        let v = losses_as_f32(&self.loss.to_literal()?)?;
+        v.first().copied().ok_or_else(|| TrainError::Spec {
+            name: "loss".into(),
+            message: "the loss holds no value".into(),
+        })
     }
     /// The loss buffer (on the device).
     pub fn loss_buffer(&self) -> &Buffer {
@@ -663,6 +654,30 @@ fn offload_placement(offload: Option<&Offload>, n_state: usize) -> Placement {
     p
 }
 
+/// The values of a float loss (a scalar, or `k` stacked), as f32.
+fn losses_as_f32(l: &Literal) -> Result<Vec<f32>, TrainError> {
+    Ok(match l.element_type() {
+        ElementType::F32 => l.to_vec::<f32>()?,
+        ElementType::F64 => l.to_vec::<f64>()?.into_iter().map(|x| x as f32).collect(),
+        ElementType::F16 => l
+            .to_vec::<half::f16>()?
+            .iter()
+            .map(|x| x.to_f32())
+            .collect(),
+        ElementType::BF16 => l
+            .to_vec::<half::bf16>()?
+            .iter()
+            .map(|x| x.to_f32())
+            .collect(),
+        other => {
+            return Err(TrainError::Spec {
+                name: "loss".into(),
+                message: format!("a {other} loss cannot be read as f32"),
+            })
+        }
+    })
+}
+
 /// Moves the offloaded state parameters to the device (before the step computes with them).
 fn bring_in(
     b: &mut Builder,
@@ -914,28 +929,7 @@ pub struct StepsOutput {
 impl StepsOutput {
     /// The losses of the `k` steps, each before its update (waits for the call).
     pub fn losses(&self) -> Result<Vec<f32>, TrainError> {
-        let l = self.losses.to_literal()?;
-        let v = match l.element_type() {
-            ElementType::F32 => l.to_vec::<f32>()?,
-            ElementType::F64 => l.to_vec::<f64>()?.into_iter().map(|x| x as f32).collect(),
-            ElementType::F16 => l
-                .to_vec::<half::f16>()?
-                .into_iter()
-                .map(|x| x.to_f32())
-                .collect(),
-            ElementType::BF16 => l
-                .to_vec::<half::bf16>()?
-                .into_iter()
-                .map(|x| x.to_f32())
-                .collect(),
-            other => {
-                return Err(TrainError::Spec {
-                    name: "loss".into(),
-                    message: format!("a {other} loss cannot be read as f32"),
-                })
-            }
-        };
-        Ok(v)
+        losses_as_f32(&self.losses.to_literal()?)
     }
     /// The losses' buffer (`[k]`, on the device).
     pub fn losses_buffer(&self) -> &Buffer {
