@@ -349,8 +349,11 @@ fn train_model<M: Classifier>(
         .map(|(k, t)| format!("{k}: {:.0} us", t.as_secs_f64() * 1e6))
         .collect();
     println!(
-        "{name}: {} steps per call{}",
-        step.steps_per_call(),
+        "{name}: {} per call{}",
+        match step.steps_per_call() {
+            1 => "one step".to_string(),
+            k => format!("{k} steps"),
+        },
         if timed.is_empty() {
             String::new()
         } else {
