@@ -427,7 +427,11 @@ impl Client {
         a.serialized_executable = s.blob.as_ptr().cast();
         a.serialized_executable_size = s.blob.len();
         call!(self.api(), PJRT_Executable_DeserializeAndLoad, &mut a)?;
-        LoadedExecutable::new(self, a.loaded_executable)
+        let exe = LoadedExecutable::new(self, a.loaded_executable)?;
+        // Saving it again must give these bytes: the plugins re-serialize a loaded
+        // executable without its compiled code (the file loads, then fails to run).
+        exe.remember_serialized(s.blob.clone());
+        Ok(exe)
     }
 
     /// Reads a file written by [`LoadedExecutable::save`] and loads it (see

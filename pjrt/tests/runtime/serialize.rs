@@ -36,6 +36,27 @@ fn serialize_and_load_round_trip() {
     assert!(matches!(e, Error::Io { .. }), "{e}");
 }
 
+/// An executable loaded from a file saves back to a file that loads and computes the same
+/// (what a deployment that re-ships executables does): nothing of the loaded one is lost.
+#[test]
+fn a_loaded_executable_saves_back_whole() {
+    let exe = compile(PROGRAM);
+    let dir = std::env::temp_dir();
+    let first = dir.join(format!("pjrt-test-{}-resave-1.pjrt", std::process::id()));
+    let second = dir.join(format!("pjrt-test-{}-resave-2.pjrt", std::process::id()));
+    exe.save(&first).unwrap();
+    let loaded = client().load_executable(&first).unwrap();
+    loaded.save(&second).unwrap();
+    let again = client().load_executable(&second).unwrap();
+    let x = Literal::vector(&[1.0f32, -2.0, 3.0]);
+    assert_eq!(
+        again.run(&[&x]).unwrap()[0].to_vec::<f32>().unwrap(),
+        vec![1.0, 4.0, 9.0]
+    );
+    std::fs::remove_file(&first).unwrap();
+    std::fs::remove_file(&second).unwrap();
+}
+
 #[test]
 fn garbage_is_refused() {
     let e = client()
