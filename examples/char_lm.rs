@@ -20,7 +20,7 @@
 //! The model is `examples/src/char_lm.rs`; `examples/char_lm.py` is the same in JAX.
 
 use std::error::Error;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -314,21 +314,6 @@ fn serve(
         client.buffer_from_literal(&b[0])?,
         client.buffer_from_literal(&b[1])?,
     );
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "ready")?;
-    out.flush()?;
-    for line in std::io::stdin().lock().lines() {
-        let line = line?;
-        let n: u32 = line
-            .trim()
-            .parse()
-            .map_err(|e| format!("expected a step count, got {line:?}: {e}"))?;
-        let t = Instant::now();
-        for _ in 0..n {
-            step.step_buffers(&[&x, &y])?.loss()?;
-        }
-        writeln!(out, "{:e}", t.elapsed().as_secs_f64() / f64::from(n.max(1)))?;
-        out.flush()?;
-    }
-    Ok(())
+    examples::interleave::serve_timed_blocks(|| step.step_buffers(&[&x, &y])?.loss().map(drop))
+        .map_err(|e| -> Box<dyn Error> { e })
 }

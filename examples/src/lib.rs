@@ -3,6 +3,7 @@
 pub mod char_lm;
 pub mod digits;
 pub mod inference;
+pub mod interleave;
 pub mod metrics;
 pub mod models;
 pub mod plot;

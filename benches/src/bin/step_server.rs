@@ -6,9 +6,6 @@
 //! Usage: `step_server <benchmark name>`; prints `ready`, then for each line `N` read from
 //! stdin runs N steps and prints the mean time per step in seconds. Ends at end of input.
 
-use std::io::{BufRead, Write};
-use std::time::Instant;
-
 use benches::BenchError;
 use pjrt::{Client, ClientOptions, Plugin};
 
@@ -30,21 +27,5 @@ fn serve() -> Result<(), BenchError> {
     let plugin = Plugin::load_default()?;
     let client = Client::new(&plugin, &ClientOptions::new().cpu_device_count(1))?;
     let (mut step, [xb, yb]) = benches::mlp_step(&client, sizes, batch, name)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "ready")?;
-    out.flush()?;
-    for line in std::io::stdin().lock().lines() {
-        let line = line?;
-        let n: u32 = line
-            .trim()
-            .parse()
-            .map_err(|e| format!("expected a step count on stdin, got {line:?}: {e}"))?;
-        let t = Instant::now();
-        for _ in 0..n {
-            step.step_buffers(&[&xb, &yb])?.loss()?;
-        }
-        writeln!(out, "{:e}", t.elapsed().as_secs_f64() / f64::from(n.max(1)))?;
-        out.flush()?;
-    }
-    Ok(())
+    examples::interleave::serve_timed_blocks(|| step.step_buffers(&[&xb, &yb])?.loss().map(drop))
 }
