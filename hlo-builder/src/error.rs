@@ -81,6 +81,12 @@ pub enum Error {
     #[error("lowering to StableHLO: {0}")]
     Lower(String),
 
+    /// MLIR bytecode that [`program_from_bytecode`](crate::program_from_bytecode) could not
+    /// read faithfully (corrupt, written with dialects this crate does not link, or its
+    /// reader crashed or ran too long in the child process).
+    #[error("reading MLIR bytecode: {0}")]
+    Bytecode(String),
+
     /// An error from the PJRT runtime (compile or execute).
     #[error(transparent)]
     Pjrt(#[from] pjrt::Error),

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod bytecode;
 mod checks;
 mod error;
 pub mod export;
@@ -55,6 +56,7 @@ mod tensor;
 mod types;
 
 pub use builder::{BranchFn, Builder, RegionFn};
+pub use bytecode::{program_from_bytecode, MAX_BYTECODE_BYTES};
 pub use checks::{MAX_EMITTED_OPS, MAX_REGION_DEPTH};
 pub use error::{Error, Result};
 pub use export::{ExportError, Exported};

@@ -2,6 +2,8 @@
 //! costs ~180 MB). Every op is built, compiled on the CPU plugin and checked against values
 //! computed independently here.
 
+#[path = "builder/bytecode.rs"]
+mod bytecode;
 #[path = "builder/collective.rs"]
 mod collective;
 #[path = "builder/common.rs"]

@@ -67,6 +67,7 @@ pub mod discovery;
 mod error;
 mod executable;
 pub mod ext;
+mod hlo_scan;
 #[cfg(feature = "installer")]
 pub mod install;
 mod literal;

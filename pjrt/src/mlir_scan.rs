@@ -231,75 +231,106 @@ pub(crate) fn find_call_cycle(text: &[u8]) -> Result<(), String> {
             }
         }
     }
-    // Tokens of each function once every call in it is inlined, known once Done.
-    let mut inlined = vec![0u64; defs.len()];
-    // Iterative depth-first search (a hostile module may chain a million functions).
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    let mut mark = vec![Mark::New; defs.len()];
-    // The longest call chain starting at each function (1: it calls nothing), once Done.
-    let mut chain = vec![1usize; defs.len()];
-    for root in 0..defs.len() {
-        if mark[root] != Mark::New {
-            continue;
+    let graph = CallGraph {
+        names: defs.iter().map(|d| show(d.name)).collect(),
+        own,
+        edges,
+        uses,
+    };
+    graph.check("tokens")
+}
+
+/// Functions that refer to each other: what [`find_call_cycle`] reads from MLIR text and
+/// `hlo_scan` from an HLO proto, checked by one rule ([`CallGraph::check`]).
+pub(crate) struct CallGraph {
+    /// Each function's name as errors show it.
+    pub names: Vec<String>,
+    /// Each function's own size (tokens of text, or instructions).
+    pub own: Vec<u64>,
+    /// The distinct functions each function calls.
+    pub edges: Vec<Vec<usize>>,
+    /// How many call sites each edge stands for (XLA inlines each one).
+    pub uses: Vec<Vec<u64>>,
+}
+
+impl CallGraph {
+    /// `Err(description)` when a function calls itself, directly or through others (the
+    /// description names the cycle: `@a -> @b -> @a`), when calls chain deeper than
+    /// [`MAX_CALL_DEPTH`], or when a function amounts to more than [`MAX_INLINED_TOKENS`]
+    /// `unit`s once every call in it is inlined. Iterative: a hostile program may chain a
+    /// million functions.
+    pub(crate) fn check(&self, unit: &str) -> Result<(), String> {
+        let n = self.names.len();
+        let (edges, uses, own) = (&self.edges, &self.uses, &self.own);
+        let show = |k: usize| self.names[k].clone();
+        // Size of each function once every call in it is inlined, known once Done.
+        let mut inlined = vec![0u64; n];
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Done,
         }
-        // (node, next edge to follow)
-        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
-        mark[root] = Mark::Open;
-        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            if let Some(&m) = edges[node].get(*next) {
-                *next += 1;
-                match mark[m] {
-                    Mark::New => {
-                        mark[m] = Mark::Open;
-                        stack.push((m, 0));
+        let mut mark = vec![Mark::New; n];
+        // The longest call chain starting at each function (1: it calls nothing), once Done.
+        let mut chain = vec![1usize; n];
+        for root in 0..n {
+            if mark[root] != Mark::New {
+                continue;
+            }
+            // (node, next edge to follow)
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            mark[root] = Mark::Open;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some(&m) = edges[node].get(*next) {
+                    *next += 1;
+                    match mark[m] {
+                        Mark::New => {
+                            mark[m] = Mark::Open;
+                            stack.push((m, 0));
+                        }
+                        Mark::Open => {
+                            // The cycle is the stack from `m` to `node`, then back to `m`.
+                            let from = stack.iter().position(|&(f, _)| f == m).unwrap_or(0);
+                            let mut path: Vec<String> =
+                                stack[from..].iter().map(|&(f, _)| show(f)).collect();
+                            path.push(show(m));
+                            return Err(format!("a recursive call: {}", path.join(" -> ")));
+                        }
+                        Mark::Done => {}
                     }
-                    Mark::Open => {
-                        // The cycle is the stack from `m` to `node`, then back to `m`.
-                        let from = stack.iter().position(|&(f, _)| f == m).unwrap_or(0);
-                        let mut path: Vec<String> = stack[from..]
-                            .iter()
-                            .map(|&(f, _)| show(defs[f].name))
-                            .collect();
-                        path.push(show(defs[m].name));
-                        return Err(format!("a recursive call: {}", path.join(" -> ")));
+                } else {
+                    mark[node] = Mark::Done;
+                    chain[node] = 1 + edges[node].iter().map(|&m| chain[m]).max().unwrap_or(0);
+                    inlined[node] = edges[node]
+                        .iter()
+                        .zip(&uses[node])
+                        .fold(own[node], |acc, (&m, &k)| {
+                            acc.saturating_add(k.saturating_mul(inlined[m]))
+                        });
+                    if inlined[node] > MAX_INLINED_TOKENS {
+                        return Err(format!(
+                            "{} holds more than {MAX_INLINED_TOKENS} {unit} once its calls are \
+                             inlined (each call site counts), as XLA does; the compiler would \
+                             run out of memory",
+                            show(node)
+                        ));
                     }
-                    Mark::Done => {}
+                    if chain[node] > MAX_CALL_DEPTH {
+                        return Err(format!(
+                            "calls nested {} deep from {}, more than the {MAX_CALL_DEPTH} \
+                             allowed; the compilers recurse through calls and would overflow \
+                             their stack",
+                            chain[node],
+                            show(node)
+                        ));
+                    }
+                    stack.pop();
                 }
-            } else {
-                mark[node] = Mark::Done;
-                chain[node] = 1 + edges[node].iter().map(|&m| chain[m]).max().unwrap_or(0);
-                inlined[node] = edges[node]
-                    .iter()
-                    .zip(&uses[node])
-                    .fold(own[node], |acc, (&m, &n)| {
-                        acc.saturating_add(n.saturating_mul(inlined[m]))
-                    });
-                if inlined[node] > MAX_INLINED_TOKENS {
-                    return Err(format!(
-                        "{} holds more than {MAX_INLINED_TOKENS} tokens once its calls are \
-                         inlined (each call site counts), as XLA does; the compiler would run \
-                         out of memory",
-                        show(defs[node].name)
-                    ));
-                }
-                if chain[node] > MAX_CALL_DEPTH {
-                    return Err(format!(
-                        "calls nested {} deep from {}, more than the {MAX_CALL_DEPTH} allowed; \
-                         the compilers recurse through calls and would overflow their stack",
-                        chain[node],
-                        show(defs[node].name)
-                    ));
-                }
-                stack.pop();
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The first custom call in `text` to a target XLA reserves

@@ -27,6 +27,8 @@ impl ProgramFormat {
 pub struct Program {
     format: ProgramFormat,
     code: Vec<u8>,
+    /// Made by an `unsafe` constructor: [`Program::validate`] passes it unread.
+    unchecked: bool,
 }
 
 impl Program {
@@ -35,22 +37,52 @@ impl Program {
         Program {
             format: ProgramFormat::Mlir,
             code: text.into().into_bytes(),
+            unchecked: false,
         }
     }
 
-    /// A module serialized as MLIR bytecode (e.g. melior's `write_bytecode`).
+    /// A module serialized as MLIR bytecode.
+    ///
+    /// This crate cannot read MLIR bytecode (its ops' attributes are encoded by dialects
+    /// this crate does not link), so it cannot check that the program is safe to hand to a
+    /// compiler: [`validate`](Self::validate), and so `Client::compile`, refuse it. Read it
+    /// with `hlo_builder::program_from_bytecode` (MLIR parses it and the program is checked
+    /// as text), or, for bytecode from a source you trust, use
+    /// [`mlir_bytecode_unchecked`](Self::mlir_bytecode_unchecked).
     pub fn mlir_bytecode(bytes: impl Into<Vec<u8>>) -> Program {
         Program {
             format: ProgramFormat::Mlir,
             code: bytes.into(),
+            unchecked: false,
         }
     }
 
-    /// A serialized `xla.HloModuleProto`.
+    /// MLIR bytecode that [`validate`](Self::validate) passes on unread.
+    ///
+    /// # Safety
+    ///
+    /// The plugins' compilers crash the process (stack overflow, `CHECK` failure, out of
+    /// memory) on programs that [`validate`](Self::validate) refuses in text form: calls
+    /// that recurse, calls or regions nested past the compilers' stacks, programs too large
+    /// once inlined, custom calls to XLA's reserved targets. The caller guarantees the
+    /// bytecode has none of these: it was made by a trusted tool (`hlo-builder` uses this
+    /// for the modules it lowers, which cannot recurse and are depth-checked when
+    /// recorded), or checked another way.
+    pub unsafe fn mlir_bytecode_unchecked(bytes: impl Into<Vec<u8>>) -> Program {
+        Program {
+            format: ProgramFormat::Mlir,
+            code: bytes.into(),
+            unchecked: true,
+        }
+    }
+
+    /// A serialized `xla.HloModuleProto` (its call graph and custom-call targets are
+    /// checked by [`validate`](Self::validate)).
     pub fn hlo_proto(bytes: impl Into<Vec<u8>>) -> Program {
         Program {
             format: ProgramFormat::HloProto,
             code: bytes.into(),
+            unchecked: false,
         }
     }
 
@@ -89,15 +121,31 @@ impl Program {
     ///   left to the plugin): the CPU plugins CHECK-fail on such calls.
     /// - An empty program.
     ///
-    /// MLIR bytecode and HLO protos are passed on unread: their call graphs are not decoded
-    /// here, so a recursive program in bytecode still reaches the compiler. Programs built by
-    /// `hlo-builder` cannot be recursive (a function's callees are finished before it).
+    /// - An HLO proto: the same call-graph and custom-call checks, on its computations'
+    ///   `called_computation_ids` and `custom_call_target`s; bytes that do not decode as a
+    ///   protobuf message are refused.
+    /// - MLIR bytecode made by [`mlir_bytecode`](Self::mlir_bytecode): refused, since this
+    ///   crate cannot read it (see there). Bytecode made by the `unsafe`
+    ///   [`mlir_bytecode_unchecked`](Self::mlir_bytecode_unchecked) passes unread.
     pub fn validate(&self) -> Result<()> {
         if self.code.is_empty() {
             return Err(Error::InvalidProgram("the program is empty".into()));
         }
-        if self.format != ProgramFormat::Mlir || self.is_mlir_bytecode() {
-            return Ok(());
+        if self.format == ProgramFormat::HloProto {
+            return crate::hlo_scan::check(&self.code);
+        }
+        if self.is_mlir_bytecode() {
+            if self.unchecked {
+                return Ok(());
+            }
+            return Err(Error::InvalidProgram(format!(
+                "MLIR bytecode ({} bytes) cannot be checked by pjrt-runtime, which does not read \
+                 bytecode: a recursive call or too deep a nesting in it would crash the plugin's \
+                 compiler. Read it with `hlo_builder::program_from_bytecode` (MLIR parses it and \
+                 the program is checked as text), pass MLIR text, or, for bytecode you trust, use \
+                 the unsafe `Program::mlir_bytecode_unchecked`",
+                self.code.len()
+            )));
         }
         if let Some(at) = self.code.iter().position(|&b| b == 0) {
             return Err(Error::InvalidProgram(format!(
@@ -113,5 +161,26 @@ impl Program {
         }
         crate::mlir_scan::find_call_cycle(&self.code)
             .map_err(|cycle| Error::InvalidProgram(format!("the MLIR text has {cycle}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytecode_is_refused_unless_made_unchecked() {
+        let code = b"ML\xefR\x00rest of a module".to_vec();
+        let e = Program::mlir_bytecode(code.clone()).validate().unwrap_err();
+        assert!(e.to_string().contains("cannot be checked"), "{e}");
+        assert!(e.to_string().contains("program_from_bytecode"), "{e}");
+        // SAFETY: validate only; nothing is compiled.
+        let trusted = unsafe { Program::mlir_bytecode_unchecked(code) };
+        trusted.validate().unwrap();
+        // Bytes without the magic are read as text and checked as text.
+        let e = Program::mlir_bytecode(b"func.func @f() { call @f() }".to_vec())
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("recursive call"), "{e}");
     }
 }

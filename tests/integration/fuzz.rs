@@ -7,7 +7,12 @@
 //!   holding exactly their dims' bytes, never a panic;
 //! - the MLIR-text checks of `Program::validate`: any text is an error or accepted, never a
 //!   panic; for random call graphs rendered as MLIR (custom or generic form), a recursion
-//!   error comes exactly when the graph has a cycle (checked against a transitive closure).
+//!   error comes exactly when the graph has a cycle (checked against a transitive closure);
+//! - the same for HLO protos (the graph as `called_computation_ids`) and for MLIR bytecode read
+//!   by `hlo_builder::program_from_bytecode` (the graph written as bytecode by MLIR);
+//! - MLIR bytecode damaged anywhere: `program_from_bytecode` reads it (and the program is
+//!   checked) or refuses it, never a crash of this process (MLIR's reader runs in a child);
+//!   `Program::mlir_bytecode` alone is always refused.
 
 use std::time::Duration;
 
@@ -174,12 +179,125 @@ fn fuzz_recursion_is_found_exactly_when_the_call_graph_has_a_cycle() {
                 })
                 .collect();
             let text = render(&graph, *generic);
+            let cycle = has_cycle(&graph);
             let r = Program::mlir_text(text.clone()).validate();
             let found = matches!(&r, Err(e) if e.to_string().contains("recursive call"));
-            assert_eq!(found, has_cycle(&graph), "{r:?}\n{text}");
+            assert_eq!(found, cycle, "{r:?}\n{text}");
             if !found {
                 assert!(r.is_ok(), "{r:?}\n{text}");
             }
+            let r = Program::hlo_proto(hlo_proto(&graph)).validate();
+            let found = matches!(&r, Err(e) if e.to_string().contains("recursive call"));
+            assert_eq!(found, cycle, "HLO: {r:?}\n{graph:?}");
+            if !found {
+                assert!(r.is_ok(), "HLO: {r:?}\n{graph:?}");
+            }
+        });
+}
+
+/// MLIR bytecode of `text`, written by MLIR (as a foreign tool would).
+fn bytecode_of(text: &str) -> Vec<u8> {
+    use melior::ir::operation::OperationLike;
+    let ctx = melior::Context::new();
+    melior::dialect::DialectHandle::func().load_dialect(&ctx);
+    ctx.set_allow_unregistered_dialects(true);
+    let m = melior::ir::Module::parse(&ctx, text).expect("rendered text parses");
+    m.as_operation().write_bytecode()
+}
+
+#[test]
+fn fuzz_recursion_in_bytecode_is_found_exactly_when_the_graph_has_a_cycle() {
+    bolero::check!()
+        .with_type::<Vec<Vec<u8>>>()
+        .with_test_time(budget())
+        .for_each(|raw| {
+            let n = raw.len().clamp(1, 6);
+            let graph: Vec<Vec<usize>> = (0..n)
+                .map(|i| {
+                    raw.get(i)
+                        .map(|c| c.iter().take(3).map(|&x| usize::from(x) % n).collect())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let code = bytecode_of(&render(&graph, true));
+            assert!(Program::mlir_bytecode(code.clone()).validate().is_err());
+            let r = hlo_builder::program_from_bytecode(&code);
+            let found = matches!(&r, Err(e) if e.to_string().contains("recursive call"));
+            assert_eq!(found, has_cycle(&graph), "{r:?}\n{graph:?}");
+            if !found {
+                assert!(r.is_ok(), "{r:?}\n{graph:?}");
+            }
+        });
+}
+
+#[test]
+fn fuzz_damaged_bytecode_is_read_or_refused() {
+    use hlo_builder::{Builder, ElementType::F32};
+    let mut b = Builder::new("fuzzed");
+    let x = b.parameter("x", F32, [3]).unwrap();
+    let y = b.tanh(x).unwrap();
+    let z = b.reduce_sum(y, [0]).unwrap();
+    let good = b.build(&[z]).unwrap().bytecode().to_vec();
+    bolero::check!()
+        .with_type::<(Vec<(u16, u8)>, Option<u16>)>()
+        .with_test_time(budget())
+        .for_each(|(flips, cut)| {
+            let mut code = good.clone();
+            for &(at, x) in flips.iter().take(8) {
+                let i = usize::from(at) % code.len();
+                code[i] ^= x;
+            }
+            if let Some(c) = cut {
+                code.truncate(usize::from(*c) % (code.len() + 1));
+            }
+            assert!(Program::mlir_bytecode(code.clone()).validate().is_err());
+            if let Ok(p) = hlo_builder::program_from_bytecode(&code) {
+                // What was read is text and passed the text checks.
+                assert!(!p.is_mlir_bytecode());
+                p.validate().unwrap();
+            }
+        });
+}
+
+/// A serialized `xla.HloModuleProto` whose computation `k` (id `k + 1`) has one instruction
+/// per call, each calling one computation of `graph[k]` (fields from XLA's `hlo.proto`).
+fn hlo_proto(graph: &[Vec<usize>]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+        varint(out, number << 3 | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    let mut module = Vec::new();
+    for (k, calls) in graph.iter().enumerate() {
+        let mut comp = Vec::new();
+        field(&mut comp, 1, format!("f{k}").as_bytes());
+        for &c in calls {
+            let mut ins = Vec::new();
+            varint(&mut ins, 38 << 3); // called_computation_ids, one varint
+            varint(&mut ins, c as u64 + 1);
+            field(&mut comp, 2, &ins);
+        }
+        varint(&mut comp, 5 << 3); // id
+        varint(&mut comp, k as u64 + 1);
+        field(&mut module, 3, &comp);
+    }
+    module
+}
+
+#[test]
+fn fuzz_hlo_proto_checks_never_panic() {
+    bolero::check!()
+        .with_type::<Vec<u8>>()
+        .with_test_time(budget())
+        .for_each(|bytes| {
+            let _ = Program::hlo_proto(bytes.clone()).validate();
         });
 }
 

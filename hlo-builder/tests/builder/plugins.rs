@@ -102,7 +102,12 @@ fn every_installed_plugin_agrees() {
             continue;
         }
         let c = pjrt::Client::from_path(&path).unwrap();
-        for (fmt, prog) in [("bytecode", m.program()), ("text", m.program_text())] {
+        let read_back = hlo_builder::program_from_bytecode(m.bytecode()).unwrap();
+        for (fmt, prog) in [
+            ("bytecode", m.program()),
+            ("text", m.program_text()),
+            ("bytecode read back as text", read_back),
+        ] {
             let exe = c
                 .compile(&prog)
                 .unwrap_or_else(|e| panic!("{rel} {fmt}: {e}"));

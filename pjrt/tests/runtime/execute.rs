@@ -99,6 +99,40 @@ fn malformed_mlir_is_a_compile_error() {
 }
 
 #[test]
+fn an_hlo_proto_is_checked_then_compiled() {
+    // The optimized program a plugin hands back is an HLO proto: it passes the check (its
+    // call graph and custom calls are read) and compiles into an executable computing the
+    // same thing.
+    let c = client();
+    let exe = c.compile(&mlir(ADD)).unwrap();
+    let (format, code) = exe.optimized_program().unwrap();
+    if format != "hlo" {
+        // 0.81 hands back `hlo_with_config`, which is not a compile format.
+        assert_eq!(format, "hlo_with_config");
+        return;
+    }
+    let program = pjrt::Program::hlo_proto(code.clone());
+    program.validate().unwrap();
+    let again = c.compile(&program).unwrap();
+    let x = Literal::vector(&[1.0f32, 2.0, 3.0, 4.0]);
+    let want = exe.run(&[&x, &x]).unwrap()[0].to_vec::<f32>().unwrap();
+    let got = again.run(&[&x, &x]).unwrap()[0].to_vec::<f32>().unwrap();
+    assert_eq!(got, want);
+    // Cut anywhere, the proto is refused before compile or by the plugin; never a crash.
+    for cut in (1..code.len()).step_by(code.len() / 16 + 1) {
+        let _ = c.compile(&pjrt::Program::hlo_proto(code[..cut].to_vec()));
+    }
+    // MLIR bytecode from an unknown source is refused before any compiler sees it.
+    let e = c
+        .compile(&pjrt::Program::mlir_bytecode(b"ML\xefR\x00\x01".to_vec()))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidProgram(ref m) if m.contains("cannot be checked")),
+        "{e}"
+    );
+}
+
+#[test]
 fn zero_replicas_or_partitions_never_reach_the_plugin() {
     let p = mlir(ADD);
     let e = client()

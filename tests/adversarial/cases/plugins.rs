@@ -54,6 +54,55 @@ fn chain(n: usize) -> String {
     m
 }
 
+/// MLIR bytecode of `text`, written by MLIR with only `func` registered.
+fn bytecode_of(text: &str) -> Vec<u8> {
+    use melior::ir::operation::OperationLike;
+    let ctx = melior::Context::new();
+    melior::dialect::DialectHandle::func().load_dialect(&ctx);
+    ctx.set_allow_unregistered_dialects(true);
+    melior::ir::Module::parse(&ctx, text)
+        .map(|m| m.as_operation().write_bytecode())
+        .unwrap_or_default()
+}
+
+/// A serialized `xla.HloModuleProto`: computation `k` has id `k + 1` and one instruction per
+/// entry of `calls[k]` calling that id; with `target`, computation 1 also has a custom call
+/// to it (fields from XLA's `hlo.proto`).
+fn hlo_module(calls: &[Vec<u64>], target: Option<&str>) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+        varint(out, number << 3 | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    let mut module = Vec::new();
+    for (k, ids) in calls.iter().enumerate() {
+        let mut comp = Vec::new();
+        field(&mut comp, 1, format!("c{k}").as_bytes());
+        for &id in ids {
+            let mut ins = Vec::new();
+            varint(&mut ins, 38 << 3);
+            varint(&mut ins, id);
+            field(&mut comp, 2, &ins);
+        }
+        if let (0, Some(t)) = (k, target) {
+            let mut ins = Vec::new();
+            field(&mut ins, 28, t.as_bytes());
+            field(&mut comp, 2, &ins);
+        }
+        varint(&mut comp, 5 << 3);
+        varint(&mut comp, k as u64 + 1);
+        field(&mut module, 3, &comp);
+    }
+    module
+}
+
 pub fn cases() -> Vec<Case> {
     let a = Area::Plugins;
     let mut v = Vec::new();
@@ -85,11 +134,33 @@ pub fn cases() -> Vec<Case> {
         ("quoted-symbols", format!(
             "func.func @main(%x: tensor<f32>) -> tensor<f32> {{\n  %0 = func.call @\"odd name\"(%x) : {F}\n  return %0 : tensor<f32>\n}}\nfunc.func private @\"odd name\"(%x: tensor<f32>) -> tensor<f32> {{\n  %0 = func.call @main(%x) : {F}\n  return %0 : tensor<f32>\n}}\n"
         )),
+        ("composite-generic", format!(
+            "func.func @main(%x: tensor<f32>) -> tensor<f32> {{\n  %0 = \"stablehlo.composite\"(%x) {{decomposition = @dec, name = \"adv.rec\"}} : {F}\n  return %0 : tensor<f32>\n}}\nfunc.func private @dec(%x: tensor<f32>) -> tensor<f32> {{\n  %0 = \"stablehlo.composite\"(%x) {{decomposition = @dec, name = \"adv.rec\"}} : {F}\n  return %0 : tensor<f32>\n}}\n"
+        )),
         ("composite-decomposition", format!(
             "func.func @main(%x: tensor<f32>) -> tensor<f32> {{\n  %0 = stablehlo.composite \"adv.rec\" %x {{decomposition = @dec}} : {F}\n  return %0 : tensor<f32>\n}}\nfunc.func private @dec(%x: tensor<f32>) -> tensor<f32> {{\n  %0 = stablehlo.composite \"adv.rec\" %x {{decomposition = @dec}} : {F}\n  return %0 : tensor<f32>\n}}\n"
         )),
     ];
     for (name, text) in recursive {
+        // The same modules as MLIR bytecode (written by MLIR, as another tool would; the
+        // composite's custom form needs StableHLO's parser): unread, refused; read by
+        // `program_from_bytecode`, refused for the recursion.
+        let code = bytecode_of(&text);
+        if !code.is_empty() {
+            let unread = code.clone();
+            v.push(case(
+                a,
+                format!("bytecode-unread-recursion-{name}"),
+                Expect::Error("cannot be checked"),
+                move |ctx| refused(ctx, &Program::mlir_bytecode(unread.clone())),
+            ));
+            v.push(case(
+                a,
+                format!("bytecode-recursion-{name}"),
+                Expect::Error("recursive call"),
+                move |ctx| refused(ctx, &hlo_builder::program_from_bytecode(&code)?),
+            ));
+        }
         v.push(case(
             a,
             format!("mlir-recursion-{name}"),
@@ -97,6 +168,39 @@ pub fn cases() -> Vec<Case> {
             move |ctx| refused(ctx, &Program::mlir_text(text.clone())),
         ));
     }
+    // HLO protos: calls that come back, chains too deep, reserved targets.
+    for (name, graph) in [
+        ("direct", vec![vec![1]]),
+        ("mutual", vec![vec![2], vec![3], vec![2]]),
+        (
+            "deep",
+            (1..=100)
+                .map(|k| if k < 100 { vec![k + 1] } else { vec![] })
+                .collect(),
+        ),
+    ] {
+        v.push(case(
+            a,
+            format!("hlo-proto-recursion-{name}"),
+            Expect::Error(if name == "deep" {
+                "calls nested"
+            } else {
+                "recursive call"
+            }),
+            move |ctx| refused(ctx, &Program::hlo_proto(hlo_module(&graph, None))),
+        ));
+    }
+    v.push(case(
+        a,
+        "hlo-proto-reserved-target",
+        Expect::Error("\"TopK\""),
+        |ctx| {
+            refused(
+                ctx,
+                &Program::hlo_proto(hlo_module(&[vec![]], Some("TopK"))),
+            )
+        },
+    ));
     // NUL bytes: the plugins compiled only the text before them.
     for (name, at) in [("start", 0usize), ("middle", 40), ("end", usize::MAX)] {
         v.push(case(
@@ -202,7 +306,7 @@ pub fn cases() -> Vec<Case> {
         v.push(case(
             a,
             format!("mlir-bytecode-garbage@{p}"),
-            Expect::Error("PJRT_Client_Compile"),
+            Expect::Error("cannot be checked"),
             move |ctx| {
                 let mut b = b"ML\xefR".to_vec();
                 b.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
@@ -213,9 +317,22 @@ pub fn cases() -> Vec<Case> {
         v.push(case(
             a,
             format!("hlo-proto-garbage@{p}"),
-            Expect::Error("PJRT_Client_Compile"),
+            Expect::Error("HloModuleProto"),
             move |ctx| {
                 compile_run(ctx, p, &Program::hlo_proto(vec![0xff; 1024]), &[])?;
+                wrong("a garbage HLO proto compiled")
+            },
+        ));
+        v.push(case(
+            a,
+            format!("hlo-proto-decodable-garbage@{p}"),
+            Expect::Error("PJRT_Client_Compile"),
+            move |ctx| {
+                // Decodes as a protobuf message (an unknown field 7 of 1000 bytes), so it passes
+                // the call-graph check and the plugin's own parser refuses it.
+                let mut bytes = vec![7 << 3 | 2, 0xe8, 0x07];
+                bytes.extend(std::iter::repeat_n(0x5a, 1000));
+                compile_run(ctx, p, &Program::hlo_proto(bytes), &[])?;
                 wrong("a garbage HLO proto compiled")
             },
         ));
