@@ -178,6 +178,98 @@ fn offloaded_optimizer_state_trains_like_the_all_device_step() {
 }
 
 #[test]
+fn offloaded_parameters_train_like_the_all_device_step() {
+    let c = Client::default_cpu().unwrap();
+    let model = examples::models::mlp().init(&mut nn::seeded(11)).unwrap();
+    let build = |params: bool, opt: bool| {
+        let mut b = TrainStep::new(&c, model.clone())
+            .optimizer(Adam::new(1e-2))
+            .inputs(types(8));
+        if params {
+            b = b.offload_parameters(MemoryKind::PINNED_HOST);
+        }
+        if opt {
+            b = b.offload_optimizer_state(MemoryKind::PINNED_HOST);
+        }
+        b.compile(loss)
+    };
+    let mut device = build(false, false).unwrap();
+    let (mut params_only, mut both) = match (build(true, false), build(true, true)) {
+        (Ok(p), Ok(b)) => (p, b),
+        (Err(e), _) | (_, Err(e)) => {
+            // Refused before compile, naming the option, the kind and the plugin.
+            assert!(c.plugin().api_version().minor < 115, "{e}");
+            let s = e.to_string();
+            let plugin = c.plugin().path().display().to_string();
+            assert!(
+                s.contains("TrainStepBuilder::offload_parameters")
+                    && s.contains("`pinned_host`")
+                    && s.contains("not honoured")
+                    && s.contains(&plugin),
+                "{s}"
+            );
+            return;
+        }
+    };
+    // The program declares the weights (and, for `both`, the optimizer state) in pinned_host.
+    let n_weights = model.params().len();
+    let n_opt = device.optimizer_buffers().len();
+    for (step, opt_kind) in [(&params_only, "device"), (&both, "pinned_host")] {
+        let exe = step.executable().executable();
+        let ins = exe.parameter_memory_kinds().unwrap();
+        let outs = exe.output_memory_kinds().unwrap();
+        assert_eq!(ins.len(), n_weights + n_opt + 2, "{ins:?}");
+        assert!(
+            ins[..n_weights].iter().all(|k| k == "pinned_host"),
+            "{ins:?}"
+        );
+        assert!(
+            outs[..n_weights].iter().all(|k| k == "pinned_host"),
+            "{outs:?}"
+        );
+        assert!(ins[n_weights..n_weights + n_opt]
+            .iter()
+            .all(|k| k == opt_kind));
+        assert!(outs[n_weights..n_weights + n_opt]
+            .iter()
+            .all(|k| k == opt_kind));
+        assert!(ins[n_weights + n_opt..].iter().all(|k| k == "device"));
+    }
+    for (x, y) in &batches(5, 8) {
+        let batch = [HostData::from(x), HostData::from(y)];
+        let want = device.step(&batch).unwrap().loss().unwrap().to_bits();
+        for step in [&mut params_only, &mut both] {
+            assert_eq!(step.step(&batch).unwrap().loss().unwrap().to_bits(), want);
+            assert_eq!(step.parameter_buffers().len(), n_weights);
+            for buf in step.parameter_buffers() {
+                assert_eq!(buf.memory_kind().unwrap(), "pinned_host");
+            }
+        }
+        for buf in params_only.optimizer_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "device");
+        }
+        for buf in both.optimizer_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "pinned_host");
+        }
+        for buf in device.parameter_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "device");
+        }
+    }
+    // The same parameters and optimizer state, bit for bit, after five steps.
+    let want = leaves(&device.model().unwrap());
+    assert_ne!(leaves(&model), want, "training moved the parameters");
+    let sd = device.optimizer_state().unwrap();
+    for step in [&params_only, &both] {
+        assert_eq!(leaves(&step.model().unwrap()), want);
+        let so = step.optimizer_state().unwrap();
+        assert_eq!((so.step, sd.step), (5, 5));
+        for (a, b) in so.slots.iter().zip(&sd.slots) {
+            assert_eq!(leaves(a), leaves(b));
+        }
+    }
+}
+
+#[test]
 fn offloading_to_a_memory_the_plugin_lacks_is_an_error_naming_it() {
     let c = Client::default_cpu().unwrap();
     let model = examples::models::mlp().init(&mut nn::seeded(7)).unwrap();
