@@ -113,7 +113,7 @@ fn every_remat_policy_gives_the_plain_gradient() {
 /// Every string of an optimized program (a serialized `HloModuleProto`, possibly inside
 /// `HloModuleProtoWithConfig`) made of ASCII letters, digits and `-_.`: opcodes, instruction
 /// names, custom-call targets. A walk of the protobuf wire format into every nested message.
-fn strings_of(exe: &hlo_builder::Executable) -> Vec<String> {
+pub(crate) fn strings_of(exe: &pjrt::LoadedExecutable) -> Vec<String> {
     fn varint(b: &[u8]) -> Option<(u64, usize)> {
         let mut v = 0u64;
         for (i, &x) in b.iter().enumerate().take(10) {
@@ -161,7 +161,7 @@ fn strings_of(exe: &hlo_builder::Executable) -> Vec<String> {
             }
         }
     }
-    let (_, code) = exe.loaded().executable().optimized_program().unwrap();
+    let (_, code) = exe.executable().optimized_program().unwrap();
     let mut out = Vec::new();
     walk(&code, 0, &mut out);
     out
@@ -205,7 +205,7 @@ fn offloaded_remat_moves_the_kept_inputs_to_host_memory_and_back() {
     // value moved to pinned_host and back is the value itself; only a *result* declared in
     // a host memory gets S(5) in the entry layout (the placement probe). On a GPU plugin the
     // same program would keep the inputs in host memory between the passes.
-    let opt = strings_of(&exe);
+    let opt = strings_of(exe.loaded());
     assert!(!opt.is_empty());
     for gone in [
         "annotate_device_placement",
@@ -229,7 +229,7 @@ fn offloaded_remat_moves_the_kept_inputs_to_host_memory_and_back() {
         v.sort();
         v
     };
-    let (ops, plain_ops) = (opcodes(opt), opcodes(strings_of(&plain)));
+    let (ops, plain_ops) = (opcodes(opt), opcodes(strings_of(plain.loaded())));
     assert!(ops.iter().any(|s| s == "parameter"), "{ops:?}");
     assert_eq!(ops, plain_ops);
 }
