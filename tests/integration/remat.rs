@@ -269,7 +269,7 @@ fn a_train_step_of_a_rematerialized_mlp_trains_like_the_plain_one() {
             None
         }
     };
-    for s in 0..4 {
+    for s in 0usize..4 {
         let x: Vec<f32> = (0..48)
             .map(|i| ((i * 5 + s * 3) % 13) as f32 / 6.0 - 1.0)
             .collect();
