@@ -114,16 +114,50 @@ pub fn custom_jvp(
 
 /// Gradient checkpointing: records `f` as a call whose intermediate values are not kept for
 /// the backward pass; the gradient recomputes them (behind an optimization barrier, so the
-/// compiler cannot reuse the forward pass's values).
+/// compiler cannot reuse the forward pass's values). The same as [`checkpoint_with`] and
+/// [`CheckpointPolicy::RecomputeAll`].
 pub fn checkpoint(
     b: &mut Builder,
     name: &str,
     inputs: &[Value],
     f: impl FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>,
 ) -> Result<Vec<Value>> {
+    checkpoint_with(b, name, CheckpointPolicy::RecomputeAll, inputs, f)
+}
+
+/// Gradient checkpointing with a policy: records `f` as a call whose intermediate values are
+/// recomputed in the backward pass, and whose inputs (the values kept for it) wait as
+/// `policy` says: on the device ([`CheckpointPolicy::RecomputeAll`]), or in another memory
+/// ([`CheckpointPolicy::Offload`], e.g. `pinned_host`: moved there in the forward pass and
+/// back in the backward). The values and gradients are those of `f` whatever the policy.
+/// A gradient with `Offload` holds in-program moves: compiling it checks that the plugin
+/// makes them (`hlo_builder::Module::compile_with`; the CPU plugins do from PJRT API 0.115),
+/// and without a gradient the policy changes nothing.
+///
+/// ```
+/// use autodiff::{checkpoint_with, grad};
+/// use hlo_builder::{Builder, CheckpointPolicy, ElementType::F32, MemoryKind};
+///
+/// let mut b = Builder::new("f");
+/// let x = b.parameter("x", F32, [4])?;
+/// let policy = CheckpointPolicy::Offload(MemoryKind::PINNED_HOST);
+/// let y = checkpoint_with(&mut b, "block", policy, &[x], |b, p| {
+///     let s = b.sin(p[0])?;
+///     Ok(vec![b.mul(s, s)?])
+/// })?;
+/// let loss = b.reduce_sum(y[0], &[0])?;
+/// let g = grad(&mut b, loss, &[x])?; // moves x to pinned_host and back, recomputes sin
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn checkpoint_with(
+    b: &mut Builder,
+    name: &str,
+    policy: CheckpointPolicy,
+    inputs: &[Value],
+    f: impl FnOnce(&mut Builder, &[Value]) -> Result<Vec<Value>>,
+) -> Result<Vec<Value>> {
     let c = record(name, b, "checkpoint", inputs, f)?;
-    let kind = CallKind::Checkpoint(CheckpointPolicy::RecomputeAll);
-    Ok(b.call_as(&c, inputs, kind)?)
+    Ok(b.call_as(&c, inputs, CallKind::Checkpoint(policy))?)
 }
 
 /// A counted loop `for i in 0..trips { state = body(i, state) }` recorded as a `while` whose

@@ -37,8 +37,9 @@
 //! - [`vmap`]: vectorizes a per-example function over a batch (one batching rule per
 //!   primitive; composes with the gradients and with itself: per-example gradients are
 //!   `vmap` of `grad`), and the Jacobians [`jacrev`], [`jacfwd`], [`hessian`] built on it.
-//! - [`stop_gradient`], [`custom_vjp`], [`custom_jvp`], [`checkpoint`], [`fori_loop`] (a
-//!   `while` whose trip count the graph records).
+//! - [`stop_gradient`], [`custom_vjp`], [`custom_jvp`], [`checkpoint`] and
+//!   [`checkpoint_with`] (rematerialization, its kept inputs on the device or offloaded to
+//!   host memory), [`fori_loop`] (a `while` whose trip count the graph records).
 //! - [`nn`]: models as Rust types (`#[derive(Module)]` parameter trees), layers and
 //!   initializers.
 //! - [`train`]: the training library: optimizers ([`train::optim`]: SGD with momentum and
@@ -61,7 +62,9 @@ mod rules;
 pub mod train;
 mod vmap;
 
-pub use custom::{checkpoint, custom_jvp, custom_vjp, fori_loop, stop_gradient, JvpRule, VjpRule};
+pub use custom::{
+    checkpoint, checkpoint_with, custom_jvp, custom_vjp, fori_loop, stop_gradient, JvpRule, VjpRule,
+};
 pub use error::{Error, Result};
 pub use forward::jvp;
 pub use jacobian::{hessian, jacfwd, jacrev};

@@ -68,7 +68,7 @@ pub use ops::{
     LinalgOp, MiscOp, Op, Participants, Precision, ReduceOp, Reducer, RngAlgorithm, ScatterDims,
     ShapeOp, SourceOp, UnaryOp, WindowConfig,
 };
-pub use placement::{MemoryKind, Placement};
+pub use placement::{LayoutMode, MemoryKind, Placement};
 pub use sharding::{Mesh, Partitioner, Partitioning, ShardedArray, Sharding};
 pub use tensor::{AsOperand, Axes, Operand, Recording, Tensor};
 pub use types::{Dims, ElementType, TensorType};

@@ -283,7 +283,20 @@ impl<'c> Lowerer<'c> {
                 per_res[i].push(part.attr(&part.output(i, t))?);
             }
         }
-        if let Some(pl) = placement.filter(|pl| !pl.is_empty()) {
+        if let Some(pl) = placement {
+            let auto = "mhlo.layout_mode = \"auto\"".to_string();
+            for (i, a) in per_arg.iter_mut().enumerate() {
+                if pl.parameter_layout_mode(i) == crate::placement::LayoutMode::Auto {
+                    a.push(auto.clone());
+                }
+            }
+            for (i, a) in per_res.iter_mut().enumerate() {
+                if pl.result_layout_mode(i) == crate::placement::LayoutMode::Auto {
+                    a.push(auto.clone());
+                }
+            }
+        }
+        if let Some(pl) = placement.filter(|pl| pl.has_kinds()) {
             for (i, a) in per_arg.iter_mut().enumerate() {
                 a.push(format!(
                     "mhlo.memory_kind = {}",

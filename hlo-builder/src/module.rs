@@ -206,12 +206,20 @@ impl Module {
 
     /// Checks that `client` has a memory of every kind the module uses
     /// ([`memory_kinds`](Self::memory_kinds)), else an error naming the kind and the client's
-    /// memory kinds; and that its plugin honours the placements and compiles the moves
+    /// memory kinds; that its plugin honours the placements and compiles the moves
     /// (`pjrt::Client::check_placement`, `check_moves`), else an error naming the kind, the
-    /// plugin and what it does instead. [`compile_with`](Self::compile_with) runs it before
+    /// plugin and what it does instead; and, for compiler-chosen layouts
+    /// ([`LayoutMode::Auto`](crate::LayoutMode::Auto)), that the plugin compiles them and
+    /// reports the layouts it chose (`pjrt::Client::check_auto_layouts`), else an error naming
+    /// the plugin. [`compile_with`](Self::compile_with) runs it before
     /// compiling; call it yourself before compiling [`program`](Self::program) on another
     /// path.
     pub fn check_memory_kinds(&self, client: &pjrt::Client) -> Result<()> {
+        // Compiler-chosen layouts: the plugin must compile them and report what it chose.
+        let (auto_params, auto_results) = self.placement.auto_layouts();
+        if auto_params || auto_results {
+            client.check_auto_layouts("Module::compile", auto_params)?;
+        }
         for k in self.placement.kinds() {
             client.check_placement("Module::compile", k.as_str())?;
         }
@@ -658,6 +666,29 @@ impl Executable {
         Ok(Some((
             ext.parameter_op_shardings(e)?,
             ext.output_op_shardings(e)?,
+        )))
+    }
+
+    /// The on-device layouts of the parameters and of the outputs (serialized, like `{1,0}`
+    /// for a row-major matrix), read back from the executable through the plugin's Layouts
+    /// extension: with [`LayoutMode::Auto`](crate::LayoutMode::Auto) the ones the compiler
+    /// chose. Buffers in the parameter layouts (on the CPU plugins, buffers made from
+    /// row-major host data) run without a relayout. `None` where the plugin has no Layouts
+    /// extension; an `Unimplemented` error where it cannot report parameter layouts (the
+    /// 0.81 CPU plugin).
+    pub fn layouts(&self) -> Result<Option<(Vec<String>, Vec<String>)>> {
+        let Some(ext) = self
+            .exe
+            .client()
+            .plugin()
+            .extension::<pjrt::ext::layouts::Layouts>()
+        else {
+            return Ok(None);
+        };
+        let e = self.exe.executable();
+        Ok(Some((
+            ext.executable_parameter_layouts(e)?,
+            ext.executable_output_layouts(e)?,
         )))
     }
 

@@ -1,5 +1,5 @@
-//! Where values live: memory kinds ([`MemoryKind`]) and the memory kinds of an entry
-//! point's parameters and results ([`Placement`]).
+//! Where values live: memory kinds ([`MemoryKind`]) and the memory kinds and layout modes
+//! ([`LayoutMode`]) of an entry point's parameters and results ([`Placement`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -58,7 +58,8 @@ impl fmt::Display for MemoryKind {
 }
 
 /// The memory kinds of an entry point's parameters and results; those not named stay in the
-/// default memory ([`MemoryKind::DEVICE`]).
+/// default memory ([`MemoryKind::DEVICE`]). Also who chooses their on-device layouts
+/// ([`LayoutMode`]: the plugin's default unless set to [`LayoutMode::Auto`]).
 ///
 /// ```
 /// use hlo_builder::{MemoryKind, Placement};
@@ -74,6 +75,23 @@ impl fmt::Display for MemoryKind {
 pub struct Placement {
     parameters: Vec<(usize, MemoryKind)>,
     results: Vec<(usize, MemoryKind)>,
+    auto_parameters: Vec<usize>,
+    auto_results: Vec<usize>,
+}
+
+/// Who chooses the on-device layout (dimension order) of an entry point's parameter or
+/// result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LayoutMode {
+    /// The plugin's default layout (row-major on the CPU plugins).
+    #[default]
+    Default,
+    /// The compiler chooses (`mhlo.layout_mode = "auto"`), e.g. a transposed result stored
+    /// column-major so that the transpose costs nothing. Read the chosen layouts back from
+    /// the executable (`pjrt::ext::layouts::Layouts::executable_parameter_layouts`,
+    /// `executable_output_layouts`); buffers in those layouts run without a relayout.
+    /// Checked before compile (`pjrt::Client::check_auto_layouts`).
+    Auto,
 }
 
 impl Placement {
@@ -106,14 +124,55 @@ impl Placement {
         kind_of(&self.results, index)
     }
 
+    /// Parameter `index` gets its layout as `mode` says (a later call replaces it).
+    pub fn parameter_layout(mut self, index: usize, mode: LayoutMode) -> Placement {
+        self.auto_parameters.retain(|i| *i != index);
+        if mode == LayoutMode::Auto {
+            self.auto_parameters.push(index);
+        }
+        self
+    }
+
+    /// Result `index` gets its layout as `mode` says (a later call replaces it).
+    pub fn result_layout(mut self, index: usize, mode: LayoutMode) -> Placement {
+        self.auto_results.retain(|i| *i != index);
+        if mode == LayoutMode::Auto {
+            self.auto_results.push(index);
+        }
+        self
+    }
+
+    /// The layout mode of parameter `index` ([`LayoutMode::Default`] unless set).
+    pub fn parameter_layout_mode(&self, index: usize) -> LayoutMode {
+        mode_of(&self.auto_parameters, index)
+    }
+
+    /// The layout mode of result `index` ([`LayoutMode::Default`] unless set).
+    pub fn result_layout_mode(&self, index: usize) -> LayoutMode {
+        mode_of(&self.auto_results, index)
+    }
+
+    /// Whether any parameter's / any result's layout is compiler-chosen.
+    pub(crate) fn auto_layouts(&self) -> (bool, bool) {
+        (
+            !self.auto_parameters.is_empty(),
+            !self.auto_results.is_empty(),
+        )
+    }
+
+    /// Whether any memory kind is named (layout modes aside).
+    pub(crate) fn has_kinds(&self) -> bool {
+        !(self.parameters.is_empty() && self.results.is_empty())
+    }
+
     /// The kinds named (parameters first, then results; repeats included).
     pub(crate) fn kinds(&self) -> impl Iterator<Item = &MemoryKind> {
         self.parameters.iter().chain(&self.results).map(|(_, k)| k)
     }
 
-    /// Whether nothing is placed.
+    /// Whether nothing is placed and every layout is the default.
     pub fn is_empty(&self) -> bool {
-        self.parameters.is_empty() && self.results.is_empty()
+        !self.has_kinds() && self.auto_parameters.is_empty() && self.auto_results.is_empty()
     }
 
     /// Every placed index must exist.
@@ -128,7 +187,25 @@ impl Placement {
                 )));
             }
         }
+        for (what, list, n) in [
+            ("parameter", &self.auto_parameters, params),
+            ("result", &self.auto_results, results),
+        ] {
+            if let Some(i) = list.iter().find(|i| **i >= n) {
+                return Err(Error::Lower(format!(
+                    "auto layout of {what} {i}: out of range (the function has {n} {what}s)"
+                )));
+            }
+        }
         Ok(())
+    }
+}
+
+fn mode_of(list: &[usize], index: usize) -> LayoutMode {
+    if list.contains(&index) {
+        LayoutMode::Auto
+    } else {
+        LayoutMode::Default
     }
 }
 

@@ -337,6 +337,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// Compiler-chosen (`auto`) layouts the plugin does not support in a usable way: the
+    /// program does not compile, or the executable cannot report the layouts chosen (so no
+    /// buffer could be made in them).
+    #[error("{op}: compiler-chosen (auto) {what} layouts are not usable with the plugin {plugin} (PJRT API {plugin_version}): {reason}")]
+    AutoLayoutUnsupported {
+        /// The operation.
+        op: &'static str,
+        /// `parameter` or `result`.
+        what: &'static str,
+        /// The plugin's file.
+        plugin: String,
+        /// The plugin's API version.
+        plugin_version: ApiVersion,
+        /// What the plugin did with a probe program.
+        reason: String,
+    },
+
     /// A memory kind the client (or one of its devices) does not have.
     #[error("{op}: no memory of kind `{kind}` here; the memories are: {}", available.join(", "))]
     MemoryKindUnavailable {

@@ -7,5 +7,6 @@ mod no_printing;
 mod outside;
 mod placement;
 mod readme;
+mod remat;
 mod steps;
 mod training;

@@ -7,7 +7,7 @@ use autodiff::nn::{self, Mlp, Module, ModuleExt};
 use autodiff::train::optim::Adam;
 use autodiff::train::{HostData, TrainStep};
 use examples::models::Classifier;
-use hlo_builder::{ElementType, MemoryKind, Tensor, TensorType};
+use hlo_builder::{Builder, ElementType, LayoutMode, MemoryKind, Placement, Tensor, TensorType};
 use pjrt::ext::layouts::Layouts;
 use pjrt::Client;
 
@@ -178,6 +178,98 @@ fn offloaded_optimizer_state_trains_like_the_all_device_step() {
 }
 
 #[test]
+fn offloaded_parameters_train_like_the_all_device_step() {
+    let c = Client::default_cpu().unwrap();
+    let model = examples::models::mlp().init(&mut nn::seeded(11)).unwrap();
+    let build = |params: bool, opt: bool| {
+        let mut b = TrainStep::new(&c, model.clone())
+            .optimizer(Adam::new(1e-2))
+            .inputs(types(8));
+        if params {
+            b = b.offload_parameters(MemoryKind::PINNED_HOST);
+        }
+        if opt {
+            b = b.offload_optimizer_state(MemoryKind::PINNED_HOST);
+        }
+        b.compile(loss)
+    };
+    let mut device = build(false, false).unwrap();
+    let (mut params_only, mut both) = match (build(true, false), build(true, true)) {
+        (Ok(p), Ok(b)) => (p, b),
+        (Err(e), _) | (_, Err(e)) => {
+            // Refused before compile, naming the option, the kind and the plugin.
+            assert!(c.plugin().api_version().minor < 115, "{e}");
+            let s = e.to_string();
+            let plugin = c.plugin().path().display().to_string();
+            assert!(
+                s.contains("TrainStepBuilder::offload_parameters")
+                    && s.contains("`pinned_host`")
+                    && s.contains("not honoured")
+                    && s.contains(&plugin),
+                "{s}"
+            );
+            return;
+        }
+    };
+    // The program declares the weights (and, for `both`, the optimizer state) in pinned_host.
+    let n_weights = model.params().len();
+    let n_opt = device.optimizer_buffers().len();
+    for (step, opt_kind) in [(&params_only, "device"), (&both, "pinned_host")] {
+        let exe = step.executable().executable();
+        let ins = exe.parameter_memory_kinds().unwrap();
+        let outs = exe.output_memory_kinds().unwrap();
+        assert_eq!(ins.len(), n_weights + n_opt + 2, "{ins:?}");
+        assert!(
+            ins[..n_weights].iter().all(|k| k == "pinned_host"),
+            "{ins:?}"
+        );
+        assert!(
+            outs[..n_weights].iter().all(|k| k == "pinned_host"),
+            "{outs:?}"
+        );
+        assert!(ins[n_weights..n_weights + n_opt]
+            .iter()
+            .all(|k| k == opt_kind));
+        assert!(outs[n_weights..n_weights + n_opt]
+            .iter()
+            .all(|k| k == opt_kind));
+        assert!(ins[n_weights + n_opt..].iter().all(|k| k == "device"));
+    }
+    for (x, y) in &batches(5, 8) {
+        let batch = [HostData::from(x), HostData::from(y)];
+        let want = device.step(&batch).unwrap().loss().unwrap().to_bits();
+        for step in [&mut params_only, &mut both] {
+            assert_eq!(step.step(&batch).unwrap().loss().unwrap().to_bits(), want);
+            assert_eq!(step.parameter_buffers().len(), n_weights);
+            for buf in step.parameter_buffers() {
+                assert_eq!(buf.memory_kind().unwrap(), "pinned_host");
+            }
+        }
+        for buf in params_only.optimizer_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "device");
+        }
+        for buf in both.optimizer_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "pinned_host");
+        }
+        for buf in device.parameter_buffers() {
+            assert_eq!(buf.memory_kind().unwrap(), "device");
+        }
+    }
+    // The same parameters and optimizer state, bit for bit, after five steps.
+    let want = leaves(&device.model().unwrap());
+    assert_ne!(leaves(&model), want, "training moved the parameters");
+    let sd = device.optimizer_state().unwrap();
+    for step in [&params_only, &both] {
+        assert_eq!(leaves(&step.model().unwrap()), want);
+        let so = step.optimizer_state().unwrap();
+        assert_eq!((so.step, sd.step), (5, 5));
+        for (a, b) in so.slots.iter().zip(&sd.slots) {
+            assert_eq!(leaves(a), leaves(b));
+        }
+    }
+}
+
+#[test]
 fn offloading_to_a_memory_the_plugin_lacks_is_an_error_naming_it() {
     let c = Client::default_cpu().unwrap();
     let model = examples::models::mlp().init(&mut nn::seeded(7)).unwrap();
@@ -191,4 +283,100 @@ fn offloading_to_a_memory_the_plugin_lacks_is_an_error_naming_it() {
         e.to_string(),
         "train step: TrainStepBuilder::offload_optimizer_state: no memory of kind `vmem` here; the memories are: device, pinned_host, unpinned_host"
     );
+}
+
+/// `transpose(x + x)` of an `f32[64, 32]`, its parameter and result layouts as `params` and
+/// `result` say.
+fn doubled_transpose(params: LayoutMode, result: LayoutMode) -> hlo_builder::Module {
+    let mut b = Builder::new("doubled_transpose");
+    let x = b.parameter("x", ElementType::F32, [64, 32]).unwrap();
+    let t = b.transpose(x, [1, 0]).unwrap();
+    let y = b.add(t, t).unwrap();
+    let p = Placement::new()
+        .parameter_layout(0, params)
+        .result_layout(0, result);
+    b.build_with_placement(&[y], &[], &p).unwrap()
+}
+
+/// The `copy` instructions of an executable's optimized program: what moves data from one
+/// layout to another. (A `transpose` whose operand and result layouts make it the same bytes,
+/// as below, stays in the program as an instruction but copies nothing.)
+fn relayouts(exe: &hlo_builder::Executable) -> Vec<String> {
+    crate::remat::strings_of(exe.loaded())
+        .into_iter()
+        .filter(|s| s == "copy")
+        .collect()
+}
+
+#[test]
+fn compiler_chosen_layouts_are_read_back_and_buffers_in_them_run_without_a_relayout() {
+    let c = Client::default_cpu().unwrap();
+    let minor = c.plugin().api_version().minor;
+    let auto = doubled_transpose(LayoutMode::Auto, LayoutMode::Auto);
+    assert_eq!(
+        auto.to_text()
+            .matches("mhlo.layout_mode = \"auto\"")
+            .count(),
+        2,
+        "{}",
+        auto.to_text()
+    );
+    // Default layouts: the row-major result needs the transpose done in memory (observed on
+    // all three plugins: a fusion of add, transpose to {0,1} and a `copy` to {1,0}).
+    let fixed = doubled_transpose(LayoutMode::Default, LayoutMode::Default)
+        .compile(&c)
+        .unwrap();
+    assert!(!relayouts(&fixed).is_empty());
+    let exe = match auto.compile(&c) {
+        Ok(e) => e,
+        Err(e) => {
+            // 0.81 compiles auto layouts but cannot say which parameter layouts it chose:
+            // refused before compile, naming the plugin. Auto result layouts alone work.
+            assert!(minor < 106, "{e}");
+            let s = e.to_string();
+            assert!(
+                s.contains("auto) parameter layouts")
+                    && s.contains(&c.plugin().path().display().to_string()),
+                "{s}"
+            );
+            let exe = doubled_transpose(LayoutMode::Default, LayoutMode::Auto)
+                .compile(&c)
+                .unwrap();
+            let l: Layouts = c.plugin().extension().unwrap();
+            let outs = l
+                .executable_output_layouts(exe.loaded().executable())
+                .unwrap();
+            assert_eq!(outs, ["{0,1}"]);
+            assert!(relayouts(&exe).is_empty());
+            return;
+        }
+    };
+    // What the compiler chose (observed on 0.106 and 0.115, and for the result on 0.81): the
+    // parameter stays row-major ({1,0}, the CPU default) and the result is column-major
+    // ({0,1}), so the transpose is a change of layout only: the optimized program is one
+    // fusion of add and a transpose from f32[64,32]{1,0} to f32[32,64]{0,1} (the same bytes)
+    // with no copy.
+    let (params, outs) = exe.layouts().unwrap().unwrap();
+    assert_eq!(
+        (params.as_slice(), outs.as_slice()),
+        (&["{1,0}".to_string()][..], &["{0,1}".to_string()][..])
+    );
+    assert!(relayouts(&exe).is_empty(), "{:?}", relayouts(&exe));
+    // A buffer made from row-major host data has the parameter's layout; repeated calls take
+    // it as it is, and every output is in the layout the executable reports.
+    let l: Layouts = c.plugin().extension().unwrap();
+    let host: Vec<f32> = (0..64 * 32).map(|i| i as f32).collect();
+    let x = c.buffer_from_host(&host, &[64, 32]).unwrap();
+    assert_eq!(l.buffer_layout(&x).unwrap().serialize().unwrap(), params[0]);
+    for _ in 0..3 {
+        let out = exe.loaded().execute(&[&x]).unwrap();
+        assert_eq!(
+            l.buffer_layout(&out[0]).unwrap().serialize().unwrap(),
+            outs[0]
+        );
+        // Element (i, j) of the f32[32, 64] result is 2 x[j, i] = 2 (32 j + i); read out
+        // row-major (a host layout, honoured from API 0.106).
+        let v = out[0].to_vec::<f32>().unwrap();
+        assert_eq!(v[64 * 3 + 5], 2.0 * (32.0 * 5.0 + 3.0));
+    }
 }

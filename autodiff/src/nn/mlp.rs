@@ -1,6 +1,6 @@
 //! [`Mlp`]: linear layers with an [`Activation`] between them.
 
-use hlo_builder::{Result, Tensor};
+use hlo_builder::{CheckpointPolicy, Result, Tensor};
 
 use super::init::Init;
 use super::linear::Linear;
@@ -52,6 +52,10 @@ pub struct Mlp {
     #[module(skip)]
     /// Applied after every layer but the last.
     pub activation: Activation,
+    #[module(skip)]
+    /// When set, each layer (with its activation) is a checkpointed call with this policy
+    /// (see [`Mlp::remat`]); `None` (the default) keeps every intermediate value.
+    pub remat: Option<CheckpointPolicy>,
 }
 
 impl Mlp {
@@ -68,18 +72,40 @@ impl Mlp {
                 .map(|w| Linear::new(w[0], w[1]).with_init(init))
                 .collect(),
             activation,
+            remat: None,
         }
+    }
+
+    /// The same network with each layer (linear map and activation) rematerialized: its
+    /// values recomputed in the backward pass instead of kept, its input kept as `policy`
+    /// says ([`CheckpointPolicy::RecomputeAll`]: on the device;
+    /// [`CheckpointPolicy::Offload`]: in another memory, e.g. pinned host, between the
+    /// forward and backward pass). The values and gradients are unchanged; memory is traded
+    /// for recomputation. (Each layer is one [`remat`](super::remat) call named
+    /// `mlp_layer{i}`.)
+    pub fn remat(mut self, policy: CheckpointPolicy) -> Mlp {
+        self.remat = Some(policy);
+        self
     }
 
     /// The layers applied in order, the activation between them.
     #[track_caller]
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
+        let n = self.layers.len();
         for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = self.activation.apply(&h)?;
-            }
+            let layer = |l: &Linear, h: &Tensor| -> Result<Tensor> {
+                let y = l.forward(h)?;
+                if i + 1 < n {
+                    self.activation.apply(&y)
+                } else {
+                    Ok(y)
+                }
+            };
+            h = match &self.remat {
+                None => layer(l, &h)?,
+                Some(p) => super::remat(p, &format!("mlp_layer{i}"), l, &h, layer)?,
+            };
         }
         Ok(h)
     }

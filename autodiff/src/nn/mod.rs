@@ -44,6 +44,7 @@ mod mlp;
 mod module;
 mod norm;
 mod param;
+mod remat;
 mod rope;
 mod transformer;
 
@@ -58,5 +59,6 @@ pub use mlp::{Activation, Mlp};
 pub use module::{Module, ModuleCast, ModuleExt, Path};
 pub use norm::{BatchNorm, LayerNorm, RmsNorm};
 pub use param::{Param, ParamKind, ParamValue};
+pub use remat::remat;
 pub use rope::rope;
 pub use transformer::TransformerBlock;

@@ -35,9 +35,7 @@ pub(crate) fn vjp(
                 let x = at.x.clone();
                 via(cx, b, &at.x, cts, want, |b| Ok(b.inline(&callee, &x)?))
             }
-            CallKind::Checkpoint(CheckpointPolicy::RecomputeAll) => {
-                checkpoint(cx, b, at, cts, want)
-            }
+            CallKind::Checkpoint(policy) => checkpoint(cx, b, at, cts, want, policy),
             CallKind::Custom(r) => {
                 let Some(rules) = r.get::<Rules>() else {
                     return not_diff(
@@ -431,18 +429,34 @@ fn branches(
 
 /// Gradient checkpointing: the callee is recorded again in the backward pass behind an
 /// optimization barrier (tied to the cotangents), so the compiler cannot reuse the forward
-/// values and must recompute them.
+/// values and must recompute them. The policy says where the kept inputs wait:
+/// - `RecomputeAll`: where they are (the device).
+/// - `Offload(kind)`: in `kind`. Each input is moved there (a move that depends on the input
+///   only, so XLA can issue it as soon as the forward pass made the input) and back to the
+///   device (a move whose result enters the barrier with the cotangents, so it cannot run
+///   before the backward pass reaches this call). Both moves are identities in value, so
+///   the gradient is `RecomputeAll`'s.
 fn checkpoint(
     cx: &Cx,
     b: &mut Builder,
     at: &At,
     cts: &[Option<Value>],
     want: &[bool],
+    policy: &CheckpointPolicy,
 ) -> Result<Cts> {
     let (callee, x, y) = (&at.node.regions[0], &at.x, &at.y);
     let n = x.len();
     let ctm = materialize_cts(b, y, cts)?;
-    let mut ops = x.to_vec();
+    let mut ops = Vec::with_capacity(n + ctm.len());
+    for &xk in x {
+        ops.push(match policy {
+            CheckpointPolicy::RecomputeAll => xk,
+            CheckpointPolicy::Offload(kind) => {
+                let away = b.place(xk, kind.clone())?;
+                b.place(away, hlo_builder::MemoryKind::DEVICE)?
+            }
+        });
+    }
     ops.extend(&ctm);
     let start = b.graph().len();
     let held = b.optimization_barrier(&ops)?;

@@ -133,6 +133,9 @@ pub struct TrainStepBuilder<M: Module> {
     tune: Vec<usize>,
     /// Where the optimizer state lives between steps (`None`: the device's memory).
     opt_memory: Option<MemoryKind>,
+    /// Where the weights (trainable parameters and model state) live between steps
+    /// (`None`: the device's memory).
+    param_memory: Option<MemoryKind>,
 }
 
 /// How a partitioned step splits its values.
@@ -218,6 +221,22 @@ impl<M: Module> TrainStepBuilder<M> {
     /// 0.115). Parameters and model state stay on the device.
     pub fn offload_optimizer_state(mut self, kind: MemoryKind) -> Self {
         self.opt_memory = Some(kind);
+        self
+    }
+
+    /// Keeps the model's weights (trainable parameters and model state such as running
+    /// statistics) in memory of kind `kind` between steps, typically
+    /// [`MemoryKind::PINNED_HOST`]: the step's program declares those parameters and results
+    /// in `kind`, moves them to the device before the forward pass and their next values back
+    /// to `kind` after the update, and the weight buffers live there
+    /// ([`TrainStep::parameter_buffers`]). Combines with
+    /// [`offload_optimizer_state`](Self::offload_optimizer_state) (the two kinds may differ);
+    /// both go through the same mechanism and the same checks: compiling fails with an error
+    /// naming the kind when the client has no such memory, or naming the plugin when it does
+    /// not honour placements (`pjrt::Client::check_placement`: the CPU plugins do from PJRT
+    /// API 0.115). The numbers are those of the all-device step, bit for bit.
+    pub fn offload_parameters(mut self, kind: MemoryKind) -> Self {
+        self.param_memory = Some(kind);
         self
     }
 
@@ -342,24 +361,28 @@ impl<M: Module> TrainStepBuilder<M> {
             });
         }
         let partitioning = split.as_ref().map(Split::partitioning);
-        // Where the optimizer state lives: checked before anything is compiled.
-        let offload = match &self.opt_memory {
-            Some(kind) => {
-                self.client
-                    .check_placement("TrainStepBuilder::offload_optimizer_state", kind.as_str())?;
-                let memory = self.client.first_device()?.memory_of_kind(kind.as_str())?;
-                Some(Offload {
-                    kind: kind.clone(),
-                    memory,
-                    from: counts.train + counts.model_state,
-                })
-            }
-            None => None,
-        };
+        // Where the weights and the optimizer state live: checked before anything is
+        // compiled.
+        let n_weights = counts.train + counts.model_state;
+        let offload = Offload::new(
+            &self.client,
+            [
+                (
+                    "TrainStepBuilder::offload_parameters",
+                    self.param_memory.as_ref(),
+                    0..n_weights,
+                ),
+                (
+                    "TrainStepBuilder::offload_optimizer_state",
+                    self.opt_memory.as_ref(),
+                    n_weights..n_state,
+                ),
+            ],
+        )?;
         if split.is_some() && offload.is_some() {
             return Err(TrainError::Spec {
                 name,
-                message: "offloading optimizer state is for one-device steps: a partitioned step keeps its state on the devices".into(),
+                message: "offloading parameters or optimizer state is for one-device steps: a partitioned step keeps its state on the devices".into(),
             });
         }
         let one = one_step_module(
@@ -575,10 +598,10 @@ fn upload_state(
         let mut row = Vec::with_capacity(host.len());
         for (i, ps) in pieces.iter().enumerate() {
             let l = &ps[part];
-            // Offloaded optimizer state goes to its memory; everything else to the device.
+            // Offloaded state goes to its memory; everything else to the device.
             let offloaded = offload
-                .filter(|o| i >= o.from)
-                .map(|o| BufferPlacement::memory(&o.memory));
+                .and_then(|o| o.of(i))
+                .map(|(_, memory)| BufferPlacement::memory(memory));
             let placement = offloaded.as_ref().unwrap_or(&on_device);
             row.push(client.buffer_from_bytes_with(
                 l.element_type(),
@@ -633,22 +656,55 @@ fn time_per_step(
     Ok(best)
 }
 
-/// Where offloaded optimizer state lives: its kind, the memory its buffers go to, and the
-/// index of its first state value (the rest of the state after the model's).
+/// Where offloaded state lives between steps: for each span of state indices (the weights,
+/// the optimizer state), its kind and the memory its buffers go to. The one mechanism behind
+/// [`TrainStepBuilder::offload_parameters`] and
+/// [`TrainStepBuilder::offload_optimizer_state`]: the program declares those parameters and
+/// results in the kind ([`offload_placement`]), moves them to the device on entry
+/// ([`bring_in`]) and back on exit ([`send_out`]), and [`upload_state`] puts their buffers
+/// there.
 #[derive(Clone, Debug)]
 struct Offload {
-    kind: MemoryKind,
-    memory: pjrt::Memory,
-    from: usize,
+    spans: Vec<(std::ops::Range<usize>, MemoryKind, pjrt::Memory)>,
 }
 
-/// The placement of a step program whose state values `offload.from..n_state` (parameters
-/// and the results they are donated to) live in `offload.kind`.
+impl Offload {
+    /// The offload of the spans that name a kind (each checked with
+    /// `Client::check_placement` under its option's name), or `None` when none does.
+    fn new<'a>(
+        client: &Client,
+        spans: impl IntoIterator<Item = (&'static str, Option<&'a MemoryKind>, std::ops::Range<usize>)>,
+    ) -> Result<Option<Offload>, TrainError> {
+        let mut out = Vec::new();
+        for (op, kind, range) in spans {
+            let Some(kind) = kind else { continue };
+            client.check_placement(op, kind.as_str())?;
+            let memory = client.first_device()?.memory_of_kind(kind.as_str())?;
+            if !range.is_empty() {
+                out.push((range, kind.clone(), memory));
+            }
+        }
+        Ok((!out.is_empty()).then_some(Offload { spans: out }))
+    }
+
+    /// The kind and memory of state value `i`, when it is offloaded.
+    fn of(&self, i: usize) -> Option<(&MemoryKind, &pjrt::Memory)> {
+        self.spans
+            .iter()
+            .find(|(r, _, _)| r.contains(&i))
+            .map(|(_, k, m)| (k, m))
+    }
+}
+
+/// The placement of a step program whose offloaded state values (parameters and the results
+/// they are donated to) live in their kinds.
 fn offload_placement(offload: Option<&Offload>, n_state: usize) -> Placement {
     let mut p = Placement::new();
     if let Some(o) = offload {
-        for i in o.from..n_state {
-            p = p.parameter(i, o.kind.clone()).result(i, o.kind.clone());
+        for i in 0..n_state {
+            if let Some((kind, _)) = o.of(i) {
+                p = p.parameter(i, kind.clone()).result(i, kind.clone());
+            }
         }
     }
     p
@@ -686,8 +742,10 @@ fn bring_in(
     n_state: usize,
 ) -> hlo_builder::Result<()> {
     if let Some(o) = offload {
-        for p in &mut ps[o.from..n_state] {
-            *p = b.place(*p, MemoryKind::DEVICE)?;
+        for (i, p) in ps[..n_state].iter_mut().enumerate() {
+            if o.of(i).is_some() {
+                *p = b.place(*p, MemoryKind::DEVICE)?;
+            }
         }
     }
     Ok(())
@@ -701,8 +759,10 @@ fn send_out(
     n_state: usize,
 ) -> hlo_builder::Result<()> {
     if let Some(o) = offload {
-        for v in &mut outs[o.from..n_state] {
-            *v = b.place(*v, o.kind.clone())?;
+        for (i, v) in outs[..n_state].iter_mut().enumerate() {
+            if let Some((kind, _)) = o.of(i) {
+                *v = b.place(*v, kind.clone())?;
+            }
         }
     }
     Ok(())
@@ -974,7 +1034,7 @@ pub struct TrainStep<M: Module> {
     parts: Vec<usize>,
     /// (steps per call, time per step) of each candidate timed at compile time.
     tuning: Vec<(usize, Duration)>,
-    /// Where the optimizer state lives, when not on the device.
+    /// Where the offloaded weights and optimizer state live, when not on the device.
     offload: Option<Offload>,
 }
 
@@ -1006,6 +1066,7 @@ impl<M: Module> TrainStep<M> {
             steps_per_call: 1,
             tune: Vec::new(),
             opt_memory: None,
+            param_memory: None,
         }
     }
 
@@ -1480,6 +1541,13 @@ impl<M: Module> TrainStep<M> {
     /// [`offload_optimizer_state`](TrainStepBuilder::offload_optimizer_state).
     pub fn optimizer_buffers(&self) -> &[Buffer] {
         self.state.first().map_or(&[][..], |r| &r[self.n_weights..])
+    }
+
+    /// The weights' buffers (trainable parameters, then model state, in the model's order),
+    /// where they live between steps: in the device's memory, or in the kind given to
+    /// [`offload_parameters`](TrainStepBuilder::offload_parameters). Device 0's copies.
+    pub fn parameter_buffers(&self) -> &[Buffer] {
+        self.state.first().map_or(&[][..], |r| &r[..self.n_weights])
     }
 }
 

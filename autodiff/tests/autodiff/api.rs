@@ -256,6 +256,68 @@ fn checkpoint_recomputes_behind_a_barrier() {
 }
 
 #[test]
+fn offloading_checkpoint_policy_goes_through_grad_jvp_and_vmap() {
+    use hlo_builder::{CheckpointPolicy, MemoryKind};
+    // f(x) = sum(exp(sin(x))) with the block checkpointed, its input kept in pinned_host.
+    // df/dx = exp(sin(x)) cos(x), whatever the policy.
+    let f = |b: &mut Builder, x: Value| -> autodiff::Result<Value> {
+        let policy = CheckpointPolicy::Offload(MemoryKind::PINNED_HOST);
+        let y = autodiff::checkpoint_with(b, "block", policy, &[x], |b, a| {
+            let s = b.sin(a[0])?;
+            Ok(vec![b.exp(s)?])
+        })?;
+        Ok(b.reduce_sum(y[0], [0])?)
+    };
+    let mut b = Builder::new("offload_ckpt");
+    let x = b.parameter("x", F32, [4]).unwrap();
+    let l = f(&mut b, x).unwrap();
+    let g = autodiff::grad(&mut b, l, &[x]).unwrap();
+    // Forward-mode through the same call: the tangent along all-ones is sum(df/dx).
+    let ones = b.ones(F32, [4]).unwrap();
+    let t = autodiff::jvp(&mut b, &[l], &[x], &[ones]).unwrap();
+    // Per-example gradients of rows of a batch: vmap of grad through the offloading call.
+    let xs = b.parameter("xs", F32, [2, 4]).unwrap();
+    let pg = autodiff::vmap(
+        &mut b,
+        |b, a| {
+            let l = f(b, a[0])?;
+            autodiff::grad(b, l, &[a[0]])
+        },
+        &[xs],
+        &[Some(0)],
+        &[0],
+    )
+    .unwrap();
+    let m = b.build(&[g[0], t[0], pg[0]]).unwrap();
+    // Each gradient moves the kept input to pinned_host and back (once for grad, once inside
+    // the batched gradient; jvp is the VJP transposed and makes its own pair).
+    assert!(
+        m.to_text()
+            .contains("_xla_buffer_placement = \"pinned_host\""),
+        "{}",
+        m.to_text()
+    );
+    let exe = match m.compile(client()) {
+        Ok(e) => e,
+        Err(e) => {
+            // Refused before compile where the plugin makes no in-program moves.
+            assert!(client().plugin().api_version().minor < 115, "{e}");
+            assert!(e.to_string().contains("not honoured"), "{e}");
+            return;
+        }
+    };
+    let xv = [0.1f32, 0.2, -0.3, 1.0];
+    let rows = [0.5f32, -1.0, 2.0, 0.0, 0.1, 0.2, -0.3, 1.0];
+    let r = exe.run(&[&lit(&xv, &[4]), &lit(&rows, &[2, 4])]).unwrap();
+    let d = |v: &f32| v.sin().exp() * v.cos();
+    let want: Vec<f32> = xv.iter().map(d).collect();
+    assert_close("grad", &f32s(&r[0]), &want, 1e-6);
+    assert_close("jvp", &f32s(&r[1]), &[want.iter().sum::<f32>()], 1e-6);
+    let want_rows: Vec<f32> = rows.iter().map(d).collect();
+    assert_close("vmap(grad)", &f32s(&r[2]), &want_rows, 1e-6);
+}
+
+#[test]
 fn custom_vjp_replaces_the_derivative() {
     // A "straight-through" round: forward rounds, backward passes the cotangent unchanged.
     let mut b = Builder::new("ste");

@@ -86,13 +86,29 @@ numbered!(
     "rng algorithm",
     [Default = 0, ThreeFry = 1, Philox = 2]
 );
-numbered!(
-    policy_tag,
-    policy,
-    CheckpointPolicy,
-    "checkpoint policy",
-    [RecomputeAll = 0]
-);
+/// A checkpoint policy: its tag, then the memory kind of `Offload`.
+fn policy_out(e: &mut Enc, p: &CheckpointPolicy) {
+    match p {
+        CheckpointPolicy::RecomputeAll => e.u(0),
+        CheckpointPolicy::Offload(kind) => {
+            e.u(1);
+            e.str(kind.as_str());
+        }
+    }
+}
+
+fn policy(d: &mut Dec) -> R<CheckpointPolicy> {
+    match d.u("checkpoint policy")? {
+        0 => Ok(CheckpointPolicy::RecomputeAll),
+        1 => {
+            let kind = d.str("offload memory kind")?;
+            crate::MemoryKind::new(kind)
+                .map(CheckpointPolicy::Offload)
+                .map_err(|e| e.to_string())
+        }
+        t => Err(format!("unknown checkpoint policy {t}")),
+    }
+}
 
 fn precisions(e: &mut Enc, p: &[Precision; 2]) {
     e.u(precision_tag(p[0]));
@@ -277,7 +293,7 @@ pub(crate) fn op(e: &mut Enc, op: &Op) {
                         CallKind::Plain | CallKind::Custom(_) => e.u(0),
                         CallKind::Checkpoint(p) => {
                             e.u(1);
-                            e.u(policy_tag(*p));
+                            policy_out(e, p);
                         }
                     }
                 }

@@ -54,13 +54,20 @@ impl fmt::Debug for CallKind {
     }
 }
 
-/// Which values a checkpointed call keeps for the backward pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Which values a checkpointed call keeps for the backward pass, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum CheckpointPolicy {
     /// Keep only the call's inputs; recompute everything inside (behind an optimization
     /// barrier, so the compiler cannot reuse the forward values).
     #[default]
     RecomputeAll,
+    /// Keep only the call's inputs, in memory of the given kind (typically
+    /// [`MemoryKind::PINNED_HOST`](crate::MemoryKind::PINNED_HOST)) between the forward and
+    /// the backward pass: the gradient moves them there ([`Builder::place`](crate::Builder::place))
+    /// and back to the device before recomputing everything inside, as `RecomputeAll` does
+    /// (JAX's offloading checkpoint policies). Programs with such a gradient hold in-program
+    /// moves, so compiling them is checked like any other move (`Module::compile_with`).
+    Offload(crate::MemoryKind),
 }
 
 /// Differentiation rules attached to a call by a higher layer (autodiff). The builder stores

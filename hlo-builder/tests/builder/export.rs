@@ -10,6 +10,7 @@ use crate::common::*;
 use hlo_builder::export::{ExportError, Exported, Server, Weight};
 use hlo_builder::ops::linalg::Transpose;
 use hlo_builder::ops::{CallKind, CheckpointPolicy, ControlOp, Op};
+use hlo_builder::MemoryKind;
 use pjrt::{CompileCache, CompileOptions};
 
 /// Deterministic values in [-1, 1).
@@ -90,6 +91,14 @@ fn broad(b: &mut Builder, batch: i64, w: &[Value]) -> hlo_builder::Result<Vec<Va
         &[x],
         std::slice::from_ref(&sq),
     )?;
+    // The offloading policy carries its memory kind through the codec.
+    let ko = b.record(
+        &Op::Control(ControlOp::Call {
+            kind: CallKind::Checkpoint(CheckpointPolicy::Offload(MemoryKind::PINNED_HOST)),
+        }),
+        &[x],
+        std::slice::from_ref(&sq),
+    )?;
     let st = b.constant(&[5u64, 6], [2])?;
     let (_, u) = b.rng_uniform(st, F32, [batch, 2])?;
     let v = b.var(x, [0, 1])?;
@@ -160,7 +169,7 @@ fn broad(b: &mut Builder, batch: i64, w: &[Value]) -> hlo_builder::Result<Vec<Va
     )?[0];
     Ok(vec![
         y, s, am, g, tv, ti, cs, conv, mp, r[0], wl[1], c[0], ck[0], u, v, m, sc[0], sorted,
-        padded, sl, dus, sg, tri, win, cc_out, fl_out[0], cs_out[0],
+        padded, sl, dus, sg, tri, win, cc_out, fl_out[0], cs_out[0], ko[0],
     ])
 }
 

@@ -187,3 +187,40 @@ fn a_move_to_the_device_is_checked_like_any_placement() {
         }
     }
 }
+
+#[test]
+fn auto_layouts_are_emitted_per_value_and_checked_for_range() {
+    use hlo_builder::LayoutMode;
+    let mut b = Builder::new("auto");
+    let x = b.parameter("x", F32, [2, 3]).unwrap();
+    let y = b.parameter("y", F32, [3]).unwrap();
+    let t = b.transpose(x, [1, 0]).unwrap();
+    let p = Placement::new()
+        .parameter_layout(1, LayoutMode::Auto)
+        .result_layout(0, LayoutMode::Auto)
+        .result_layout(1, LayoutMode::Auto)
+        .result_layout(1, LayoutMode::Default);
+    assert_eq!(p.parameter_layout_mode(0), LayoutMode::Default);
+    assert_eq!(p.result_layout_mode(1), LayoutMode::Default);
+    let m = b.build_with_placement(&[t, y], &[], &p).unwrap();
+    let text = m.to_text();
+    // Parameter 1 and result 0 only; no memory kinds (none was named).
+    assert_eq!(
+        text.matches("mhlo.layout_mode = \"auto\"").count(),
+        2,
+        "{text}"
+    );
+    assert!(!text.contains("mhlo.memory_kind"), "{text}");
+    let e = b
+        .build_with_placement(
+            &[t],
+            &[],
+            &Placement::new().parameter_layout(2, LayoutMode::Auto),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("auto layout of parameter 2: out of range (the function has 2 parameters)"),
+        "{e}"
+    );
+}

@@ -101,4 +101,89 @@ impl Client {
         tracing::debug!(target: "pjrt::placement", kind, ?answer, "placement probe");
         Ok(answer)
     }
+
+    /// Checks that compiled programs of this client can take compiler-chosen layouts
+    /// (`mhlo.layout_mode = "auto"`) on the entry point's results and, when `parameters`,
+    /// on its parameters: that a probe program with them compiles and its executable
+    /// reports the layouts chosen (through the Layouts extension), without which no buffer
+    /// could be made in them. Compiled once per plugin (the answer is remembered for the
+    /// process). Otherwise [`Error::AutoLayoutUnsupported`] naming the plugin and what it did
+    /// (the CPU plugin at API 0.81 compiles auto layouts but cannot report parameter
+    /// layouts).
+    pub fn check_auto_layouts(&self, op: &'static str, parameters: bool) -> Result<()> {
+        type Probes = HashMap<PathBuf, (AutoAnswer, AutoAnswer)>;
+        type AutoAnswer = std::result::Result<(), String>;
+        static PROBES: OnceLock<Mutex<Probes>> = OnceLock::new();
+        let key = self.plugin().path().to_path_buf();
+        let probes = PROBES.get_or_init(|| Mutex::new(HashMap::new()));
+        let known = probes
+            .lock()
+            .map_err(|_| Error::InvalidArgument(format!("{op}: layout probe cache poisoned")))?
+            .get(&key)
+            .cloned();
+        let (params, results) = match known {
+            Some(a) => a,
+            None => {
+                let a = self.probe_auto_layouts()?;
+                if let Ok(mut m) = probes.lock() {
+                    m.insert(key, a.clone());
+                }
+                a
+            }
+        };
+        let refuse = |what: &'static str, reason: String| Error::AutoLayoutUnsupported {
+            op,
+            what,
+            plugin: self.plugin().path().display().to_string(),
+            plugin_version: self.plugin().api_version(),
+            reason,
+        };
+        results.map_err(|r| refuse("result", r))?;
+        if parameters {
+            params.map_err(|r| refuse("parameter", r))?;
+        }
+        Ok(())
+    }
+
+    /// Compiles the auto-layout probe: (parameters, results), each `Err(why)` when unusable.
+    #[allow(clippy::type_complexity)]
+    fn probe_auto_layouts(
+        &self,
+    ) -> Result<(
+        std::result::Result<(), String>,
+        std::result::Result<(), String>,
+    )> {
+        let text = r#"module {
+  func.func @main(%arg0: tensor<4x2xf32> {mhlo.layout_mode = "auto"}) -> (tensor<2x4xf32> {mhlo.layout_mode = "auto"}) {
+    %0 = "stablehlo.transpose"(%arg0) {permutation = array<i64: 1, 0>} : (tensor<4x2xf32>) -> tensor<2x4xf32>
+    "func.return"(%0) : (tensor<2x4xf32>) -> ()
+  }
+}"#;
+        let options = crate::CompileOptions::new().no_compile_cache();
+        let exe = match self.compile_with(&crate::Program::mlir_text(text), &options) {
+            Ok(e) => e,
+            Err(e @ Error::Pjrt { .. }) => {
+                let why = format!("a program with auto layouts does not compile: {e}");
+                return Ok((Err(why.clone()), Err(why)));
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(l) = self.plugin().extension::<crate::ext::layouts::Layouts>() else {
+            let why =
+                "the plugin has no Layouts extension to report the layouts chosen".to_string();
+            return Ok((Err(why.clone()), Err(why)));
+        };
+        let read = |r: Result<Vec<String>>, what: &str| match r {
+            Ok(v) if v.len() == 1 => Ok(()),
+            Ok(v) => Err(format!("it reports {} {what} layouts for 1", v.len())),
+            Err(e) => Err(format!("it cannot report the {what} layouts chosen ({e})")),
+        };
+        let params = read(
+            l.executable_parameter_layouts(exe.executable()),
+            "parameter",
+        );
+        let results = read(l.executable_output_layouts(exe.executable()), "result");
+        tracing::debug!(target: "pjrt::placement", ?params, ?results, "auto layout probe");
+        Ok((params, results))
+    }
 }
