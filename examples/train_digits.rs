@@ -57,6 +57,9 @@ struct Config {
     out: PathBuf,
     /// Train steps per executable call; `None`: chosen by timing.
     steps_per_call: Option<usize>,
+    /// The step's CPU thread budget: `Some(Some(n))` n threads, `Some(None)` chosen by timing
+    /// (the plugin's pool or one thread), `None` the plugin's pool.
+    cpu_threads: Option<Option<usize>>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -69,6 +72,7 @@ fn parse_args() -> Result<Config, String> {
         seed: 42,
         out: PathBuf::from("out"),
         steps_per_call: None,
+        cpu_threads: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -87,9 +91,17 @@ fn parse_args() -> Result<Config, String> {
                     n => Some(n.parse().map_err(|e| format!("--steps-per-call: {e}"))?),
                 }
             }
+            "--cpu-threads" => {
+                let v = value("--cpu-threads")?;
+                c.cpu_threads = match v.as_str() {
+                    "auto" => Some(None),
+                    "pool" => None,
+                    n => Some(Some(n.parse().map_err(|e| format!("--cpu-threads: {e}"))?)),
+                }
+            }
             "--seed" => c.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "-h" | "--help" => {
-                return Err("usage: train_digits [--epochs-mlp N] [--epochs-cnn N] [--resume] [--only mlp|cnn] [--target ACC] [--seed N] [--out DIR] [--steps-per-call N|auto]".into())
+                return Err("usage: train_digits [--epochs-mlp N] [--epochs-cnn N] [--resume] [--only mlp|cnn] [--target ACC] [--seed N] [--out DIR] [--steps-per-call N|auto] [--cpu-threads N|auto|pool]".into())
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
@@ -327,6 +339,12 @@ fn train_model<M: Classifier>(
         Some(k) => builder.steps_per_call(k),
         None => builder.steps_per_call_tuned(candidates.iter().copied()),
     };
+    // The plugin's thread pool unless asked for a budget (or to choose one by timing).
+    let builder = match cfg.cpu_threads {
+        None => builder,
+        Some(Some(n)) => builder.cpu_threads(n),
+        Some(None) => builder.cpu_threads_tuned(),
+    };
     let mut step = builder.compile(|m, b| m.logits(&b[0])?.cross_entropy(&b[1]))?;
 
     let test_types = [
@@ -360,14 +378,32 @@ fn train_model<M: Classifier>(
             format!(" (time per step by steps per call: {})", timed.join(", "))
         }
     );
+    if !step.thread_tuning().is_empty() {
+        let timed: Vec<String> = step
+            .thread_tuning()
+            .iter()
+            .map(|(n, t)| {
+                let who = n.map_or("the plugin's pool".to_string(), |n| {
+                    format!("{n} thread(s)")
+                });
+                format!("{who}: {:.0} us", t.as_secs_f64() * 1e6)
+            })
+            .collect();
+        println!("{name}: time per step by CPU threads: {}", timed.join(", "));
+    }
     // Parameters and Adam state are donated: the compiled step writes them in place.
     let stats = step.executable().executable().compiled_memory_stats()?;
     println!(
         "{name}: each step updates {} bytes of parameters and optimizer state in place",
         stats.alias_size_in_bytes
     );
-    let x_test = client.buffer_from_host(&test_set.images, &[n_test, PIXELS as i64])?;
-    let y_test = client.buffer_from_host(&test_set.labels, &[n_test])?;
+    // On the step's client (another one than `client` when it has a thread budget).
+    let x_test = step
+        .client()
+        .buffer_from_host(&test_set.images, &[n_test, PIXELS as i64])?;
+    let y_test = step
+        .client()
+        .buffer_from_host(&test_set.labels, &[n_test])?;
     let ckpt_path = cfg.out.join(format!("{name}.safetensors"));
 
     // Resume: parameters, optimizer state, the epoch reached, and the curve so far.

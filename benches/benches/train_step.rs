@@ -5,6 +5,9 @@
 //! loop over `K` stacked batches in one executable; criterion's time is per call of `K`
 //! steps, its throughput line per step), and the cost of choosing `K` by timing
 //! (`steps_per_call_tuned`: compiles with the compile cache warm, plus the timed runs).
+//! The `cpu_threads` group runs the single steps on a one-thread client
+//! (`cpu_threads(1)`: the plugin's pool sized for one CPU), and the tuner group also times
+//! choosing between the two clients (`cpu_threads_tuned`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hlo_builder::ElementType;
@@ -30,6 +33,21 @@ fn train_steps(c: &mut Criterion) {
             })
         });
     }
+
+    let mut group = c.benchmark_group("cpu_threads");
+    for (sizes, batch, name) in benches::MLPS {
+        let (mut step, [xb, yb]) =
+            benches::mlp_step_with(&client, sizes, batch, name, |b| b.cpu_threads(1))
+                .unwrap_or_else(|e| panic!("{e}"));
+        group.bench_function(format!("{name}_one_thread"), |b| {
+            b.iter(|| {
+                step.step_buffers(&[&xb, &yb])
+                    .and_then(|o| o.loss())
+                    .expect("step")
+            })
+        });
+    }
+    group.finish();
 
     let mut group = c.benchmark_group("steps_per_call");
     group.throughput(Throughput::Elements(K as u64));
@@ -67,6 +85,14 @@ fn train_steps(c: &mut Criterion) {
             })
             .expect("tuned step");
             step.steps_per_call()
+        })
+    });
+    group.bench_function(format!("{name}_threads_tuned"), |b| {
+        b.iter(|| {
+            let (step, _) =
+                benches::mlp_step_with(&client, sizes, batch, name, |b| b.cpu_threads_tuned())
+                    .expect("tuned step");
+            step.thread_tuning().len()
         })
     });
     group.finish();

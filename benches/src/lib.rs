@@ -76,8 +76,9 @@ pub fn mlp_step_with(
     for r in 0..batch as usize {
         y[r * classes as usize + (rand::Rng::next_u64(&mut rng) % classes as u64) as usize] = 1.0;
     }
-    let xb = client.buffer_from_host(&x, &[batch, inputs])?;
-    let yb = client.buffer_from_host(&y, &[batch, classes])?;
+    // On the step's client (another one when the options give it a thread budget).
+    let xb = step.client().buffer_from_host(&x, &[batch, inputs])?;
+    let yb = step.client().buffer_from_host(&y, &[batch, classes])?;
     let first = step.step_buffers(&[&xb, &yb])?.loss()?;
     let second = step.step_buffers(&[&xb, &yb])?.loss()?;
     if second.partial_cmp(&first) != Some(std::cmp::Ordering::Less) {

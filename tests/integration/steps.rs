@@ -188,3 +188,77 @@ fn step_many_refuses_a_step_compiled_for_one_step_and_wrong_stacks() {
     assert_eq!(three.steps(), 0);
     assert_eq!(leaves(&three.model().unwrap()), leaves(&before));
 }
+
+/// Trains the digits MLP for a few steps on `step` and returns the losses and parameters.
+fn train_a_few<M: Module>(step: &mut TrainStep<M>, batches: &[(Vec<f32>, Vec<i32>)]) -> Vec<f32> {
+    batches
+        .iter()
+        .map(|(x, y)| {
+            step.step(&[HostData::from(x), HostData::from(y)])
+                .unwrap()
+                .loss()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_step_on_a_one_thread_client_trains_like_the_default_one() {
+    let model = Mlp::new(&[64, 128, 128, 10], Activation::Relu)
+        .init(&mut nn::seeded(11))
+        .unwrap();
+    let c = Client::default_cpu().unwrap();
+    let loss = |m: &Mlp, b: &[Tensor]| m.forward(&b[0])?.cross_entropy(&b[1]);
+    let build = |threads: Option<usize>, tuned: bool| {
+        let mut b = TrainStep::new(&c, model.clone())
+            .name("threads")
+            .optimizer(Adam::new(1e-2))
+            .inputs(digit_types(32));
+        if let Some(n) = threads {
+            b = b.cpu_threads(n);
+        }
+        if tuned {
+            b = b.cpu_threads_tuned().steps_per_call_tuned([4]);
+        }
+        b.compile(loss).unwrap()
+    };
+    let batches = digit_batches(8, 32);
+    let mut pool = build(None, false);
+    let mut one = build(Some(1), false);
+    assert!(pool.client().same_as(&c));
+    assert_eq!(one.client().cpu_threads(), Some(1));
+    assert!(!one.client().same_as(&c));
+    let want = train_a_few(&mut pool, &batches);
+    let got = train_a_few(&mut one, &batches);
+    // Another pool size may split reductions differently: equal within f32 rounding.
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * b.abs(), "loss {i}: {a} vs {b}");
+    }
+    same(
+        "parameters",
+        &leaves(&one.model().unwrap()),
+        &leaves(&pool.model().unwrap()),
+        1e-5,
+    );
+    // Buffers of the client given are not the one-thread step's: refused, naming both.
+    let x = c.buffer_from_host(&batches[0].0, &[32, 64]).unwrap();
+    let y = c.buffer_from_host(&batches[0].1, &[32]).unwrap();
+    let e = one.step_buffers(&[&x, &y]).unwrap_err().to_string();
+    assert!(e.contains("client"), "{e}");
+
+    // Chosen by timing (with steps per call): both clients timed, the step runs on one of
+    // them, and it trains like the others.
+    let mut tuned = build(None, true);
+    let tried: Vec<Option<usize>> = tuned.thread_tuning().iter().map(|t| t.0).collect();
+    assert_eq!(tried, [None, Some(1)]);
+    assert!(tuned.thread_tuning().iter().all(|t| t.1.as_nanos() > 0));
+    let chosen = tuned.client().cpu_threads();
+    assert!(chosen.is_none() || chosen == Some(1));
+    let got = train_a_few(&mut tuned, &batches);
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs(),
+            "tuned loss {i}: {a} vs {b}"
+        );
+    }
+}

@@ -136,6 +136,20 @@ pub struct TrainStepBuilder<M: Module> {
     /// Where the weights (trainable parameters and model state) live between steps
     /// (`None`: the device's memory).
     param_memory: Option<MemoryKind>,
+    /// Which client the step runs on: the one given, or one with a thread budget.
+    cpu_threads: CpuThreads,
+}
+
+/// The CPU thread budget of a train step's client ([`TrainStepBuilder::cpu_threads`],
+/// [`TrainStepBuilder::cpu_threads_tuned`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CpuThreads {
+    /// The client given to [`TrainStep::new`].
+    AsGiven,
+    /// A client like it made with `Client::with_cpu_threads(n)`.
+    Fixed(usize),
+    /// The given client or a one-thread one, whichever runs the step faster.
+    Tuned,
 }
 
 /// How a partitioned step splits its values.
@@ -267,6 +281,27 @@ impl<M: Module> TrainStepBuilder<M> {
         self
     }
 
+    /// Runs the step on a client like the one given but made with a budget of `threads`
+    /// CPU threads ([`pjrt::Client::with_cpu_threads`]): the CPU plugins size their thread
+    /// pools from it. One thread often runs a small model's step faster than the plugin's
+    /// pool (no hand-off between threads per op); large steps want the pool. The step's
+    /// state lives on that client ([`TrainStep::client`]): give it host data, or buffers made
+    /// there. For one-device steps whose state stays on the device.
+    pub fn cpu_threads(mut self, threads: usize) -> Self {
+        self.cpu_threads = CpuThreads::Fixed(threads);
+        self
+    }
+
+    /// Chooses by timing between the client given and a one-thread client like it
+    /// ([`cpu_threads`](Self::cpu_threads)`(1)`): the step (with its steps-per-call tuning,
+    /// if any) is compiled and timed on copies of the state on both, and the faster is kept.
+    /// The timings are in [`TrainStep::thread_tuning`]; [`TrainStep::client`] is the client
+    /// chosen. The second compile is a load when a compile cache is on.
+    pub fn cpu_threads_tuned(mut self) -> Self {
+        self.cpu_threads = CpuThreads::Tuned;
+        self
+    }
+
     /// Records the step with `loss(model, batch)` (the model's parameters bound to the step's
     /// inputs; training mode on), differentiates it, adds the optimizer's update, compiles,
     /// and uploads the model's values and the optimizer's initial state.
@@ -395,75 +430,96 @@ impl<M: Module> TrainStepBuilder<M> {
             offload.as_ref(),
         )?;
         let text = one.to_text().to_string();
-        // The plugin's own errors stay `TrainError::Pjrt`, as from any other compile.
-        let exe = one
-            .compile_with(&self.client, &self.options)
-            .map_err(|e| match e {
-                hlo_builder::Error::Pjrt(p) => TrainError::from(p),
-                other => TrainError::from(other),
-            })?;
-        let parts = exe.device_partitions()?;
-        let compile_multi = |k: usize| -> Result<Multi, TrainError> {
-            let m = multi_step_module(
-                &name,
-                &body,
-                &param_names,
-                &all_types,
-                n_state,
-                k,
-                offload.as_ref(),
-            )?;
-            let exe = self.client.compile_with(&m.program(), &self.options)?;
-            Ok(Multi {
-                k,
-                exe,
-                text: m.to_text().to_string(),
-            })
-        };
-        let mut multi = if self.steps_per_call > 1 {
-            Some(compile_multi(self.steps_per_call)?)
-        } else {
-            None
-        };
-
         let mut host = Vec::with_capacity(n_state);
         for kind in WEIGHT_KINDS {
             host.extend(model.host_values(&[kind])?);
         }
         host.extend(opt_init.into_iter().map(std::sync::Arc::new));
-        let buffers = upload_state(
-            &self.client,
-            exe.loaded(),
-            &host,
-            split.as_ref(),
-            &parts,
-            offload.as_ref(),
-        )?;
-        let mut tuning = Vec::new();
-        if let (false, Some(row)) = (self.tune.is_empty(), buffers.first()) {
-            let single = time_per_step(exe.loaded(), row, &self.inputs, 1)?;
-            tuning.push((1, single));
-            let mut best = single;
-            for &k in &self.tune {
-                let candidate = compile_multi(k)?;
-                let t = time_per_step(&candidate.exe, row, &self.inputs, k)?;
-                tuning.push((k, t));
-                if t < best {
-                    best = t;
-                    multi = Some(candidate);
-                }
+
+        if self.cpu_threads != CpuThreads::AsGiven && (split.is_some() || offload.is_some()) {
+            return Err(TrainError::Spec {
+                name,
+                message: "a thread budget is for one-device steps whose state stays on the device (not partitioned, not offloaded)".into(),
+            });
+        }
+        // The clients the step may run on: the one given, or one with a thread budget.
+        let clients = match self.cpu_threads {
+            CpuThreads::AsGiven => vec![self.client.clone()],
+            CpuThreads::Fixed(n) => vec![self.client.with_cpu_threads_like(n)?],
+            CpuThreads::Tuned => vec![self.client.clone(), self.client.with_cpu_threads_like(1)?],
+        };
+        let mut best: Option<(Built, Duration)> = None;
+        let mut thread_tuning = Vec::new();
+        for client in clients {
+            let built = build_on(
+                &client,
+                &self.options,
+                &one,
+                |k| {
+                    multi_step_module(
+                        &name,
+                        &body,
+                        &param_names,
+                        &all_types,
+                        n_state,
+                        k,
+                        offload.as_ref(),
+                    )
+                    .map_err(TrainError::from)
+                },
+                &host,
+                split.as_ref(),
+                offload.as_ref(),
+                self.steps_per_call,
+                &self.tune,
+                &self.inputs,
+                &name,
+            )?;
+            if self.cpu_threads != CpuThreads::Tuned {
+                best = Some((built, Duration::ZERO));
+                break;
             }
+            // The step's time on this client: its best steps-per-call candidate's, else one
+            // step per call timed now.
+            let t = match built.tuning.iter().map(|&(_, t)| t).min() {
+                Some(t) => t,
+                None => match built.state.first() {
+                    Some(row) => time_per_step(built.exe.loaded(), row, &self.inputs, 1)?,
+                    None => Duration::ZERO,
+                },
+            };
+            thread_tuning.push((client.cpu_threads(), t));
+            if best.as_ref().is_none_or(|(_, b)| t < *b) {
+                best = Some((built, t));
+            }
+        }
+        let Some((built, _)) = best else {
+            return Err(TrainError::Spec {
+                name,
+                message: "no client to run on".into(),
+            });
+        };
+        if !thread_tuning.is_empty() {
             tracing::debug!(
                 target: "autodiff::train",
                 step = %name,
-                chosen = multi.as_ref().map_or(1, |m| m.k),
-                timings = ?tuning,
-                "steps per call chosen by timing"
+                chosen = ?built.client.cpu_threads(),
+                timings = ?thread_tuning,
+                "CPU threads chosen by timing"
             );
         }
+        let Built {
+            client,
+            exe,
+            parts,
+            multi,
+            state: buffers,
+            tuning,
+        } = built;
         Ok(TrainStep {
             name,
-            client: self.client,
+            client,
+            thread_tuning,
             exe,
             multi,
             model,
@@ -619,6 +675,87 @@ fn upload_state(
 /// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
 /// declared types (stacked `k` deep) and copies of `state`: the least of a few timed calls
 /// after one warm-up. The copies are donated; `state` itself is untouched.
+/// What a train step compiled and uploaded on one client.
+struct Built {
+    client: Client,
+    exe: hlo_builder::Executable,
+    parts: Vec<usize>,
+    multi: Option<Multi>,
+    state: Vec<Vec<Buffer>>,
+    tuning: Vec<(usize, Duration)>,
+}
+
+/// Compiles the one-step module `one` (and the `k`-step modules `multi_module(k)` asked for
+/// or tried) on `client`, uploads the initial state `host` there, and chooses steps per call
+/// among `tune` by timing.
+#[allow(clippy::too_many_arguments)]
+fn build_on(
+    client: &Client,
+    options: &CompileOptions,
+    one: &hlo_builder::Module,
+    multi_module: impl Fn(usize) -> Result<hlo_builder::Module, TrainError>,
+    host: &[std::sync::Arc<Literal>],
+    split: Option<&Split>,
+    offload: Option<&Offload>,
+    steps_per_call: usize,
+    tune: &[usize],
+    inputs: &[TensorType],
+    name: &str,
+) -> Result<Built, TrainError> {
+    // The plugin's own errors stay `TrainError::Pjrt`, as from any other compile.
+    let exe = one.compile_with(client, options).map_err(|e| match e {
+        hlo_builder::Error::Pjrt(p) => TrainError::from(p),
+        other => TrainError::from(other),
+    })?;
+    let parts = exe.device_partitions()?;
+    let compile_multi = |k: usize| -> Result<Multi, TrainError> {
+        let m = multi_module(k)?;
+        let exe = client.compile_with(&m.program(), options)?;
+        Ok(Multi {
+            k,
+            exe,
+            text: m.to_text().to_string(),
+        })
+    };
+    let mut multi = if steps_per_call > 1 {
+        Some(compile_multi(steps_per_call)?)
+    } else {
+        None
+    };
+    let state = upload_state(client, exe.loaded(), host, split, &parts, offload)?;
+    let mut tuning = Vec::new();
+    if let (false, Some(row)) = (tune.is_empty(), state.first()) {
+        let single = time_per_step(exe.loaded(), row, inputs, 1)?;
+        tuning.push((1, single));
+        let mut best = single;
+        for &k in tune {
+            let candidate = compile_multi(k)?;
+            let t = time_per_step(&candidate.exe, row, inputs, k)?;
+            tuning.push((k, t));
+            if t < best {
+                best = t;
+                multi = Some(candidate);
+            }
+        }
+        tracing::debug!(
+            target: "autodiff::train",
+            step = %name,
+            threads = ?client.cpu_threads(),
+            chosen = multi.as_ref().map_or(1, |m| m.k),
+            timings = ?tuning,
+            "steps per call chosen by timing"
+        );
+    }
+    Ok(Built {
+        client: client.clone(),
+        exe,
+        parts,
+        multi,
+        state,
+        tuning,
+    })
+}
+
 fn time_per_step(
     exe: &LoadedExecutable,
     state: &[Buffer],
@@ -1010,7 +1147,10 @@ impl StepsOutput {
 /// A compiled training step of a model of type `M`, its state on the device.
 pub struct TrainStep<M: Module> {
     name: String,
+    /// The client the step runs on (the one given, or one with a thread budget).
     client: Client,
+    /// (thread budget, time per step) of each client tried by `cpu_threads_tuned`.
+    thread_tuning: Vec<(Option<usize>, Duration)>,
     exe: Executable,
     /// The `k`-step program, when asked for (steps on one device only).
     multi: Option<Multi>,
@@ -1065,6 +1205,7 @@ impl<M: Module> TrainStep<M> {
             layout: None,
             steps_per_call: 1,
             tune: Vec::new(),
+            cpu_threads: CpuThreads::AsGiven,
             opt_memory: None,
             param_memory: None,
         }
@@ -1260,6 +1401,22 @@ impl<M: Module> TrainStep<M> {
     /// (steps per call, time per step) of each candidate; empty when the step was not tuned.
     pub fn tuning(&self) -> &[(usize, Duration)] {
         &self.tuning
+    }
+
+    /// The timings behind [`cpu_threads_tuned`](TrainStepBuilder::cpu_threads_tuned): (the
+    /// client's thread budget, `None` for the client given; time per step) of each client
+    /// tried; empty when the threads were not tuned.
+    pub fn thread_tuning(&self) -> &[(Option<usize>, Duration)] {
+        &self.thread_tuning
+    }
+
+    /// The client the step runs on and its state lives on: the one given to
+    /// [`TrainStep::new`], or the one a thread budget made
+    /// ([`cpu_threads`](TrainStepBuilder::cpu_threads),
+    /// [`cpu_threads_tuned`](TrainStepBuilder::cpu_threads_tuned)). Buffers given to
+    /// [`step_buffers`](Self::step_buffers) must be on it.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The `k`-step program's StableHLO text, when there is one.

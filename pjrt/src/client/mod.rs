@@ -8,7 +8,8 @@
 //! - `client/handle.rs` (creation, identity): [`Client::new`], [`Client::default_cpu`],
 //!   [`Client::from_path`], [`Client::plugin`], [`Client::platform_name`],
 //!   [`Client::platform_version`], [`Client::process_index`], [`Client::number`],
-//!   [`Client::same_as`]
+//!   [`Client::same_as`], [`Client::with_cpu_threads`], [`Client::with_cpu_threads_like`],
+//!   [`Client::cpu_threads`]
 //! - `client/kv_store.rs` (distributed clients): [`Client::with_key_value_store`],
 //!   [`Client::update_global_process_info`]
 //! - `device/handle.rs` (devices): [`Client::devices`], [`Client::addressable_devices`],
@@ -17,7 +18,7 @@
 //! - `device/memory.rs` (memories): [`Client::addressable_memories`],
 //!   [`Client::memory_kinds`], [`Client::check_memory_kinds`]
 //! - `device/placement.rs` (placements compiled programs honour): [`Client::check_placement`],
-//!   [`Client::check_moves`]
+//!   [`Client::check_moves`], [`Client::check_auto_layouts`]
 //! - `buffer/from_host.rs` (buffers from host data): [`Client::buffer_from_host`],
 //!   [`Client::buffer_from_host_with`], [`Client::buffer_from_bytes`],
 //!   [`Client::buffer_from_bytes_with`], [`Client::buffer_from_shared`],

@@ -334,3 +334,56 @@ fn truncated_plugin_files_are_refused_before_dlopen() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+/// Threads of this process allowed on exactly one CPU.
+fn pinned_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("status"))
+                        .map(|s| {
+                            s.lines().any(|l| {
+                                l.strip_prefix("Cpus_allowed_list:")
+                                    .is_some_and(|v| v.trim().parse::<usize>().is_ok())
+                            })
+                        })
+                        .unwrap_or(false)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_client_with_a_thread_budget_runs_its_threads_within_it() {
+    let plugin = client().plugin().clone();
+    let options = pjrt::ClientOptions::new().cpu_device_count(1);
+    let e = Client::with_cpu_threads(&plugin, &options, 0).unwrap_err();
+    assert!(e.to_string().contains("threads = 0"), "{e}");
+    let before = pinned_threads();
+    let one = Client::with_cpu_threads(&plugin, &options, 1).unwrap();
+    assert_eq!(one.cpu_threads(), Some(1));
+    assert_eq!(client().cpu_threads(), None);
+    // The plugin's threads started on the narrowed thread and kept its one CPU (this test's
+    // own thread was not narrowed: the client was made on a thread of its own).
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus > 1 {
+        assert!(
+            pinned_threads() > before,
+            "no thread of the client is on one CPU"
+        );
+        assert!(std::thread::available_parallelism().unwrap().get() == cpus);
+    }
+    let like = one.with_cpu_threads_like(1).unwrap();
+    assert!(!like.same_as(&one));
+    for c in [&one, &like] {
+        let exe = c
+            .compile(&mlir(
+                "func.func @main(%x: tensor<3xf32>) -> tensor<3xf32> {\n  %0 = stablehlo.add %x, %x : tensor<3xf32>\n  return %0 : tensor<3xf32>\n}",
+            ))
+            .unwrap();
+        let out = exe.run(&[&Literal::vector(&[1f32, 2., 3.])]).unwrap();
+        assert_eq!(out[0].to_vec::<f32>().unwrap(), [2., 4., 6.]);
+    }
+}
