@@ -13,9 +13,11 @@ cd "$root"
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # ---- Debian packages -------------------------------------------------------------------
-# (fonts-dejavu-core: the training chart's labels.)
+# (fonts-dejavu-core: the training chart's labels; openmpi-bin and libopenmpi-dev: training
+# across processes, `make mpi` and its test.)
 apt_pkgs=(libmlir-22-dev mlir-22-tools llvm-22-dev libclang-22-dev libpolly-22-dev
-          libzstd-dev libz3-dev libxml2-dev zlib1g-dev unzip python3-pip fonts-dejavu-core)
+          libzstd-dev libz3-dev libxml2-dev zlib1g-dev unzip python3-pip fonts-dejavu-core
+          openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -29,7 +29,9 @@ echo "== builder, autodiff, examples and integration tests on the default plugin
 # integration-tests includes the adversarial suite (tests/adversarial: every case in its own
 # process, the table of outcomes printed at its end) and the bounded fuzzing of the executable
 # envelope and the MLIR-text checks (tests/integration/fuzz.rs, FUZZ_SECONDS per target).
-cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray,hlo-autodiff/serde
+# integration-tests turns on hlo-autodiff/mpi (its multi-process test runs `mpirun -np 2`);
+# examples/mpi builds examples/mpi_digits.rs.
+cargo test -p hlo-builder -p hlo-autodiff -p examples -p integration-tests --features hlo-autodiff/ndarray,hlo-autodiff/serde,examples/mpi
 
 # Every library crate must package (the published names: pjrt-abi is pjrt_sys, pjrt-runtime
 # is pjrt, hlo-autodiff is autodiff). --no-verify: packaging alone, no second build.
@@ -42,7 +44,7 @@ doc_crates=(pjrt-abi pjrt-runtime hlo-builder hlo-autodiff-derive hlo-autodiff)
 echo "== cargo doc without warnings: ${doc_crates[*]}"
 doc_args=()
 for c in "${doc_crates[@]}"; do doc_args+=(-p "$c"); done
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps "${doc_args[@]}"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --features hlo-autodiff/mpi "${doc_args[@]}"
 
 # The README's line counts (examples' marked regions, rustfmt'd) are current and in limits.
 echo "== line counts"

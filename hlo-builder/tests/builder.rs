@@ -20,6 +20,8 @@ mod elementwise;
 mod errors;
 #[path = "builder/export.rs"]
 mod export;
+#[path = "builder/ffi.rs"]
+mod ffi;
 #[path = "builder/fuzz.rs"]
 mod fuzz;
 #[path = "builder/graph_api.rs"]

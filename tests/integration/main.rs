@@ -3,6 +3,7 @@ mod distributed;
 mod fuzz;
 mod models;
 mod module_cycles;
+mod mpi;
 mod no_printing;
 mod outside;
 mod placement;

@@ -17,8 +17,8 @@ pub(crate) fn vjp(op: &MiscOp, at: &At, cts: &[Option<Value>]) -> Result<Cts> {
         // wherever the backward pass computes it, the device).
         MiscOp::Place { .. } => Ok(cts.to_vec()),
         MiscOp::StopGradient => Ok(vec![None; at.x.len()]),
-        MiscOp::CustomCall { target, .. } => not_diff(
-            "custom_call",
+        MiscOp::CustomCall { target, .. } | MiscOp::FfiCall { target, .. } => not_diff(
+            op.name(),
             format!("target `{target}` is opaque; wrap it with `autodiff::custom_vjp` to give it a gradient"),
         ),
     }
@@ -29,7 +29,9 @@ pub(crate) fn jvp(b: &mut Builder, op: &MiscOp, at: &At, tin: &[Option<Value>]) 
     match op {
         MiscOp::OptimizationBarrier | MiscOp::Place { .. } => linear(b, at.node, &at.x, tin),
         MiscOp::StopGradient => Ok(Jvp::Tangents(vec![None])),
-        MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } => Ok(Jvp::FromVjp),
+        MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } | MiscOp::FfiCall { .. } => {
+            Ok(Jvp::FromVjp)
+        }
     }
 }
 
@@ -47,6 +49,8 @@ pub(crate) fn batch(b: &mut Builder, op: &MiscOp, at: &Bat) -> Result<Vec<Batche
                 .map(|(t, v)| Batched::new(t, v.axis))
                 .collect())
         }
-        MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } => per_example_loop(b, at),
+        MiscOp::RngBitGenerator { .. } | MiscOp::CustomCall { .. } | MiscOp::FfiCall { .. } => {
+            per_example_loop(b, at)
+        }
     }
 }

@@ -31,6 +31,8 @@ mod data;
 mod error;
 pub mod export;
 mod fit;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod optim;
 mod step;
 
@@ -38,4 +40,7 @@ pub use bound::{BoundFn, WeightSource, Weights};
 pub use data::HostData;
 pub use error::TrainError;
 pub use fit::{epoch_order, fit, gather_rows, shuffled_batches, Event, FitError, Flow, History};
-pub use step::{Objective, OptimizerState, StepOutput, StepsOutput, TrainStep, TrainStepBuilder};
+pub use step::{
+    GradientTransform, Objective, OptimizerState, StepOutput, StepsOutput, TrainStep,
+    TrainStepBuilder,
+};

@@ -138,7 +138,15 @@ pub struct TrainStepBuilder<M: Module> {
     param_memory: Option<MemoryKind>,
     /// Which client the step runs on: the one given, or one with a thread budget.
     cpu_threads: CpuThreads,
+    /// Recorded between the gradients and the optimizer's update.
+    gradient_transform: Option<GradientTransform>,
 }
+
+/// A function of the gradients recorded between differentiation and the optimizer's update
+/// ([`TrainStepBuilder::gradient_transform`]): `(builder, gradients) -> gradients`, one of
+/// the same type per trainable parameter, in the model's parameter order.
+pub type GradientTransform =
+    std::sync::Arc<dyn Fn(&mut Builder, &[Value]) -> hlo_builder::Result<Vec<Value>> + Send + Sync>;
 
 /// The CPU thread budget of a train step's client ([`TrainStepBuilder::cpu_threads`],
 /// [`TrainStepBuilder::cpu_threads_tuned`]).
@@ -302,6 +310,15 @@ impl<M: Module> TrainStepBuilder<M> {
         self
     }
 
+    /// Records `transform` between the gradients and the optimizer's update: it gets the
+    /// gradients of the trainable parameters (in the model's parameter order) and returns
+    /// the ones the optimizer uses, of the same types (clipping, noise, or a reduction
+    /// across processes such as `train::mpi::MpiDataParallel::gradient_transform`).
+    pub fn gradient_transform(mut self, transform: GradientTransform) -> Self {
+        self.gradient_transform = Some(transform);
+        self
+    }
+
     /// Records the step with `loss(model, batch)` (the model's parameters bound to the step's
     /// inputs; training mode on), differentiates it, adds the optimizer's update, compiles,
     /// and uploads the model's values and the optimizer's initial state.
@@ -348,7 +365,16 @@ impl<M: Module> TrainStepBuilder<M> {
         let mut metric_names: Vec<String> = Vec::new();
         let recorded = Builder::computation(name.clone(), &all_types, |b, ps| {
             let r = Recording::scoped(b, |rec| {
-                record_step(rec, &name, &model, optimizer.as_ref(), counts, ps, loss)
+                record_step(
+                    rec,
+                    &name,
+                    &model,
+                    optimizer.as_ref(),
+                    counts,
+                    ps,
+                    self.gradient_transform.as_ref(),
+                    loss,
+                )
             });
             match r {
                 Ok((outs, names)) => {
@@ -917,6 +943,7 @@ struct Counts {
 /// Records one step into `rec` over its parameters `ps` (state, then inputs): binds the
 /// model, runs the loss, differentiates, updates. Returns the results (next state, loss,
 /// metrics) and the metric names.
+#[allow(clippy::too_many_arguments)]
 fn record_step<M: Module, F, O>(
     rec: &Recording,
     name: &str,
@@ -924,6 +951,7 @@ fn record_step<M: Module, F, O>(
     optimizer: &dyn Optimizer,
     c: Counts,
     ps: &[Value],
+    transform: Option<&GradientTransform>,
     loss: F,
 ) -> Result<(Vec<Value>, Vec<String>), TrainError>
 where
@@ -961,9 +989,30 @@ where
         });
     }
     let lv = objective.loss.value();
-    let (new_train, new_opt) = rec.with(|b| -> crate::Result<_> {
-        let g = crate::grad(b, lv, train)?;
-        optimizer.update(b, train, &g, opt_state)
+    let (new_train, new_opt) = rec.with(|b| -> Result<_, TrainError> {
+        let mut g = crate::grad(b, lv, train)?;
+        if let Some(t) = transform {
+            let types = |b: &Builder, vs: &[Value]| -> Result<Vec<TensorType>, TrainError> {
+                vs.iter()
+                    .map(|&v| b.ty(v).cloned().map_err(TrainError::from))
+                    .collect()
+            };
+            let before = types(b, &g)?;
+            let after = t(b, &g)?;
+            let got = types(b, &after)?;
+            if got != before {
+                return Err(TrainError::Spec {
+                    name: name.to_string(),
+                    message: format!(
+                        "the gradient transform returned {} gradients of types {got:?} for {} of types {before:?}",
+                        got.len(),
+                        before.len()
+                    ),
+                });
+            }
+            g = after;
+        }
+        Ok(optimizer.update(b, train, &g, opt_state)?)
     })??;
     let mut outs = new_train;
     outs.extend(next_state);
@@ -1206,6 +1255,7 @@ impl<M: Module> TrainStep<M> {
             steps_per_call: 1,
             tune: Vec::new(),
             cpu_threads: CpuThreads::AsGiven,
+            gradient_transform: None,
             opt_memory: None,
             param_memory: None,
         }

@@ -324,6 +324,19 @@ pub(crate) fn op(e: &mut Enc, op: &Op) {
                     }
                 }
                 MiscOp::StopGradient => e.u(3),
+                MiscOp::FfiCall {
+                    target,
+                    has_side_effect,
+                    results,
+                } => {
+                    e.u(5);
+                    e.str(target);
+                    e.flag(*has_side_effect);
+                    e.n(results.len());
+                    for r in results {
+                        e.tensor(r);
+                    }
+                }
                 MiscOp::Place { memory } => {
                     e.u(4);
                     e.str(memory.as_str());
@@ -784,6 +797,19 @@ pub(crate) fn read_op(d: &mut Dec) -> R<Op> {
             memory: crate::placement::MemoryKind::new(d.str("memory kind")?)
                 .map_err(|e| e.to_string())?,
         }),
+        (6, 5) => {
+            let target = d.str("ffi call target")?;
+            let has_side_effect = d.flag("has_side_effect")?;
+            let n = d.n("ffi call results")?;
+            let results = (0..n)
+                .map(|_| d.tensor("ffi call result"))
+                .collect::<R<Vec<_>>>()?;
+            Op::Misc(MiscOp::FfiCall {
+                target,
+                has_side_effect,
+                results,
+            })
+        }
         (7, t) => Op::Collective(read_collective_op(d, t)?),
         (f, t) => return Err(format!("unknown op {f}.{t}")),
     })

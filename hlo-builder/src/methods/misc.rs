@@ -61,6 +61,33 @@ impl Builder {
         )
     }
 
+    /// A call to a handler registered through XLA's typed FFI under `target` (PJRT's FFI
+    /// extension, `pjrt::ext::ffi::Ffi::register_handler`): the handler gets `args` and
+    /// writes `results` (their types are the caller's claim). With `has_side_effect` the
+    /// compiler keeps the call even when its results are unused, and keeps side-effecting
+    /// calls in program order. Not differentiable (a gradient through it is an error naming
+    /// the target).
+    ///
+    /// Shapes: `A_i (N) -> results` (as declared).
+    pub fn ffi_call(
+        &mut self,
+        target: impl Into<String>,
+        args: &[Value],
+        results: &[TensorType],
+        has_side_effect: bool,
+    ) -> Result<Vec<Value>> {
+        self.record_owned(
+            MiscOp::FfiCall {
+                target: target.into(),
+                has_side_effect,
+                results: results.to_vec(),
+            }
+            .into(),
+            args,
+            SmallVec::new(),
+        )
+    }
+
     /// `x` unchanged in value, moved into memory of kind `memory` inside the program: a
     /// value held in host memory ([`MemoryKind::PINNED_HOST`] parameters) is placed on the
     /// device before it is computed with, and a result is placed in host memory before it is

@@ -46,6 +46,18 @@ pub enum MiscOp {
         /// The result types.
         results: Vec<TensorType>,
     },
+    /// A call to a handler registered through XLA's typed FFI (PJRT's FFI extension:
+    /// `pjrt::ext::ffi::Ffi::register_handler`), with the given result types: emitted as a
+    /// `custom_call` with `api_version = 4`. The handler runs on the host for CPU plugins.
+    FfiCall {
+        /// The name the handler was registered under.
+        target: String,
+        /// The call has effects beyond its results (the compiler keeps it, in program order
+        /// with other side-effecting calls).
+        has_side_effect: bool,
+        /// The result types.
+        results: Vec<TensorType>,
+    },
     /// The identity, whose derivative is zero. It emits nothing.
     StopGradient,
     /// The identity, its result placed in a memory kind: a move between memories inside a
@@ -65,6 +77,7 @@ impl MiscOp {
             MiscOp::RngBitGenerator { .. } => "rng_bit_generator",
             MiscOp::OptimizationBarrier => "optimization_barrier",
             MiscOp::CustomCall { .. } => "custom_call",
+            MiscOp::FfiCall { .. } => "ffi_call",
             MiscOp::StopGradient => "stop_gradient",
             MiscOp::Place { .. } => "place",
         }
@@ -81,36 +94,10 @@ impl MiscOp {
             MiscOp::OptimizationBarrier => Ok(xs.iter().map(|t| (*t).clone()).collect()),
             MiscOp::CustomCall {
                 target, results, ..
-            } => {
-                if target.is_empty()
-                    || !target
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_.-$".contains(c))
-                {
-                    return shape_err(op, format!("target name {target:?} must be non-empty ASCII letters, digits, '_', '.', '-' or '$'"));
-                }
-                // "Sharding" as an annotation (one operand, the same type back) is what XLA
-                // expects and removes on CPU; every other use of a reserved name is refused.
-                let annotation = target == "Sharding"
-                    && xs.len() == 1
-                    && results.len() == 1
-                    && results[0] == *xs[0];
-                if let Some(why) = pjrt::reserved_target(target).filter(|_| !annotation) {
-                    return shape_err(
-                        op,
-                        format!(
-                            "target {target:?} is {why}: XLA's own passes rewrite calls to it \
-                             and assume its operands, results and attributes, and the CPU \
-                             plugins abort the process (CHECK failures) on anything else; \
-                             choose another name"
-                        ),
-                    );
-                }
-                for r in results {
-                    check_type(op, r)?;
-                }
-                Ok(results.clone())
             }
+            | MiscOp::FfiCall {
+                target, results, ..
+            } => call_target(op, target, xs, results),
             MiscOp::StopGradient | MiscOp::Place { .. } => {
                 arity(op, xs, 1)?;
                 Ok(vec![xs[0].clone()])
@@ -145,6 +132,18 @@ impl MiscOp {
                 vec![
                     ("call_target_name", mlir_string(target)),
                     ("backend_config", mlir_string(backend_config)),
+                    ("has_side_effect", bool_attr(*has_side_effect)),
+                ],
+            )),
+            MiscOp::FfiCall {
+                target,
+                has_side_effect,
+                ..
+            } => Lowering::Op(Emission::with(
+                "stablehlo.custom_call",
+                vec![
+                    ("call_target_name", mlir_string(target)),
+                    ("api_version", "4 : i32".to_string()),
                     ("has_side_effect", bool_attr(*has_side_effect)),
                 ],
             )),
@@ -196,6 +195,42 @@ pub fn rng_bit_generator(
     }
     check_dims(op, &out.dims)?;
     Ok(vec![state.clone(), out.clone()])
+}
+
+/// The shape rule of calls to named targets: a target name XLA accepts and does not reserve
+/// (`Sharding` as an annotation excepted), and checked result types.
+fn call_target(
+    op: &'static str,
+    target: &str,
+    xs: &[&TensorType],
+    results: &[TensorType],
+) -> Result<Vec<TensorType>> {
+    if target.is_empty()
+        || !target
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-$".contains(c))
+    {
+        return shape_err(op, format!("target name {target:?} must be non-empty ASCII letters, digits, '_', '.', '-' or '$'"));
+    }
+    // "Sharding" as an annotation (one operand, the same type back) is what XLA
+    // expects and removes on CPU; every other use of a reserved name is refused.
+    let annotation =
+        target == "Sharding" && xs.len() == 1 && results.len() == 1 && results[0] == *xs[0];
+    if let Some(why) = pjrt::reserved_target(target).filter(|_| !annotation) {
+        return shape_err(
+            op,
+            format!(
+                "target {target:?} is {why}: XLA's own passes rewrite calls to it \
+                 and assume its operands, results and attributes, and the CPU \
+                 plugins abort the process (CHECK failures) on anything else; \
+                 choose another name"
+            ),
+        );
+    }
+    for r in results {
+        check_type(op, r)?;
+    }
+    Ok(results.to_vec())
 }
 
 #[cfg(test)]
