@@ -30,6 +30,8 @@
 
 mod case;
 mod cases;
+#[path = "../common/programs.rs"]
+mod programs;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -195,16 +195,6 @@ fn fuzz_recursion_is_found_exactly_when_the_call_graph_has_a_cycle() {
         });
 }
 
-/// MLIR bytecode of `text`, written by MLIR (as a foreign tool would).
-fn bytecode_of(text: &str) -> Vec<u8> {
-    use melior::ir::operation::OperationLike;
-    let ctx = melior::Context::new();
-    melior::dialect::DialectHandle::func().load_dialect(&ctx);
-    ctx.set_allow_unregistered_dialects(true);
-    let m = melior::ir::Module::parse(&ctx, text).expect("rendered text parses");
-    m.as_operation().write_bytecode()
-}
-
 #[test]
 fn fuzz_recursion_in_bytecode_is_found_exactly_when_the_graph_has_a_cycle() {
     bolero::check!()
@@ -219,7 +209,8 @@ fn fuzz_recursion_in_bytecode_is_found_exactly_when_the_graph_has_a_cycle() {
                         .unwrap_or_default()
                 })
                 .collect();
-            let code = bytecode_of(&render(&graph, true));
+            let code = crate::programs::bytecode_of(&render(&graph, true));
+            assert!(!code.is_empty(), "the rendered text parses");
             assert!(Program::mlir_bytecode(code.clone()).validate().is_err());
             let r = hlo_builder::program_from_bytecode(&code);
             let found = matches!(&r, Err(e) if e.to_string().contains("recursive call"));
@@ -261,36 +252,13 @@ fn fuzz_damaged_bytecode_is_read_or_refused() {
         });
 }
 
-/// A serialized `xla.HloModuleProto` whose computation `k` (id `k + 1`) has one instruction
-/// per call, each calling one computation of `graph[k]` (fields from XLA's `hlo.proto`).
+/// `graph` (computation `k` calls the computations `graph[k]`) as an HLO proto.
 fn hlo_proto(graph: &[Vec<usize>]) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    fn field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
-        varint(out, number << 3 | 2);
-        varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-    let mut module = Vec::new();
-    for (k, calls) in graph.iter().enumerate() {
-        let mut comp = Vec::new();
-        field(&mut comp, 1, format!("f{k}").as_bytes());
-        for &c in calls {
-            let mut ins = Vec::new();
-            varint(&mut ins, 38 << 3); // called_computation_ids, one varint
-            varint(&mut ins, c as u64 + 1);
-            field(&mut comp, 2, &ins);
-        }
-        varint(&mut comp, 5 << 3); // id
-        varint(&mut comp, k as u64 + 1);
-        field(&mut module, 3, &comp);
-    }
-    module
+    let ids: Vec<Vec<u64>> = graph
+        .iter()
+        .map(|calls| calls.iter().map(|&c| c as u64 + 1).collect())
+        .collect();
+    crate::programs::hlo_module(&ids, None)
 }
 
 #[test]

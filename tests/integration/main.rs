@@ -7,6 +7,8 @@ mod mpi;
 mod no_printing;
 mod outside;
 mod placement;
+#[path = "../common/programs.rs"]
+mod programs;
 mod readme;
 mod remat;
 mod steps;

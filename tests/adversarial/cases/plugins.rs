@@ -4,6 +4,8 @@
 
 use pjrt::{CompileOptions, Literal, Program};
 
+use crate::programs::{bytecode_of, hlo_module};
+
 use crate::case::{case, check_eq, wrong, Area, Case, Ctx, Expect, Failure, Outcome, PLUGINS};
 
 /// Compiles `program` on plugin `p` and, if that works, runs it on `args`.
@@ -52,55 +54,6 @@ fn chain(n: usize) -> String {
     }
     m.push_str(&func(&format!("f{n}"), &[], true));
     m
-}
-
-/// MLIR bytecode of `text`, written by MLIR with only `func` registered.
-fn bytecode_of(text: &str) -> Vec<u8> {
-    use melior::ir::operation::OperationLike;
-    let ctx = melior::Context::new();
-    melior::dialect::DialectHandle::func().load_dialect(&ctx);
-    ctx.set_allow_unregistered_dialects(true);
-    melior::ir::Module::parse(&ctx, text)
-        .map(|m| m.as_operation().write_bytecode())
-        .unwrap_or_default()
-}
-
-/// A serialized `xla.HloModuleProto`: computation `k` has id `k + 1` and one instruction per
-/// entry of `calls[k]` calling that id; with `target`, computation 1 also has a custom call
-/// to it (fields from XLA's `hlo.proto`).
-fn hlo_module(calls: &[Vec<u64>], target: Option<&str>) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    fn field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
-        varint(out, number << 3 | 2);
-        varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-    let mut module = Vec::new();
-    for (k, ids) in calls.iter().enumerate() {
-        let mut comp = Vec::new();
-        field(&mut comp, 1, format!("c{k}").as_bytes());
-        for &id in ids {
-            let mut ins = Vec::new();
-            varint(&mut ins, 38 << 3);
-            varint(&mut ins, id);
-            field(&mut comp, 2, &ins);
-        }
-        if let (0, Some(t)) = (k, target) {
-            let mut ins = Vec::new();
-            field(&mut ins, 28, t.as_bytes());
-            field(&mut comp, 2, &ins);
-        }
-        varint(&mut comp, 5 << 3);
-        varint(&mut comp, k as u64 + 1);
-        field(&mut module, 3, &comp);
-    }
-    module
 }
 
 pub fn cases() -> Vec<Case> {
