@@ -11,15 +11,17 @@
 //!   source that reached no target gets zero, as it contributed nothing).
 //!
 //! - a sharding constraint constrains its cotangent alike; a manual region (`shard_map`) is
-//!   undone by a manual region running the body's VJP on each device's shards (values split
-//!   over every mesh axis; see `manual_vjp`).
+//!   undone by a manual region running the body's VJP on each device's shards (values
+//!   replicated along some axes: cotangents shared out and summed back; see `manual_vjp`).
 //!
 //! The sum-reducing collectives, permutes, gathers and constraints are linear, so their
 //! tangent is the op on the tangents; max/min reductions and manual regions take theirs from
 //! the VJP. The batching rule is the op on the batched operand with its axes shifted past the
 //! batch axis (manual regions have none yet).
 
-use hlo_builder::{Builder, CollectiveOp, ComparisonDirection, Reducer, Value, ValueId};
+use hlo_builder::{
+    Builder, CollectiveOp, ComparisonDirection, Participants, Reducer, Value, ValueId,
+};
 
 use super::common::{first, linear, shift, At, Bat, Batched, Cts, Cx, Jvp};
 use crate::error::{not_batchable, not_diff, Result};
@@ -108,9 +110,13 @@ pub(crate) fn vjp(
 /// its VJP on each device's shards (the body's collectives have their own rules), taking
 /// each output's cotangent split like the output and giving each input's cotangent split
 /// like the input. A value split over every mesh axis is one block per device, so each
-/// device's local cotangent is exactly its block; a value replicated along some axis would
-/// need its cotangents summed (inputs) or counted once (outputs) across those devices, which
-/// is not done yet: such regions say so.
+/// device's local cotangent is exactly its block. A value replicated along some mesh axes is
+/// one copy held by every device along them: an output's cotangent is counted once (each of
+/// those devices gets its share, the cotangent divided by their number), and an input's
+/// cotangent is the sum of the contributions of all of them (an all-reduce over the groups
+/// of devices that differ only along those axes). With these two rules a replicated output
+/// made by an all-reduce and one computed alike on every device both get the gradient of
+/// the unsharded function.
 #[allow(clippy::too_many_arguments)]
 fn manual_vjp(
     cx: &Cx,
@@ -122,16 +128,38 @@ fn manual_vjp(
     cts: &[Option<Value>],
     want: &[bool],
 ) -> Result<Cts> {
-    let every_axis = |s: &hlo_builder::Sharding| {
+    // For each value, the mesh axes it is replicated along (not named by its sharding).
+    let replicated = |s: &hlo_builder::Sharding| -> Vec<usize> {
         let named: std::collections::BTreeSet<&String> = s.dims().iter().flatten().collect();
-        named.len() == mesh.axes().len()
+        (0..mesh.axes().len())
+            .filter(|&a| !named.contains(&mesh.axes()[a].0))
+            .collect()
     };
-    if !inputs.iter().chain(outputs).all(every_axis) {
-        return not_diff(
-            "shard_map",
-            "gradients through a manual region need every input and output split over every mesh axis (a replicated one needs a psum of its cotangents, not done yet)",
-        );
-    }
+    // How many devices hold each output's one copy, and the device groups (global device
+    // ids = partition ids, row-major over the mesh) that sum each input's cotangent.
+    let copies: Vec<i64> = outputs
+        .iter()
+        .map(|s| replicated(s).iter().map(|&a| mesh.axes()[a].1).product())
+        .collect();
+    let groups: Vec<Option<Vec<Vec<i64>>>> = inputs
+        .iter()
+        .map(|s| {
+            let rep = replicated(s);
+            if rep.is_empty() {
+                return None;
+            }
+            let mut by_key: std::collections::BTreeMap<Vec<i64>, Vec<i64>> = Default::default();
+            for p in 0..mesh.size() {
+                let c = mesh.coordinates(p);
+                let key: Vec<i64> = (0..c.len())
+                    .filter(|a| !rep.contains(a))
+                    .map(|a| c[a])
+                    .collect();
+                by_key.entry(key).or_default().push(p as i64);
+            }
+            Some(by_key.into_values().collect())
+        })
+        .collect();
     if !want.iter().any(|&w| w) {
         return Ok(vec![None; at.x.len()]);
     }
@@ -155,11 +183,16 @@ fn manual_vjp(
     let gs = b.shard_map(mesh, ins, inputs.to_vec(), &args, move |b, a| {
         // Inlined: a `func.call` inside the (unregistered here) manual region would not verify.
         let ys = b.inline(&body, &a[..nx])?;
-        let seeds: Vec<(ValueId, Value)> = ys
-            .iter()
-            .zip(&a[nx..])
-            .map(|(y, c)| (y.value(), *c))
-            .collect();
+        let mut seeds: Vec<(ValueId, Value)> = Vec::with_capacity(ys.len());
+        for ((y, &c), &n) in ys.iter().zip(&a[nx..]).zip(&copies) {
+            let c = if n > 1 {
+                let share = b.scalar(b.ty(c)?.ty, 1.0 / n as f64)?;
+                b.mul(c, share)?
+            } else {
+                c
+            };
+            seeds.push((y.value(), c));
+        }
         let wrt: Vec<ValueId> = a[..nx].iter().map(|x| x.value()).collect();
         let gs = backprop(b, &seeds, &wrt, 0).map_err(|e| match e {
             crate::Error::Builder(e) => e,
@@ -169,13 +202,18 @@ fn manual_vjp(
                 message: other.to_string(),
             },
         })?;
-        gs.into_iter()
-            .zip(&a[..nx])
-            .map(|(g, &x)| match g {
-                Some(g) => Ok(g),
-                None => b.zeros_like(x),
-            })
-            .collect()
+        let mut out = Vec::with_capacity(nx);
+        for ((g, &x), group) in gs.into_iter().zip(&a[..nx]).zip(&groups) {
+            let g = match g {
+                Some(g) => g,
+                None => b.zeros_like(x)?,
+            };
+            out.push(match group {
+                Some(groups) => b.all_sum(g, Participants::devices(groups.clone(), 1))?,
+                None => g,
+            });
+        }
+        Ok(out)
     })?;
     Ok(gs
         .into_iter()

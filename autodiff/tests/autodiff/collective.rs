@@ -351,24 +351,103 @@ fn manual_region_gradients_equal_the_unsharded_ones() {
             );
         }
     }
-    // A replicated input's cotangent would need a psum: refused with the reason.
-    let mut b = Builder::new("replicated");
-    let x = b.parameter("x", F64, [8, 4]).unwrap();
-    let y = b
-        .shard_map(
-            &mesh,
-            vec![Sharding::replicated(2)],
-            vec![rows()],
-            &[x],
-            |b, a| Ok(vec![b.slice_axis(a[0], 0, 0, 2)?]),
-        )
-        .unwrap()[0];
-    let l = b.reduce_sum(y, [0, 1]).unwrap();
-    let e = autodiff::grad(&mut b, l, &[x]).unwrap_err().to_string();
-    assert!(
-        e.contains("shard_map") && e.contains("every mesh axis"),
-        "{e}"
-    );
+}
+
+/// Gradients through a manual region on a 2x2 mesh whose values are replicated along some
+/// axes: `x` split by rows over `a` (replicated over `b`), `w` replicated over both; outputs
+/// split over `a`, one replicated made by an all-reduce over `a`, and one computed alike on
+/// every device. The gradients with respect to `x` and `w` equal the unsharded ones.
+#[test]
+fn manual_region_gradients_with_replicated_values() {
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    let rows_a = || Sharding::split(2, 0, "a");
+    let record = |b: &mut Builder, sharded: bool| -> Vec<Value> {
+        let x = b.parameter("x", F64, [8, 4]).unwrap();
+        let w = b.parameter("w", F64, [4, 4]).unwrap();
+        let v = b.parameter("v", F64, [8, 4]).unwrap();
+        let body = |b: &mut Builder,
+                    x: Value,
+                    w: Value,
+                    sum_over_a: bool|
+         -> hlo_builder::Result<Vec<Value>> {
+            let z = b.matmul(x, w)?;
+            let z = b.tanh(z)?;
+            let zz = b.mul(z, z)?;
+            let s = b.reduce_sum(zz, [0, 1])?;
+            // Partition p = 2a + b: devices that differ only along `a`.
+            let s = if sum_over_a {
+                b.all_sum(s, Participants::devices(vec![vec![0, 2], vec![1, 3]], 1))?
+            } else {
+                s
+            };
+            let ww = b.mul(w, w)?;
+            let r = b.reduce_sum(ww, [0, 1])?;
+            Ok(vec![z, s, r])
+        };
+        let outs = if sharded {
+            b.shard_map(
+                &mesh,
+                vec![rows_a(), Sharding::replicated(2)],
+                vec![rows_a(), Sharding::replicated(0), Sharding::replicated(0)],
+                &[x, w],
+                move |b, a| body(b, a[0], a[1], true),
+            )
+            .unwrap()
+        } else {
+            body(b, x, w, false).unwrap()
+        };
+        let yv = b.mul(outs[0], v).unwrap();
+        let l = b.reduce_sum(yv, [0, 1]).unwrap();
+        let three = b.scalar(F64, 3.0).unwrap();
+        let five = b.scalar(F64, 5.0).unwrap();
+        let s3 = b.mul(outs[1], three).unwrap();
+        let r5 = b.mul(outs[2], five).unwrap();
+        let l = b.add(l, s3).unwrap();
+        let l = b.add(l, r5).unwrap();
+        let g = autodiff::grad(b, l, &[x, w]).unwrap();
+        vec![l, g[0], g[1]]
+    };
+    let mut rng = Rng(7411);
+    let args = [
+        lit(&rng.vec(32, -1.0, 1.0), &[8, 4]),
+        lit(&rng.vec(16, -1.0, 1.0), &[4, 4]),
+        lit(&rng.vec(32, -1.0, 1.0), &[8, 4]),
+    ];
+    let refs: Vec<&Literal> = args.iter().collect();
+    let mut b = Builder::new("one");
+    let outs = record(&mut b, false);
+    let want = compile4_one(&b, &outs).run(&refs).unwrap();
+    let mut b = Builder::new("manual");
+    let outs = record(&mut b, true);
+    let p = Partitioning::new(mesh.clone())
+        .inputs(vec![
+            Sharding::replicated(2),
+            Sharding::replicated(2),
+            Sharding::replicated(2),
+        ])
+        .outputs(vec![
+            Sharding::replicated(0),
+            Sharding::replicated(2),
+            Sharding::replicated(2),
+        ]);
+    let m = b.build_partitioned(&outs, p).unwrap();
+    let exe = m
+        .compile(client4())
+        .unwrap_or_else(|e| panic!("{e}\n{}", m.to_text()));
+    let got = exe.run_partitioned(&refs).unwrap();
+    for (k, what) in ["loss", "gradient wrt x", "gradient wrt w"]
+        .iter()
+        .enumerate()
+    {
+        let (g, w) = (f64s(&got[k]), f64s(&want[k]));
+        assert_eq!(g.len(), w.len(), "{what}");
+        for (i, (a, e)) in g.iter().zip(&w).enumerate() {
+            assert!(
+                (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                "{what}[{i}]: {a} sharded, {e} on one device"
+            );
+        }
+    }
 }
 
 fn compile4_one(b: &Builder, outs: &[Value]) -> Executable {
