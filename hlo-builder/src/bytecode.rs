@@ -84,9 +84,10 @@ fn read_in_child(bytes: &[u8]) -> Result<String> {
     const FUNC: &str = "program_from_bytecode";
     let io = |what: &str, e: std::io::Error| Error::Bytecode(format!("{FUNC}: {what}: {e}"));
     let mut out = tempfile::tempfile().map_err(|e| io("cannot make the temporary file", e))?;
-    // The reader recurses on nested attributes and regions; a stack in proportion to the
-    // input (only the pages used are touched) keeps a deep nesting from overflowing it.
-    let stack = crate::lower::LOWERING_STACK.max(bytes.len().saturating_mul(64));
+    // The reader recurses on nested attributes and regions: the child forks from a thread
+    // with the lowering's stack (room for the builder's deepest modules); deeper nesting
+    // overflows the child's stack only, which is an error here like any crash of the child.
+    let stack = crate::lower::LOWERING_STACK;
     let child_out = out
         .try_clone()
         .map_err(|e| io("cannot share the temporary file", e))?;

@@ -64,12 +64,6 @@ use super::step::GradientTransform;
 /// [`MpiDataParallel::gradient_transform`]).
 pub const ALL_REDUCE_TARGET: &str = "hlo_autodiff_mpi_all_reduce_mean";
 
-/// Serializes this process's MPI calls (MPI runs with `MPI_THREAD_SERIALIZED`).
-static MPI_CALLS: Mutex<()> = Mutex::new(());
-
-/// Plugins (path, platform) the handler is registered with.
-static REGISTERED: Mutex<Option<HashSet<(PathBuf, String)>>> = Mutex::new(None);
-
 fn spec(message: impl Into<String>) -> TrainError {
     TrainError::Spec {
         name: "mpi".into(),
@@ -79,10 +73,18 @@ fn spec(message: impl Into<String>) -> TrainError {
 
 /// This process's place among the processes `mpirun` started: MPI initialized (and
 /// finalized when this is dropped), its rank and the number of processes.
+///
+/// MPI can be initialized once per process, so there is at most one of these in a process;
+/// the state its calls share lives here (and, for the lock, in the handlers it registered).
 pub struct MpiDataParallel {
     _universe: Universe,
     rank: usize,
     size: usize,
+    /// Serializes this process's MPI calls (MPI runs with `MPI_THREAD_SERIALIZED`): held by
+    /// [`mean`](Self::mean) and by the all-reduce handler, which owns a clone.
+    calls: Arc<Mutex<()>>,
+    /// Plugins (path, platform) the handler is registered with.
+    registered: Mutex<HashSet<(PathBuf, String)>>,
 }
 
 impl std::fmt::Debug for MpiDataParallel {
@@ -113,6 +115,8 @@ impl MpiDataParallel {
             _universe: universe,
             rank,
             size,
+            calls: Arc::default(),
+            registered: Mutex::default(),
         })
     }
 
@@ -142,7 +146,7 @@ impl MpiDataParallel {
 
     /// The mean of `x` over the processes (every process must call it, in the same order).
     pub fn mean(&self, x: f64) -> f64 {
-        let _lock = MPI_CALLS.lock().unwrap_or_else(|e| e.into_inner());
+        let _lock = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         let mut sum = 0f64;
         SimpleCommunicator::world().all_reduce_into(&x, &mut sum, SystemOperation::sum());
         sum / self.size as f64
@@ -153,7 +157,7 @@ impl MpiDataParallel {
     /// step. Registers the handler with `client`'s plugin the first time (errors: a plugin
     /// without the FFI extension). The gradients must be f32 or f64.
     pub fn gradient_transform(&self, client: &Client) -> Result<GradientTransform, TrainError> {
-        register(client)?;
+        self.register(client)?;
         Ok(Arc::new(|b: &mut Builder, gs: &[Value]| {
             let mut types = Vec::with_capacity(gs.len());
             for &g in gs {
@@ -162,36 +166,36 @@ impl MpiDataParallel {
             b.ffi_call(ALL_REDUCE_TARGET, gs, &types, true)
         }))
     }
-}
 
-/// Registers the all-reduce handler with `client`'s plugin, once per plugin and platform.
-fn register(client: &Client) -> Result<(), TrainError> {
-    let key = (
-        client.plugin().path().to_path_buf(),
-        client.platform_name().to_string(),
-    );
-    let mut done = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
-    let done = done.get_or_insert_with(HashSet::new);
-    if done.contains(&key) {
-        return Ok(());
+    /// Registers the all-reduce handler with `client`'s plugin, once per plugin and platform.
+    fn register(&self, client: &Client) -> Result<(), TrainError> {
+        let key = (
+            client.plugin().path().to_path_buf(),
+            client.platform_name().to_string(),
+        );
+        let mut done = self.registered.lock().unwrap_or_else(|e| e.into_inner());
+        if done.contains(&key) {
+            return Ok(());
+        }
+        let ffi: Ffi = client.plugin().extension().ok_or_else(|| {
+            spec(format!(
+                "the plugin {} has no FFI extension, which the MPI all-reduce needs",
+                key.0.display()
+            ))
+        })?;
+        let calls = self.calls.clone();
+        ffi.register_handler(
+            ALL_REDUCE_TARGET,
+            client.platform_name(),
+            Arc::new(move |f: &CallFrame<'_>| all_reduce_mean(&calls, f)),
+        )?;
+        done.insert(key);
+        Ok(())
     }
-    let ffi: Ffi = client.plugin().extension().ok_or_else(|| {
-        spec(format!(
-            "the plugin {} has no FFI extension, which the MPI all-reduce needs",
-            key.0.display()
-        ))
-    })?;
-    ffi.register_handler(
-        ALL_REDUCE_TARGET,
-        client.platform_name(),
-        Arc::new(all_reduce_mean),
-    )?;
-    done.insert(key);
-    Ok(())
 }
 
 /// The handler: each result = the mean over the processes of the matching argument.
-fn all_reduce_mean(f: &CallFrame<'_>) -> pjrt::Result<()> {
+fn all_reduce_mean(calls: &Mutex<()>, f: &CallFrame<'_>) -> pjrt::Result<()> {
     let bad = |m: String| pjrt::Error::InvalidArgument(format!("{ALL_REDUCE_TARGET}: {m}"));
     if !mpi::is_initialized() || mpi::is_finalized() {
         return Err(bad(
@@ -205,7 +209,7 @@ fn all_reduce_mean(f: &CallFrame<'_>) -> pjrt::Result<()> {
             f.num_rets()
         )));
     }
-    let _lock = MPI_CALLS.lock().unwrap_or_else(|e| e.into_inner());
+    let _lock = calls.lock().unwrap_or_else(|e| e.into_inner());
     let world = SimpleCommunicator::world();
     let size = world.size();
     for i in 0..f.num_args() {

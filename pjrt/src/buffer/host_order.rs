@@ -36,16 +36,7 @@ fn dense_strides(
     elem: usize,
 ) -> Result<Vec<i64>> {
     let rank = dims.len();
-    let mut seen = vec![false; rank];
-    let ok = minor_to_major.len() == rank
-        && minor_to_major.iter().all(|&d| {
-            usize::try_from(d)
-                .ok()
-                .filter(|&d| d < rank && !seen[d])
-                .map(|d| seen[d] = true)
-                .is_some()
-        });
-    if !ok {
+    if !super::layout::is_permutation(minor_to_major, rank) {
         return Err(Error::InvalidArgument(format!(
             "{op}: minor_to_major {minor_to_major:?} is not a permutation of 0..{rank} (dims {dims:?})"
         )));

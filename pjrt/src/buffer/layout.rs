@@ -61,16 +61,7 @@ impl RawLayout {
                 minor_to_major,
                 tiles,
             } => {
-                let mut seen = vec![false; rank];
-                let ok = minor_to_major.len() == rank
-                    && minor_to_major.iter().all(|&d| {
-                        usize::try_from(d)
-                            .ok()
-                            .filter(|&d| d < rank && !seen[d])
-                            .map(|d| seen[d] = true)
-                            .is_some()
-                    });
-                if !ok {
+                if !is_permutation(minor_to_major, rank) {
                     return Err(Error::InvalidArgument(format!(
                         "{op}: minor_to_major {minor_to_major:?} is not a permutation of 0..{rank}"
                     )));
@@ -144,6 +135,19 @@ impl RawLayout {
 }
 
 #[cold]
+/// True when `order` holds each of `0..rank` exactly once (a dimension order).
+pub(crate) fn is_permutation(order: &[i64], rank: usize) -> bool {
+    let mut seen = vec![false; rank];
+    order.len() == rank
+        && order.iter().all(|&d| {
+            usize::try_from(d)
+                .ok()
+                .filter(|&d| d < rank && !seen[d])
+                .map(|d| seen[d] = true)
+                .is_some()
+        })
+}
+
 fn unreachable_layout(rank: usize) -> Box<RawLayout> {
     // Not reachable: (rank-1..0) is a permutation of 0..rank. Return an empty tiled layout
     // rather than panic on a library path.
