@@ -17,7 +17,10 @@
 //! Options: `--epochs-mlp N`, `--epochs-cnn N`, `--resume` (continue from the checkpoints
 //! up to the given epoch counts), `--only mlp|cnn`, `--target ACC` (stop a model once its
 //! test accuracy reaches ACC), `--seed N` (initialisation and shuffling; default 42),
-//! `--out DIR`.
+//! `--out DIR`, `--steps-per-call N|auto` (default auto: chosen by timing), `--cpu-threads
+//! N|auto|pool` (default pool), `--variants auto|plain|transposed` (the weight gradients'
+//! form; default auto: chosen by timing). Choices made by timing are remembered in the
+//! compile cache.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -60,6 +63,8 @@ struct Config {
     /// The step's CPU thread budget: `Some(Some(n))` n threads, `Some(None)` chosen by timing
     /// (the plugin's pool or one thread), `None` the plugin's pool.
     cpu_threads: Option<Option<usize>>,
+    /// The step's gradient forms: `None` chosen by timing, else fixed.
+    variants: Option<autodiff::GradOptions>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -73,6 +78,7 @@ fn parse_args() -> Result<Config, String> {
         out: PathBuf::from("out"),
         steps_per_call: None,
         cpu_threads: None,
+        variants: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -99,9 +105,19 @@ fn parse_args() -> Result<Config, String> {
                     n => Some(Some(n.parse().map_err(|e| format!("--cpu-threads: {e}"))?)),
                 }
             }
+            "--variants" => {
+                let v = value("--variants")?;
+                let form = |f| Some(autodiff::GradOptions::DEFAULT.weight_gradients(f));
+                c.variants = match v.as_str() {
+                    "auto" => None,
+                    "plain" => form(autodiff::WeightGradients::Contract),
+                    "transposed" => form(autodiff::WeightGradients::TransposeFirst),
+                    other => return Err(format!("--variants {other}: auto, plain or transposed")),
+                }
+            }
             "--seed" => c.seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "-h" | "--help" => {
-                return Err("usage: train_digits [--epochs-mlp N] [--epochs-cnn N] [--resume] [--only mlp|cnn] [--target ACC] [--seed N] [--out DIR] [--steps-per-call N|auto] [--cpu-threads N|auto|pool]".into())
+                return Err("usage: train_digits [--epochs-mlp N] [--epochs-cnn N] [--resume] [--only mlp|cnn] [--target ACC] [--seed N] [--out DIR] [--steps-per-call N|auto] [--cpu-threads N|auto|pool] [--variants auto|plain|transposed]".into())
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
         }
@@ -345,6 +361,11 @@ fn train_model<M: Classifier>(
         Some(Some(n)) => builder.cpu_threads(n),
         Some(None) => builder.cpu_threads_tuned(),
     };
+    // The program variant (the form of the weight gradients) chosen by timing unless fixed.
+    let builder = match cfg.variants {
+        None => builder.program_variants_tuned(),
+        Some(g) => builder.grad_options(g),
+    };
     let mut step = builder.compile(|m, b| m.logits(&b[0])?.cross_entropy(&b[1]))?;
 
     let test_types = [
@@ -390,6 +411,23 @@ fn train_model<M: Classifier>(
             })
             .collect();
         println!("{name}: time per step by CPU threads: {}", timed.join(", "));
+    }
+    if !step.variant_tuning().is_empty() {
+        let timed: Vec<String> = step
+            .variant_tuning()
+            .iter()
+            .map(|(g, t)| format!("{:?}: {:.0} us", g.weight_gradients, t.as_secs_f64() * 1e6))
+            .collect();
+        println!(
+            "{name}: weight gradients {:?}{} (time per step by form: {})",
+            step.grad_options().weight_gradients,
+            if step.tuning_recalled() {
+                ", as timed in an earlier run"
+            } else {
+                ""
+            },
+            timed.join(", ")
+        );
     }
     // Parameters and Adam state are donated: the compiled step writes them in place.
     let stats = step.executable().executable().compiled_memory_stats()?;

@@ -99,7 +99,7 @@ fn by_transpose(b: &mut Builder, node: &Node, id: NodeId, tin: &[Option<Value>])
         })
         .collect();
     let uids: Vec<ValueId> = us.iter().flatten().map(|u| u.value()).collect();
-    let js = backprop(b, &seeds, &uids, start)?;
+    let js = backprop(&CX, b, &seeds, &uids, start)?;
     let mut it = js.into_iter();
     Ok(us
         .iter()

@@ -68,5 +68,7 @@ pub use custom::{
 pub use error::{Error, Result};
 pub use forward::jvp;
 pub use jacobian::{hessian, jacfwd, jacrev};
-pub use reverse::{grad, hvp, value_and_grad, vjp};
+pub use reverse::{
+    grad, grad_with, hvp, value_and_grad, value_and_grad_with, vjp, GradOptions, WeightGradients,
+};
 pub use vmap::vmap;

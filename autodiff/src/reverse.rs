@@ -14,8 +14,58 @@ use crate::check::{check_value, differentiable};
 use crate::error::{Error, Result};
 use crate::rules::{self, Cx};
 
-/// The rule context of this sweep: rules that differentiate bodies call back into it.
-pub(crate) const CX: Cx = Cx { backprop };
+/// The rule context of a sweep with the default options: rules that differentiate bodies
+/// call back into it.
+pub(crate) const CX: Cx = Cx {
+    backprop,
+    options: GradOptions::DEFAULT,
+};
+
+/// How the reverse sweep writes gradients that XLA runs at different speeds in different
+/// forms (the values are the same up to rounding). The default suits most programs;
+/// [`TrainStepBuilder::program_variants_tuned`](crate::train::TrainStepBuilder::program_variants_tuned)
+/// times the forms and keeps the faster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct GradOptions {
+    /// The form of a contraction's gradient whose left operand is contracted over its
+    /// leading axes (a dense layer's weight gradient `xᵀ·g`).
+    pub weight_gradients: WeightGradients,
+}
+
+impl GradOptions {
+    /// The default options.
+    pub const DEFAULT: GradOptions = GradOptions {
+        weight_gradients: WeightGradients::Contract,
+    };
+
+    /// Every combination of forms, the default first (what tuning tries).
+    pub fn variants() -> Vec<GradOptions> {
+        [WeightGradients::Contract, WeightGradients::TransposeFirst]
+            .into_iter()
+            .map(|weight_gradients| GradOptions { weight_gradients })
+            .collect()
+    }
+
+    /// These options with the weight gradients in `form`.
+    pub fn weight_gradients(mut self, form: WeightGradients) -> GradOptions {
+        self.weight_gradients = form;
+        self
+    }
+}
+
+/// The forms of a weight gradient `xᵀ·g` (see [`GradOptions`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WeightGradients {
+    /// One `dot_general` contracting `x` over its leading axes (the operand read
+    /// transposed); XLA's CPU backend runs it through a transposed-operand kernel.
+    #[default]
+    Contract,
+    /// `xᵀ` materialized first (a transpose behind an optimization barrier, so XLA cannot
+    /// fold it back into the dot), then a plain row-major product: faster for small layers
+    /// on the CPU plugins (the transposed-operand kernel's threading costs more than the
+    /// copy), slower for large ones.
+    TransposeFirst,
+}
 
 /// Adds `c` to the cotangent of `v` (the first contribution is stored as is).
 fn accumulate(
@@ -36,6 +86,7 @@ fn accumulate(
 /// each `wrt` value, `None` where it is zero. Nodes before `start` are not walked (inputs
 /// before `start` are roots); callers pass the first node that can depend on `wrt`.
 pub(crate) fn backprop(
+    cx: &Cx,
     b: &mut Builder,
     seeds: &[(ValueId, Value)],
     wrt: &[ValueId],
@@ -95,7 +146,7 @@ pub(crate) fn backprop(
         if !want.iter().any(|&w| w) {
             continue;
         }
-        let res = rules::vjp(&CX, b, &node, NodeId(i as u32), &outs, &want)?;
+        let res = rules::vjp(cx, b, &node, NodeId(i as u32), &outs, &want)?;
         for (k, (v, r)) in node.operands.iter().zip(res).enumerate() {
             let (true, Some(r)) = (want[k], r) else {
                 continue;
@@ -218,7 +269,7 @@ pub fn vjp(
         seeds.push((o.value(), c));
     }
     let ids: Vec<ValueId> = wrt.iter().map(|w| w.value()).collect();
-    let gs = backprop(b, &seeds, &ids, start_of(wrt))?;
+    let gs = backprop(&CX, b, &seeds, &ids, start_of(wrt))?;
     materialize(b, wrt, gs)
 }
 
@@ -230,11 +281,31 @@ pub fn grad(b: &mut Builder, output: Value, wrt: &[Value]) -> Result<Vec<Value>>
     Ok(value_and_grad(b, output, wrt)?.1)
 }
 
+/// [`grad`] with the gradients written in the forms `options` name.
+pub fn grad_with(
+    b: &mut Builder,
+    output: Value,
+    wrt: &[Value],
+    options: GradOptions,
+) -> Result<Vec<Value>> {
+    Ok(value_and_grad_with(b, output, wrt, options)?.1)
+}
+
 /// `(output, grad(output, wrt))`: the value is the output itself (already in the graph).
 pub fn value_and_grad(
     b: &mut Builder,
     output: Value,
     wrt: &[Value],
+) -> Result<(Value, Vec<Value>)> {
+    value_and_grad_with(b, output, wrt, GradOptions::DEFAULT)
+}
+
+/// [`value_and_grad`] with the gradients written in the forms `options` name.
+pub fn value_and_grad_with(
+    b: &mut Builder,
+    output: Value,
+    wrt: &[Value],
+    options: GradOptions,
 ) -> Result<(Value, Vec<Value>)> {
     let func = "grad";
     let t = check_outputs(b, func, &[output])?.remove(0);
@@ -247,7 +318,8 @@ pub fn value_and_grad(
     check_inputs(b, func, wrt)?;
     let one = b.scalar(t.ty, 1.0)?;
     let ids: Vec<ValueId> = wrt.iter().map(|w| w.value()).collect();
-    let gs = backprop(b, &[(output.value(), one)], &ids, start_of(wrt))?;
+    let cx = Cx { options, ..CX };
+    let gs = backprop(&cx, b, &[(output.value(), one)], &ids, start_of(wrt))?;
     Ok((output, materialize(b, wrt, gs)?))
 }
 

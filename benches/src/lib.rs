@@ -3,6 +3,8 @@
 //! training step they time ([`mlp_step`]), also served to `compare/jax_reference.py` by the
 //! `step_server` binary so that the two can run interleaved.
 
+pub mod workloads;
+
 use autodiff::nn::{self, Activation, Mlp, ModuleExt};
 use autodiff::train::optim::Sgd;
 use autodiff::train::{TrainStep, TrainStepBuilder};

@@ -262,3 +262,104 @@ fn a_step_on_a_one_thread_client_trains_like_the_default_one() {
         );
     }
 }
+
+/// Program variants by timing: both gradient forms are compiled and timed, the fastest runs,
+/// both train alike, and the choice is remembered in the compile cache, so a second compile
+/// times nothing and picks the same program; a damaged choice file is timed again.
+#[test]
+fn program_variants_are_timed_train_alike_and_are_remembered() {
+    use autodiff::{GradOptions, WeightGradients};
+    let model = Mlp::new(&[64, 128, 128, 10], Activation::Relu)
+        .init(&mut nn::seeded(5))
+        .unwrap();
+    let c = Client::default_cpu().unwrap();
+    let dir = std::env::temp_dir().join(format!("variants-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = pjrt::CompileCache::new(&dir).unwrap();
+    let loss = |m: &Mlp, b: &[Tensor]| m.forward(&b[0])?.cross_entropy(&b[1]);
+    let build = |grad: Option<GradOptions>| {
+        let b = TrainStep::new(&c, model.clone())
+            .name("variants")
+            .optimizer(Adam::new(1e-2))
+            .inputs(digit_types(32))
+            .compile_options(pjrt::CompileOptions::new().compile_cache(cache.clone()));
+        match grad {
+            Some(g) => b.grad_options(g),
+            None => b.program_variants_tuned(),
+        }
+        .compile(loss)
+        .unwrap()
+    };
+    let first = GradOptions::DEFAULT.weight_gradients(WeightGradients::TransposeFirst);
+    let batches = digit_batches(8, 32);
+    let mut plain = build(Some(GradOptions::DEFAULT));
+    let mut moved = build(Some(first));
+    assert!(plain.variant_tuning().is_empty());
+    assert!(!plain.module_text().contains("optimization_barrier"));
+    assert_eq!(moved.grad_options(), first);
+    // Three weight gradients, each behind its barrier.
+    assert_eq!(
+        moved.module_text().matches("optimization_barrier").count(),
+        3,
+        "{}",
+        moved.module_text()
+    );
+    let want = train_a_few(&mut plain, &batches);
+    let got = train_a_few(&mut moved, &batches);
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * b.abs(), "loss {i}: {a} vs {b}");
+    }
+    let want_params = leaves(&plain.model().unwrap());
+    same(
+        "parameters",
+        &leaves(&moved.model().unwrap()),
+        &want_params,
+        1e-5,
+    );
+
+    // Tuned: both variants timed, one chosen.
+    let mut tuned = build(None);
+    assert!(!tuned.tuning_recalled());
+    let tried: Vec<GradOptions> = tuned.variant_tuning().iter().map(|v| v.0).collect();
+    assert_eq!(tried, [GradOptions::DEFAULT, first]);
+    assert!(tuned.variant_tuning().iter().all(|v| v.1.as_nanos() > 0));
+    let fastest = tuned
+        .variant_tuning()
+        .iter()
+        .min_by_key(|v| v.1)
+        .map(|v| v.0)
+        .unwrap();
+    assert_eq!(tuned.grad_options(), fastest);
+    let got = train_a_few(&mut tuned, &batches);
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs(),
+            "tuned loss {i}: {a} vs {b}"
+        );
+    }
+
+    // Remembered: the same choice and timings, nothing timed.
+    let again = build(None);
+    assert!(again.tuning_recalled());
+    assert_eq!(again.grad_options(), tuned.grad_options());
+    assert_eq!(again.variant_tuning(), tuned.variant_tuning());
+    assert_eq!(again.module_text(), tuned.module_text());
+
+    // A damaged choice is not trusted: timed again (and written anew).
+    let choices: Vec<_> = std::fs::read_dir(dir.join("choices"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    let mut bytes = std::fs::read(&choices[0]).unwrap();
+    bytes[50] ^= 1;
+    std::fs::write(&choices[0], &bytes).unwrap();
+    let retimed = build(None);
+    assert!(!retimed.tuning_recalled());
+    assert!(build(None).tuning_recalled());
+    // Clearing the cache forgets choices too.
+    cache.clear().unwrap();
+    assert!(!build(None).tuning_recalled());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -179,7 +179,7 @@ fn manual_vjp(
     let nx = at.x.len();
     let mut ins = inputs.to_vec();
     ins.extend(outputs.iter().cloned());
-    let backprop = cx.backprop;
+    let cx = *cx;
     let gs = b.shard_map(mesh, ins, inputs.to_vec(), &args, move |b, a| {
         // Inlined: a `func.call` inside the (unregistered here) manual region would not verify.
         let ys = b.inline(&body, &a[..nx])?;
@@ -194,7 +194,7 @@ fn manual_vjp(
             seeds.push((y.value(), c));
         }
         let wrt: Vec<ValueId> = a[..nx].iter().map(|x| x.value()).collect();
-        let gs = backprop(b, &seeds, &wrt, 0).map_err(|e| match e {
+        let gs = (cx.backprop)(&cx, b, &seeds, &wrt, 0).map_err(|e| match e {
             crate::Error::Builder(e) => e,
             other => hlo_builder::Error::Region {
                 op: "shard_map",

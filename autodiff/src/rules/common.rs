@@ -15,13 +15,15 @@ pub(crate) type Cts = Vec<Option<Value>>;
 /// The reverse sweep: cotangents of `wrt` from `(output, cotangent)` seeds, walking nodes
 /// from `start` on (see `crate::reverse::backprop`).
 pub(crate) type Backprop =
-    fn(&mut Builder, &[(ValueId, Value)], &[ValueId], usize) -> Result<Vec<Option<Value>>>;
+    fn(&Cx, &mut Builder, &[(ValueId, Value)], &[ValueId], usize) -> Result<Vec<Option<Value>>>;
 
 /// What rules get besides the node: the reverse sweep, for rules that differentiate bodies
-/// (loops, branches, calls, decompositions).
+/// (loops, branches, calls, decompositions), and the sweep's options (the form of the
+/// gradients where XLA runs several forms at different speeds), which nested sweeps keep.
 #[derive(Clone, Copy)]
 pub(crate) struct Cx {
     pub backprop: Backprop,
+    pub options: crate::GradOptions,
 }
 
 /// A family's answer to "the tangent of this node".
@@ -120,7 +122,7 @@ pub(crate) fn via(
             wrt.push(x.value());
         }
     }
-    let gs = (cx.backprop)(b, &seeds, &wrt, start)?;
+    let gs = (cx.backprop)(cx, b, &seeds, &wrt, start)?;
     let mut it = gs.into_iter();
     Ok(want
         .iter()

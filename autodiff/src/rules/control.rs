@@ -127,7 +127,7 @@ fn custom_vjp(
         })
         .collect();
     let wrt: Vec<ValueId> = (0..n).filter(|&k| want[k]).map(|k| us[k].value()).collect();
-    let gs = (cx.backprop)(b, &seeds, &wrt, start)?;
+    let gs = (cx.backprop)(cx, b, &seeds, &wrt, start)?;
     let mut it = gs.into_iter();
     Ok(want
         .iter()
@@ -281,7 +281,7 @@ fn while_loop(
             .map(|(k, &j)| (outs[j].value(), ps[1 + k]))
             .collect();
         let wrt: Vec<ValueId> = float.iter().map(|&j| xs[j].value()).collect();
-        let gs = (cx.backprop)(&mut cb, &seeds, &wrt, start)?;
+        let gs = (cx.backprop)(cx, &mut cb, &seeds, &wrt, start)?;
         let one = cb.scalar(ElementType::S32, 1.0)?;
         let mut res = vec![cb.add(r, one)?];
         for (k, g) in gs.into_iter().enumerate() {
@@ -396,7 +396,7 @@ fn branches(
             .map(|(k, &o)| (outs[o].value(), ps[m + k]))
             .collect();
         let wrt: Vec<ValueId> = wanted.iter().map(|&i| ps[i].value()).collect();
-        let gs = (cx.backprop)(&mut cb, &seeds, &wrt, 0)?;
+        let gs = (cx.backprop)(cx, &mut cb, &seeds, &wrt, 0)?;
         let mut res = Vec::new();
         for (k, g) in gs.into_iter().enumerate() {
             res.push(match g {
@@ -470,7 +470,7 @@ fn checkpoint(
         .filter(|&k| want[k])
         .map(|k| held[k].value())
         .collect();
-    let gs = (cx.backprop)(b, &seeds, &wrt, start + 1)?;
+    let gs = (cx.backprop)(cx, b, &seeds, &wrt, start + 1)?;
     let mut it = gs.into_iter();
     Ok(want
         .iter()

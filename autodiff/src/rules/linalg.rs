@@ -4,11 +4,13 @@
 use hlo_builder::ops::linalg::Transpose;
 use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, Value};
 
-use super::common::{bilinear, first, front, shift, ty, At, Bat, Batched, Cts, Jvp};
+use super::common::{bilinear, first, front, shift, ty, At, Bat, Batched, Cts, Cx, Jvp};
 use crate::error::{not_batchable, Result};
+use crate::WeightGradients;
 
 /// The VJP of a linear algebra node.
 pub(crate) fn vjp(
+    cx: &Cx,
     b: &mut Builder,
     op: &LinalgOp,
     at: &At,
@@ -26,7 +28,15 @@ pub(crate) fn vjp(
             let yr = ty(b, x[1])?.rank();
             let dx = if want[0] {
                 Some(dot_transpose_lhs(
-                    b, g, x[1], xr, yr, dims, false, *precision,
+                    b,
+                    g,
+                    x[1],
+                    xr,
+                    yr,
+                    dims,
+                    false,
+                    *precision,
+                    cx.options.weight_gradients,
                 )?)
             } else {
                 None
@@ -47,6 +57,7 @@ pub(crate) fn vjp(
                     &sw,
                     true,
                     [precision[1], precision[0]],
+                    cx.options.weight_gradients,
                 )?)
             } else {
                 None
@@ -185,6 +196,7 @@ fn dot_transpose_lhs(
     d: &DotDims,
     swap_ans: bool,
     precision: [Precision; 2],
+    form: WeightGradients,
 ) -> Result<Value> {
     let x_kept: Vec<i64> = (0..xr as i64)
         .filter(|a| !d.lhs_contracting.contains(a) && !d.lhs_batch.contains(a))
@@ -225,7 +237,11 @@ fn dot_transpose_lhs(
             lhs_contracting: dims.rhs_contracting,
             rhs_contracting: dims.lhs_contracting,
         };
-        return Ok(b.dot_general(y, g, dims, [precision[1], precision[0]])?);
+        let precision = [precision[1], precision[0]];
+        return Ok(match form {
+            WeightGradients::Contract => b.dot_general(y, g, dims, precision)?,
+            WeightGradients::TransposeFirst => transpose_first(b, y, g, yr, dims, precision)?,
+        });
     }
     let mut pre = d.lhs_batch.clone();
     pre.extend(&x_kept);
@@ -237,6 +253,42 @@ fn dot_transpose_lhs(
     } else {
         Ok(b.transpose(r, out_axes)?)
     }
+}
+
+/// `dot_general(y, g, dims)` with `y`'s contracting axes moved last first (after its batch
+/// and kept axes), the transpose behind an optimization barrier so that XLA keeps it and
+/// runs a row-major product ([`WeightGradients::TransposeFirst`]). The result is the same
+/// tensor: the kept axes stay in their order, so the output's axes do not move. When the
+/// contracting axes are already last, it is the plain dot.
+fn transpose_first(
+    b: &mut Builder,
+    y: Value,
+    g: Value,
+    yr: usize,
+    dims: DotDims,
+    precision: [Precision; 2],
+) -> Result<Value> {
+    let kept: Vec<i64> = (0..yr as i64)
+        .filter(|a| !dims.lhs_batch.contains(a) && !dims.lhs_contracting.contains(a))
+        .collect();
+    let mut perm = dims.lhs_batch.clone();
+    perm.extend(&kept);
+    perm.extend(&dims.lhs_contracting);
+    if perm.iter().enumerate().all(|(i, &p)| i as i64 == p) {
+        return Ok(b.dot_general(y, g, dims, precision)?);
+    }
+    let t = b.transpose(y, perm)?;
+    let t = b.optimization_barrier(&[t])?[0];
+    let nb = dims.lhs_batch.len() as i64;
+    let nk = kept.len() as i64;
+    let nc = dims.lhs_contracting.len() as i64;
+    let moved = DotDims {
+        lhs_batch: (0..nb).collect(),
+        rhs_batch: dims.rhs_batch,
+        lhs_contracting: (nb + nk..nb + nk + nc).collect(),
+        rhs_contracting: dims.rhs_contracting,
+    };
+    Ok(b.dot_general(t, g, moved, precision)?)
 }
 
 fn dilate(s: i64, d: i64) -> i64 {

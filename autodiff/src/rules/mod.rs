@@ -50,7 +50,7 @@ pub(crate) fn vjp(
         Op::Source(o) => source::vjp(o),
         Op::Elementwise(o) => elementwise::vjp(b, o, &at, cts, want),
         Op::Shape(o) => shape::vjp(b, o, &at, cts, want),
-        Op::Linalg(o) => linalg::vjp(b, o, &at, cts, want),
+        Op::Linalg(o) => linalg::vjp(cx, b, o, &at, cts, want),
         Op::Reduce(o) => reduce::vjp(cx, b, o, &at, cts, want),
         Op::Control(o) => control::vjp(cx, b, o, &at, cts, want),
         Op::Misc(o) => misc::vjp(o, &at, cts),

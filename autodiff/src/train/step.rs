@@ -18,6 +18,7 @@ use super::data::{check_buffers, host_literals, upload, HostData};
 use super::error::TrainError;
 use super::optim::Optimizer;
 use crate::nn::{Module, ModuleExt, ParamKind, Path};
+use crate::{GradOptions, WeightGradients};
 
 /// What a step minimizes, and what else it reports: a float scalar loss and named metrics.
 #[derive(Clone, Debug)]
@@ -140,6 +141,8 @@ pub struct TrainStepBuilder<M: Module> {
     cpu_threads: CpuThreads,
     /// Recorded between the gradients and the optimizer's update.
     gradient_transform: Option<GradientTransform>,
+    /// The form of the gradients: fixed, or `None` to time every variant.
+    grad_options: Option<GradOptions>,
 }
 
 /// A function of the gradients recorded between differentiation and the optimizer's update
@@ -310,6 +313,27 @@ impl<M: Module> TrainStepBuilder<M> {
         self
     }
 
+    /// Writes the step's gradients in the forms `options` name (see
+    /// [`GradOptions`](crate::GradOptions)); the default is [`GradOptions::DEFAULT`].
+    pub fn grad_options(mut self, options: GradOptions) -> Self {
+        self.grad_options = Some(options);
+        self
+    }
+
+    /// Chooses the step's program among its variants by timing: the step is recorded once
+    /// per [`GradOptions::variants`] (today: weight gradients contracted in place, or with the
+    /// activations transposed first, which XLA's CPU backend runs faster for small layers and
+    /// slower for large ones), each is compiled and timed (with the steps-per-call and thread
+    /// candidates, if those are tuned too) on copies of the state, and the fastest is kept.
+    /// The timings are in [`TrainStep::variant_tuning`], the choice in
+    /// [`TrainStep::grad_options`]. Like every tuning, the choice is remembered in the compile
+    /// cache (see [`TrainStep::tuning_recalled`]), so later processes compile (load) only the
+    /// chosen program and time nothing.
+    pub fn program_variants_tuned(mut self) -> Self {
+        self.grad_options = None;
+        self
+    }
+
     /// Records `transform` between the gradients and the optimizer's update: it gets the
     /// gradients of the trainable parameters (in the model's parameter order) and returns
     /// the ones the optimizer uses, of the same types (clipping, noise, or a reduction
@@ -324,7 +348,7 @@ impl<M: Module> TrainStepBuilder<M> {
     /// and uploads the model's values and the optimizer's initial state.
     pub fn compile<F, O>(self, loss: F) -> Result<TrainStep<M>, TrainError>
     where
-        F: FnOnce(&M, &[Tensor]) -> hlo_builder::Result<O>,
+        F: Fn(&M, &[Tensor]) -> hlo_builder::Result<O>,
         O: Into<Objective>,
     {
         let name = self.name;
@@ -359,42 +383,47 @@ impl<M: Module> TrainStepBuilder<M> {
         let mut all_types = state_types.clone();
         all_types.extend(self.inputs.iter().cloned());
 
-        // The step, recorded once as a computation of (state..., inputs...) returning
-        // (next state..., loss, metrics...); the programs below inline or loop over it.
-        let mut failure: Option<TrainError> = None;
-        let mut metric_names: Vec<String> = Vec::new();
-        let recorded = Builder::computation(name.clone(), &all_types, |b, ps| {
-            let r = Recording::scoped(b, |rec| {
-                record_step(
-                    rec,
-                    &name,
-                    &model,
-                    optimizer.as_ref(),
-                    counts,
-                    ps,
-                    self.gradient_transform.as_ref(),
-                    loss,
-                )
-            });
-            match r {
-                Ok((outs, names)) => {
-                    metric_names = names;
-                    Ok(outs)
+        // The step, recorded as a computation of (state..., inputs...) returning
+        // (next state..., loss, metrics...), once per program variant tried; the programs
+        // below inline or loop over it.
+        let record =
+            |grad: GradOptions| -> Result<(std::sync::Arc<Computation>, Vec<String>), TrainError> {
+                let mut failure: Option<TrainError> = None;
+                let mut metric_names: Vec<String> = Vec::new();
+                let recorded = Builder::computation(name.clone(), &all_types, |b, ps| {
+                    let r = Recording::scoped(b, |rec| {
+                        record_step(
+                            rec,
+                            &name,
+                            &model,
+                            optimizer.as_ref(),
+                            counts,
+                            ps,
+                            self.gradient_transform.as_ref(),
+                            grad,
+                            &loss,
+                        )
+                    });
+                    match r {
+                        Ok((outs, names)) => {
+                            metric_names = names;
+                            Ok(outs)
+                        }
+                        Err(e) => {
+                            let message = e.to_string();
+                            failure = Some(e);
+                            Err(hlo_builder::Error::Shape {
+                                op: "train step",
+                                message,
+                            })
+                        }
+                    }
+                });
+                match recorded {
+                    Ok(c) => Ok((c, metric_names)),
+                    Err(e) => Err(failure.unwrap_or_else(|| e.into())),
                 }
-                Err(e) => {
-                    let message = e.to_string();
-                    failure = Some(e);
-                    Err(hlo_builder::Error::Shape {
-                        op: "train step",
-                        message,
-                    })
-                }
-            }
-        });
-        let body = match recorded {
-            Ok(c) => c,
-            Err(e) => return Err(failure.unwrap_or_else(|| e.into())),
-        };
+            };
 
         let mut param_names: Vec<String> = leaves
             .iter()
@@ -446,16 +475,26 @@ impl<M: Module> TrainStepBuilder<M> {
                 message: "offloading parameters or optimizer state is for one-device steps: a partitioned step keeps its state on the devices".into(),
             });
         }
-        let one = one_step_module(
-            &name,
-            &body,
-            &param_names,
-            &all_types,
-            n_state,
-            partitioning,
-            offload.as_ref(),
-        )?;
-        let text = one.to_text().to_string();
+        let variants = match self.grad_options {
+            Some(g) => vec![g],
+            None => GradOptions::variants(),
+        };
+        let mut programs = Vec::with_capacity(variants.len());
+        let mut metric_names = Vec::new();
+        for &grad in &variants {
+            let (body, names) = record(grad)?;
+            let one = one_step_module(
+                &name,
+                &body,
+                &param_names,
+                &all_types,
+                n_state,
+                partitioning.clone(),
+                offload.as_ref(),
+            )?;
+            metric_names = names;
+            programs.push((grad, body, one));
+        }
         let mut host = Vec::with_capacity(n_state);
         for kind in WEIGHT_KINDS {
             host.extend(model.host_values(&[kind])?);
@@ -468,70 +507,172 @@ impl<M: Module> TrainStepBuilder<M> {
                 message: "a thread budget is for one-device steps whose state stays on the device (not partitioned, not offloaded)".into(),
             });
         }
-        // The clients the step may run on: the one given, or one with a thread budget.
-        let clients = match self.cpu_threads {
-            CpuThreads::AsGiven => vec![self.client.clone()],
-            CpuThreads::Fixed(n) => vec![self.client.with_cpu_threads_like(n)?],
-            CpuThreads::Tuned => vec![self.client.clone(), self.client.with_cpu_threads_like(1)?],
+        // The thread budgets the step may run with: the client given (`None`), or one with
+        // a budget.
+        let budgets: Vec<Option<usize>> = match self.cpu_threads {
+            CpuThreads::AsGiven => vec![None],
+            CpuThreads::Fixed(n) => vec![Some(n)],
+            CpuThreads::Tuned => vec![None, Some(1)],
         };
-        let mut best: Option<(Built, Duration)> = None;
-        let mut thread_tuning = Vec::new();
-        for client in clients {
-            let built = build_on(
-                &client,
-                &self.options,
-                &one,
-                |k| {
-                    multi_step_module(
-                        &name,
-                        &body,
-                        &param_names,
-                        &all_types,
-                        n_state,
-                        k,
-                        offload.as_ref(),
-                    )
-                    .map_err(TrainError::from)
-                },
-                &host,
-                split.as_ref(),
-                offload.as_ref(),
+        // A choice made by timing in an earlier run (same candidates, plugin, devices, host).
+        let tuned = programs.len() > 1 || budgets.len() > 1 || !self.tune.is_empty();
+        let memo = match (tuned, self.options.compile_cache.resolve()) {
+            (true, Some(cache)) => {
+                let mut parts: Vec<Vec<u8>> = programs
+                    .iter()
+                    .map(|(_, _, one)| one.to_text().as_bytes().to_vec())
+                    .collect();
+                parts.push(
+                    format!("{budgets:?} {:?} {}", self.tune, self.steps_per_call).into_bytes(),
+                );
+                let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                let key = pjrt::CompileCache::choice_key(
+                    &self.client,
+                    &self.options,
+                    "hlo-autodiff train step tuning 1",
+                    &refs,
+                )?;
+                Some((cache, key))
+            }
+            _ => None,
+        };
+        let recalled = memo.as_ref().and_then(|(cache, key)| {
+            let c = Choice::decode(&cache.recall_choice(key)?)?;
+            let k_ok = c.k == self.steps_per_call.max(1) || self.tune.contains(&c.k);
+            (c.variant < programs.len() && c.budget < budgets.len() && k_ok).then_some(c)
+        });
+        let (try_variants, try_budgets, steps_per_call, tune): (
+            Vec<usize>,
+            Vec<usize>,
+            usize,
+            &[usize],
+        ) = match &recalled {
+            Some(c) => (vec![c.variant], vec![c.budget], c.k, &[]),
+            None => (
+                (0..programs.len()).collect(),
+                (0..budgets.len()).collect(),
                 self.steps_per_call,
                 &self.tune,
-                &self.inputs,
-                &name,
-            )?;
-            if self.cpu_threads != CpuThreads::Tuned {
-                best = Some((built, Duration::ZERO));
-                break;
+            ),
+        };
+        let timed = try_variants.len() * try_budgets.len() > 1;
+        let mut clients: Vec<Option<Client>> = vec![None; budgets.len()];
+        let mut best: Option<(usize, usize, Built, Duration)> = None;
+        let mut variant_tuning = Vec::new();
+        let mut thread_tuning_of = Vec::new();
+        for &vi in &try_variants {
+            let (grad, body, one) = &programs[vi];
+            let mut variant_best = Duration::MAX;
+            let mut thread_tuning = Vec::new();
+            for &bi in &try_budgets {
+                let client = match &clients[bi] {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = match budgets[bi] {
+                            None => self.client.clone(),
+                            Some(n) => self.client.with_cpu_threads_like(n)?,
+                        };
+                        clients[bi] = Some(c.clone());
+                        c
+                    }
+                };
+                let built = build_on(
+                    &client,
+                    &self.options,
+                    one,
+                    |k| {
+                        multi_step_module(
+                            &name,
+                            body,
+                            &param_names,
+                            &all_types,
+                            n_state,
+                            k,
+                            offload.as_ref(),
+                        )
+                        .map_err(TrainError::from)
+                    },
+                    &host,
+                    split.as_ref(),
+                    offload.as_ref(),
+                    steps_per_call,
+                    tune,
+                    &self.inputs,
+                    &name,
+                )?;
+                // The step's time here: its best steps-per-call candidate's, else one step
+                // per call timed now (when there is something to choose).
+                let t = match built.tuning.iter().map(|&(_, t)| t).min() {
+                    Some(t) => t,
+                    None => match (timed, built.state.first()) {
+                        (true, Some(row)) => {
+                            time_per_step(built.exe.loaded(), row, &self.inputs, 1)?
+                        }
+                        _ => Duration::ZERO,
+                    },
+                };
+                thread_tuning.push((budgets[bi], t));
+                variant_best = variant_best.min(t);
+                if best.as_ref().is_none_or(|(_, _, _, b)| t < *b) {
+                    best = Some((vi, bi, built, t));
+                }
             }
-            // The step's time on this client: its best steps-per-call candidate's, else one
-            // step per call timed now.
-            let t = match built.tuning.iter().map(|&(_, t)| t).min() {
-                Some(t) => t,
-                None => match built.state.first() {
-                    Some(row) => time_per_step(built.exe.loaded(), row, &self.inputs, 1)?,
-                    None => Duration::ZERO,
-                },
-            };
-            thread_tuning.push((client.cpu_threads(), t));
-            if best.as_ref().is_none_or(|(_, b)| t < *b) {
-                best = Some((built, t));
-            }
+            variant_tuning.push((*grad, variant_best));
+            thread_tuning_of.push((vi, thread_tuning));
         }
-        let Some((built, _)) = best else {
+        let Some((vi, bi, built, _)) = best else {
             return Err(TrainError::Spec {
                 name,
-                message: "no client to run on".into(),
+                message: "no program variant or client to run on".into(),
             });
         };
-        if !thread_tuning.is_empty() {
+        let grad_options = programs[vi].0;
+        let text = programs[vi].2.to_text().to_string();
+        let mut thread_tuning = thread_tuning_of
+            .into_iter()
+            .find(|(v, _)| *v == vi)
+            .map(|(_, t)| t)
+            .unwrap_or_default();
+        if budgets.len() == 1 {
+            thread_tuning.clear();
+        }
+        if programs.len() == 1 {
+            variant_tuning.clear();
+        }
+        let mut tuning = built.tuning.clone();
+        match &recalled {
+            Some(c) => {
+                variant_tuning = c.variant_times.clone();
+                thread_tuning = c.thread_times.clone();
+                tuning = c.k_times.clone();
+            }
+            None => {
+                if let Some((cache, key)) = &memo {
+                    let choice = Choice {
+                        variant: vi,
+                        budget: bi,
+                        k: built.multi.as_ref().map_or(1, |m| m.k),
+                        variant_times: variant_tuning.clone(),
+                        thread_times: thread_tuning.clone(),
+                        k_times: tuning.clone(),
+                    };
+                    if let Err(e) = cache.remember_choice(key, &choice.encode()) {
+                        tracing::warn!(target: "autodiff::train", step = %name, error = %e, "cannot remember the tuning");
+                    }
+                }
+            }
+        }
+        if tuned {
             tracing::debug!(
                 target: "autodiff::train",
                 step = %name,
-                chosen = ?built.client.cpu_threads(),
-                timings = ?thread_tuning,
-                "CPU threads chosen by timing"
+                recalled = recalled.is_some(),
+                variant = ?grad_options,
+                threads = ?built.client.cpu_threads(),
+                steps_per_call = built.multi.as_ref().map_or(1, |m| m.k),
+                variants = ?variant_tuning,
+                budgets = ?thread_tuning,
+                "train step tuned"
             );
         }
         let Built {
@@ -540,12 +681,15 @@ impl<M: Module> TrainStepBuilder<M> {
             parts,
             multi,
             state: buffers,
-            tuning,
+            tuning: _,
         } = built;
         Ok(TrainStep {
             name,
             client,
             thread_tuning,
+            variant_tuning,
+            grad_options,
+            recalled: recalled.is_some(),
             exe,
             multi,
             model,
@@ -819,6 +963,81 @@ fn time_per_step(
     Ok(best)
 }
 
+/// A train step's tuning as remembered in the compile cache: the indices of the chosen
+/// variant and thread budget among the candidates, the steps per call, and the timings.
+#[derive(Debug, Clone, PartialEq)]
+struct Choice {
+    variant: usize,
+    budget: usize,
+    k: usize,
+    variant_times: Vec<(GradOptions, Duration)>,
+    thread_times: Vec<(Option<usize>, Duration)>,
+    k_times: Vec<(usize, Duration)>,
+}
+
+impl Choice {
+    /// One line per fact: `choice <variant> <budget> <k>`, then `v <transpose-first 0|1>
+    /// <ns>`, `t <threads or 0> <ns>` and `k <k> <ns>` lines.
+    fn encode(&self) -> Vec<u8> {
+        let mut s = format!("choice {} {} {}\n", self.variant, self.budget, self.k);
+        for (g, t) in &self.variant_times {
+            let form = u8::from(g.weight_gradients == WeightGradients::TransposeFirst);
+            s += &format!("v {form} {}\n", t.as_nanos());
+        }
+        for (n, t) in &self.thread_times {
+            s += &format!("t {} {}\n", n.unwrap_or(0), t.as_nanos());
+        }
+        for (k, t) in &self.k_times {
+            s += &format!("k {k} {}\n", t.as_nanos());
+        }
+        s.into_bytes()
+    }
+
+    /// The choice `bytes` hold, or `None` for anything else (then the step is timed again).
+    fn decode(bytes: &[u8]) -> Option<Choice> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut lines = text.lines();
+        let head: Vec<usize> = lines
+            .next()?
+            .strip_prefix("choice ")?
+            .split(' ')
+            .map(|w| w.parse().ok())
+            .collect::<Option<_>>()?;
+        let [variant, budget, k] = head[..] else {
+            return None;
+        };
+        let mut c = Choice {
+            variant,
+            budget,
+            k,
+            variant_times: Vec::new(),
+            thread_times: Vec::new(),
+            k_times: Vec::new(),
+        };
+        for line in lines {
+            let mut w = line.split(' ');
+            let (tag, a, ns) = (w.next()?, w.next()?, w.next()?);
+            let a: usize = a.parse().ok()?;
+            let t = Duration::from_nanos(ns.parse().ok()?);
+            match tag {
+                "v" => {
+                    let form = match a {
+                        0 => WeightGradients::Contract,
+                        1 => WeightGradients::TransposeFirst,
+                        _ => return None,
+                    };
+                    c.variant_times
+                        .push((GradOptions::DEFAULT.weight_gradients(form), t));
+                }
+                "t" => c.thread_times.push(((a > 0).then_some(a), t)),
+                "k" => c.k_times.push((a, t)),
+                _ => return None,
+            }
+        }
+        (c.k >= 1).then_some(c)
+    }
+}
+
 /// Where offloaded state lives between steps: for each span of state indices (the weights,
 /// the optimizer state), its kind and the memory its buffers go to. The one mechanism behind
 /// [`TrainStepBuilder::offload_parameters`] and
@@ -952,10 +1171,11 @@ fn record_step<M: Module, F, O>(
     c: Counts,
     ps: &[Value],
     transform: Option<&GradientTransform>,
-    loss: F,
+    grad_options: GradOptions,
+    loss: &F,
 ) -> Result<(Vec<Value>, Vec<String>), TrainError>
 where
-    F: FnOnce(&M, &[Tensor]) -> hlo_builder::Result<O>,
+    F: Fn(&M, &[Tensor]) -> hlo_builder::Result<O>,
     O: Into<Objective>,
 {
     rec.set_training(true);
@@ -990,7 +1210,7 @@ where
     }
     let lv = objective.loss.value();
     let (new_train, new_opt) = rec.with(|b| -> Result<_, TrainError> {
-        let mut g = crate::grad(b, lv, train)?;
+        let mut g = crate::grad_with(b, lv, train, grad_options)?;
         if let Some(t) = transform {
             let types = |b: &Builder, vs: &[Value]| -> Result<Vec<TensorType>, TrainError> {
                 vs.iter()
@@ -1200,6 +1420,12 @@ pub struct TrainStep<M: Module> {
     client: Client,
     /// (thread budget, time per step) of each client tried by `cpu_threads_tuned`.
     thread_tuning: Vec<(Option<usize>, Duration)>,
+    /// (gradient forms, best time per step) of each program variant tried.
+    variant_tuning: Vec<(GradOptions, Duration)>,
+    /// The gradient forms of the program that runs.
+    grad_options: GradOptions,
+    /// Whether the tuning's choice came from the compile cache.
+    recalled: bool,
     exe: Executable,
     /// The `k`-step program, when asked for (steps on one device only).
     multi: Option<Multi>,
@@ -1256,6 +1482,7 @@ impl<M: Module> TrainStep<M> {
             tune: Vec::new(),
             cpu_threads: CpuThreads::AsGiven,
             gradient_transform: None,
+            grad_options: Some(GradOptions::DEFAULT),
             opt_memory: None,
             param_memory: None,
         }
@@ -1451,6 +1678,30 @@ impl<M: Module> TrainStep<M> {
     /// (steps per call, time per step) of each candidate; empty when the step was not tuned.
     pub fn tuning(&self) -> &[(usize, Duration)] {
         &self.tuning
+    }
+
+    /// The timings behind
+    /// [`program_variants_tuned`](TrainStepBuilder::program_variants_tuned): (the variant's
+    /// gradient forms, its best time per step over the other candidates tried with it) for
+    /// each variant; empty when the variants were not tuned.
+    pub fn variant_tuning(&self) -> &[(GradOptions, Duration)] {
+        &self.variant_tuning
+    }
+
+    /// The gradient forms of the program this step runs (chosen by
+    /// [`program_variants_tuned`](TrainStepBuilder::program_variants_tuned), or as given).
+    pub fn grad_options(&self) -> GradOptions {
+        self.grad_options
+    }
+
+    /// Whether this step's tuning (variant, threads, steps per call) was read from the
+    /// compile cache, where an earlier compile of the same candidates on the same plugin,
+    /// devices and host remembered it, instead of being timed now. The timings reported
+    /// ([`tuning`](Self::tuning), [`thread_tuning`](Self::thread_tuning),
+    /// [`variant_tuning`](Self::variant_tuning)) are then those of that earlier run.
+    /// `CompileOptions::no_compile_cache` (or `PJRT_COMPILE_CACHE=off`) times again.
+    pub fn tuning_recalled(&self) -> bool {
+        self.recalled
     }
 
     /// The timings behind [`cpu_threads_tuned`](TrainStepBuilder::cpu_threads_tuned): (the

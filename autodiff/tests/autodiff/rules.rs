@@ -1023,3 +1023,67 @@ fn every_rule_matches_finite_differences() {
     let ran = run_table(&all, |c| c.name, 1000, check);
     eprintln!("{ran} rule cases checked against finite differences");
 }
+
+/// The weight-gradient forms of `GradOptions` give the same gradients: every contraction
+/// case (a dense layer's `xᵀ g`, batched, permuted with two contracting axes, vectors) in
+/// f64, transposed first vs contracted in place; the transposed form shows its transpose
+/// behind an optimization barrier where the operand is read transposed.
+#[test]
+fn weight_gradient_forms_give_the_same_gradients() {
+    use autodiff::{GradOptions, WeightGradients};
+    let first = GradOptions::DEFAULT.weight_gradients(WeightGradients::TransposeFirst);
+    let mut barriers = Vec::new();
+    let cases: Vec<Case> = dot_conv_cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("matmul") || c.name.starts_with("dot"))
+        .collect();
+    assert_eq!(cases.len(), 4);
+    for c in &cases {
+        let mut b = Builder::new(c.name);
+        let xs: Vec<Value> = c
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (d, _, _))| b.parameter(format!("x{i}"), F64, d).unwrap())
+            .collect();
+        let out = (c.f)(&mut b, &xs).unwrap();
+        let rank = b.ty(out).unwrap().rank() as i64;
+        let s = b.reduce_sum(out, (0..rank).collect::<Vec<_>>()).unwrap();
+        let plain = autodiff::grad(&mut b, s, &xs).unwrap();
+        let before = b.graph().len();
+        let moved = autodiff::grad_with(&mut b, s, &xs, first).unwrap();
+        let names: Vec<&str> = b.graph().nodes()[before..]
+            .iter()
+            .map(|n| n.op.name())
+            .collect();
+        if names.contains(&"optimization_barrier") {
+            barriers.push(c.name);
+        }
+        let mut outs = plain.clone();
+        outs.extend(&moved);
+        let exe = compile(&b, &outs);
+        let mut rng = Rng(7);
+        let args: Vec<Literal> = c
+            .inputs
+            .iter()
+            .map(|(d, lo, hi)| lit(&rng.vec(count(d), *lo, *hi), d))
+            .collect();
+        let refs: Vec<&Literal> = args.iter().collect();
+        let r: Vec<Vec<f64>> = exe.run(&refs).unwrap().iter().map(f64s).collect();
+        let n = xs.len();
+        for i in 0..n {
+            let scale = r[i].iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+            for (a, e) in r[n + i].iter().zip(&r[i]) {
+                assert!(
+                    (a - e).abs() <= 1e-12 * scale,
+                    "{}: gradient {i}: transposed first {a}, contracted {e}",
+                    c.name
+                );
+            }
+        }
+    }
+    // The weight gradients of matmul and dot_batched contract their activations over the
+    // leading (non-batch) axis; the permuted case's gradient is transposed after the dot
+    // anyway and vectors have nothing to move.
+    assert_eq!(barriers, ["matmul", "dot_batched"]);
+}

@@ -20,8 +20,8 @@ mod serialize;
 mod topology;
 
 pub use cache::{
-    compile_cache_stats, default_compile_cache_dir, CacheEntryInfo, CompileCache,
-    CompileCacheSetting, CompileCacheStats, COMPILE_CACHE_DEFAULT_MAX_BYTES,
+    compile_cache_stats, default_compile_cache_dir, CacheEntryInfo, ChoiceKey, CompileCache,
+    CompileCacheSetting, CompileCacheStats, CHOICE_MAX_BYTES, COMPILE_CACHE_DEFAULT_MAX_BYTES,
     COMPILE_CACHE_MAX_BYTES_VAR, COMPILE_CACHE_VAR,
 };
 pub(crate) use context::contexts_in_flight;

@@ -131,7 +131,7 @@ pub(crate) fn bypass_reason(program: &Program, options: &CompileOptions) -> Opti
 }
 
 /// Adds one length-prefixed field to a hash (so that no two field lists hash alike).
-fn field(h: &mut Sha256, bytes: &[u8]) {
+pub(crate) fn field(h: &mut Sha256, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_le_bytes());
     h.update(bytes);
 }
@@ -144,32 +144,40 @@ fn field(h: &mut Sha256, bytes: &[u8]) {
 pub(crate) fn cache_key(client: &Client, program: &Program, options: &[u8]) -> Result<[u8; 32]> {
     let mut h = Sha256::new();
     field(&mut h, b"pjrt-runtime compile cache key 1");
-    field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
-    let id = client.identity()?;
-    field(&mut h, &id.sha256);
-    field(&mut h, &id.api_version.major.to_le_bytes());
-    field(&mut h, &id.api_version.minor.to_le_bytes());
-    field(&mut h, id.platform_name.as_bytes());
-    field(&mut h, id.platform_version.as_bytes());
-    let devices = client.devices()?;
-    field(&mut h, &(devices.len() as u64).to_le_bytes());
-    for d in &devices {
-        field(&mut h, &d.id()?.to_le_bytes());
-        field(&mut h, d.kind()?.as_bytes());
-        field(&mut h, &[u8::from(d.is_addressable()?)]);
-        // Attributes (e.g. a GPU's compute capability) where the plugin gives them.
-        let attrs = d.attributes().map(|a| format!("{a:?}")).unwrap_or_default();
-        field(&mut h, attrs.as_bytes());
-    }
-    field(&mut h, host_fingerprint().as_bytes());
-    for var in COMPILER_ENV {
-        field(&mut h, var.as_bytes());
-        field(&mut h, std::env::var(var).unwrap_or_default().as_bytes());
-    }
+    client_fields(&mut h, client)?;
     field(&mut h, program.format().as_str().as_bytes());
     field(&mut h, program.code());
     field(&mut h, options);
     Ok(h.finalize().into())
+}
+
+/// What every key of the cache holds about where the code runs: this library's version,
+/// the plugin (file digest, API version, platform name and version), the client's devices,
+/// the host CPU and the compiler's environment variables.
+pub(crate) fn client_fields(h: &mut Sha256, client: &Client) -> Result<()> {
+    field(h, env!("CARGO_PKG_VERSION").as_bytes());
+    let id = client.identity()?;
+    field(h, &id.sha256);
+    field(h, &id.api_version.major.to_le_bytes());
+    field(h, &id.api_version.minor.to_le_bytes());
+    field(h, id.platform_name.as_bytes());
+    field(h, id.platform_version.as_bytes());
+    let devices = client.devices()?;
+    field(h, &(devices.len() as u64).to_le_bytes());
+    for d in &devices {
+        field(h, &d.id()?.to_le_bytes());
+        field(h, d.kind()?.as_bytes());
+        field(h, &[u8::from(d.is_addressable()?)]);
+        // Attributes (e.g. a GPU's compute capability) where the plugin gives them.
+        let attrs = d.attributes().map(|a| format!("{a:?}")).unwrap_or_default();
+        field(h, attrs.as_bytes());
+    }
+    field(h, host_fingerprint().as_bytes());
+    for var in COMPILER_ENV {
+        field(h, var.as_bytes());
+        field(h, std::env::var(var).unwrap_or_default().as_bytes());
+    }
+    Ok(())
 }
 
 /// The host's architecture, OS and CPU model and features (from `/proc/cpuinfo` on Linux):

@@ -37,12 +37,19 @@
 //! The key needs the plugin file's SHA-256, which is remembered per file (path, size, times)
 //! in `<folder>/plugin-digests/`, so a process does not read the 200 MB plugin again.
 //!
+//! Choices made by timing among equivalent programs (a train step's program variant, thread
+//! budget, steps per call) are remembered in `<folder>/choices/` under a key of the same
+//! kind ([`CompileCache::choice_key`]), so they are paid once too.
+//!
+//! - `choice.rs`: remembered choices.
 //! - `store.rs`: the folder, the entry format, eviction, counters, settings.
 //! - `hook.rs`: the key, what bypasses the cache, loading and checking hits, storing misses.
 
+mod choice;
 mod hook;
 mod store;
 
+pub use choice::{ChoiceKey, CHOICE_MAX_BYTES};
 pub(crate) use hook::compile_cached;
 pub use store::{
     compile_cache_stats, default_compile_cache_dir, CacheEntryInfo, CompileCache,

@@ -407,6 +407,7 @@ impl CompileCache {
             }
         }
         *self.estimate() = None;
+        self.clear_choices();
         Ok(n)
     }
 
