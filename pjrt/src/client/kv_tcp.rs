@@ -74,6 +74,9 @@ type Reply = std::result::Result<Vec<u8>, (ErrorCode, String)>;
 /// # Ok(()) }
 /// ```
 ///
+/// A connected handle opens one connection per call in flight from its threads (and keeps
+/// up to 4 idle ones), so `max_connections` allows for the calls the processes make at once.
+///
 /// Limits: keys and values up to [`TCP_KV_MAX_BYTES`] each, [`TCP_KV_MAX_TOTAL_BYTES`] in
 /// all, and the number of connections given to `serve`. Dropping the serving handle stops
 /// the server (its thread ends and the port is released; connected processes get
@@ -479,11 +482,16 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream, peer: SocketAddr) {
 
 // ------------------------------------------------------------------------ the client
 
-/// A connection to process 0's server; reconnected on the next request after a failure.
+/// The connections to process 0's server: a request takes an idle one (or opens one), so
+/// that calls from several threads run side by side (a blocking get does not hold up a put
+/// another thread makes meanwhile), and gives it back when the exchange went through.
 struct Remote {
     addr: SocketAddr,
-    stream: Mutex<Option<TcpStream>>,
+    idle: Mutex<Vec<TcpStream>>,
 }
+
+/// The most idle connections a connected handle keeps open.
+const MAX_IDLE: usize = 4;
 
 fn open(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
     let s = TcpStream::connect_timeout(&addr, timeout.max(Duration::from_millis(1)))?;
@@ -493,6 +501,10 @@ fn open(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
 }
 
 impl Remote {
+    fn idle(&self) -> MutexGuard<'_, Vec<TcpStream>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Sends one request and reads its reply, waiting at most `wait` for it. An I/O
     /// failure drops the connection (its state is unknown) and is `Unavailable`.
     fn request(
@@ -505,7 +517,6 @@ impl Remote {
     ) -> Result<Reply> {
         check_len(function, "the key", key.len())?;
         check_len(function, "the value", value.len())?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
         let unavailable = |what: &str, e: &dyn std::fmt::Display| -> Error {
             err(
                 function,
@@ -513,29 +524,29 @@ impl Remote {
                 format!("{what} the key-value server at {}: {e}", self.addr),
             )
         };
-        if guard.is_none() {
-            *guard =
-                Some(open(self.addr, IO_TIMEOUT).map_err(|e| unavailable("cannot reach", &e))?);
-        }
-        let Some(s) = guard.as_mut() else {
-            return Err(unavailable("no connection to", &"(none)"));
+        let taken = self.idle().pop();
+        let mut s = match taken {
+            Some(s) => s,
+            None => open(self.addr, IO_TIMEOUT).map_err(|e| unavailable("cannot reach", &e))?,
         };
-        let done = exchange(s, op, key, value, wait);
-        match done {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(why)) => {
-                *guard = None;
-                Err(err(
-                    function,
-                    ErrorCode::DataLoss,
-                    format!(
-                        "the key-value server at {} sent a bad reply: {why}",
-                        self.addr
-                    ),
-                ))
+        // On any failure the connection is dropped here, not given back.
+        match exchange(&mut s, op, key, value, wait) {
+            Ok(Ok(r)) => {
+                let mut idle = self.idle();
+                if idle.len() < MAX_IDLE {
+                    idle.push(s);
+                }
+                Ok(r)
             }
+            Ok(Err(why)) => Err(err(
+                function,
+                ErrorCode::DataLoss,
+                format!(
+                    "the key-value server at {} sent a bad reply: {why}",
+                    self.addr
+                ),
+            )),
             Err(e) => {
-                *guard = None;
                 let what = if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
                     "no reply in time from"
                 } else {
@@ -613,9 +624,9 @@ fn resolve(function: &'static str, addr: impl ToSocketAddrs) -> Result<Vec<Socke
 
 impl TcpKeyValueStore {
     /// Serves a new, empty store on `addr` (process 0). Port 0 picks a free port:
-    /// [`local_addr`](Self::local_addr) says which. At most `max_connections` processes
-    /// are connected at once (at least `num_nodes - 1`; a connection over the limit is
-    /// closed at once). The returned handle reads and writes the store directly; dropping
+    /// [`local_addr`](Self::local_addr) says which. At most `max_connections` connections
+    /// are open at once (at least `num_nodes - 1`, more for calls made concurrently; a
+    /// connection over the limit is closed at once). The returned handle reads and writes the store directly; dropping
     /// it stops the server.
     pub fn serve(addr: impl ToSocketAddrs, max_connections: usize) -> Result<TcpKeyValueStore> {
         let function = "TcpKeyValueStore::serve";
@@ -692,7 +703,7 @@ impl TcpKeyValueStore {
                         return Ok(TcpKeyValueStore {
                             inner: Inner::Connected(Remote {
                                 addr: a,
-                                stream: Mutex::new(Some(s)),
+                                idle: Mutex::new(vec![s]),
                             }),
                         });
                     }

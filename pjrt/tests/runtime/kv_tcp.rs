@@ -87,6 +87,14 @@ fn get_waits_for_a_later_put_from_another_thread() {
         waited >= Duration::from_millis(250) && waited < Duration::from_secs(10),
         "{waited:?}"
     );
+    // One handle used from two threads: a put made while another thread's get waits on the
+    // same handle goes through (each call in flight has its own connection).
+    let a = Arc::new(a);
+    let a2 = a.clone();
+    let t = std::thread::spawn(move || a2.get(b"same_handle", Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(200));
+    a.put(b"same_handle", b"yes").unwrap();
+    assert_eq!(t.join().unwrap().unwrap(), b"yes");
     // The server's own handle waits for a client's put alike.
     let b3 = b.clone();
     let t = std::thread::spawn(move || {
