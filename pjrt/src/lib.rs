@@ -87,6 +87,7 @@ pub use buffer::{
 };
 pub use client::{
     Client, ClientOptions, KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState,
+    TcpKeyValueStore, TCP_KV_MAX_BYTES, TCP_KV_MAX_TOTAL_BYTES,
 };
 pub use compile_options::{
     ArgumentLayout, CompileOptions, DeviceAssignment, XlaOption, NAN_PROPAGATING_MIN_MAX,

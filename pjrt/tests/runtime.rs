@@ -11,6 +11,7 @@ mod runtime {
     mod discovery;
     mod execute;
     mod handles;
+    mod kv_tcp;
     mod layouts;
     #[cfg(feature = "ndarray")]
     mod ndarray;

@@ -17,13 +17,16 @@
 //! The sum-reducing collectives, permutes, gathers and constraints are linear, so their
 //! tangent is the op on the tangents; max/min reductions and manual regions take theirs from
 //! the VJP. The batching rule is the op on the batched operand with its axes shifted past the
-//! batch axis (manual regions have none yet).
+//! batch axis; a manual region is recorded again with its body batched and the batch axis
+//! first and unsplit in the shardings of its batched inputs and outputs (`batch_manual`).
 
 use hlo_builder::{
     Builder, CollectiveOp, ComparisonDirection, Participants, Reducer, Value, ValueId,
 };
 
-use super::common::{first, linear, shift, At, Bat, Batched, Cts, Cx, Jvp};
+use super::common::{
+    batch_region, first, front, linear, shift, At, Bat, Batched, Bx, Cts, Cx, Jvp,
+};
 use crate::error::{not_batchable, not_diff, Result};
 
 /// The VJP of a collective.
@@ -251,15 +254,18 @@ pub(crate) fn jvp(
 }
 
 /// The batching rule of a collective: the op on the batched operand, its axes shifted past
-/// the batch axis (elementwise across devices, so the examples never mix).
-pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<Batched>> {
+/// the batch axis (elementwise across devices, so the examples never mix). A manual region
+/// is batched by [`batch_manual`].
+pub(crate) fn batch(bx: &Bx, b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<Batched>> {
     let a = match op {
         CollectiveOp::ReplicaId | CollectiveOp::PartitionId => {
             return not_batchable(op.name(), "internal: it has no operand to batch")
         }
-        CollectiveOp::ManualComputation { .. } => {
-            return not_batchable("shard_map", "no batching rule for manual regions yet")
-        }
+        CollectiveOp::ManualComputation {
+            mesh,
+            inputs,
+            outputs,
+        } => return batch_manual(bx, b, mesh, inputs, outputs, at),
         _ => at.axis(0)?,
     };
     let x = at.x[0].t;
@@ -288,18 +294,9 @@ pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<
             over: over.clone(),
         },
         // The batch axis is not split.
-        CollectiveOp::ShardingConstraint { sharding } => {
-            let mut dims: Vec<Vec<&str>> = sharding
-                .dims()
-                .iter()
-                .map(|v| v.iter().map(String::as_str).collect())
-                .collect();
-            dims.insert(a.min(dims.len()), Vec::new());
-            let slices: Vec<&[&str]> = dims.iter().map(Vec::as_slice).collect();
-            CollectiveOp::ShardingConstraint {
-                sharding: hlo_builder::Sharding::new(&slices),
-            }
-        }
+        CollectiveOp::ShardingConstraint { sharding } => CollectiveOp::ShardingConstraint {
+            sharding: with_batch_axis(sharding, a),
+        },
         CollectiveOp::AllReduce { .. }
         | CollectiveOp::CollectivePermute { .. }
         | CollectiveOp::CollectiveBroadcast { .. }
@@ -309,4 +306,75 @@ pub(crate) fn batch(b: &mut Builder, op: &CollectiveOp, at: &Bat) -> Result<Vec<
     };
     let r = b.record(&moved.into(), &[x], &at.node.regions)?;
     Ok(vec![Batched::new(r[0], Some(a))])
+}
+
+/// `s` with an unsplit axis inserted at `at` (the batch axis: every device holds all the
+/// examples of its shard).
+fn with_batch_axis(s: &hlo_builder::Sharding, at: usize) -> hlo_builder::Sharding {
+    let mut dims: Vec<Vec<&str>> = s
+        .dims()
+        .iter()
+        .map(|v| v.iter().map(String::as_str).collect())
+        .collect();
+    dims.insert(at.min(dims.len()), Vec::new());
+    let slices: Vec<&[&str]> = dims.iter().map(Vec::as_slice).collect();
+    hlo_builder::Sharding::new(&slices)
+}
+
+/// The batching rule of a manual region: the same region over the same mesh, its body
+/// batched (each device runs the batched body on its shards of every example). A batched
+/// input comes in with its batch axis first and unsplit (so each device's shard holds all
+/// the examples of its block), and an output the batched body makes batched goes out alike;
+/// the others keep their shardings and stay shared. The body's collectives act along mesh
+/// axes, across devices, so they commute with the batch: their own batching rules only
+/// shift their tensor axes past the batch axis.
+fn batch_manual(
+    bx: &Bx,
+    b: &mut Builder,
+    mesh: &hlo_builder::Mesh,
+    inputs: &[hlo_builder::Sharding],
+    outputs: &[hlo_builder::Sharding],
+    at: &Bat,
+) -> Result<Vec<Batched>> {
+    let (x, n) = (at.x, at.n);
+    let Some(body) = at.node.regions.first() else {
+        return not_batchable("shard_map", "internal: the manual region has no body");
+    };
+    if inputs.len() != x.len() || outputs.len() != at.node.types.len() {
+        return not_batchable(
+            "shard_map",
+            format!(
+                "internal: {} input and {} output shardings for {} operands and {} results",
+                inputs.len(),
+                outputs.len(),
+                x.len(),
+                at.node.types.len()
+            ),
+        );
+    }
+    let batched: Vec<bool> = x.iter().map(|v| v.axis.is_some()).collect();
+    let (body_b, out) = batch_region(bx, body, &batched, &[], n)?;
+    let mut args = Vec::with_capacity(x.len());
+    for &v in x {
+        args.push(match v.axis {
+            Some(_) => front(b, v, n)?,
+            None => v.t,
+        });
+    }
+    let sharded = |ss: &[hlo_builder::Sharding], k: &[bool]| -> Vec<hlo_builder::Sharding> {
+        ss.iter()
+            .zip(k)
+            .map(|(s, &k)| if k { with_batch_axis(s, 0) } else { s.clone() })
+            .collect()
+    };
+    let op = CollectiveOp::ManualComputation {
+        mesh: mesh.clone(),
+        inputs: sharded(inputs, &batched),
+        outputs: sharded(outputs, &out),
+    };
+    let r = b.record(&op.into(), &args, &[body_b])?;
+    Ok(r.into_iter()
+        .zip(out)
+        .map(|(t, o)| Batched::new(t, o.then_some(0)))
+        .collect())
 }

@@ -91,6 +91,6 @@ pub(crate) fn batch(
         Op::Reduce(o) => reduce::batch(b, o, &at),
         Op::Control(o) => control::batch(bx, b, o, &at),
         Op::Misc(o) => misc::batch(b, o, &at),
-        Op::Collective(o) => collective::batch(b, o, &at),
+        Op::Collective(o) => collective::batch(bx, b, o, &at),
     }
 }

@@ -450,6 +450,252 @@ fn manual_region_gradients_with_replicated_values() {
     }
 }
 
+/// The function the batching tests map over, on a 2x2 mesh (partition `p = 2a + b`): `x`
+/// (8x4) split by rows over `a` and replicated over `b`, `w` (4x4) replicated; `z =
+/// tanh(x w)`, `s = Σ z²` summed over `a` by an all-reduce (replicated), `y = z s` (split by
+/// rows over `a`). Without `mesh` the same function on whole values.
+fn rows_and_sum(b: &mut Builder, mesh: Option<&Mesh>, x: Value, w: Value) -> Vec<Value> {
+    let body =
+        |b: &mut Builder, x: Value, w: Value, sum: bool| -> hlo_builder::Result<Vec<Value>> {
+            let z = b.matmul(x, w)?;
+            let z = b.tanh(z)?;
+            let zz = b.mul(z, z)?;
+            let s = b.reduce_sum(zz, [0, 1])?;
+            let s = if sum {
+                b.all_sum(s, Participants::devices(vec![vec![0, 2], vec![1, 3]], 1))?
+            } else {
+                s
+            };
+            let y = b.mul(z, s)?;
+            Ok(vec![y, s])
+        };
+    match mesh {
+        Some(mesh) => b
+            .shard_map(
+                mesh,
+                vec![Sharding::split(2, 0, "a"), Sharding::replicated(2)],
+                vec![Sharding::split(2, 0, "a"), Sharding::replicated(0)],
+                &[x, w],
+                move |b, a| body(b, a[0], a[1], true),
+            )
+            .unwrap(),
+        None => body(b, x, w, false).unwrap(),
+    }
+}
+
+/// `L = Σ y v + 3 s` of [`rows_and_sum`].
+fn rows_and_sum_loss(b: &mut Builder, mesh: Option<&Mesh>, x: Value, w: Value, v: Value) -> Value {
+    let ys = rows_and_sum(b, mesh, x, w);
+    let yv = b.mul(ys[0], v).unwrap();
+    let l = b.reduce_sum(yv, [0, 1]).unwrap();
+    let three = b.scalar(F64, 3.0).unwrap();
+    let s3 = b.mul(ys[1], three).unwrap();
+    b.add(l, s3).unwrap()
+}
+
+/// Example `e` of `xs` along axis `axis`, without that axis.
+fn example(b: &mut Builder, xs: Value, axis: usize, e: i64) -> Value {
+    let t = b.ty(xs).unwrap().clone();
+    let x = b.slice_axis(xs, axis as i64, e, e + 1).unwrap();
+    let mut d = t.dims.to_vec();
+    d.remove(axis);
+    b.reshape(x, d).unwrap()
+}
+
+/// The values stacked along a new first axis.
+fn stack(b: &mut Builder, vs: &[Value]) -> Value {
+    let parts: Vec<Value> = vs
+        .iter()
+        .map(|&v| {
+            let mut d = vec![1];
+            d.extend(b.ty(v).unwrap().dims.iter());
+            b.reshape(v, d).unwrap()
+        })
+        .collect();
+    b.concatenate(&parts, 0).unwrap()
+}
+
+/// Compiles `outs` partitioned over `mesh` (every input and output whole), runs it, and
+/// returns the outputs as f64 vectors, and how many manual regions the module has.
+fn run_on_mesh(
+    b: &Builder,
+    mesh: &Mesh,
+    outs: &[Value],
+    args: &[&Literal],
+) -> (Vec<Vec<f64>>, usize) {
+    let ins: Vec<Sharding> = args
+        .iter()
+        .map(|a| Sharding::replicated(a.dims().len()))
+        .collect();
+    let os: Vec<Sharding> = outs
+        .iter()
+        .map(|&o| Sharding::replicated(b.ty(o).unwrap().rank()))
+        .collect();
+    let p = Partitioning::new(mesh.clone()).inputs(ins).outputs(os);
+    let m = b.build_partitioned(outs, p).unwrap();
+    let exe = m
+        .compile(client4())
+        .unwrap_or_else(|e| panic!("{e}\n{}", m.to_text()));
+    let got = exe
+        .run_partitioned(args)
+        .unwrap()
+        .iter()
+        .map(f64s)
+        .collect();
+    (got, m.to_text().matches("sdy.manual_computation").count())
+}
+
+fn assert_all_close(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+            "{what}[{i}]: {g} vs {w}"
+        );
+    }
+}
+
+/// `vmap` of a function holding a manual region (an input split over a mesh axis, a
+/// replicated weight, an all-reduce inside) over 3 examples equals the function applied to
+/// each example alone, and the function on whole values: with the weight shared, and with
+/// both batched (the input's batch axis in the middle).
+#[test]
+fn manual_region_batching_equals_the_per_example_loop() {
+    const E: i64 = 3;
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    // (batch axis of x, whether w is batched)
+    for (xa, wb) in [(0usize, false), (1, true)] {
+        let what = format!(
+            "x batched at axis {xa}, w {}",
+            if wb { "batched" } else { "shared" }
+        );
+        let mut xd = vec![8, 4];
+        xd.insert(xa, E);
+        let wd: Vec<i64> = if wb { vec![E, 4, 4] } else { vec![4, 4] };
+        let mut b = Builder::new("vmap_manual");
+        let xs = b.parameter("xs", F64, &xd).unwrap();
+        let w = b.parameter("w", F64, &wd).unwrap();
+        let mapped = autodiff::vmap(
+            &mut b,
+            |b, a| Ok(rows_and_sum(b, Some(&mesh), a[0], a[1])),
+            &[xs, w],
+            &[Some(xa), wb.then_some(0)],
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{what}: vmap: {e}"));
+        let (mut looped, mut plain) = (vec![Vec::new(), Vec::new()], vec![Vec::new(), Vec::new()]);
+        for e in 0..E {
+            let x = example(&mut b, xs, xa, e);
+            let we = if wb { example(&mut b, w, 0, e) } else { w };
+            for (k, y) in rows_and_sum(&mut b, Some(&mesh), x, we)
+                .into_iter()
+                .enumerate()
+            {
+                looped[k].push(y);
+            }
+            for (k, y) in rows_and_sum(&mut b, None, x, we).into_iter().enumerate() {
+                plain[k].push(y);
+            }
+        }
+        let mut outs = mapped.clone();
+        for vs in looped.iter().chain(&plain) {
+            outs.push(stack(&mut b, vs));
+        }
+        assert_eq!(b.ty(outs[0]).unwrap().dims.to_vec(), vec![E, 8, 4]);
+        assert_eq!(b.ty(outs[1]).unwrap().dims.to_vec(), vec![E]);
+        let mut rng = Rng(7500 + xa as u64);
+        let args = [
+            lit(&rng.vec(count(&xd), -1.0, 1.0), &xd),
+            lit(&rng.vec(count(&wd), -1.0, 1.0), &wd),
+        ];
+        let (got, regions) = run_on_mesh(&b, &mesh, &outs, &args.iter().collect::<Vec<_>>());
+        // One region per example in the loop, one for all of them in vmap (no loop).
+        assert_eq!(regions, E as usize + 1, "{what}");
+        for (k, name) in ["y", "s"].iter().enumerate() {
+            assert_all_close(
+                &format!("{what}: vmap {name} vs loop"),
+                &got[k],
+                &got[2 + k],
+            );
+            assert_all_close(
+                &format!("{what}: loop {name} vs whole values"),
+                &got[2 + k],
+                &got[4 + k],
+            );
+        }
+        // Not trivially equal: the examples differ.
+        assert_ne!(got[1][0], got[1][1], "{what}");
+    }
+}
+
+/// Per-example gradients through a manual region: `vmap` of `grad` (with respect to the
+/// split input and the replicated weight, shared by the examples) equals the gradients
+/// taken one example at a time, and those of the function on whole values.
+#[test]
+fn per_example_gradients_through_a_manual_region() {
+    const E: i64 = 3;
+    let mesh = Mesh::new(&[("a", 2), ("b", 2)]).unwrap();
+    let mut b = Builder::new("vmap_grad_manual");
+    let xs = b.parameter("xs", F64, [E, 8, 4]).unwrap();
+    let w = b.parameter("w", F64, [4, 4]).unwrap();
+    let v = b.parameter("v", F64, [8, 4]).unwrap();
+    let mapped = autodiff::vmap(
+        &mut b,
+        |b, a| {
+            let l = rows_and_sum_loss(b, Some(&mesh), a[0], a[1], a[2]);
+            autodiff::grad(b, l, &[a[0], a[1]])
+        },
+        &[xs, w, v],
+        &[Some(0), None, None],
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("vmap of grad: {e}"));
+    let (mut looped, mut plain) = (vec![Vec::new(), Vec::new()], vec![Vec::new(), Vec::new()]);
+    for e in 0..E {
+        let x = example(&mut b, xs, 0, e);
+        let l = rows_and_sum_loss(&mut b, Some(&mesh), x, w, v);
+        for (k, g) in autodiff::grad(&mut b, l, &[x, w])
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            looped[k].push(g);
+        }
+        let l = rows_and_sum_loss(&mut b, None, x, w, v);
+        for (k, g) in autodiff::grad(&mut b, l, &[x, w])
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            plain[k].push(g);
+        }
+    }
+    let mut outs = mapped.clone();
+    for gs in looped.iter().chain(&plain) {
+        outs.push(stack(&mut b, gs));
+    }
+    assert_eq!(b.ty(outs[1]).unwrap().dims.to_vec(), vec![E, 4, 4]);
+    let mut rng = Rng(7600);
+    let args = [
+        lit(&rng.vec(count(&[E, 8, 4]), -1.0, 1.0), &[E, 8, 4]),
+        lit(&rng.vec(16, -1.0, 1.0), &[4, 4]),
+        lit(&rng.vec(32, -1.0, 1.0), &[8, 4]),
+    ];
+    let (got, regions) = run_on_mesh(&b, &mesh, &outs, &args.iter().collect::<Vec<_>>());
+    // A forward and a backward region for all examples in vmap, two per example in the loop.
+    assert_eq!(regions, 2 * (E as usize + 1));
+    for (k, name) in ["gradient wrt x", "gradient wrt w"].iter().enumerate() {
+        assert_all_close(&format!("vmap {name} vs loop"), &got[k], &got[2 + k]);
+        assert_all_close(
+            &format!("loop {name} vs whole values"),
+            &got[2 + k],
+            &got[4 + k],
+        );
+    }
+    // Per example: the weight's gradients differ between examples.
+    assert_ne!(got[1][..16], got[1][16..32]);
+}
+
 fn compile4_one(b: &Builder, outs: &[Value]) -> Executable {
     b.build(outs).unwrap().compile(client4()).unwrap()
 }

@@ -51,14 +51,18 @@ impl MemoryKeyValueStore {
 
 impl KeyValueStore for MemoryKeyValueStore {
     fn get(&self, key: &[u8], timeout: Duration) -> Result<Vec<u8>> {
-        let deadline = Instant::now() + timeout;
+        // A timeout past what `Instant` can hold waits for ever (in hour-long waits).
+        let deadline = Instant::now().checked_add(timeout);
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(v) = m.get(key) {
                 return Ok(v.clone());
             }
             let now = Instant::now();
-            if now >= deadline {
+            let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+                d.saturating_duration_since(now)
+            });
+            if wait.is_zero() {
                 return Err(Error::Pjrt {
                     function: "KeyValueStore::get",
                     code: ErrorCode::DeadlineExceeded,
@@ -70,7 +74,7 @@ impl KeyValueStore for MemoryKeyValueStore {
             }
             m = self
                 .changed
-                .wait_timeout(m, deadline - now)
+                .wait_timeout(m, wait)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         }

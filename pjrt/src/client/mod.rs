@@ -11,7 +11,9 @@
 //!   [`Client::same_as`], [`Client::with_cpu_threads`], [`Client::with_cpu_threads_like`],
 //!   [`Client::cpu_threads`]
 //! - `client/kv_store.rs` (distributed clients): [`Client::with_key_value_store`],
-//!   [`Client::update_global_process_info`]
+//!   [`Client::update_global_process_info`]; the stores it takes: in one process
+//!   ([`MemoryKeyValueStore`]) or served by process 0 over TCP (`client/kv_tcp.rs`,
+//!   [`TcpKeyValueStore`])
 //! - `device/handle.rs` (devices): [`Client::devices`], [`Client::addressable_devices`],
 //!   [`Client::first_device`], [`Client::lookup_device`],
 //!   [`Client::lookup_addressable_device`], [`Client::default_device_assignment`]
@@ -44,11 +46,13 @@
 
 mod handle;
 mod kv_store;
+mod kv_tcp;
 mod limits;
 mod options;
 
 pub use handle::Client;
 pub use kv_store::{KeyValueStore, MemoryKeyValueStore, ProcessInfo, ProcessState};
+pub use kv_tcp::{TcpKeyValueStore, TCP_KV_MAX_BYTES, TCP_KV_MAX_TOTAL_BYTES};
 pub use options::ClientOptions;
 
 // Test code: `unwrap` and `panic!` here are the assertions; a failure fails the test, and

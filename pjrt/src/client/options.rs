@@ -65,6 +65,12 @@ pub const MAX_CPU_DEVICES: i64 = 1024;
 
 /// Options for creating a [`Client`](crate::Client), checked against the known option types before the
 /// plugin sees them.
+///
+/// A client of a plugin that spans processes (the GPU plugins) is made in every process
+/// with `set("num_nodes", n)` and `set("node_id", i)` (`i` in `0..n`) and a store the
+/// processes share, given to [`Client::with_key_value_store`](crate::Client::with_key_value_store):
+/// process 0 serves a [`TcpKeyValueStore`](crate::TcpKeyValueStore) and the others connect
+/// to it. The CPU plugins refuse these two options.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientOptions {
     values: Vec<NamedValue>,

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use pjrt::ext::{gpu::GpuCustomCall, raw_buffer::RawBuffer, stream::Stream};
 use pjrt::*;
@@ -75,4 +76,42 @@ fn gpu_extensions_on_a_cuda_plugin() {
         g.register_ffi_handler("capi_gpu_noop", Arc::new(|_f| Ok(())))
             .unwrap();
     }
+}
+
+/// A distributed client of one process (`num_nodes` 1, `node_id` 0) whose rendezvous goes
+/// through a TCP key-value store served in this process, running a small program.
+#[test]
+fn distributed_cuda_client_with_a_tcp_store() {
+    let Some(path) = cuda_plugin() else {
+        eprintln!("skipped: no CUDA PJRT plugin (set PJRT_CUDA_PLUGIN or install jax-cuda13-pjrt)");
+        return;
+    };
+    let plugin = Plugin::load(&path).expect("load the CUDA plugin");
+    let store = Arc::new(TcpKeyValueStore::serve("127.0.0.1:0", 4).unwrap());
+    let options = ClientOptions::new()
+        .set("num_nodes", 1i64)
+        .set("node_id", 0i64);
+    let client = match Client::with_key_value_store(&plugin, &options, store.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("skipped: the CUDA plugin loads but makes no distributed client here: {e}");
+            return;
+        }
+    };
+    assert_eq!(client.process_index().unwrap(), 0);
+    assert!(!client.addressable_devices().unwrap().is_empty());
+    let exe = client
+        .compile(&Program::mlir_text(
+            "func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+               %0 = stablehlo.multiply %x, %x : tensor<4xf32>
+               return %0 : tensor<4xf32>
+             }",
+        ))
+        .unwrap();
+    let out = exe.run(&[&Literal::vector(&[1f32, -2., 3., 0.5])]).unwrap();
+    assert_eq!(out[0].to_vec::<f32>().unwrap(), [1.0, 4.0, 9.0, 0.25]);
+    // The store the client holds is still served to other processes.
+    let peer = TcpKeyValueStore::connect(store.local_addr(), Duration::from_secs(5)).unwrap();
+    peer.put(b"test/peer", b"1").unwrap();
+    assert_eq!(store.try_get(b"test/peer").unwrap().unwrap(), b"1");
 }
