@@ -245,7 +245,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     println!();
     for o in &outcomes {
         println!(
-            "{:>4}: test accuracy {:.2}% ({} steps, {:.2}s of training)",
+            "{:>4}: test accuracy {:.2}% ({} steps, {:.3}s of training)",
             o.name,
             100.0 * o.test_accuracy,
             o.steps,

@@ -112,6 +112,7 @@ fn train<M, F>(
     loss: F,
     tuned: bool,
     ks: &[usize],
+    options: &CompileOptions,
 ) -> Result<Served, BenchError>
 where
     M: Module + Clone + 'static,
@@ -147,7 +148,7 @@ where
             }),
         });
     }
-    let b = builder(client, CompileOptions::new());
+    let b = builder(client, options.clone());
     drop(builder);
     let b = if tuned {
         b.program_variants_tuned()
@@ -225,8 +226,20 @@ pub fn workload(
     tuned: bool,
     init_out: Option<&Path>,
 ) -> Result<Served, BenchError> {
+    workload_with(client, name, tuned, init_out, &CompileOptions::new())
+}
+
+/// [`workload`] with the train step compiled with `options` (a compile cache of its own,
+/// say); `compile_*` workloads always compile without a cache.
+pub fn workload_with(
+    client: &Client,
+    name: &str,
+    tuned: bool,
+    init_out: Option<&Path>,
+    options: &CompileOptions,
+) -> Result<Served, BenchError> {
     let base = name.strip_prefix("compile_").unwrap_or(name);
-    let small_ks: &[usize] = &[4, 16];
+    let small_ks: &[usize] = &[4, 16, 64];
     match base {
         "tiny" => {
             let mut b = Builder::new("tiny");
@@ -287,6 +300,7 @@ pub fn workload(
                 |m: &nn::Mlp, b: &[Tensor]| m.forward(&b[0])?.softmax_cross_entropy(&b[1]),
                 tuned,
                 small_ks,
+                options,
             )
         }
         "digits_mlp_adam" | "digits_cnn_adam" => {
@@ -305,6 +319,7 @@ pub fn workload(
                     |m: &nn::Mlp, b: &[Tensor]| m.logits(&b[0])?.cross_entropy(&b[1]),
                     tuned,
                     small_ks,
+                    options,
                 )
             } else {
                 let model = Cnn::new().init(&mut nn::seeded(0))?;
@@ -317,6 +332,7 @@ pub fn workload(
                     |m: &Cnn, b: &[Tensor]| m.logits(&b[0])?.cross_entropy(&b[1]),
                     tuned,
                     &[4],
+                    options,
                 )
             }
         }
@@ -340,6 +356,7 @@ pub fn workload(
                 |m: &CharLm, b: &[Tensor]| m.forward(&b[0])?.cross_entropy(&b[1]),
                 tuned,
                 &[4],
+                options,
             )
         }
         other => Err(format!("unknown workload {other:?}; the workloads are {WORKLOADS:?}").into()),

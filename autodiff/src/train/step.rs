@@ -529,7 +529,7 @@ impl<M: Module> TrainStepBuilder<M> {
                 let key = pjrt::CompileCache::choice_key(
                     &self.client,
                     &self.options,
-                    "hlo-autodiff train step tuning 1",
+                    "hlo-autodiff train step tuning 2",
                     &refs,
                 )?;
                 Some((cache, key))
@@ -842,9 +842,6 @@ fn upload_state(
     Ok(rows)
 }
 
-/// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
-/// declared types (stacked `k` deep) and copies of `state`: the least of a few timed calls
-/// after one warm-up. The copies are donated; `state` itself is untouched.
 /// What a train step compiled and uploaded on one client.
 struct Built {
     client: Client,
@@ -926,6 +923,10 @@ fn build_on(
     })
 }
 
+/// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
+/// declared types (stacked `k` deep) and copies of `state`: the least of the timed calls
+/// after one warm-up (at least 30 ms of them), each call's results the next call's state. The
+/// copies are donated; `state` itself is untouched.
 fn time_per_step(
     exe: &LoadedExecutable,
     state: &[Buffer],
@@ -939,16 +940,21 @@ fn time_per_step(
         dims.extend_from_slice(&t.dims);
         data.push(client.buffer_from_literal(&Literal::zeros(t.ty, &dims)?)?);
     }
+    // Steps as training runs them: each call's next state is the next call's state (donated),
+    // starting from copies; the least time per step over a few calls after a warm-up call,
+    // and at least `BUDGET` of calls (a noisy machine's slow calls do not decide).
+    const BUDGET: Duration = Duration::from_millis(30);
+    let mut current = Vec::with_capacity(state.len());
+    for b in state {
+        current.push(b.copy_to_memory(&b.memory()?)?);
+    }
+    for c in &current {
+        c.ready_event()?.wait()?;
+    }
+    let start = Instant::now();
     let mut best = Duration::MAX;
-    for round in 0..4 {
-        let mut copies = Vec::with_capacity(state.len());
-        for b in state {
-            copies.push(b.copy_to_memory(&b.memory()?)?);
-        }
-        for c in &copies {
-            c.ready_event()?.wait()?;
-        }
-        let mut args: Vec<&Buffer> = copies.iter().collect();
+    for call in 0..200 {
+        let mut args: Vec<&Buffer> = current.iter().collect();
         args.extend(data.iter());
         let t0 = Instant::now();
         let outs = exe.execute(&args)?;
@@ -956,8 +962,12 @@ fn time_per_step(
             o.ready_event()?.wait()?;
         }
         let t = t0.elapsed() / k as u32;
-        if round > 0 {
+        if call > 0 {
             best = best.min(t);
+        }
+        current = outs.into_iter().take(state.len()).collect();
+        if call >= 3 && start.elapsed() >= BUDGET {
+            break;
         }
     }
     Ok(best)
