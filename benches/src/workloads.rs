@@ -103,6 +103,7 @@ fn one_hot(labels: &[i32], classes: i64) -> Vec<f32> {
 
 /// A train step of `model` on `batch`, tuned or plain (or, `compile_only`, one rebuilt from
 /// nothing per call).
+#[allow(clippy::too_many_arguments)]
 fn train<M, F>(
     client: &Client,
     name: &str,
@@ -243,7 +244,7 @@ pub fn workload_with(
     match base {
         "tiny" => {
             let mut b = Builder::new("tiny");
-            let x = b.parameter("x", ElementType::F32, &[4])?;
+            let x = b.parameter("x", ElementType::F32, [4])?;
             let one = b.scalar(ElementType::F32, 1.0)?;
             let y = b.add(x, one)?;
             let exe = b.build(&[y])?.compile(client)?;
@@ -263,7 +264,7 @@ pub fn workload_with(
         "matmul2048" => {
             let n = 2048;
             let mut b = Builder::new("matmul");
-            let x = b.parameter("a", ElementType::F32, &[n, n])?;
+            let x = b.parameter("a", ElementType::F32, [n, n])?;
             let y = b.matmul(x, x)?;
             let exe = b.build(&[y])?.compile(client)?;
             let ab = client.buffer_from_host(&uniform(n * n, 3), &[n, n])?;
