@@ -9,11 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 steps="${1:-300}"
 rounds="${2:-30}"
-bash scripts/setup.sh
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import jax" 2>/dev/null; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q "jax[cpu]==0.10.2" numpy
-fi
+source benches/compare/jax_venv.sh
 cargo build --release --example char_lm
 bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/char_lm"
 out="$(mktemp -d)"

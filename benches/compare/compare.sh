@@ -5,11 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import jax" 2>/dev/null; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q "jax[cpu]==0.10.2" numpy
-fi
+source benches/compare/jax_venv.sh
 crit=()
 if [ "${1:-}" = "--quick" ]; then crit=(-- --warm-up-time 1 --measurement-time 3); fi
 cargo bench -p benches --bench runtime --bench train_step "${crit[@]}"

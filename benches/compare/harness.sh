@@ -6,11 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import jax" 2>/dev/null; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q "jax[cpu]==0.10.2" numpy
-fi
+source benches/compare/jax_venv.sh
 cargo build --release -p benches --bin workload_server
 cargo build --release --example train_digits
 bin="${CARGO_TARGET_DIR:-$root/target}/release"

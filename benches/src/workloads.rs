@@ -219,6 +219,28 @@ where
     })
 }
 
+/// A one-parameter program `b` returning `y`, run on `arg` (reused), each call waited for.
+fn executable(
+    client: &Client,
+    b: Builder,
+    y: hlo_builder::Value,
+    arg: Buffer,
+    describe: &str,
+) -> Result<Served, BenchError> {
+    let exe = b.build(&[y])?.compile(client)?;
+    Ok(Served {
+        k: 1,
+        describe: describe.into(),
+        run: Box::new(move |n| {
+            for _ in 0..n {
+                let out = exe.loaded().execute(&[&arg])?;
+                out[0].ready_event()?.wait()?;
+            }
+            Ok(())
+        }),
+    })
+}
+
 /// Builds workload `name` (one of [`WORKLOADS`]) on `client`. `init_out`: where the
 /// char_lm workloads write their initial weights (JAX's twin starts from them).
 pub fn workload(
@@ -247,38 +269,22 @@ pub fn workload_with(
             let x = b.parameter("x", ElementType::F32, [4])?;
             let one = b.scalar(ElementType::F32, 1.0)?;
             let y = b.add(x, one)?;
-            let exe = b.build(&[y])?.compile(client)?;
-            let xb = client.buffer_from_host(&[1f32, 2., 3., 4.], &[4])?;
-            Ok(Served {
-                k: 1,
-                describe: "a+1 on 4 floats, input reused, result waited for".into(),
-                run: Box::new(move |n| {
-                    for _ in 0..n {
-                        let out = exe.loaded().execute(&[&xb])?;
-                        out[0].ready_event()?.wait()?;
-                    }
-                    Ok(())
-                }),
-            })
+            let arg = client.buffer_from_host(&[1f32, 2., 3., 4.], &[4])?;
+            executable(
+                client,
+                b,
+                y,
+                arg,
+                "a+1 on 4 floats, input reused, result waited for",
+            )
         }
         "matmul2048" => {
             let n = 2048;
             let mut b = Builder::new("matmul");
             let x = b.parameter("a", ElementType::F32, [n, n])?;
             let y = b.matmul(x, x)?;
-            let exe = b.build(&[y])?.compile(client)?;
-            let ab = client.buffer_from_host(&uniform(n * n, 3), &[n, n])?;
-            Ok(Served {
-                k: 1,
-                describe: "f32 2048x2048 @ 2048x2048".into(),
-                run: Box::new(move |reps| {
-                    for _ in 0..reps {
-                        let out = exe.loaded().execute(&[&ab])?;
-                        out[0].ready_event()?.wait()?;
-                    }
-                    Ok(())
-                }),
-            })
+            let arg = client.buffer_from_host(&uniform(n * n, 3), &[n, n])?;
+            executable(client, b, y, arg, "f32 2048x2048 @ 2048x2048")
         }
         "mlp_small_sgd" | "mlp_large_sgd" => {
             let (sizes, batch): (&[i64], i64) = if base == "mlp_small_sgd" {
