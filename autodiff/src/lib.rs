@@ -57,6 +57,7 @@ mod error;
 mod forward;
 mod jacobian;
 pub mod nn;
+mod options;
 mod reverse;
 mod rules;
 pub mod train;
@@ -68,7 +69,6 @@ pub use custom::{
 pub use error::{Error, Result};
 pub use forward::jvp;
 pub use jacobian::{hessian, jacfwd, jacrev};
-pub use reverse::{
-    grad, grad_with, hvp, value_and_grad, value_and_grad_with, vjp, GradOptions, WeightGradients,
-};
+pub use options::{GradOptions, WeightGradients};
+pub use reverse::{grad, grad_with, hvp, value_and_grad, value_and_grad_with, vjp};
 pub use vmap::vmap;

@@ -23,7 +23,7 @@ pub(crate) type Backprop =
 #[derive(Clone, Copy)]
 pub(crate) struct Cx {
     pub backprop: Backprop,
-    pub options: crate::GradOptions,
+    pub options: crate::options::GradOptions,
 }
 
 /// A family's answer to "the tangent of this node".

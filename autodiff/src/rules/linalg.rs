@@ -6,7 +6,7 @@ use hlo_builder::{Builder, ConvConfig, ConvDims, DotDims, LinalgOp, Precision, V
 
 use super::common::{bilinear, first, front, shift, ty, At, Bat, Batched, Cts, Cx, Jvp};
 use crate::error::{not_batchable, Result};
-use crate::WeightGradients;
+use crate::options::WeightGradients;
 
 /// The VJP of a linear algebra node.
 pub(crate) fn vjp(
