@@ -244,12 +244,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.table.close();
+        // Reading ends (a connection thread blocked in a read sees the end of its stream),
+        // writing does not: a request already read still gets its reply (a put applied just
+        // now is acknowledged, a waiting get is told the store closed), bounded by the write
+        // timeout.
         for s in self.shared.conns().values() {
-            let _ = s.shutdown(Shutdown::Both);
+            let _ = s.shutdown(Shutdown::Read);
         }
         if let Some(h) = self.accept.take() {
             // The accept loop sees `stop` within one poll, then joins its connection
-            // threads, whose sockets were just shut.
+            // threads, whose sockets were just shut for reading.
             let _ = h.join();
         }
         tracing::debug!(addr = %self.addr, "TcpKeyValueStore server stopped");
@@ -276,7 +280,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         }
     }
     for s in shared.conns().values() {
-        let _ = s.shutdown(Shutdown::Both);
+        let _ = s.shutdown(Shutdown::Read);
     }
     for h in threads {
         let _ = h.join();
