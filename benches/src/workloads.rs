@@ -287,11 +287,8 @@ pub fn workload_with(
             executable(client, b, y, arg, "f32 2048x2048 @ 2048x2048")
         }
         "mlp_small_sgd" | "mlp_large_sgd" => {
-            let (sizes, batch): (&[i64], i64) = if base == "mlp_small_sgd" {
-                (&[64, 128, 128, 10], 64)
-            } else {
-                (&[784, 256, 256, 10], 128)
-            };
+            // The MLPs of the criterion benches and `step_server` (`crate::MLPS`).
+            let (sizes, batch, _) = crate::MLPS[usize::from(base == "mlp_large_sgd")];
             let (i, c) = (sizes[0], sizes[sizes.len() - 1]);
             let model = nn::Mlp::new(sizes, nn::Activation::Relu).init(&mut nn::seeded(0))?;
             let y = one_hot(&labels(batch, c, 2), c);

@@ -16,7 +16,6 @@
 //! times again and writes it anew); a choice only steers which of the caller's own candidates
 //! runs, so a stale one costs speed, never correctness.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -26,7 +25,7 @@ use crate::compile_options::CompileOptions;
 use crate::discovery::to_hex;
 use crate::error::{Error, Result};
 use crate::executable::cache::hook::{client_fields, field};
-use crate::executable::cache::store::CompileCache;
+use crate::executable::cache::store::{write_atomically, CompileCache};
 
 const MAGIC: &[u8; 8] = b"PJRTCCH\0";
 const EXT: &str = "choice";
@@ -92,8 +91,8 @@ impl CompileCache {
         }
     }
 
-    /// Remembers `value` (at most [`CHOICE_MAX_BYTES`]) under `key`, atomically (a
-    /// temporary file renamed into place).
+    /// Remembers `value` (at most [`CHOICE_MAX_BYTES`]) under `key`, written atomically as
+    /// entries are.
     pub fn remember_choice(&self, key: &ChoiceKey, value: &[u8]) -> Result<()> {
         if value.len() > CHOICE_MAX_BYTES {
             return Err(Error::InvalidArgument(format!(
@@ -102,28 +101,8 @@ impl CompileCache {
             )));
         }
         let path = self.choice_path(key);
-        let Some(dir) = path.parent() else {
-            return Ok(());
-        };
-        let io = |op: &'static str, p: &std::path::Path| {
-            let p = p.to_path_buf();
-            move |source| Error::Io {
-                op,
-                path: p,
-                source,
-            }
-        };
-        std::fs::create_dir_all(dir).map_err(io("create choice folder", dir))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".partial-")
-            .tempfile_in(dir)
-            .map_err(io("create temporary choice in", dir))?;
-        tmp.write_all(&encode(key, value))
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(io("write choice", tmp.path()))?;
-        tmp.persist(&path)
-            .map_err(|e| io("rename choice to", &path)(e.error))?;
-        Ok(())
+        let dir = path.parent().unwrap_or(self.dir());
+        write_atomically(dir, &path, &encode(key, value))
     }
 
     /// Removes every remembered choice; returns how many there were.

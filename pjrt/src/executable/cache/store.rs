@@ -283,6 +283,24 @@ pub(crate) fn parse_size(s: &str) -> Option<u64> {
     n.checked_mul(1u64 << shift)
 }
 
+/// Writes `bytes` to `path` in `dir` (created if missing) atomically: into a temporary file
+/// in `dir`, flushed to disk, then renamed over `path` (readers see the old file or the new
+/// one, never a part).
+pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(io_err("create compile cache folder", dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(PARTIAL_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io_err("create temporary file in", dir))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(io_err("write compile cache file", tmp.path()))?;
+    tmp.persist(path)
+        .map_err(|e| io_err("rename compile cache file to", path)(e.error))?;
+    Ok(())
+}
+
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io {
         op,
@@ -493,20 +511,8 @@ impl CompileCache {
     /// renamed over the entry's name (readers see the old file or the new one, never a
     /// part). Then keeps the folder under its size bound. Returns the entry's size.
     pub(crate) fn write(&self, entry: &Entry) -> Result<u64> {
-        use std::io::Write;
         let bytes = entry.to_bytes();
-        let path = self.entry_path(&entry.key);
-        let dir = &self.0.dir;
-        std::fs::create_dir_all(dir).map_err(io_err("create compile cache folder", dir))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(PARTIAL_PREFIX)
-            .tempfile_in(dir)
-            .map_err(io_err("create temporary entry in", dir))?;
-        tmp.write_all(&bytes)
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(io_err("write compile cache entry", tmp.path()))?;
-        tmp.persist(&path)
-            .map_err(|e| io_err("rename compile cache entry to", &path)(e.error))?;
+        write_atomically(&self.0.dir, &self.entry_path(&entry.key), &bytes)?;
         let size = bytes.len() as u64;
         self.keep_under_bound(size);
         Ok(size)
