@@ -923,10 +923,21 @@ fn build_on(
     })
 }
 
+/// Steps in one timed block of [`time_per_step`]: every candidate runs blocks of the same
+/// number of steps (a multiple of each steps-per-call candidate `k` in the tuner's powers of
+/// four up to 64), so no candidate gets more chances than another at a lucky block.
+const TIMED_BLOCK_STEPS: usize = 64;
+
+/// Timed blocks per candidate in [`time_per_step`] (after one warm-up call); the least is kept.
+const TIMED_BLOCKS: usize = 3;
+
 /// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
-/// declared types (stacked `k` deep) and copies of `state`: the least of the timed calls
-/// after one warm-up (at least 30 ms of them), each call's results the next call's state. The
-/// copies are donated; `state` itself is untouched.
+/// declared types (stacked `k` deep) and copies of `state`, as training runs it: each call's
+/// results are the next call's state (donated, the copies; `state` itself is untouched), and
+/// calls are not waited for one by one, only at the end of a block. The least per-step time of
+/// [`TIMED_BLOCKS`] blocks of `TIMED_BLOCK_STEPS` steps (rounded up to whole calls), after
+/// one warm-up call. Every candidate gets the same blocks: a least over more samples would
+/// favour the candidates with shorter calls on a noisy machine.
 fn time_per_step(
     exe: &LoadedExecutable,
     state: &[Buffer],
@@ -940,35 +951,37 @@ fn time_per_step(
         dims.extend_from_slice(&t.dims);
         data.push(client.buffer_from_literal(&Literal::zeros(t.ty, &dims)?)?);
     }
-    // Steps as training runs them: each call's next state is the next call's state (donated),
-    // starting from copies; the least time per step over a few calls after a warm-up call,
-    // and at least `BUDGET` of calls (a noisy machine's slow calls do not decide).
-    const BUDGET: Duration = Duration::from_millis(30);
     let mut current = Vec::with_capacity(state.len());
     for b in state {
         current.push(b.copy_to_memory(&b.memory()?)?);
     }
-    for c in &current {
-        c.ready_event()?.wait()?;
-    }
-    let start = Instant::now();
-    let mut best = Duration::MAX;
-    for call in 0..200 {
+    let call = |current: Vec<Buffer>| -> Result<Vec<Buffer>, TrainError> {
         let mut args: Vec<&Buffer> = current.iter().collect();
         args.extend(data.iter());
+        let mut outs = exe.execute(&args)?;
+        // The state goes on; the losses and metrics are dropped (their buffers stay alive
+        // until the call that made them is done).
+        outs.truncate(state.len());
+        Ok(outs)
+    };
+    let wait = |bufs: &[Buffer]| -> Result<(), TrainError> {
+        for b in bufs {
+            b.ready_event()?.wait()?;
+        }
+        Ok(())
+    };
+    wait(&current)?;
+    current = call(current)?;
+    wait(&current)?;
+    let calls = TIMED_BLOCK_STEPS.div_ceil(k.max(1));
+    let mut best = Duration::MAX;
+    for _ in 0..TIMED_BLOCKS {
         let t0 = Instant::now();
-        let outs = exe.execute(&args)?;
-        for o in &outs {
-            o.ready_event()?.wait()?;
+        for _ in 0..calls {
+            current = call(current)?;
         }
-        let t = t0.elapsed() / k as u32;
-        if call > 0 {
-            best = best.min(t);
-        }
-        current = outs.into_iter().take(state.len()).collect();
-        if call >= 3 && start.elapsed() >= BUDGET {
-            break;
-        }
+        wait(&current)?;
+        best = best.min(t0.elapsed() / (calls * k.max(1)) as u32);
     }
     Ok(best)
 }
@@ -1219,7 +1232,7 @@ where
         });
     }
     let lv = objective.loss.value();
-    let (new_train, new_opt) = rec.with(|b| -> Result<_, TrainError> {
+    let ((new_train, new_opt), reported) = rec.with(|b| -> Result<_, TrainError> {
         let mut g = crate::grad_with(b, lv, train, grad_options)?;
         if let Some(t) = transform {
             let types = |b: &Builder, vs: &[Value]| -> Result<Vec<TensorType>, TrainError> {
@@ -1242,13 +1255,21 @@ where
             }
             g = after;
         }
-        Ok(optimizer.update(b, train, &g, opt_state)?)
+        // One barrier over the gradients, the loss and the metrics: every read of a
+        // parameter (the backward pass's products with it, the loss's own terms) then comes
+        // before the update that overwrites its donated buffer, so XLA needs no copy of it.
+        let n = g.len();
+        let mut tied = g;
+        tied.push(lv);
+        tied.extend(objective.metrics.iter().map(|(_, m)| m.value()));
+        let tied = b.optimization_barrier(&tied)?;
+        let (g, reported) = tied.split_at(n);
+        Ok((optimizer.update(b, train, g, opt_state)?, reported.to_vec()))
     })??;
     let mut outs = new_train;
     outs.extend(next_state);
     outs.extend(new_opt);
-    outs.push(lv);
-    outs.extend(objective.metrics.iter().map(|(_, m)| m.value()));
+    outs.extend(reported);
     let names = objective.metrics.iter().map(|(n, _)| n.clone()).collect();
     Ok((outs, names))
 }
@@ -1733,6 +1754,12 @@ impl<M: Module> TrainStep<M> {
     /// The `k`-step program's StableHLO text, when there is one.
     pub fn multi_module_text(&self) -> Option<&str> {
         self.multi.as_ref().map(|m| m.text.as_str())
+    }
+
+    /// The `k`-step program's executable, when there is one (what
+    /// [`step_many`](Self::step_many) runs).
+    pub fn multi_executable(&self) -> Option<&LoadedExecutable> {
+        self.multi.as_ref().map(|m| &m.exe)
     }
 
     /// Steps run since compilation (or as restored by [`load`](Self::load)).
