@@ -2,7 +2,7 @@
 //! the `workload_server` binary so that the harness can alternate them with JAX's twins.
 //!
 //! Each train workload is the step JAX runs in `harness.py` (same layers, loss, optimizer,
-//! batch, donated state), on a fixed batch already on the device. `tuned` builds it the way
+//! batch, donated state), on a fixed batch already on the device. [`How::Tuned`] builds it the way
 //! a user who asks for speed would: program variant, thread budget and steps per call chosen
 //! by timing (remembered in the compile cache after the first run). `compile_*` workloads
 //! build a step from nothing (record, differentiate, lower, compile without the cache, upload).
@@ -13,6 +13,7 @@ use autodiff::nn::{self, Module, ModuleExt};
 use autodiff::train::checkpoint::Checkpoint;
 use autodiff::train::optim::{Adam, Optimizer, Sgd};
 use autodiff::train::{TrainStep, TrainStepBuilder};
+use autodiff::{GradOptions, WeightGradients};
 use examples::char_lm::{self, CharLm, Corpus};
 use examples::models::{self, Classifier, Cnn};
 use hlo_builder::{Builder, ElementType, Tensor, TensorType};
@@ -33,6 +34,68 @@ impl Served {
     /// Runs `n` steps (or calls) and waits until the last result is ready.
     pub fn run(&mut self, n: usize) -> Result<(), BenchError> {
         (self.run)(n)
+    }
+}
+
+/// How a train workload's step is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// The builder's defaults: one step per call, the plugin's pool, the default gradients.
+    Plain,
+    /// Variant, thread budget and steps per call chosen by timing (remembered in the cache).
+    Tuned,
+    /// One configuration, fixed: for A/B runs that must not depend on a tuner's choice.
+    Fixed {
+        /// The form of the weight gradients.
+        weight_gradients: WeightGradients,
+        /// A thread budget, or `None` for the plugin's pool.
+        threads: Option<usize>,
+        /// Steps per call.
+        k: usize,
+    },
+}
+
+impl From<bool> for How {
+    fn from(tuned: bool) -> How {
+        if tuned {
+            How::Tuned
+        } else {
+            How::Plain
+        }
+    }
+}
+
+impl std::str::FromStr for How {
+    type Err = String;
+    /// `plain`, `tuned`, or `FORM,THREADS,K` with FORM `contract` or `transposed` and THREADS
+    /// `pool` or a count (`transposed,pool,16`).
+    fn from_str(s: &str) -> Result<How, String> {
+        match s {
+            "plain" => return Ok(How::Plain),
+            "tuned" => return Ok(How::Tuned),
+            _ => {}
+        }
+        let bad =
+            || format!("expected plain, tuned or FORM,THREADS,K (contract,pool,16), got {s:?}");
+        let parts: Vec<&str> = s.split(',').collect();
+        let [form, threads, k] = parts[..] else {
+            return Err(bad());
+        };
+        let weight_gradients = match form {
+            "contract" => WeightGradients::Contract,
+            "transposed" => WeightGradients::TransposeFirst,
+            _ => return Err(bad()),
+        };
+        let threads = match threads {
+            "pool" => None,
+            n => Some(n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(bad)?),
+        };
+        let k = k.parse::<usize>().ok().filter(|&k| k > 0).ok_or_else(bad)?;
+        Ok(How::Fixed {
+            weight_gradients,
+            threads,
+            k,
+        })
     }
 }
 
@@ -111,7 +174,7 @@ fn train<M, F>(
     optimizer: impl Optimizer + Clone + 'static,
     batch: Vec<Host>,
     loss: F,
-    tuned: bool,
+    how: How,
     ks: &[usize],
     options: &CompileOptions,
 ) -> Result<Served, BenchError>
@@ -151,12 +214,25 @@ where
     }
     let b = builder(client, options.clone());
     drop(builder);
-    let b = if tuned {
-        b.program_variants_tuned()
+    let b = match how {
+        How::Plain => b,
+        How::Tuned => b
+            .program_variants_tuned()
             .cpu_threads_tuned()
-            .steps_per_call_tuned(ks.iter().copied())
-    } else {
-        b
+            .steps_per_call_tuned(ks.iter().copied()),
+        How::Fixed {
+            weight_gradients,
+            threads,
+            k,
+        } => {
+            let b = b
+                .grad_options(GradOptions::DEFAULT.weight_gradients(weight_gradients))
+                .steps_per_call(k);
+            match threads {
+                Some(n) => b.cpu_threads(n),
+                None => b,
+            }
+        }
     };
     let mut step = b.compile(loss)?;
     let c = step.client().clone();
@@ -246,10 +322,10 @@ fn executable(
 pub fn workload(
     client: &Client,
     name: &str,
-    tuned: bool,
+    how: impl Into<How>,
     init_out: Option<&Path>,
 ) -> Result<Served, BenchError> {
-    workload_with(client, name, tuned, init_out, &CompileOptions::new())
+    workload_with(client, name, how, init_out, &CompileOptions::new())
 }
 
 /// [`workload`] with the train step compiled with `options` (a compile cache of its own,
@@ -257,10 +333,11 @@ pub fn workload(
 pub fn workload_with(
     client: &Client,
     name: &str,
-    tuned: bool,
+    how: impl Into<How>,
     init_out: Option<&Path>,
     options: &CompileOptions,
 ) -> Result<Served, BenchError> {
+    let how = how.into();
     let base = name.strip_prefix("compile_").unwrap_or(name);
     let small_ks: &[usize] = &[4, 16, 64];
     match base {
@@ -302,7 +379,7 @@ pub fn workload_with(
                     Host::F32(y, vec![batch, c]),
                 ],
                 |m: &nn::Mlp, b: &[Tensor]| m.forward(&b[0])?.softmax_cross_entropy(&b[1]),
-                tuned,
+                how,
                 small_ks,
                 options,
             )
@@ -321,7 +398,7 @@ pub fn workload_with(
                     Adam::new(1e-3),
                     batch,
                     |m: &nn::Mlp, b: &[Tensor]| m.logits(&b[0])?.cross_entropy(&b[1]),
-                    tuned,
+                    how,
                     small_ks,
                     options,
                 )
@@ -334,7 +411,7 @@ pub fn workload_with(
                     Adam::new(1e-3),
                     batch,
                     |m: &Cnn, b: &[Tensor]| m.logits(&b[0])?.cross_entropy(&b[1]),
-                    tuned,
+                    how,
                     &[4],
                     options,
                 )
@@ -358,7 +435,7 @@ pub fn workload_with(
                 Adam::new(c.lr),
                 vec![Host::S32(x, dims.clone()), Host::S32(y, dims)],
                 |m: &CharLm, b: &[Tensor]| m.forward(&b[0])?.cross_entropy(&b[1]),
-                tuned,
+                how,
                 &[4],
                 options,
             )

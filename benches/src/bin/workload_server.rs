@@ -1,7 +1,8 @@
 //! Serves timed blocks of one workload (`benches::workloads`) to `compare/harness.py`, which
 //! alternates them with blocks of JAX's twin so that both see the same machine load.
 //!
-//! Usage: `workload_server <workload> [--tuned] [--save-init FILE]`. Prints
+//! Usage: `workload_server <workload> [--tuned | --how HOW] [--save-init FILE]` (HOW:
+//! `plain`, `tuned` or `FORM,THREADS,K`, see `benches::workloads::How`). Prints
 //! `ready <steps per call> <description>`; then for each line `N` read from stdin runs `N`
 //! steps (calls) and prints the mean seconds per step. Ends at end of input.
 
@@ -9,6 +10,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use benches::workloads::How;
 use benches::BenchError;
 
 fn main() {
@@ -21,11 +23,12 @@ fn main() {
 fn serve() -> Result<(), BenchError> {
     let mut args = std::env::args().skip(1);
     let mut name = None;
-    let mut tuned = false;
+    let mut how = How::Plain;
     let mut init = None;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--tuned" => tuned = true,
+            "--tuned" => how = How::Tuned,
+            "--how" => how = args.next().ok_or("--how needs a value")?.parse()?,
             "--save-init" => {
                 init = Some(PathBuf::from(
                     args.next().ok_or("--save-init needs a file")?,
@@ -37,12 +40,12 @@ fn serve() -> Result<(), BenchError> {
     }
     let name = name.ok_or_else(|| {
         format!(
-            "usage: workload_server <workload> [--tuned] [--save-init FILE]; workloads: {:?}",
+            "usage: workload_server <workload> [--tuned | --how HOW] [--save-init FILE]; workloads: {:?}",
             benches::workloads::WORKLOADS
         )
     })?;
     let (_plugin, client) = benches::bench_client()?;
-    let mut w = benches::workloads::workload(&client, &name, tuned, init.as_deref())?;
+    let mut w = benches::workloads::workload(&client, &name, how, init.as_deref())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready {} {}", w.k, w.describe)?;
     out.flush()?;
