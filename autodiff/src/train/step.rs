@@ -529,7 +529,7 @@ impl<M: Module> TrainStepBuilder<M> {
                 // The topic names the timing method: a choice timed another way is not
                 // recalled but timed again.
                 let topic = format!(
-                    "hlo-autodiff train step tuning 3: {TIMED_BLOCKS} blocks of {TIMED_BLOCK_STEPS} steps"
+                    "hlo-autodiff train step tuning 3: {TIMED_BLOCKS} equal blocks of {TIMED_BLOCK_TIME:?}"
                 );
                 let key =
                     pjrt::CompileCache::choice_key(&self.client, &self.options, &topic, &refs)?;
@@ -558,6 +558,7 @@ impl<M: Module> TrainStepBuilder<M> {
         };
         let timed = try_variants.len() * try_budgets.len() > 1;
         let mut clients: Vec<Option<Client>> = vec![None; budgets.len()];
+        let blocks = Blocks::new(tune.iter().copied().fold(steps_per_call, usize::max));
         let mut best: Option<(usize, usize, Built, Duration)> = None;
         let mut variant_tuning = Vec::new();
         let mut thread_tuning_of = Vec::new();
@@ -600,14 +601,18 @@ impl<M: Module> TrainStepBuilder<M> {
                     tune,
                     &self.inputs,
                     &name,
+                    &blocks,
                 )?;
-                // The step's time here: its best steps-per-call candidate's, else one step
-                // per call timed now (when there is something to choose).
+                // The step's time here: its best steps-per-call candidate's, else its program
+                // (the k-step one, if any) timed now (when there is something to choose).
                 let t = match built.tuning.iter().map(|&(_, t)| t).min() {
                     Some(t) => t,
-                    None => match (timed, built.state.first()) {
-                        (true, Some(row)) => {
-                            time_per_step(built.exe.loaded(), row, &self.inputs, 1)?
+                    None => match (timed, built.state.first(), &built.multi) {
+                        (true, Some(row), Some(m)) => {
+                            time_per_step(&m.exe, row, &self.inputs, m.k, &blocks)?
+                        }
+                        (true, Some(row), None) => {
+                            time_per_step(built.exe.loaded(), row, &self.inputs, 1, &blocks)?
                         }
                         _ => Duration::ZERO,
                     },
@@ -869,6 +874,7 @@ fn build_on(
     tune: &[usize],
     inputs: &[TensorType],
     name: &str,
+    blocks: &Blocks,
 ) -> Result<Built, TrainError> {
     // The plugin's own errors stay `TrainError::Pjrt`, as from any other compile.
     let exe = one.compile_with(client, options).map_err(|e| match e {
@@ -893,12 +899,12 @@ fn build_on(
     let state = upload_state(client, exe.loaded(), host, split, &parts, offload)?;
     let mut tuning = Vec::new();
     if let (false, Some(row)) = (tune.is_empty(), state.first()) {
-        let single = time_per_step(exe.loaded(), row, inputs, 1)?;
+        let single = time_per_step(exe.loaded(), row, inputs, 1, blocks)?;
         tuning.push((1, single));
         let mut best = single;
         for &k in tune {
             let candidate = compile_multi(k)?;
-            let t = time_per_step(&candidate.exe, row, inputs, k)?;
+            let t = time_per_step(&candidate.exe, row, inputs, k, blocks)?;
             tuning.push((k, t));
             if t < best {
                 best = t;
@@ -924,26 +930,45 @@ fn build_on(
     })
 }
 
-/// Steps in one timed block of [`time_per_step`]: every candidate runs blocks of the same
-/// number of steps (a multiple of each steps-per-call candidate `k` in the tuner's powers of
-/// four up to 64), so no candidate gets more chances than another at a lucky block.
-const TIMED_BLOCK_STEPS: usize = 64;
+/// How every candidate of one tuning is timed (see [`time_per_step`]): [`TIMED_BLOCKS`]
+/// blocks of the same number of steps each, the least per-step time kept. The block size is
+/// set by the first candidate timed: about [`TIMED_BLOCK_TIME`] of its steps, and at least
+/// the largest steps-per-call candidate (each candidate runs whole calls, rounded up).
+/// Equal blocks matter: a least over more draws would favour the candidates with shorter
+/// calls on a noisy machine.
+struct Blocks {
+    /// Steps per block, 0 until the first candidate sets it.
+    steps: std::cell::Cell<usize>,
+    /// The largest steps per call among the candidates.
+    max_k: usize,
+}
 
-/// Timed blocks per candidate in [`time_per_step`] (after one warm-up call); the least is kept.
+impl Blocks {
+    fn new(max_k: usize) -> Blocks {
+        Blocks {
+            steps: std::cell::Cell::new(0),
+            max_k: max_k.max(1),
+        }
+    }
+}
+
+/// Timed blocks per candidate in [`time_per_step`] (after one warm-up call).
 const TIMED_BLOCKS: usize = 3;
+
+/// About how long one timed block runs (set from the first candidate's steps).
+const TIMED_BLOCK_TIME: Duration = Duration::from_millis(10);
 
 /// The time per step of `exe` (a `k`-step program when `k` > 1) on zero inputs of the
 /// declared types (stacked `k` deep) and copies of `state`, as training runs it: each call's
 /// results are the next call's state (donated, the copies; `state` itself is untouched), and
-/// calls are not waited for one by one, only at the end of a block. The least per-step time of
-/// [`TIMED_BLOCKS`] blocks of `TIMED_BLOCK_STEPS` steps (rounded up to whole calls), after
-/// one warm-up call. Every candidate gets the same blocks: a least over more samples would
-/// favour the candidates with shorter calls on a noisy machine.
+/// calls are not waited for one by one, only at the end of a block. One warm-up call, then
+/// the least per-step time of [`TIMED_BLOCKS`] blocks of `blocks` (whole calls).
 fn time_per_step(
     exe: &LoadedExecutable,
     state: &[Buffer],
     inputs: &[TensorType],
     k: usize,
+    blocks: &Blocks,
 ) -> Result<Duration, TrainError> {
     let client = exe.client();
     let mut data = Vec::with_capacity(inputs.len());
@@ -971,10 +996,20 @@ fn time_per_step(
         }
         Ok(())
     };
+    let k = k.max(1);
     wait(&current)?;
     current = call(current)?;
     wait(&current)?;
-    let calls = TIMED_BLOCK_STEPS.div_ceil(k.max(1));
+    if blocks.steps.get() == 0 {
+        // Sized on one more call of the first candidate timed.
+        let t0 = Instant::now();
+        current = call(current)?;
+        wait(&current)?;
+        let per_step = (t0.elapsed() / k as u32).max(Duration::from_nanos(1));
+        let steps = (TIMED_BLOCK_TIME.as_nanos() / per_step.as_nanos()).min(1 << 20) as usize;
+        blocks.steps.set(steps.max(blocks.max_k));
+    }
+    let calls = blocks.steps.get().div_ceil(k);
     let mut best = Duration::MAX;
     for _ in 0..TIMED_BLOCKS {
         let t0 = Instant::now();
@@ -982,7 +1017,7 @@ fn time_per_step(
             current = call(current)?;
         }
         wait(&current)?;
-        best = best.min(t0.elapsed() / (calls * k.max(1)) as u32);
+        best = best.min(t0.elapsed() / (calls * k) as u32);
     }
     Ok(best)
 }
