@@ -393,7 +393,7 @@ fn conv_lhs(b: &mut Builder, g: Value, lhs: Value, rhs: Value, c: &ConvConfig) -
         dims: conv_dims(&s.out, &swap01(&s.rhs), &s.lhs),
         precision: c.precision,
     };
-    let mut out = b.convolution(g, rev, cfg)?;
+    let mut out = canonical_conv(b, g, rev, cfg)?;
     if bg > 1 {
         out = reshape_axis_out_of(b, s.lhs[1] as usize, bg, out)?;
         out = reshape_axis_into(b, s.lhs[1] as usize, s.lhs[0] as usize, out)?;
@@ -436,7 +436,63 @@ fn conv_rhs(b: &mut Builder, g: Value, lhs: Value, rhs: Value, c: &ConvConfig) -
         dims: conv_dims(&swap01(&s.lhs), &swap01(&s.out), &swap01(&s.rhs)),
         precision: c.precision,
     };
-    Ok(b.convolution(lhs, g, cfg)?)
+    canonical_conv(b, lhs, g, cfg)
+}
+
+/// `convolution(lhs, rhs, cfg)` in XLA's canonical form, with transposes around it where the
+/// roles sit elsewhere: the input as (batch, spatial..., feature), the kernel as (spatial...,
+/// input feature, output feature), the output as (batch, spatial..., feature). The gradients'
+/// convolutions swap roles (the kernel gradient reads the batch as its contracted feature);
+/// XLA's CPU backend rewrites such a convolution into this form at a program's top level but
+/// not inside a `while` loop, where it ran as a naive loop (the digits CNN's step 20x slower
+/// in a 4-step loop). Stated here, the form is the same everywhere.
+fn canonical_conv(b: &mut Builder, lhs: Value, rhs: Value, cfg: ConvConfig) -> Result<Value> {
+    let d = &cfg.dims;
+    let n = d.input_spatial.len() as i64;
+    let mut lp = vec![d.input_batch];
+    lp.extend(&d.input_spatial);
+    lp.push(d.input_feature);
+    let mut rp = d.kernel_spatial.clone();
+    rp.extend([d.kernel_input_feature, d.kernel_output_feature]);
+    let mut op = vec![d.output_batch];
+    op.extend(&d.output_spatial);
+    op.push(d.output_feature);
+    let identity = |p: &[i64]| p.iter().enumerate().all(|(i, &a)| a == i as i64);
+    if identity(&lp) && identity(&rp) && identity(&op) {
+        return Ok(b.convolution(lhs, rhs, cfg)?);
+    }
+    let l = if identity(&lp) {
+        lhs
+    } else {
+        b.transpose(lhs, &lp)?
+    };
+    let r = if identity(&rp) {
+        rhs
+    } else {
+        b.transpose(rhs, &rp)?
+    };
+    let spatial: Vec<i64> = (1..=n).collect();
+    let dims = ConvDims {
+        input_batch: 0,
+        input_feature: n + 1,
+        input_spatial: spatial.clone(),
+        kernel_output_feature: n + 1,
+        kernel_input_feature: n,
+        kernel_spatial: (0..n).collect(),
+        output_batch: 0,
+        output_feature: n + 1,
+        output_spatial: spatial,
+    };
+    let out = b.convolution(l, r, ConvConfig { dims, ..cfg })?;
+    if identity(&op) {
+        return Ok(out);
+    }
+    // Canonical output axis i holds the role the caller wants at position op[i].
+    let mut back = vec![0i64; op.len()];
+    for (i, &p) in op.iter().enumerate() {
+        back[p as usize] = i as i64;
+    }
+    Ok(b.transpose(out, &back)?)
 }
 
 /// The batching rule of a linear algebra node. `dot_general`: a batch on both sides becomes

@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use hlo_builder::{
-    Builder, Computation, ElementType, Executable, LinalgOp, MemoryKind, Mesh, Op, Partitioning,
-    Placement, Recording, Sharding, Tensor, TensorType, Value,
+    Builder, Computation, ElementType, Executable, MemoryKind, Mesh, Partitioning, Placement,
+    Recording, Sharding, Tensor, TensorType, Value,
 };
 use pjrt::{Buffer, BufferPlacement, Client, CompileOptions, Literal, LoadedExecutable};
 
@@ -268,8 +268,8 @@ impl<M: Module> TrainStepBuilder<M> {
     /// Also compiles a program that runs `k` steps in one call (on `k` batches stacked on a
     /// new leading axis; see [`TrainStep::step_many`]), which [`fit`](super::fit) uses: one
     /// dispatch and one wait per `k` steps instead of per step, which is most of a small
-    /// model's step time. The steps are a loop in the program, unrolled when the step has a
-    /// convolution (XLA runs convolution gradients far slower inside loops). `k` = 1 (the
+    /// model's step time. The steps are a loop in the program (its convolution gradients are
+    /// written in the form XLA's CPU backend runs fast inside loops too). `k` = 1 (the
     /// default) compiles only the one-step program.
     pub fn steps_per_call(mut self, k: usize) -> Self {
         self.steps_per_call = k.max(1);
@@ -1371,7 +1371,7 @@ fn one_step_module(
 }
 
 /// The `k`-step program: inputs stacked on a new leading axis of size `k`; the state carried
-/// through `k` steps (a loop, unrolled when the step has a convolution) and donated; the
+/// through `k` steps (a loop) and donated; the
 /// losses and metrics stacked likewise.
 fn multi_step_module(
     name: &str,
@@ -1395,53 +1395,17 @@ fn multi_step_module(
     let mut ps = declare(&mut b, names, &all[..n_state], &stacked)?;
     bring_in(&mut b, &mut ps, offload, n_state)?;
     let (state, xs) = ps.split_at(n_state);
-    let mut outs: Vec<Value>;
-    if has_convolution(body) {
-        let mut carry = state.to_vec();
-        let mut per_step: Vec<Vec<Value>> = Vec::with_capacity(k);
-        for j in 0..ki {
-            let mut args = carry.clone();
-            for (x, t) in xs.iter().zip(&all[n_state..]) {
-                let s = b.slice_axis(*x, 0, j, j + 1)?;
-                args.push(b.reshape(s, &t.dims)?);
-            }
-            let o = b.inline(body, &args)?;
-            carry = o[..n_state].to_vec();
-            per_step.push(o[n_state..].to_vec());
-        }
-        outs = carry;
-        let n_out = per_step.first().map_or(0, Vec::len);
-        for i in 0..n_out {
-            let mut rows = Vec::with_capacity(k);
-            for o in &per_step {
-                let t = b.ty(o[i])?.clone();
-                let mut d = vec![1];
-                d.extend_from_slice(&t.dims);
-                rows.push(b.reshape(o[i], d)?);
-            }
-            outs.push(b.concatenate(&rows, 0)?);
-        }
-    } else {
-        let (last, ys) = b.scan(state, xs, |b, carry, x| {
-            let mut args = carry.to_vec();
-            args.extend_from_slice(x);
-            let o = b.inline(body, &args)?;
-            Ok((o[..n_state].to_vec(), o[n_state..].to_vec()))
-        })?;
-        outs = last;
-        outs.extend(ys);
-    }
+    let (last, ys) = b.scan(state, xs, |b, carry, x| {
+        let mut args = carry.to_vec();
+        args.extend_from_slice(x);
+        let o = b.inline(body, &args)?;
+        Ok((o[..n_state].to_vec(), o[n_state..].to_vec()))
+    })?;
+    let mut outs = last;
+    outs.extend(ys);
     send_out(&mut b, &mut outs, offload, n_state)?;
     let donations: Vec<(usize, usize)> = (0..n_state).map(|i| (i, i)).collect();
     b.build_with_placement(&outs, &donations, &offload_placement(offload, n_state))
-}
-
-/// Whether `c` (or a computation it calls) has a convolution.
-fn has_convolution(c: &Computation) -> bool {
-    c.graph.nodes().iter().any(|n| {
-        matches!(n.op, Op::Linalg(LinalgOp::Convolution(_)))
-            || n.regions.iter().any(|r| has_convolution(r))
-    })
 }
 
 /// The program that runs `k` steps per call.
