@@ -985,8 +985,8 @@ fn time_per_step(
         let mut args: Vec<&Buffer> = current.iter().collect();
         args.extend(data.iter());
         let mut outs = exe.execute(&args)?;
-        // The state goes on; the losses and metrics are dropped (their buffers stay alive
-        // until the call that made them is done).
+        // The state goes on; the losses and metrics are dropped at once (PJRT frees a
+        // deleted buffer's memory only after the computation defining it is done).
         outs.truncate(state.len());
         Ok(outs)
     };
