@@ -448,7 +448,7 @@ fn conv_rhs(b: &mut Builder, g: Value, lhs: Value, rhs: Value, c: &ConvConfig) -
 /// in a 4-step loop). Stated here, the form is the same everywhere.
 fn canonical_conv(b: &mut Builder, lhs: Value, rhs: Value, cfg: ConvConfig) -> Result<Value> {
     let d = &cfg.dims;
-    let n = d.input_spatial.len() as i64;
+    let canonical = ConvDims::nhwc(d.input_spatial.len());
     let mut lp = vec![d.input_batch];
     lp.extend(&d.input_spatial);
     lp.push(d.input_feature);
@@ -457,42 +457,31 @@ fn canonical_conv(b: &mut Builder, lhs: Value, rhs: Value, cfg: ConvConfig) -> R
     let mut op = vec![d.output_batch];
     op.extend(&d.output_spatial);
     op.push(d.output_feature);
-    let identity = |p: &[i64]| p.iter().enumerate().all(|(i, &a)| a == i as i64);
-    if identity(&lp) && identity(&rp) && identity(&op) {
-        return Ok(b.convolution(lhs, rhs, cfg)?);
-    }
-    let l = if identity(&lp) {
-        lhs
-    } else {
-        b.transpose(lhs, &lp)?
-    };
-    let r = if identity(&rp) {
-        rhs
-    } else {
-        b.transpose(rhs, &rp)?
-    };
-    let spatial: Vec<i64> = (1..=n).collect();
-    let dims = ConvDims {
-        input_batch: 0,
-        input_feature: n + 1,
-        input_spatial: spatial.clone(),
-        kernel_output_feature: n + 1,
-        kernel_input_feature: n,
-        kernel_spatial: (0..n).collect(),
-        output_batch: 0,
-        output_feature: n + 1,
-        output_spatial: spatial,
-    };
-    let out = b.convolution(l, r, ConvConfig { dims, ..cfg })?;
-    if identity(&op) {
-        return Ok(out);
-    }
+    let l = permuted(b, lhs, &lp)?;
+    let r = permuted(b, rhs, &rp)?;
+    let out = b.convolution(
+        l,
+        r,
+        ConvConfig {
+            dims: canonical,
+            ..cfg
+        },
+    )?;
     // Canonical output axis i holds the role the caller wants at position op[i].
     let mut back = vec![0i64; op.len()];
     for (i, &p) in op.iter().enumerate() {
         back[p as usize] = i as i64;
     }
-    Ok(b.transpose(out, &back)?)
+    permuted(b, out, &back)
+}
+
+/// `x` transposed by `perm`, or `x` itself when `perm` is the identity.
+fn permuted(b: &mut Builder, x: Value, perm: &[i64]) -> Result<Value> {
+    if perm.iter().enumerate().all(|(i, &a)| a == i as i64) {
+        Ok(x)
+    } else {
+        Ok(b.transpose(x, perm)?)
+    }
 }
 
 /// The batching rule of a linear algebra node. `dot_general`: a batch on both sides becomes

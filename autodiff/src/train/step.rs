@@ -607,12 +607,13 @@ impl<M: Module> TrainStepBuilder<M> {
                 // (the k-step one, if any) timed now (when there is something to choose).
                 let t = match built.tuning.iter().map(|&(_, t)| t).min() {
                     Some(t) => t,
-                    None => match (timed, built.state.first(), &built.multi) {
-                        (true, Some(row), Some(m)) => {
-                            time_per_step(&m.exe, row, &self.inputs, m.k, &blocks)?
-                        }
-                        (true, Some(row), None) => {
-                            time_per_step(built.exe.loaded(), row, &self.inputs, 1, &blocks)?
+                    None => match (timed, built.state.first()) {
+                        (true, Some(row)) => {
+                            let (exe, k) = built
+                                .multi
+                                .as_ref()
+                                .map_or((built.exe.loaded(), 1), |m| (&m.exe, m.k));
+                            time_per_step(exe, row, &self.inputs, k, &blocks)?
                         }
                         _ => Duration::ZERO,
                     },
